@@ -1,0 +1,2 @@
+"""dotflow: a lightweight runner for execution pipelines."""
+__version__ = "2.0.0.dev0"

@@ -1,0 +1,35 @@
+"""The Server contract: the hooks the engine calls to report workflow and task status."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any
+
+
+class Server(ABC):
+    """Receives status reports from the engine.
+
+    The engine calls ``create_workflow`` once when it generated the workflow id,
+    ``create_task`` when a task is added, ``update_workflow`` when a run starts and
+    ends, and ``update_task`` on every task status change. An implementation must
+    never raise into the workflow and must never make a task wait on the network.
+    """
+
+    @abstractmethod
+    def create_workflow(self, workflow: Any) -> None:
+        """Announce a workflow whose id was generated locally."""
+
+    @abstractmethod
+    def update_workflow(self, workflow: Any, status: str = "") -> None:
+        """Report the workflow's status ("In progress", "Completed" or "Failed")."""
+
+    @abstractmethod
+    def create_task(self, task: Any) -> None:
+        """Announce a task, in status "Not started"."""
+
+    @abstractmethod
+    def update_task(self, task: Any) -> None:
+        """Report a task's new status."""
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Deliver pending reports, waiting at most ``timeout`` seconds. No-op by default."""

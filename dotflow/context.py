@@ -1,0 +1,57 @@
+"""Context: the value a step receives and returns, with where and when it came from."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from time import time as _now
+from typing import Any
+
+
+class Context:
+    """Wraps a step's input or output.
+
+    ``Context(Context(x))`` copies the inner Context rather than nesting it.
+    """
+
+    __slots__ = ("storage", "task_id", "workflow_id", "_ts")
+
+    def __init__(self, storage: Any = None, task_id: Any = None, workflow_id: Any = None) -> None:
+        if isinstance(storage, Context):
+            inner = storage
+            storage = inner.storage
+            task_id = inner.task_id if task_id is None else task_id
+            workflow_id = inner.workflow_id if workflow_id is None else workflow_id
+        self.storage = storage
+        self.task_id = task_id
+        self.workflow_id = workflow_id
+        self._ts = _now()
+
+    @property
+    def time(self) -> datetime:
+        """When this Context was made."""
+        return datetime.fromtimestamp(self._ts)
+
+    def __repr__(self) -> str:
+        return f"Context(storage={self.storage!r}, task_id={self.task_id!r}, workflow_id={self.workflow_id!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Context):
+            return NotImplemented
+        return (self.storage, self.task_id, self.workflow_id) == (other.storage, other.task_id, other.workflow_id)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def to_jsonable(value: Any) -> Any:
+    """A JSON-safe copy of ``value``: Contexts become their storage, unknown objects their ``str``."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Context):
+        return to_jsonable(value.storage)
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [to_jsonable(v) for v in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)

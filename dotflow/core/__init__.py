@@ -1,0 +1,1 @@
+"""Kept for 1.x import paths: ``dotflow.core.types``."""

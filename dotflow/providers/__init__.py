@@ -1,0 +1,41 @@
+"""Built-in providers. Each lives in its own module and is imported on first use,
+so ``import dotflow.providers`` pulls in no SDK."""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dotflow.providers.scheduler_default import SchedulerDefault
+    from dotflow.providers.server_api import ServerAPI
+    from dotflow.providers.server_default import ServerDefault
+    from dotflow.providers.storage_default import StorageDefault
+    from dotflow.providers.storage_file import StorageFile
+    from dotflow.providers.storage_gcs import StorageGCS
+    from dotflow.providers.storage_s3 import StorageS3
+
+_MODULES = {
+    "SchedulerDefault": "scheduler_default",
+    "ServerAPI": "server_api",
+    "ServerDefault": "server_default",
+    "StorageDefault": "storage_default",
+    "StorageFile": "storage_file",
+    "StorageGCS": "storage_gcs",
+    "StorageS3": "storage_s3",
+}
+
+__all__ = sorted(_MODULES)
+
+
+def __getattr__(name: str) -> Any:
+    module = _MODULES.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dotflow.providers' has no attribute {name!r}")
+    value = getattr(import_module(f"dotflow.providers.{module}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)
