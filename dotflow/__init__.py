@@ -1,2 +1,52 @@
-"""dotflow: a lightweight runner for execution pipelines."""
+"""dotflow: a lightweight runner for execution pipelines.
+
+The public names load on first use, so ``import dotflow`` stays cheap and reads no file
+or environment variable.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dotflow.actions import action
+    from dotflow.config import Config
+    from dotflow.context import Context
+    from dotflow.core.types.execution import TypeExecution
+    from dotflow.core.types.status import TypeStatus
+    from dotflow.errors import DotflowError
+    from dotflow.execution.manager import Manager
+    from dotflow.task import Task, TaskBuilder
+    from dotflow.workflow import DotFlow
+
 __version__ = "2.0.0.dev0"
+
+_EXPORTS = {
+    "Config": "dotflow.config",
+    "Context": "dotflow.context",
+    "DotFlow": "dotflow.workflow",
+    "DotflowError": "dotflow.errors",
+    "Manager": "dotflow.execution.manager",
+    "Task": "dotflow.task",
+    "TaskBuilder": "dotflow.task",
+    "TypeExecution": "dotflow.core.types.execution",
+    "TypeStatus": "dotflow.core.types.status",
+    "action": "dotflow.actions",
+}
+
+__all__ = ["Config", "Context", "DotFlow", "DotflowError", "Manager", "Task", "TaskBuilder", "TypeExecution",
+           "TypeStatus", "action"]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'dotflow' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + __all__)

@@ -1,0 +1,20 @@
+"""Background mode: the sequential run on a worker thread; ``Manager.wait()`` joins it."""
+
+from __future__ import annotations
+
+import threading
+from typing import Callable
+
+
+def start_background(run: Callable[[], None], errors: list[BaseException]) -> threading.Thread:
+    """Start ``run`` on a worker thread; an exception it raises is kept in ``errors``."""
+
+    def target() -> None:
+        try:
+            run()
+        except BaseException as exc:  # re-raised by Manager.wait() on the caller's thread
+            errors.append(exc)
+
+    thread = threading.Thread(target=target, name="dotflow-background", daemon=True)
+    thread.start()
+    return thread

@@ -1,0 +1,111 @@
+"""Running one task: attempts, retry delays, status changes, checkpoints and its callback."""
+
+from __future__ import annotations
+
+import logging
+import time
+from traceback import format_exc
+from typing import TYPE_CHECKING
+
+from dotflow.context import Context
+from dotflow.core.types.status import TypeStatus
+from dotflow.errors import StepTimeoutError
+from dotflow.execution.step import run_step
+from dotflow.task import TaskError
+
+if TYPE_CHECKING:
+    from dotflow.task import Task
+
+logger = logging.getLogger("dotflow")
+
+
+class RunOptions:
+    """What a run does beyond running steps: resuming from checkpoints, and continuing after a failure."""
+
+    __slots__ = ("resume", "keep_going")
+
+    def __init__(self, resume: bool = False, keep_going: bool = False) -> None:
+        self.resume = resume
+        self.keep_going = keep_going
+
+
+def run_task(task: Task, previous: Context | None, options: RunOptions) -> Context:
+    """Run ``task`` to Completed or Failed and return its Context (what the next task gets).
+
+    An AssertionError from the step or the callback fails the task and then propagates:
+    test suites use asserts inside steps as checks.
+    """
+    storage = task.config.storage  # type: ignore[union-attr]
+    previous = previous if previous is not None else Context()
+    task.previous_context = previous
+    key = storage.key(task)
+    if options.resume:
+        stored = storage.get(key)
+        if stored.storage is not None:
+            task.current_context = Context(stored.storage, task.task_id, task.workflow_id)
+            task.started_at = task.finished_at = time.time()
+            logger.info("ID %s - %s - resumed from checkpoint", task.workflow_id, task.task_id)
+            task.status = TypeStatus.COMPLETED
+            _callback(task)
+            return task.current_context
+
+    step_options = task.options
+    delay = step_options.retry_delay
+    task.started_at = time.time()
+    for attempt in range(1, step_options.retry + 1):
+        task.status = TypeStatus.IN_PROGRESS
+        try:
+            value = run_step(task.step, step_options, task.initial_context, previous)
+        except AssertionError as exc:
+            _record(task, attempt, exc)
+            _finish(task, TypeStatus.FAILED)
+            raise
+        except Exception as exc:
+            _record(task, attempt, exc)
+            if isinstance(exc, StepTimeoutError) or attempt == step_options.retry:
+                _finish(task, TypeStatus.FAILED)
+                break
+            task.retry_count += 1
+            task.status = TypeStatus.RETRY
+            if delay:
+                time.sleep(delay)
+            if step_options.backoff:
+                delay *= 2
+        else:
+            task.current_context = Context(value, task.task_id, task.workflow_id)
+            try:
+                storage.post(key, task.current_context)
+            except Exception as exc:
+                _record(task, attempt, exc)
+                logger.error("ID %s - %s - could not store the result: %s", task.workflow_id, task.task_id, exc)
+                _finish(task, TypeStatus.FAILED)
+                break
+            _finish(task, TypeStatus.COMPLETED)
+            break
+    _callback(task)
+    if task.current_context is None:
+        task.current_context = Context(None, task.task_id, task.workflow_id)
+    return task.current_context
+
+
+def _record(task: Task, attempt: int, exc: BaseException) -> None:
+    message = str(exc) or type(exc).__name__
+    task.errors.append(TaskError(attempt, exc, format_exc(), message))
+    logger.debug("ID %s - %s - attempt %d failed: %s", task.workflow_id, task.task_id, attempt, message)
+
+
+def _finish(task: Task, status: str) -> None:
+    task.finished_at = time.time()
+    task.status = status
+
+
+def _callback(task: Task) -> None:
+    if task.callback is None:
+        return
+    try:
+        task.callback(task=task)
+    except AssertionError:
+        raise
+    except Exception:
+        logger.exception("ID %s - %s - the task callback raised", task.workflow_id, task.task_id)
+

@@ -1,0 +1,174 @@
+"""Calling one step: the parameters it names, async steps, class steps and timeouts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Any
+
+from dotflow.actions import ActionOptions, options_of
+from dotflow.context import Context
+from dotflow.errors import StepTimeoutError
+
+logger = logging.getLogger("dotflow")
+
+_CO_COROUTINE = 0x80
+_CO_VARKEYWORDS = 0x08
+_INPUTS = ("initial_context", "previous_context")
+_param_cache: dict[Any, tuple[str, ...]] = {}
+
+
+def _accepted(target: Any) -> tuple[str, ...]:
+    """Which of ``initial_context`` / ``previous_context`` the callable takes by name."""
+    try:
+        return _param_cache[target]
+    except (KeyError, TypeError):
+        pass
+    func = target.__init__ if isinstance(target, type) else target
+    func = getattr(func, "__func__", func)
+    code = getattr(func, "__code__", None)
+    if code is not None:
+        names = code.co_varnames[: code.co_argcount + code.co_kwonlyargcount]
+        takes_all = bool(code.co_flags & _CO_VARKEYWORDS)
+    else:
+        import inspect
+
+        try:
+            params = inspect.signature(func).parameters
+        except (TypeError, ValueError):
+            params = {}  # type: ignore[assignment]
+        names = tuple(params)
+        takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    accepted = _INPUTS if takes_all else tuple(n for n in _INPUTS if n in names)
+    try:
+        _param_cache[target] = accepted
+    except TypeError:
+        pass
+    return accepted
+
+
+def is_async(func: Any) -> bool:
+    code = getattr(getattr(func, "__func__", func), "__code__", None)
+    return bool(code is not None and code.co_flags & _CO_COROUTINE)
+
+
+def call(target: Any, initial: Context, previous: Context, timeout: float = 0) -> Any:
+    """Call ``target`` with the inputs it names, within ``timeout`` seconds (0 = none)."""
+    kwargs = {}
+    for name in _accepted(target):
+        kwargs[name] = initial if name == "initial_context" else previous
+    if is_async(target):
+        return _run_coroutine(target(**kwargs), timeout)
+    if timeout:
+        result = _call_with_timeout(target, kwargs, timeout)
+    else:
+        result = target(**kwargs)
+    if _is_awaitable(result):
+        return _run_coroutine(result, timeout)
+    return result
+
+
+def run_step(step: Any, options: ActionOptions, initial: Context, previous: Context) -> Any:
+    """Run a step and return its result. A class step (or a step returning an instance of
+    a class with ``@action`` methods) runs those methods in source order, each getting the
+    previous method's Context; the result is then the list of method Contexts."""
+    result = call(step, initial, previous, options.timeout)
+    methods = _action_methods(type(result)) if result is not None and not isinstance(result, _PLAIN) else ()
+    if not methods:
+        return result
+    contexts: list[Context] = []
+    last = previous
+    for name in methods:
+        method = getattr(result, name)
+        own = options_of(method) or options
+        last = Context(call(method, initial, last, own.timeout))
+        contexts.append(last)
+    return contexts
+
+
+_PLAIN = (str, bytes, int, float, bool, list, tuple, dict, set, frozenset, Context)
+_methods_cache: dict[type, tuple[str, ...]] = {}
+
+
+def _action_methods(cls: type) -> tuple[str, ...]:
+    try:
+        return _methods_cache[cls]
+    except KeyError:
+        pass
+    names: dict[str, None] = {}
+    for klass in reversed(cls.__mro__):
+        for name, value in vars(klass).items():
+            if name in names:
+                continue
+            if options_of(getattr(value, "__func__", value)) is not None and callable(value):
+                names[name] = None
+    found = tuple(names)
+    _methods_cache[cls] = found
+    return found
+
+
+def _is_awaitable(value: Any) -> bool:
+    return hasattr(value, "__await__") and not isinstance(value, type)
+
+
+def _run_coroutine(awaitable: Any, timeout: float) -> Any:
+    """Run an awaitable to completion on a fresh event loop; on another thread when this
+    thread already runs a loop."""
+    import asyncio
+
+    async def guarded() -> Any:
+        if timeout:
+            try:
+                return await asyncio.wait_for(awaitable, timeout)
+            except asyncio.TimeoutError:
+                raise StepTimeoutError(f"step timed out after {timeout:g}s and was cancelled") from None
+        return await awaitable
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(guarded())
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = asyncio.run(guarded())
+        except BaseException as exc:  # handed back to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=runner, name="dotflow-async-step", daemon=True)
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
+def _call_with_timeout(target: Any, kwargs: dict[str, Any], timeout: float) -> Any:
+    """Run a sync step on a daemon thread and stop waiting after ``timeout`` seconds.
+
+    Python cannot kill a thread, so a step that overruns is abandoned: it keeps running
+    unobserved until it returns, and that is logged rather than hidden.
+    """
+    box: dict[str, Any] = {}
+
+    def runner() -> None:
+        try:
+            box["value"] = target(**kwargs)
+        except BaseException as exc:  # handed back to the caller's thread
+            box["error"] = exc
+
+    name = getattr(target, "__qualname__", repr(target))
+    thread = threading.Thread(target=runner, name=f"dotflow-step-{name}", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    if thread.is_alive():
+        logger.warning(
+            "step %s timed out after %gs; it was abandoned and its thread runs on unobserved until it returns",
+            name,
+            timeout,
+        )
+        raise StepTimeoutError(f"step {name} timed out after {timeout:g}s")
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")

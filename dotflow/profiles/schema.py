@@ -1,0 +1,235 @@
+"""The keys a profile may set: their type, default, secrecy, environment variable and validation."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from dotflow.errors import ConfigError
+
+SECTIONS = ("server", "storage", "workflow")
+
+_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
+IMPORT_STRING = re.compile(rf"{_IDENT}(?:\.{_IDENT})*:{_IDENT}(?:\.{_IDENT})*")
+_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@\s]*@")
+_BARE_USERINFO = re.compile(r"^[^/?#@\s:]+:[^/?#@\s]*@")
+_HTTP_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
+
+TRUE = frozenset({"true", "1", "yes", "on"})
+FALSE = frozenset({"false", "0", "no", "off"})
+
+SERVER_PROVIDERS = ("auto", "none", "api")
+STORAGE_PROVIDERS = ("memory", "default", "file", "s3", "gcs")
+MODES = ("sequential", "background", "parallel", "sequential_group")
+
+
+def mask(text: str) -> str:
+    """Hide ``user:pass@`` credentials in a URL (or anywhere in ``text``) as ``***@``."""
+    if "@" not in text:
+        return text
+    return _BARE_USERINFO.sub("***@", _URL_USERINFO.sub(r"\1***@", text))
+
+
+@dataclass(frozen=True)
+class Key:
+    """One setting: ``section.name``, its type and default, and how it is checked."""
+
+    section: str
+    name: str
+    type: type
+    default: Any = None
+    secret: bool = False
+    check: Callable[[Any], str | None] | None = None
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.section}.{self.name}"
+
+    @property
+    def env(self) -> str:
+        return f"DOTFLOW_{self.section.upper()}_{self.name.upper()}"
+
+    def show(self, value: Any) -> str:
+        """``value`` as it may appear in a message: ``'***'`` for a secret, URL credentials masked."""
+        if self.secret:
+            return "'***'"
+        return mask(repr(value))
+
+    def convert(self, value: Any, where: str) -> Any:
+        """Convert a file, environment or flag value to this key's type, or raise ConfigError.
+
+        ``where`` starts the one-line message: a file place or ``DOTFLOW_X='...'``-style name.
+        """
+        converted = _CONVERTERS[self.type](value)
+        if converted is _BAD:
+            raise ConfigError(
+                f"{where}: {self.show(value)} is not {_TYPE_WORDS[self.type]}"
+            )
+        if self.check is not None:
+            problem = self.check(converted)
+            if problem:
+                raise ConfigError(f"{where}: {self.show(converted)} {problem}")
+        return converted
+
+
+_BAD = object()
+
+
+def _to_str(value: Any) -> Any:
+    return value if isinstance(value, str) else _BAD
+
+
+def _to_bool(value: Any) -> Any:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in TRUE:
+            return True
+        if word in FALSE:
+            return False
+    return _BAD
+
+
+def _to_int(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _BAD
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        try:
+            return int(value.strip())
+        except ValueError:
+            return _BAD
+    return _BAD
+
+
+def _to_float(value: Any) -> Any:
+    if isinstance(value, bool):
+        return _BAD
+    if isinstance(value, (int, float)):
+        try:
+            return float(value)
+        except OverflowError:
+            return _BAD
+    if isinstance(value, str):
+        try:
+            return float(value.strip())
+        except ValueError:
+            return _BAD
+    return _BAD
+
+
+_CONVERTERS: dict[type, Callable[[Any], Any]] = {
+    str: _to_str,
+    bool: _to_bool,
+    int: _to_int,
+    float: _to_float,
+}
+_TYPE_WORDS = {
+    str: "a string",
+    bool: "a bool (true/false, 1/0, yes/no, on/off)",
+    int: "an integer",
+    float: "a number",
+}
+
+
+def _positive(value: float) -> str | None:
+    if not math.isfinite(value) or value <= 0:
+        return "must be a number greater than 0"
+    return None
+
+
+def _non_negative(value: float) -> str | None:
+    if not math.isfinite(value) or value < 0:
+        return "must be a number >= 0"
+    return None
+
+
+def _non_negative_int(value: int) -> str | None:
+    return "must be an integer >= 0" if value < 0 else None
+
+
+def _http_url(value: str) -> str | None:
+    if not _HTTP_URL.fullmatch(value):
+        return "is not an http or https URL (like 'https://example.com/api/v1')"
+    return None
+
+
+def _non_empty(value: str) -> str | None:
+    return "must not be empty" if not value.strip() else None
+
+
+def _one_of(names: tuple[str, ...], plugin: bool) -> Callable[[str], str | None]:
+    allowed = ", ".join(names) + (" or pkg.module:Class" if plugin else "")
+
+    def check(value: str) -> str | None:
+        if value in names or (plugin and IMPORT_STRING.fullmatch(value)):
+            return None
+        if plugin and ":" in value:
+            return "is not an import string; write it as pkg.module:Class"
+        return f"is not one of {allowed}"
+
+    return check
+
+
+KEYS: tuple[Key, ...] = (
+    Key("server", "provider", str, "auto", check=_one_of(SERVER_PROVIDERS, True)),
+    Key("server", "base_url", str, check=_http_url),
+    Key("server", "user_token", str, secret=True, check=_non_empty),
+    Key("server", "timeout", float, 15.0, check=_positive),
+    Key("server", "flush_timeout", float, 10.0, check=_non_negative),
+    Key("server", "retries", int, 5, check=_non_negative_int),
+    Key("server", "backoff_max", float, 30.0, check=_positive),
+    Key("storage", "provider", str, "memory", check=_one_of(STORAGE_PROVIDERS, True)),
+    Key("storage", "path", str, ".output", check=_non_empty),
+    Key("storage", "bucket", str, check=_non_empty),
+    Key("storage", "prefix", str, "dotflow/"),
+    Key("storage", "region", str),
+    Key("storage", "endpoint_url", str, check=_http_url),
+    Key("storage", "project", str),
+    Key("workflow", "id", str, check=_non_empty),
+    Key("workflow", "name", str),
+    Key("workflow", "mode", str, "sequential", check=_one_of(MODES, False)),
+    Key("workflow", "keep_going", bool, False),
+    Key("workflow", "resume", bool, False),
+)
+
+BY_NAME: dict[str, Key] = {key.dotted: key for key in KEYS}
+BY_SECTION: dict[str, dict[str, Key]] = {
+    section: {key.name: key for key in KEYS if key.section == section} for section in SECTIONS
+}
+
+# The managed runner's spellings; the DOTFLOW_ spelling wins when both are set.
+ALIASES: dict[str, str] = {
+    "server.base_url": "SERVER_BASE_URL",
+    "server.user_token": "SERVER_USER_TOKEN",
+    "workflow.id": "WORKFLOW_ID",
+}
+
+# Flags of `dotflow start` whose names differ from the key's.
+FLAGS: dict[str, str] = {
+    "storage.provider": "--storage",
+    "storage.path": "--path",
+    "workflow.mode": "--mode",
+    "workflow.id": "--workflow-id",
+    "workflow.keep_going": "--keep-going",
+    "workflow.resume": "--resume",
+}
+
+
+def flag_of(dotted: str) -> str:
+    """The CLI flag that sets ``dotted`` (``--storage``, ``--server-base-url``, ...)."""
+    return FLAGS.get(dotted) or "--" + dotted.replace(".", "-").replace("_", "-")
+
+
+def did_you_mean(word: str, candidates: Any, quote: bool = True) -> str:
+    """``"; did you mean 'x'?"`` for the closest candidate, or ``""``."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    if not close:
+        return ""
+    return f"; did you mean {close[0]!r}?" if quote else f"; did you mean {close[0]}?"

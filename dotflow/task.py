@@ -1,0 +1,329 @@
+"""Task, TaskError and TaskBuilder: the steps of a workflow and what became of them."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import datetime
+from time import time as _now
+from typing import TYPE_CHECKING, Any, Callable, Iterable
+
+from dotflow.actions import ActionOptions, options_of
+from dotflow.context import Context, to_jsonable
+from dotflow.core.types.status import TypeStatus
+from dotflow.errors import StepImportError, UsageError
+
+if TYPE_CHECKING:
+    from dotflow.config import Config
+
+logger = logging.getLogger("dotflow")
+
+_CONTEXT_KEYS = ("initial_context", "current_context", "previous_context")
+
+
+class TaskError:
+    """One failed attempt of a task."""
+
+    __slots__ = ("attempt", "exception", "traceback", "message")
+
+    def __init__(self, attempt: int, exception: BaseException, traceback: str, message: str) -> None:
+        self.attempt = attempt
+        self.exception = exception
+        self.traceback = traceback
+        self.message = message
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "attempt": self.attempt,
+            "exception": type(self.exception).__name__,
+            "traceback": self.traceback,
+            "message": self.message,
+        }
+
+    def __repr__(self) -> str:
+        return f"TaskError(attempt={self.attempt}, exception={type(self.exception).__name__}, message={self.message!r})"
+
+
+class Task:
+    """One step of a workflow, with its inputs, its result and its status.
+
+    Setting ``status`` logs ``ID <workflow> - <task> - <status>`` on the ``dotflow`` logger
+    and reports the change to the configured server.
+    """
+
+    __slots__ = (
+        "task_id",
+        "workflow_id",
+        "step",
+        "callback",
+        "options",
+        "group_name",
+        "config",
+        "retry_count",
+        "created_at",
+        "started_at",
+        "finished_at",
+        "previous_context",
+        "current_context",
+        "_initial_context",
+        "_status",
+        "_errors",
+    )
+
+    def __init__(
+        self,
+        task_id: str,
+        step: Callable[..., Any],
+        callback: Callable[..., Any] | None = None,
+        initial_context: Any = None,
+        workflow_id: str | None = None,
+        config: Config | None = None,
+        group_name: str = "default",
+        options: ActionOptions | None = None,
+    ) -> None:
+        self.task_id = task_id
+        self.workflow_id = workflow_id
+        self.step = step
+        self.callback = callback
+        self.options = options or options_of(step) or ActionOptions()
+        self.group_name = group_name
+        self.config = config
+        self.retry_count = 0
+        self.created_at = _now()
+        self.started_at: float | None = None
+        self.finished_at: float | None = None
+        self._initial_context = None if initial_context is None else Context(initial_context)
+        self.previous_context: Context | None = None
+        self.current_context: Context | None = None
+        self._status: str = TypeStatus.NOT_STARTED
+        self._errors: list[TaskError] | None = None
+
+    @property
+    def initial_context(self) -> Context:
+        if self._initial_context is None:
+            self._initial_context = Context()
+        return self._initial_context
+
+    @initial_context.setter
+    def initial_context(self, value: Any) -> None:
+        self._initial_context = Context(value)
+
+    @property
+    def status(self) -> str:
+        return self._status
+
+    @status.setter
+    def status(self, value: str) -> None:
+        self._status = value
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("ID %s - %s - %s", self.workflow_id, self.task_id, value)
+        if self.config is not None:
+            self.config.server.update_task(self)
+
+    @property
+    def errors(self) -> list[TaskError]:
+        if self._errors is None:
+            self._errors = []
+        return self._errors
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds from the first attempt's start to the end, or None while not finished."""
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return round(self.finished_at - self.started_at, 6)
+
+    def result(self, max: int | None = None) -> dict[str, Any]:  # noqa: A002 - 1.x name
+        """A JSON-safe dict of this task.
+
+        With ``max=N`` the dict serialized by ``json.dumps`` is at most N bytes: the largest
+        contexts are replaced by a note first, then the errors are trimmed, then whatever
+        is left is dropped key by key (N below 2 gives ``{}``).
+        """
+        errors = [e.as_dict() for e in self._errors] if self._errors else []
+        data: dict[str, Any] = {
+            "task_id": self.task_id,
+            "workflow_id": self.workflow_id,
+            "status": self._status,
+            "duration": self.duration,
+            "initial_context": _context_value(self._initial_context),
+            "current_context": _context_value(self.current_context),
+            "previous_context": _context_value(self.previous_context),
+            "group_name": self.group_name,
+            "retry_count": self.retry_count,
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "errors": errors,
+            "id": self.task_id,
+            "error": errors[-1] if errors else None,
+        }
+        if max is None:
+            return data
+        return _cap(data, max)
+
+    def __repr__(self) -> str:
+        return f"Task(task_id={self.task_id!r}, workflow_id={self.workflow_id!r}, status={self._status!r})"
+
+
+def _context_value(context: Context | None) -> Any:
+    return None if context is None else to_jsonable(context.storage)
+
+
+def _iso(ts: float | None) -> str | None:
+    return None if ts is None else datetime.fromtimestamp(ts).isoformat()
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value))
+
+
+def _cap(data: dict[str, Any], limit: int) -> dict[str, Any]:
+    if _size(data) <= limit:
+        return data
+    for key in sorted(_CONTEXT_KEYS, key=lambda k: -_size(data[k])):
+        if data[key] is None:
+            continue
+        data[key] = f"<truncated: {_size(data[key])} bytes>"
+        if _size(data) <= limit:
+            return data
+    if data["errors"]:
+        last = dict(data["errors"][-1], traceback=None)
+        last["message"] = str(last["message"])[:200]
+        data["errors"] = [last]
+        data["error"] = last
+        if _size(data) <= limit:
+            return data
+        data["errors"] = []
+        data["error"] = {"exception": last["exception"], "message": last["message"][:50]}
+        if _size(data) <= limit:
+            return data
+    for key in ("error", "errors", *_CONTEXT_KEYS, "group_name", "created_at", "started_at", "finished_at",
+                "duration", "retry_count", "id", "workflow_id", "status", "task_id"):
+        del data[key]
+        if _size(data) <= limit:
+            return data
+    return data
+
+
+class TaskBuilder:
+    """Collects a workflow's tasks. ``add`` is chainable."""
+
+    def __init__(self, config: Config, workflow_id: str | None = None, workflow: Any = None) -> None:
+        self.config = config
+        self.workflow_id = workflow_id
+        self.queue: list[Task] = []
+        self._workflow = workflow
+
+    def add(
+        self,
+        step: Any,
+        callback: Callable[..., Any] | None = None,
+        initial_context: Any = None,
+        group_name: str = "default",
+    ) -> TaskBuilder:
+        """Add a step (a callable, a list of them, or an import string ``pkg.mod.fn`` /
+        ``pkg.mod:fn``) as a new task."""
+        if isinstance(step, (list, tuple)):
+            for one in step:
+                self.add(one, callback=callback, initial_context=initial_context, group_name=group_name)
+            return self
+        if isinstance(step, str):
+            step = import_step(step)
+        options = options_of(step)
+        if options is None:
+            name = getattr(step, "__qualname__", None) or repr(step)
+            if not callable(step):
+                raise UsageError(f"task.add(step=...) got {type(step).__name__} {step!r}; pass a function decorated with @action")
+            raise UsageError(f"step {name} is not decorated with @action; add @action above its definition")
+        if callback is not None and not callable(callback):
+            raise UsageError(f"callback {callback!r} for step {_name(step)} is not callable; pass a function taking task=")
+        index = len(self.queue)
+        task = Task(
+            task_id=task_id_for(index, step, str(group_name)),
+            step=step,
+            callback=callback,
+            initial_context=initial_context,
+            workflow_id=self.workflow_id,
+            config=self.config,
+            group_name=str(group_name),
+            options=options,
+        )
+        self.queue.append(task)
+        if logger.isEnabledFor(logging.INFO):
+            logger.info("ID %s - %s - %s", self.workflow_id, task.task_id, task.status)
+        self.config.server.create_task(task)
+        return self
+
+    def count(self) -> int:
+        return len(self.queue)
+
+    def clear(self) -> None:
+        self.queue.clear()
+
+    def reverse(self) -> None:
+        self.queue.reverse()
+
+    def result(self) -> dict[str, Any]:
+        """The workflow's JSON-safe result (the same as ``DotFlow.result()``)."""
+        return {
+            "workflow_id": self.workflow_id,
+            "workflow_name": getattr(self._workflow, "name", None),
+            "tasks": [task.result() for task in self.queue],
+            "id": self.workflow_id,
+            "name": getattr(self._workflow, "name", None),
+        }
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.queue)
+
+    def __len__(self) -> int:
+        return len(self.queue)
+
+
+def _name(step: Any) -> str:
+    module = getattr(step, "__module__", None) or ""
+    qualname = getattr(step, "__qualname__", None) or type(step).__name__
+    return f"{module}.{qualname}" if module else qualname
+
+
+def task_id_for(index: int, step: Any, group_name: str) -> str:
+    """A task id that depends only on the workflow definition: the task's position, its
+    step's qualified name and its group. The same pipeline gets the same ids in every
+    process, which is what lets ``resume=True`` find the checkpoints of an earlier run."""
+    from hashlib import blake2b
+
+    digest = blake2b(f"{index}\x00{_name(step)}\x00{group_name}".encode(), digest_size=6).hexdigest()
+    return f"{index}-{digest}"
+
+
+def import_step(path: str) -> Any:
+    """Resolve ``pkg.mod.fn`` or ``pkg.mod:fn`` (``fn`` may be ``Class.method``)."""
+    spec = path.strip()
+    if ":" in spec:
+        module_name, _, attr = spec.partition(":")
+    else:
+        module_name, _, attr = spec.rpartition(".")
+    parts = [*module_name.split("."), *attr.split(".")]
+    if not module_name or not attr or not all(p.isidentifier() for p in parts):
+        raise StepImportError(
+            f"{path!r} is not an import string; write it as 'package.module.function' or 'package.module:function'"
+        )
+    from importlib import import_module
+
+    try:
+        target: Any = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise StepImportError(
+            f"cannot import {module_name!r} for step {path!r}: {exc}; check the name and that its folder is on sys.path"
+        ) from None
+    except Exception as exc:
+        raise StepImportError(
+            f"importing {module_name!r} for step {path!r} raised {type(exc).__name__}: {exc}"
+        ) from None
+    for part in attr.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise StepImportError(f"module {module_name!r} has no attribute {attr!r} (from step {path!r})") from None
+    return target

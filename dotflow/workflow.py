@@ -1,0 +1,145 @@
+"""DotFlow: a workflow, its tasks, and the runs of it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Callable
+
+from dotflow.config import Config
+from dotflow.context import Context, to_jsonable
+from dotflow.errors import InputChangedError, UsageError
+from dotflow.execution.manager import Manager, check_callback, check_mode
+from dotflow.execution.runner import RunOptions
+from dotflow.task import Task, TaskBuilder
+
+if TYPE_CHECKING:
+    from dotflow.profiles import ResolvedProfile
+
+_ON_INPUT_CHANGE = ("reuse", "reset", "raise")
+_UNSET: Any = object()
+
+
+class DotFlow:
+    """A workflow.
+
+    ``DotFlow()`` with no ``config`` takes its providers and run options from the resolved
+    profile (``dotflow.toml``, environment variables; see ``dotflow.profiles``), and its id
+    from ``workflow.id`` there. Explicit arguments always win. The server's
+    ``create_workflow`` is called only when the id is generated here.
+    """
+
+    def __init__(self, config: Config | None = None, workflow_id: Any = None, name: str | None = None) -> None:
+        self._defaults: dict[str, Any] = {}
+        profile_id = None
+        if config is None:
+            profile = _resolve_profile()
+            config = profile.config()
+            self._defaults = profile.workflow_options()
+            profile_id = profile["workflow.id"]
+            name = name if name is not None else profile["workflow.name"]
+        self.config = config
+        self.name = name
+        external = workflow_id if workflow_id is not None else profile_id
+        if external is None:
+            from uuid import uuid4
+
+            self.workflow_id = str(uuid4())
+        else:
+            self.workflow_id = str(external)
+            if not self.workflow_id.strip():
+                raise UsageError("workflow_id is empty; pass a non-empty id or leave it out for a generated one")
+        self.task = TaskBuilder(config=config, workflow_id=self.workflow_id, workflow=self)
+        if external is None:
+            config.server.create_workflow(self)
+
+    def start(
+        self,
+        mode: str = _UNSET,
+        keep_going: bool = _UNSET,
+        on_success: Callable[..., Any] | None = None,
+        on_failure: Callable[..., Any] | None = None,
+        resume: bool = _UNSET,
+        on_input_change: str = "reuse",
+        fingerprint: str | None = None,
+        max_workers: int | None = None,
+    ) -> Manager:
+        """Run the workflow and return its Manager.
+
+        ``mode`` is ``sequential`` (default), ``background`` (returns at once; use
+        ``Manager.wait()``), ``parallel`` or ``sequential_group``. ``resume=True`` skips tasks
+        whose result is already stored; ``on_input_change`` (``reuse``, ``reset`` or ``raise``)
+        decides what happens when the tasks' initial contexts differ from the stored run's.
+        """
+        mode = check_mode(self._defaults.get("mode", "sequential") if mode is _UNSET else mode)
+        keep_going = bool(self._defaults.get("keep_going", False) if keep_going is _UNSET else keep_going)
+        resume = bool(self._defaults.get("resume", False) if resume is _UNSET else resume)
+        check_callback("on_success", on_success)
+        check_callback("on_failure", on_failure)
+        if on_input_change not in _ON_INPUT_CHANGE:
+            raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(_ON_INPUT_CHANGE)}")
+        if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
+            raise UsageError(f"max_workers={max_workers!r}; pass a positive integer or None for the CPU count")
+        if resume:
+            resume = self._check_inputs(on_input_change, fingerprint)
+        manager = Manager(
+            self,
+            self.task.queue,
+            mode,
+            RunOptions(resume=resume, keep_going=keep_going),
+            on_success=on_success,
+            on_failure=on_failure,
+            max_workers=max_workers,
+        )
+        return manager.run()
+
+    def schedule(self, **kwargs: Any) -> None:
+        """Hand ``start`` (with these options) to the configured scheduler."""
+        self.config.scheduler.start(workflow=self.start, **kwargs)
+
+    def _check_inputs(self, on_input_change: str, fingerprint: str | None) -> bool:
+        """Compare this run's inputs with the checkpoints' and return whether to resume."""
+        current = fingerprint if fingerprint is not None else self.fingerprint()
+        storage = self.config.storage
+        key = f"{self.workflow_id}-inputs"
+        stored = storage.get(key).storage
+        if stored is not None and stored != current:
+            if on_input_change == "raise":
+                raise InputChangedError(
+                    f"workflow {self.workflow_id}: the tasks' inputs changed since the stored checkpoints; "
+                    "pass on_input_change='reset' to run everything again, or 'reuse' to keep the checkpoints"
+                )
+            if on_input_change == "reset":
+                storage.post(key, Context(current))
+                return False
+        if stored != current:
+            storage.post(key, Context(current))
+        return True
+
+    def fingerprint(self) -> str:
+        """A hash of the workflow's inputs: every task's id and initial context."""
+        import json
+        from hashlib import sha256
+
+        inputs = [[task.task_id, to_jsonable(task.initial_context.storage)] for task in self.task.queue]
+        return sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+
+    def result_task(self) -> list[Task]:
+        return list(self.task.queue)
+
+    def result_context(self) -> list[Context | None]:
+        return [task.current_context for task in self.task.queue]
+
+    def result_storage(self) -> list[Any]:
+        return [None if task.current_context is None else task.current_context.storage for task in self.task.queue]
+
+    def result(self) -> dict[str, Any]:
+        """A JSON-safe dict: ``workflow_id, workflow_name, tasks, id, name``."""
+        return self.task.result()
+
+    def __repr__(self) -> str:
+        return f"DotFlow(workflow_id={self.workflow_id!r}, name={self.name!r}, tasks={self.task.count()})"
+
+
+def _resolve_profile() -> ResolvedProfile:
+    from dotflow.profiles import resolve
+
+    return resolve()
