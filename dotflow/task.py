@@ -237,7 +237,7 @@ class TaskBuilder:
                 raise UsageError(f"task.add(step=...) got {type(step).__name__} {step!r}; pass a function decorated with @action")
             raise UsageError(f"step {name} is not decorated with @action; add @action above its definition")
         if callback is not None and not callable(callback):
-            raise UsageError(f"callback {callback!r} for step {_name(step)} is not callable; pass a function taking task=")
+            raise UsageError(f"callback {callback!r} for step {step_name(step)} is not callable; pass a function taking task=")
         index = len(self.queue)
         task = Task(
             task_id=task_id_for(index, step, str(group_name)),
@@ -281,7 +281,7 @@ class TaskBuilder:
         return len(self.queue)
 
 
-def _name(step: Any) -> str:
+def step_name(step: Any) -> str:
     module = getattr(step, "__module__", None) or ""
     qualname = getattr(step, "__qualname__", None) or type(step).__name__
     return f"{module}.{qualname}" if module else qualname
@@ -293,7 +293,7 @@ def task_id_for(index: int, step: Any, group_name: str) -> str:
     process, which is what lets ``resume=True`` find the checkpoints of an earlier run."""
     from hashlib import blake2b
 
-    digest = blake2b(f"{index}\x00{_name(step)}\x00{group_name}".encode(), digest_size=6).hexdigest()
+    digest = blake2b(f"{index}\x00{step_name(step)}\x00{group_name}".encode(), digest_size=6).hexdigest()
     return f"{index}-{digest}"
 
 

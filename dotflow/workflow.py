@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from dotflow.config import Config
 from dotflow.context import Context, to_jsonable
@@ -16,6 +18,7 @@ if TYPE_CHECKING:
 
 _ON_INPUT_CHANGE = ("reuse", "reset", "raise")
 _UNSET: Any = object()
+_active_profile: ContextVar[ResolvedProfile | None] = ContextVar("dotflow_active_profile", default=None)
 
 
 class DotFlow:
@@ -139,7 +142,24 @@ class DotFlow:
         return f"DotFlow(workflow_id={self.workflow_id!r}, name={self.name!r}, tasks={self.task.count()})"
 
 
+@contextmanager
+def use_profile(profile: ResolvedProfile) -> Iterator[None]:
+    """Make ``DotFlow()`` calls inside the block use ``profile`` instead of resolving one.
+
+    The CLI resolves the profile once, with its flags, and a ``--workflow`` factory's
+    ``DotFlow()`` must see exactly that profile.
+    """
+    token = _active_profile.set(profile)
+    try:
+        yield
+    finally:
+        _active_profile.reset(token)
+
+
 def _resolve_profile() -> ResolvedProfile:
+    active = _active_profile.get()
+    if active is not None:
+        return active
     from dotflow.profiles import resolve
 
     return resolve()

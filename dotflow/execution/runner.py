@@ -55,7 +55,7 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
     for attempt in range(1, step_options.retry + 1):
         task.status = TypeStatus.IN_PROGRESS
         try:
-            value = run_step(task.step, step_options, task.initial_context, previous)
+            value = run_step(task.step, step_options, task, previous)
         except AssertionError as exc:
             _record(task, attempt, exc)
             _finish(task, TypeStatus.FAILED)
@@ -72,7 +72,9 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
             if step_options.backoff:
                 delay *= 2
         else:
+            task.finished_at = time.time()
             task.current_context = Context(value, task.task_id, task.workflow_id)
+            task.current_context._ts = task.finished_at  # one float for both: tasks stay small
             try:
                 storage.post(key, task.current_context)
             except Exception as exc:
@@ -80,7 +82,7 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
                 logger.error("ID %s - %s - could not store the result: %s", task.workflow_id, task.task_id, exc)
                 _finish(task, TypeStatus.FAILED)
                 break
-            _finish(task, TypeStatus.COMPLETED)
+            task.status = TypeStatus.COMPLETED
             break
     _callback(task)
     if task.current_context is None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
 from dotflow.errors import StepTimeoutError
+
+if TYPE_CHECKING:
+    from dotflow.task import Task
 
 logger = logging.getLogger("dotflow")
 
@@ -52,11 +55,12 @@ def is_async(func: Any) -> bool:
     return bool(code is not None and code.co_flags & _CO_COROUTINE)
 
 
-def call(target: Any, initial: Context, previous: Context, timeout: float = 0) -> Any:
+def call(target: Any, task: Task, previous: Context, timeout: float = 0) -> Any:
     """Call ``target`` with the inputs it names, within ``timeout`` seconds (0 = none)."""
     kwargs = {}
     for name in _accepted(target):
-        kwargs[name] = initial if name == "initial_context" else previous
+        # task.initial_context is made on first use: most steps never ask for it
+        kwargs[name] = task.initial_context if name == "initial_context" else previous
     if is_async(target):
         return _run_coroutine(target(**kwargs), timeout)
     if timeout:
@@ -68,11 +72,11 @@ def call(target: Any, initial: Context, previous: Context, timeout: float = 0) -
     return result
 
 
-def run_step(step: Any, options: ActionOptions, initial: Context, previous: Context) -> Any:
+def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -> Any:
     """Run a step and return its result. A class step (or a step returning an instance of
     a class with ``@action`` methods) runs those methods in source order, each getting the
     previous method's Context; the result is then the list of method Contexts."""
-    result = call(step, initial, previous, options.timeout)
+    result = call(step, task, previous, options.timeout)
     methods = _action_methods(type(result)) if result is not None and not isinstance(result, _PLAIN) else ()
     if not methods:
         return result
@@ -81,7 +85,7 @@ def run_step(step: Any, options: ActionOptions, initial: Context, previous: Cont
     for name in methods:
         method = getattr(result, name)
         own = options_of(method) or options
-        last = Context(call(method, initial, last, own.timeout))
+        last = Context(call(method, task, last, own.timeout))
         contexts.append(last)
     return contexts
 

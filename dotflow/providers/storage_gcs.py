@@ -10,7 +10,6 @@ from dotflow.context import Context
 from dotflow.errors import DotflowError, MissingExtraError
 from dotflow.providers._codec import decode, encode, safe_name
 
-
 _QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")
 
 
@@ -34,6 +33,9 @@ class StorageGCS(Storage):
 
     ``client`` is a ready ``google.cloud.storage.Client``; without it one is built for
     ``project`` with Google's default credentials (or ``STORAGE_EMULATOR_HOST``).
+
+    GCS answers 404 both for a missing object and a missing bucket, so a missing bucket
+    reads as empty too; the first ``post`` then fails with a DotflowError naming it.
     """
 
     def __init__(

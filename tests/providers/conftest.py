@@ -1,4 +1,7 @@
-"""Fixtures for provider tests (the test extra must install moto[server] and gcp-storage-emulator): local S3 (moto server) and GCS (emulator) over real HTTP on 127.0.0.1."""
+"""Provider test fixtures: S3 (moto server) and GCS (gcp-storage-emulator) over real HTTP on 127.0.0.1.
+
+Both servers run in threads of the test process, one per session; each test gets a fresh bucket.
+"""
 
 from __future__ import annotations
 

@@ -1,0 +1,148 @@
+"""``dotflow start``: resolve the profile, build the workflow from --step or --workflow, run it, summarise."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+from dotflow.errors import StepImportError, UsageError
+
+if TYPE_CHECKING:
+    from dotflow.workflow import DotFlow
+
+EXIT_FAILED = 1
+
+
+def start(
+    step: Optional[str] = typer.Option(None, "--step", help="One step to run: pkg.mod.fn or pkg.mod:fn."),
+    workflow: Optional[str] = typer.Option(
+        None, "--workflow", help="pkg.mod:factory, a callable returning a ready DotFlow (multi-step pipelines)."
+    ),
+    callback: Optional[str] = typer.Option(None, "--callback", help="With --step: called as callback(task=...)."),
+    initial_context: Optional[str] = typer.Option(
+        None, "--initial-context", help="With --step: the initial context, as JSON or a plain string."
+    ),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list')."),
+    config: Optional[str] = typer.Option(None, "--config", help="Path of the dotflow.toml to use."),
+    mode: Optional[str] = typer.Option(None, "--mode", help="sequential, background, parallel or sequential_group."),
+    storage: Optional[str] = typer.Option(None, "--storage", help="memory, file, s3, gcs or pkg.mod:Class."),
+    path: Optional[str] = typer.Option(None, "--path", help="Folder of the file storage."),
+    workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id."),
+    keep_going: Optional[bool] = typer.Option(
+        None, "--keep-going/--no-keep-going", help="Run the remaining tasks after a failure."
+    ),
+    resume: Optional[bool] = typer.Option(
+        None, "--resume/--no-resume", help="Skip tasks whose result is already stored."
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines; only the summary."),
+) -> int:
+    """Run a workflow: one --step, or a --workflow factory."""
+    if (step is None) == (workflow is None):
+        raise UsageError("give exactly one of --step pkg.mod.fn or --workflow pkg.mod:factory")
+    if workflow is not None and (callback is not None or initial_context is not None):
+        raise UsageError("--callback and --initial-context go with --step; a --workflow factory sets its own")
+    _setup_logging(quiet)
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(0, cwd)
+
+    from dotflow.profiles import resolve
+    from dotflow.workflow import use_profile
+
+    overrides = {
+        "workflow.mode": mode,
+        "storage.provider": storage,
+        "storage.path": path,
+        "workflow.id": workflow_id,
+        "workflow.keep_going": keep_going,
+        "workflow.resume": resume,
+    }
+    resolved = resolve(profile, config_path=config, overrides=overrides)
+    begin = time.perf_counter()
+    with use_profile(resolved):
+        flow = _build(step, workflow, callback, initial_context)
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        manager = flow.start(**resolved.workflow_options())
+        manager.wait()
+    except AssertionError as exc:
+        typer.echo(f"error: a step's assertion failed: {exc or 'AssertionError'}", err=True)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+        flow.config.server.flush()
+    ok = _summarise(flow, time.perf_counter() - begin)
+    return 0 if ok else EXIT_FAILED
+
+
+def _build(step: str | None, workflow: str | None, callback: str | None, initial_context: str | None) -> DotFlow:
+    from dotflow.task import import_step
+    from dotflow.workflow import DotFlow
+
+    if step is not None:
+        flow = DotFlow()
+        flow.task.add(
+            step=step,
+            callback=import_step(callback) if callback else None,
+            initial_context=_parse_context(initial_context),
+        )
+        return flow
+    assert workflow is not None
+    if ":" not in workflow:
+        raise StepImportError(f"--workflow {workflow!r} must look like 'package.module:factory'")
+    factory = import_step(workflow)
+    if not callable(factory):
+        raise UsageError(f"--workflow {workflow!r} is not callable; point it at a function that returns a DotFlow")
+    flow = factory()
+    if not isinstance(flow, DotFlow):
+        raise UsageError(f"--workflow {workflow!r} returned {type(flow).__name__}, not a DotFlow")
+    return flow
+
+
+def _parse_context(raw: str | None) -> Any:
+    if raw is None:
+        return None
+    try:
+        return json.loads(raw)
+    except ValueError:
+        return raw
+
+
+def _setup_logging(quiet: bool) -> None:
+    logger = logging.getLogger("dotflow")
+    if not any(getattr(h, "_dotflow_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s dotflow: %(message)s"))
+        handler._dotflow_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    # SystemExit unwinds through start()'s finally, which flushes pending server reports
+    raise SystemExit(128 + signum)
+
+
+def _summarise(flow: DotFlow, elapsed: float) -> bool:
+    from dotflow.core.types.status import TypeStatus
+    from dotflow.task import step_name
+
+    tasks = flow.result_task()
+    ok = bool(tasks) and all(task.status is TypeStatus.COMPLETED for task in tasks)
+    rows = [(task.task_id, step_name(task.step), task.status, _seconds(task.duration)) for task in tasks]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    typer.echo(f"workflow {flow.workflow_id}: {'Completed' if ok else 'Failed'} in {elapsed:.3f}s")
+    for row in rows:
+        typer.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+    return ok
+
+
+def _seconds(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}s"
