@@ -15,6 +15,11 @@ class Context:
 
     __slots__ = ("storage", "task_id", "workflow_id", "_ts")
 
+    storage: Any
+    task_id: Any
+    workflow_id: Any
+    _ts: float
+
     def __init__(self, storage: Any = None, task_id: Any = None, workflow_id: Any = None) -> None:
         if isinstance(storage, Context):
             inner = storage

@@ -27,7 +27,7 @@ def _accepted(target: Any) -> tuple[str, ...]:
         return _param_cache[target]
     except (KeyError, TypeError):
         pass
-    func = target.__init__ if isinstance(target, type) else target
+    func = target.__init__ if isinstance(target, type) else target  # type: ignore[misc]
     func = getattr(func, "__func__", func)
     code = getattr(func, "__code__", None)
     if code is not None:
