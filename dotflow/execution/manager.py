@@ -98,8 +98,10 @@ class Manager:
     def _finish(self) -> None:
         ok = all(task.status is TypeStatus.COMPLETED for task in self.tasks)
         self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
-        self.workflow.config.server.update_workflow(self.workflow, status=self.status)
+        server = self.workflow.config.server
+        server.update_workflow(self.workflow, status=self.status)
         logger.info("ID %s - workflow - %s", self.workflow_id, self.status)
+        server.flush()  # bounded by the provider's flush_timeout; tasks never waited on it
         callback = self.on_success if ok else self.on_failure
         if callback is not None:
             callback(tasks=self.tasks)
