@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-import click
 import typer
 
 from dotflow.errors import DotflowError
@@ -53,24 +53,37 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def _is_usage_error(exc: Exception) -> bool:
+    # typer raises click's UsageError, from click itself or from the copy newer typers
+    # vendor; both carry format_message() and an int exit_code
+    return callable(getattr(exc, "format_message", None)) and isinstance(getattr(exc, "exit_code", None), int)
+
+
+def _help_hint(exc: Any) -> str:
+    ctx = getattr(exc, "ctx", None)
+    command = getattr(ctx, "command_path", None) or "dotflow"
+    return f" (see '{command} --help')"
+
+
 def run(argv: list[str] | None = None) -> None:
     """Run the CLI: exit 2 with one line on a usage or configuration error, never a traceback."""
     _register()
     try:
         code = app(args=argv, standalone_mode=False, prog_name="dotflow")
-    except click.exceptions.NoArgsIsHelpError as exc:
-        typer.echo(exc.ctx.get_help() if exc.ctx else "", err=True)
-        sys.exit(EXIT_USAGE)
-    except click.UsageError as exc:
-        hint = f" (see 'dotflow {exc.ctx.info_name} --help')" if exc.ctx and exc.ctx.parent else " (see 'dotflow --help')"
-        typer.echo(f"error: {exc.format_message()}{hint}", err=True)
-        sys.exit(EXIT_USAGE)
-    except click.Abort:
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
         typer.echo("error: aborted", err=True)
         sys.exit(130)
-    except click.exceptions.Exit as exc:
-        sys.exit(exc.exit_code)
     except DotflowError as exc:
         typer.echo(f"error: {exc}", err=True)
+        sys.exit(EXIT_USAGE)
+    except Exception as exc:
+        if not _is_usage_error(exc):
+            raise
+        if type(exc).__name__ == "NoArgsIsHelpError":
+            typer.echo(exc.format_message())  # type: ignore[attr-defined]
+        else:
+            typer.echo(f"error: {exc.format_message()}{_help_hint(exc)}", err=True)  # type: ignore[attr-defined]
         sys.exit(EXIT_USAGE)
     sys.exit(code if isinstance(code, int) else 0)

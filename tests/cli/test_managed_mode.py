@@ -1,0 +1,157 @@
+"""Managed mode end to end: ``dotflow start`` in a subprocess reporting to a real HTTP server
+on 127.0.0.1. One test per row of server.md's behaviour matrix, plus the failure and secret cases."""
+
+from __future__ import annotations
+
+import json
+import re
+from urllib.parse import quote
+
+import pytest
+
+TOKEN = "tok-3f9c-SUPER-SECRET-value"
+
+
+@pytest.fixture
+def backend(httpserver):
+    """A backend that accepts every report and records it; returns (base_url, calls)."""
+    httpserver.expect_request(re.compile(r"^/api/v1/.*")).respond_with_json({"ok": True}, status=200)
+
+    def calls() -> list[tuple[str, str, dict]]:
+        out = []
+        for request, _ in httpserver.log:
+            assert request.headers.get("X-User-Token") == TOKEN
+            body = json.loads(request.get_data() or b"{}")
+            raw = request.environ.get("RAW_URI") or request.environ.get("REQUEST_URI")  # as sent on the wire
+            out.append((request.method, raw, body))
+        return out
+
+    return httpserver.url_for("/api/v1"), calls
+
+
+def _assert_no_secret(result) -> None:
+    assert TOKEN not in result.stdout
+    assert TOKEN not in result.stderr
+
+
+def test_matrix_nothing_set_is_a_plain_run(run_cli, backend):
+    """Nothing set: default profile, a random uuid, and no HTTP at all."""
+    _, calls = backend
+    result = run_cli("start", "--step", "steps.ok")
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"workflow [0-9a-f-]{36}: Completed", result.stdout)
+    assert calls() == []
+
+
+def test_matrix_server_vars_only_creates_the_workflow(run_cli, backend):
+    """SERVER_BASE_URL + SERVER_USER_TOKEN: default profile, random id, POST /workflows once,
+    POST at add, PATCH per transition."""
+    base, calls = backend
+    result = run_cli("start", "--step", "steps.ok", env={"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    wid = re.search(r"workflow ([0-9a-f-]{36}): Completed", result.stdout).group(1)
+    seen = calls()
+    assert seen[0] == ("POST", "/api/v1/workflows", {"id": wid})
+    assert [c[:2] for c in seen].count(("POST", "/api/v1/workflows")) == 1
+    task_calls = [c for c in seen if "/tasks" in c[1]]
+    assert [(m, b["status"]) for m, _, b in task_calls] == [
+        ("POST", "Not started"),
+        ("PATCH", "In progress"),
+        ("PATCH", "Completed"),
+    ]
+    _assert_no_secret(result)
+
+
+def test_matrix_managed_reports_under_the_backend_id(run_cli, backend):
+    """WORKFLOW_ID + both server vars: the managed profile, no POST /workflows, and the exact
+    sequence Not started -> In progress -> Completed under WORKFLOW_ID."""
+    base, calls = backend
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-123"}
+    result = run_cli("start", "--step", "steps.ok", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "workflow wf-123: Completed" in result.stdout
+    assert "ID wf-123 - " in result.stderr
+    seen = calls()
+    tid = seen[0][2]["id"]
+    assert seen == [
+        ("POST", "/api/v1/workflows/wf-123/tasks", seen[0][2]),
+        ("PATCH", "/api/v1/workflows/wf-123", {"status": "In progress"}),
+        ("PATCH", f"/api/v1/workflows/wf-123/tasks/{tid}", seen[2][2]),
+        ("PATCH", f"/api/v1/workflows/wf-123/tasks/{tid}", seen[3][2]),
+        ("PATCH", "/api/v1/workflows/wf-123", {"status": "Completed"}),
+    ]
+    assert seen[0][2]["status"] == "Not started" and "task_id" not in seen[0][2]
+    assert seen[2][2]["status"] == "In progress" and seen[3][2]["status"] == "Completed"
+    assert all(body.get("workflow_id", "wf-123") == "wf-123" for _, _, body in seen)
+    _assert_no_secret(result)
+
+
+def test_matrix_workflow_id_alone_is_an_error(run_cli, backend):
+    """WORKFLOW_ID only: exit 2 before any task runs, one line naming every missing variable
+    and the opt-out; nothing reaches the server."""
+    _, calls = backend
+    result = run_cli("start", "--step", "steps.ok", env={"WORKFLOW_ID": "wf-123"})
+    assert result.returncode == 2
+    line = result.stderr.strip()
+    assert len(line.splitlines()) == 1
+    assert "SERVER_BASE_URL" in line and "SERVER_USER_TOKEN" in line and "--profile default" in line
+    assert "ok got" not in result.stdout
+    assert calls() == []
+
+
+def test_managed_missing_token_names_only_the_token(run_cli, backend):
+    """WORKFLOW_ID + SERVER_BASE_URL without the token: exit 2 naming SERVER_USER_TOKEN."""
+    base, calls = backend
+    result = run_cli("start", "--step", "steps.ok", env={"WORKFLOW_ID": "w", "SERVER_BASE_URL": base})
+    assert result.returncode == 2
+    assert "SERVER_USER_TOKEN" in result.stderr and "SERVER_BASE_URL" not in result.stderr
+    assert calls() == []
+
+
+def test_managed_failing_step_reports_failed_and_exits_1(run_cli, backend):
+    """A failing step in managed mode: the observer sees Failed, and the exit code is 1."""
+    base, calls = backend
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-fail"}
+    result = run_cli("start", "--step", "steps.boom", env=env)
+    assert result.returncode == 1
+    statuses = [(m, p.rsplit("/", 2)[-2:][0], b.get("status")) for m, p, b in calls()]
+    assert statuses[-2][2] == "Failed" and statuses[-1] == ("PATCH", "workflows", "Failed")
+    assert "Failed" in result.stdout
+    _assert_no_secret(result)
+
+
+def test_managed_hostile_workflow_id_stays_one_path_segment(run_cli, backend):
+    """A WORKFLOW_ID holding '/', '?', '#' and spaces is percent-encoded into one segment."""
+    base, calls = backend
+    wid = "a/b?c#d e"
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": wid}
+    result = run_cli("start", "--step", "steps.ok", env=env)
+    assert result.returncode == 0, result.stderr
+    encoded = quote(wid, safe="")
+    paths = [p for _, p, _ in calls()]
+    assert paths and all(p.startswith(f"/api/v1/workflows/{encoded}") for p in paths)
+
+
+def test_profile_default_opts_out_of_managed(run_cli, backend):
+    """--profile default ignores WORKFLOW_ID's managed selection: a plain run with no HTTP."""
+    _, calls = backend
+    result = run_cli("start", "--profile", "default", "--step", "steps.ok", env={"WORKFLOW_ID": "wf-9"})
+    assert result.returncode == 0, result.stderr
+    assert calls() == []
+
+
+def test_dead_server_does_not_change_the_result(run_cli):
+    """A managed run whose server is unreachable still completes with exit 0, and one warning
+    says how many reports were lost."""
+    env = {
+        "SERVER_BASE_URL": "http://127.0.0.1:9/api/v1",
+        "SERVER_USER_TOKEN": TOKEN,
+        "WORKFLOW_ID": "wf-dead",
+        "DOTFLOW_SERVER_FLUSH_TIMEOUT": "1",
+        "DOTFLOW_SERVER_RETRIES": "1",
+    }
+    result = run_cli("start", "--step", "steps.ok", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "workflow wf-dead: Completed" in result.stdout
+    assert len(re.findall(r"lost", result.stderr)) == 1
+    _assert_no_secret(result)
