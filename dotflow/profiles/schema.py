@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from dotflow.errors import ConfigError
 
@@ -14,7 +14,7 @@ SECTIONS = ("server", "storage", "workflow")
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 IMPORT_STRING = re.compile(rf"{_IDENT}(?:\.{_IDENT})*:{_IDENT}(?:\.{_IDENT})*")
 _URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@\s]*@")
-_BARE_USERINFO = re.compile(r"^[^/?#@\s:]+:[^/?#@\s]*@")
+_BARE_USERINFO = re.compile(r"^(['\"]?)[^/?#@\s:'\"]+:[^/?#@\s]*@")
 _HTTP_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 TRUE = frozenset({"true", "1", "yes", "on"})
@@ -29,27 +29,34 @@ def mask(text: str) -> str:
     """Hide ``user:pass@`` credentials in a URL (or anywhere in ``text``) as ``***@``."""
     if "@" not in text:
         return text
-    return _BARE_USERINFO.sub("***@", _URL_USERINFO.sub(r"\1***@", text))
+    return _BARE_USERINFO.sub(r"\1***@", _URL_USERINFO.sub(r"\1***@", text))
 
 
-@dataclass(frozen=True)
 class Key:
     """One setting: ``section.name``, its type and default, and how it is checked."""
 
-    section: str
-    name: str
-    type: type
-    default: Any = None
-    secret: bool = False
-    check: Callable[[Any], str | None] | None = None
+    __slots__ = ("check", "default", "dotted", "env", "name", "secret", "section", "type")
 
-    @property
-    def dotted(self) -> str:
-        return f"{self.section}.{self.name}"
+    def __init__(
+        self,
+        section: str,
+        name: str,
+        type: type,
+        default: Any = None,
+        secret: bool = False,
+        check: Callable[[Any], str | None] | None = None,
+    ) -> None:
+        self.section = section
+        self.name = name
+        self.type = type
+        self.default = default
+        self.secret = secret
+        self.check = check
+        self.dotted = f"{section}.{name}"
+        self.env = f"DOTFLOW_{section.upper()}_{name.upper()}"
 
-    @property
-    def env(self) -> str:
-        return f"DOTFLOW_{self.section.upper()}_{self.name.upper()}"
+    def __repr__(self) -> str:
+        return f"Key({self.dotted!r}, {self.type.__name__}, default={self.show(self.default)})"
 
     def show(self, value: Any) -> str:
         """``value`` as it may appear in a message: ``'***'`` for a secret, URL credentials masked."""
@@ -64,9 +71,7 @@ class Key:
         """
         converted = _CONVERTERS[self.type](value)
         if converted is _BAD:
-            raise ConfigError(
-                f"{where}: {self.show(value)} is not {_TYPE_WORDS[self.type]}"
-            )
+            raise ConfigError(f"{where}: {self.show(value)} is not {_TYPE_WORDS[self.type]}")
         if self.check is not None:
             problem = self.check(converted)
             if problem:
@@ -225,11 +230,13 @@ def flag_of(dotted: str) -> str:
     return FLAGS.get(dotted) or "--" + dotted.replace(".", "-").replace("_", "-")
 
 
-def did_you_mean(word: str, candidates: Any, quote: bool = True) -> str:
-    """``"; did you mean 'x'?"`` for the closest candidate, or ``""``."""
+def did_you_mean(word: str, candidates: Any, prefix: str = "", quote: bool = True) -> str:
+    """``"; did you mean 'x'?"`` for the candidate closest to ``word`` (with ``prefix`` put
+    before it), or ``""`` when none is close."""
     import difflib
 
     close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
     if not close:
         return ""
-    return f"; did you mean {close[0]!r}?" if quote else f"; did you mean {close[0]}?"
+    guess = prefix + close[0]
+    return f"; did you mean {guess!r}?" if quote else f"; did you mean {guess}?"

@@ -1,0 +1,19 @@
+"""Runner profiles: resolve ``dotflow.toml`` files, the environment and flags into settings.
+
+Nothing is read at import time; ``resolve()`` does the work when it is called.
+"""
+
+from __future__ import annotations
+
+from dotflow.profiles.resolve import resolve
+from dotflow.profiles.resolved import ResolvedProfile
+from dotflow.profiles.schema import KEYS, Key
+from dotflow.profiles.setting import Setting
+
+__all__ = [
+    "KEYS",
+    "Key",
+    "ResolvedProfile",
+    "Setting",
+    "resolve",
+]

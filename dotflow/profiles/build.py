@@ -1,0 +1,120 @@
+"""Build the providers of a resolved profile. Each provider module is imported only when chosen."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from dotflow.errors import ConfigError
+from dotflow.profiles.schema import IMPORT_STRING
+
+if TYPE_CHECKING:
+    from dotflow.abc.server import Server
+    from dotflow.abc.storage import Storage
+
+Get = Callable[[str], Any]
+
+
+def storage(get: Get, source: Get) -> Storage:
+    """The Storage named by ``storage.provider``."""
+    provider = get("storage.provider")
+    if provider in ("memory", "default"):
+        from dotflow.providers.storage_default import StorageDefault
+
+        return StorageDefault()
+    if provider == "file":
+        from dotflow.providers.storage_file import StorageFile
+
+        return StorageFile(get("storage.path"))
+    if provider in ("s3", "gcs"):
+        if not get("storage.bucket"):
+            raise ConfigError(
+                f"storage.provider is {provider!r} (from {source('storage.provider')}) but storage.bucket "
+                f"is not set; set bucket in the [storage] table or DOTFLOW_STORAGE_BUCKET"
+            )
+        if provider == "s3":
+            from dotflow.providers.storage_s3 import StorageS3
+
+            return StorageS3(
+                bucket=get("storage.bucket"),
+                prefix=get("storage.prefix"),
+                region=get("storage.region"),
+                endpoint_url=get("storage.endpoint_url"),
+            )
+        from dotflow.providers.storage_gcs import StorageGCS
+
+        return StorageGCS(bucket=get("storage.bucket"), prefix=get("storage.prefix"), project=get("storage.project"))
+    from dotflow.abc.storage import Storage
+
+    return plugin("storage.provider", provider, Storage)
+
+
+def server(get: Get, source: Get) -> Server:
+    """The Server named by ``server.provider``; ``auto`` is ``api`` when a URL and token are set."""
+    provider = get("server.provider")
+    if provider == "auto":
+        provider = "api" if get("server.base_url") and get("server.user_token") else "none"
+    if provider == "none":
+        from dotflow.providers.server_default import ServerDefault
+
+        return ServerDefault()
+    if provider == "api":
+        for key, variable in (("server.base_url", "SERVER_BASE_URL"), ("server.user_token", "SERVER_USER_TOKEN")):
+            if not get(key):
+                raise ConfigError(
+                    f"server.provider is 'api' (from {source('server.provider')}) but {key} is not set; "
+                    f"set DOTFLOW_{key.replace('.', '_').upper()} or {variable}"
+                )
+        from dotflow.providers.server_api import ServerAPI
+
+        return ServerAPI(
+            get("server.base_url"),
+            get("server.user_token"),
+            timeout=get("server.timeout"),
+            flush_timeout=get("server.flush_timeout"),
+            retries=get("server.retries"),
+            backoff_max=get("server.backoff_max"),
+        )
+    from dotflow.abc.server import Server
+
+    return plugin("server.provider", provider, Server)
+
+
+def plugin(key: str, spec: str, contract: type) -> Any:
+    """Import ``pkg.mod:Class``, check it makes a ``contract``, and instantiate it with no arguments.
+
+    The string is checked before anything is imported, and each failure has its own one-line error.
+    """
+    head = f"{key} {spec!r}"
+    if not IMPORT_STRING.fullmatch(spec):
+        raise ConfigError(f"{head} is not an import string; write it as pkg.module:Class")
+    module_name, _, attribute = spec.partition(":")
+    try:
+        target: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise ConfigError(f"{head}: cannot import {module_name!r}: {_one_line(exc)}") from exc
+    except Exception as exc:
+        raise ConfigError(f"{head}: importing {module_name!r} raised {_one_line(exc)}") from exc
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise ConfigError(f"{head}: {module_name!r} has no attribute {attribute!r}") from None
+    expected = f"{contract.__module__}.{contract.__name__}"
+    if isinstance(target, type) and not issubclass(target, contract):
+        raise ConfigError(f"{head}: {attribute} is not a subclass of {expected}")
+    if not callable(target):
+        raise ConfigError(f"{head}: {attribute} is not a class (it is a {type(target).__name__})")
+    try:
+        instance = target()
+    except Exception as exc:
+        raise ConfigError(f"{head}: {attribute}() raised {_one_line(exc)}") from exc
+    if not isinstance(instance, contract):
+        raise ConfigError(f"{head}: {attribute}() returned a {type(instance).__name__}, not a {expected}")
+    return instance
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

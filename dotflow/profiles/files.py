@@ -1,0 +1,128 @@
+"""The file layers: check a Document against the keys table, list its profiles, and read the
+tables in use (base tables, then the selected profile's) with interpolation and conversion."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dotflow.errors import ConfigError
+from dotflow.profiles.interpolate import interpolate
+from dotflow.profiles.parse import Document, dotted
+from dotflow.profiles.schema import BY_NAME, BY_SECTION, SECTIONS, did_you_mean
+from dotflow.profiles.setting import Layer, Setting
+
+DEFAULT_PROFILE = "default_profile"
+PROFILES = "profiles"
+_TOP = (*SECTIONS, PROFILES, DEFAULT_PROFILE)
+
+
+def _ignored(key: str) -> bool:
+    # x_ keys are the user's own annotations.
+    return key.startswith("x_")
+
+
+def check(doc: Document) -> None:
+    """Raise ConfigError at the first unknown table or key, or misplaced value, in ``doc``."""
+    for key, value in doc.data.items():
+        if _ignored(key):
+            continue
+        if key in SECTIONS:
+            _check_section(doc, (key,), value)
+        elif key == PROFILES:
+            _check_profiles(doc, value)
+        elif key == DEFAULT_PROFILE:
+            if not isinstance(value, str):
+                raise ConfigError(
+                    f"{doc.where(key)}: default_profile must be a string (a profile name), got {type(value).__name__}"
+                )
+        else:
+            _unknown(doc, (key,), value, [*_TOP, *BY_NAME])
+
+
+def _check_profiles(doc: Document, profiles: Any) -> None:
+    if not isinstance(profiles, dict):
+        raise ConfigError(f"{doc.where(PROFILES)}: 'profiles' must be a table of [profiles.<name>] tables")
+    for name, tables in profiles.items():
+        if _ignored(name):
+            continue
+        if not isinstance(tables, dict):
+            raise ConfigError(
+                f"{doc.where(PROFILES, name)}: {dotted((PROFILES, name))!r} must be a table "
+                f"holding server, storage and workflow tables"
+            )
+        for section, table in tables.items():
+            if _ignored(section):
+                continue
+            path = (PROFILES, name, section)
+            if section in SECTIONS:
+                _check_section(doc, path, table)
+            else:
+                _unknown(doc, path, table, [*SECTIONS, *BY_NAME], prefix=(PROFILES, name))
+
+
+def _check_section(doc: Document, path: tuple[str, ...], table: Any) -> None:
+    if not isinstance(table, dict):
+        raise ConfigError(f"{doc.where(*path)}: {dotted(path)!r} must be a table, got {type(table).__name__}")
+    known = BY_SECTION[path[-1]]
+    for key, value in table.items():
+        if not _ignored(key) and key not in known:
+            _unknown(doc, (*path, key), value, BY_NAME, prefix=path[:-1])
+
+
+def _unknown(doc: Document, path: tuple[str, ...], value: Any, candidates: Any, prefix: tuple[str, ...] = ()) -> None:
+    """Raise ``file:line: unknown key 'server.base_ulr'; did you mean 'server.base_url'?``."""
+    kind = "table" if isinstance(value, dict) else "key"
+    rest = dotted(path[len(prefix) :])
+    hint = did_you_mean(rest, candidates, prefix=dotted(prefix) + "." if prefix else "")
+    raise ConfigError(f"{doc.where(*path)}: unknown {kind} {dotted(path)!r}{hint}")
+
+
+def profiles(doc: Document) -> dict[str, str]:
+    """The profiles ``doc`` defines, each with ``path:line`` of its first table."""
+    tables = doc.data.get(PROFILES)
+    if not isinstance(tables, dict):
+        return {}
+    return {name: doc.where(PROFILES, name) for name in tables if not _ignored(name)}
+
+
+def default_profile(doc: Document | None) -> str | None:
+    value = doc.data.get(DEFAULT_PROFILE) if doc is not None else None
+    return value if isinstance(value, str) and value else None
+
+
+def file_layer(doc: Document | None, name: str, env: Mapping[str, str], problems: list[str]) -> Layer:
+    """The base tables of ``doc``, then profile ``name``'s tables, interpolated and converted.
+
+    Only these tables are read, so a broken value in another profile does no harm. Each
+    failure is appended to ``problems`` so that one error can report them all.
+    """
+    layer: Layer = {}
+    if doc is None:
+        return layer
+    profile = doc.data.get(PROFILES, {}).get(name, {})
+    for path, table in [((s,), doc.data.get(s)) for s in SECTIONS] + [
+        ((PROFILES, name, s), profile.get(s)) for s in SECTIONS
+    ]:
+        if not table:
+            continue
+        section = path[-1]
+        known = BY_SECTION[section]
+        for key, raw in table.items():
+            if _ignored(key):
+                continue
+            spec = known[key]
+            line = doc.line(*path, key)
+            where = f"{doc.path}:{line} {doc.table(*path)} {key}"
+            if isinstance(raw, str):
+                raw = interpolate(raw, env, problems, where)
+                if raw is None or (raw == "" and spec.default is None):
+                    # "" leaves an optional key unset, so `token = "${TOKEN:-}"` works
+                    continue
+            try:
+                value = spec.convert(raw, where)
+            except ConfigError as exc:
+                problems.append(str(exc))
+                continue
+            layer.setdefault(section, {})[key] = Setting(value, f"file:{doc.path}:{line}", spec.secret)
+    return layer

@@ -1,0 +1,72 @@
+"""ResolvedProfile: the outcome of resolution, read by the engine and by ``dotflow profile``."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dotflow.profiles import build
+
+if TYPE_CHECKING:
+    from dotflow.config import Config
+    from dotflow.profiles.setting import Setting
+
+
+class ResolvedProfile:
+    """One profile resolved from defaults, built-in profile, files, environment and flags.
+
+    ``settings`` holds every key of the table, in table order, each with its value and source.
+    """
+
+    __slots__ = ("files", "name", "profiles", "selected_by", "settings", "warnings")
+
+    def __init__(
+        self,
+        name: str,
+        selected_by: str,
+        files: list[str],
+        settings: dict[str, Setting],
+        warnings: list[str],
+        profiles: dict[str, str],
+    ) -> None:
+        self.name = name
+        self.selected_by = selected_by
+        self.files = files
+        self.settings = settings
+        self.warnings = warnings
+        self.profiles = profiles
+
+    def __getitem__(self, key: str) -> Any:
+        return self.settings[key].value
+
+    def source(self, key: str) -> str:
+        """Where ``key``'s value came from."""
+        return self.settings[key].source
+
+    def config(self) -> Config:
+        """The Config of this profile: its storage and server providers, built now."""
+        from dotflow.config import Config
+
+        return Config(
+            storage=build.storage(self.__getitem__, self.source), server=build.server(self.__getitem__, self.source)
+        )
+
+    def workflow_options(self) -> dict[str, Any]:
+        """The options ``DotFlow.start`` takes from the profile."""
+        return {
+            "mode": self["workflow.mode"],
+            "keep_going": self["workflow.keep_going"],
+            "resume": self["workflow.resume"],
+        }
+
+    def as_dict(self, show_secrets: bool = False) -> dict[str, Any]:
+        """The object ``dotflow profile show --json`` prints. Secrets are ``"***"`` unless asked."""
+        settings: dict[str, Any] = {}
+        for key, setting in self.settings.items():
+            entry: dict[str, Any] = {"value": setting.shown(show_secrets), "source": setting.source}
+            if setting.secret:
+                entry["secret"] = True
+            settings[key] = entry
+        return {"profile": self.name, "selected_by": self.selected_by, "files": list(self.files), "settings": settings}
+
+    def __repr__(self) -> str:
+        return f"ResolvedProfile(name={self.name!r}, selected_by={self.selected_by!r}, files={self.files!r})"

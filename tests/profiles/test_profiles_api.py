@@ -1,0 +1,315 @@
+"""The Python API: ResolvedProfile, as_dict's documented shape, config() and workflow options."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import dotflow.profiles
+from dotflow.config import Config
+from dotflow.errors import ConfigError
+from dotflow.profiles import KEYS, Setting, resolve
+from dotflow.profiles.schema import flag_of
+
+TABLE = [
+    "server.provider",
+    "server.base_url",
+    "server.user_token",
+    "server.timeout",
+    "server.flush_timeout",
+    "server.retries",
+    "server.backoff_max",
+    "storage.provider",
+    "storage.path",
+    "storage.bucket",
+    "storage.prefix",
+    "storage.region",
+    "storage.endpoint_url",
+    "storage.project",
+    "workflow.id",
+    "workflow.name",
+    "workflow.mode",
+    "workflow.keep_going",
+    "workflow.resume",
+]
+
+
+def test_api_all_is_sorted_and_complete():
+    """__all__ is sorted and every name in it exists."""
+    assert dotflow.profiles.__all__ == sorted(dotflow.profiles.__all__)
+    for name in dotflow.profiles.__all__:
+        assert hasattr(dotflow.profiles, name)
+
+
+def test_api_keys_follow_the_table():
+    """KEYS holds the documented keys, in table order, with their defaults."""
+    assert [key.dotted for key in KEYS] == TABLE
+    defaults = {key.dotted: key.default for key in KEYS}
+    assert defaults["server.timeout"] == 15.0 and defaults["server.flush_timeout"] == 10.0
+    assert defaults["server.retries"] == 5 and defaults["server.backoff_max"] == 30.0
+    assert defaults["storage.prefix"] == "dotflow/" and defaults["storage.path"] == ".output"
+    assert [key.dotted for key in KEYS if key.secret] == ["server.user_token"]
+
+
+def test_api_settings_every_key_in_table_order(make):
+    """rp.settings holds every key, in table order, as Setting objects."""
+    rp = make()
+    assert list(rp.settings) == TABLE
+    assert all(isinstance(setting, Setting) for setting in rp.settings.values())
+    assert rp.settings["server.user_token"].secret is True
+
+
+def test_api_as_dict_documented_shape(make, setup, managed_env):
+    """as_dict() is the `profile show --json` object: profile, selected_by, files, settings."""
+    path = setup.write_project("[workflow]\nx_a = 1\nmode = 'parallel'\n")
+    data = make(env=managed_env).as_dict()
+    assert list(data) == ["profile", "selected_by", "files", "settings"]
+    assert data["profile"] == "managed" and data["selected_by"] == "env:WORKFLOW_ID"
+    assert data["files"] == [str(path)]
+    assert list(data["settings"]) == TABLE
+    assert data["settings"]["server.provider"] == {"value": "api", "source": "profile:managed"}
+    assert data["settings"]["server.base_url"] == {
+        "value": "https://example.com/api/v1",
+        "source": "env:SERVER_BASE_URL",
+    }
+    assert data["settings"]["server.user_token"] == {"value": "***", "source": "env:SERVER_USER_TOKEN", "secret": True}
+    assert data["settings"]["workflow.mode"] == {"value": "parallel", "source": f"file:{path}:3"}
+    assert data["settings"]["storage.path"] == {"value": ".output", "source": "default"}
+    assert data["settings"]["storage.bucket"] == {"value": None, "source": "default"}
+    json.dumps(data)
+
+
+def test_api_unset_secret_is_null(make):
+    """An unset token is null, not '***'."""
+    assert make().as_dict()["settings"]["server.user_token"]["value"] is None
+
+
+def test_api_getitem_and_source(make):
+    """rp[key] is the value and rp.source(key) is its source."""
+    rp = make(env={"DOTFLOW_SERVER_RETRIES": "2"})
+    assert rp["server.retries"] == 2 and rp.source("server.retries") == "env:DOTFLOW_SERVER_RETRIES"
+
+
+def test_api_workflow_options(make):
+    """workflow_options() returns mode, keep_going and resume."""
+    rp = make(overrides={"workflow.keep_going": True, "workflow.resume": "yes"})
+    assert rp.workflow_options() == {"mode": "sequential", "keep_going": True, "resume": True}
+
+
+@pytest.mark.parametrize(
+    ("dotted", "flag"),
+    [
+        ("storage.provider", "--storage"),
+        ("storage.path", "--path"),
+        ("workflow.mode", "--mode"),
+        ("workflow.id", "--workflow-id"),
+        ("workflow.keep_going", "--keep-going"),
+        ("workflow.resume", "--resume"),
+        ("server.base_url", "--server-base-url"),
+        ("server.flush_timeout", "--server-flush-timeout"),
+    ],
+)
+def test_api_override_sources_name_the_flag(dotted, flag):
+    """Each override's source is flag:--<flag> from the documented table."""
+    assert flag_of(dotted) == flag
+
+
+def test_api_override_source_recorded(make):
+    """An override's Setting carries its flag source."""
+    rp = make(overrides={"workflow.id": "w-1", "server.retries": 0})
+    assert rp.settings["workflow.id"].source == "flag:--workflow-id"
+    assert rp.settings["server.retries"].source == "flag:--server-retries" and rp["server.retries"] == 0
+
+
+def test_api_resolve_by_name_is_flag(make):
+    """resolve('prod') selects prod as a flag would."""
+    rp = make("[profiles.prod]\n", profile="prod")
+    assert (rp.name, rp.selected_by) == ("prod", "flag")
+
+
+def test_api_plain_defaults_config(make):
+    """With no file and no variable, config() is the in-memory storage and the no-op server."""
+    from dotflow.providers.server_default import ServerDefault
+    from dotflow.providers.storage_default import StorageDefault
+
+    config = make().config()
+    assert isinstance(config, Config)
+    assert isinstance(config.storage, StorageDefault) and isinstance(config.server, ServerDefault)
+
+
+def test_api_config_file_storage(make, setup):
+    """storage.provider=file builds StorageFile at storage.path."""
+    from dotflow.providers.storage_file import StorageFile
+
+    config = make(env={"DOTFLOW_STORAGE_PROVIDER": "file", "DOTFLOW_STORAGE_PATH": str(setup.root / "out")}).config()
+    assert isinstance(config.storage, StorageFile) and str(config.storage.path) == str(setup.root / "out")
+
+
+def test_api_config_auto_server_is_api_with_url_and_token(make):
+    """auto becomes ServerAPI when base_url and user_token are both set, with the tuning values."""
+    from dotflow.providers.server_api import ServerAPI
+
+    rp = make(
+        env={"SERVER_BASE_URL": "http://127.0.0.1:9/api", "SERVER_USER_TOKEN": "t", "DOTFLOW_SERVER_RETRIES": "0"}
+    )
+    assert rp["server.provider"] == "auto"
+    server = rp.config().server
+    assert isinstance(server, ServerAPI)
+    assert server._retries == 0
+
+
+def test_api_config_auto_server_is_none_with_url_only(make):
+    """auto stays the no-op server when the token is missing."""
+    from dotflow.providers.server_default import ServerDefault
+
+    assert isinstance(make(env={"SERVER_BASE_URL": "http://127.0.0.1:9"}).config().server, ServerDefault)
+
+
+def test_api_config_api_needs_url(make):
+    """provider=api without base_url is a ConfigError naming the key and variables."""
+    rp = make(env={"DOTFLOW_SERVER_PROVIDER": "api", "SERVER_USER_TOKEN": "t"})
+    with pytest.raises(ConfigError, match="server.base_url is not set; set DOTFLOW_SERVER_BASE_URL or SERVER_BASE_URL"):
+        rp.config()
+
+
+@pytest.mark.parametrize("provider", ["s3", "gcs"])
+def test_api_config_bucket_required(make, provider):
+    """s3 and gcs need storage.bucket; the error names the key and DOTFLOW_STORAGE_BUCKET."""
+    rp = make(env={"DOTFLOW_STORAGE_PROVIDER": provider})
+    with pytest.raises(ConfigError, match=r"storage\.bucket is not set.*DOTFLOW_STORAGE_BUCKET"):
+        rp.config()
+
+
+def test_api_config_s3(make):
+    """storage.provider=s3 builds StorageS3 with bucket, prefix, region and endpoint."""
+    pytest.importorskip("boto3")
+    rp = make(
+        env={
+            "DOTFLOW_STORAGE_PROVIDER": "s3",
+            "DOTFLOW_STORAGE_BUCKET": "b",
+            "DOTFLOW_STORAGE_REGION": "us-east-1",
+            "DOTFLOW_STORAGE_ENDPOINT_URL": "http://127.0.0.1:9",
+            "DOTFLOW_STORAGE_PREFIX": "runs/",
+        }
+    )
+    storage = rp.config().storage
+    assert (storage.bucket, storage.prefix, storage.region, storage.endpoint_url) == (
+        "b",
+        "runs/",
+        "us-east-1",
+        "http://127.0.0.1:9",
+    )
+
+
+@pytest.fixture
+def plugins(tmp_path, monkeypatch):
+    """A package `profplug` on sys.path holding good and bad provider classes."""
+    package = tmp_path / "plugins" / "profplug"
+    package.mkdir(parents=True)
+    (package / "__init__.py").write_text("")
+    (package / "prov.py").write_text(
+        textwrap.dedent(
+            """\
+            from dotflow.providers.storage_default import StorageDefault
+            from dotflow.providers.server_default import ServerDefault
+
+            class MyStorage(StorageDefault):
+                pass
+
+            class MyServer(ServerDefault):
+                pass
+
+            class NotAStorage:
+                pass
+
+            class Broken(StorageDefault):
+                def __init__(self):
+                    raise RuntimeError("no\\nway")
+
+            def make_storage():
+                return 42
+            """
+        )
+    )
+    (package / "boom.py").write_text("raise ValueError('import exploded')\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "plugins"))
+    yield "profplug"
+    for name in [m for m in sys.modules if m.startswith("profplug")]:
+        del sys.modules[name]
+
+
+def test_api_config_plugin_classes(make, plugins):
+    """pkg.mod:Class providers are imported and instantiated with no arguments."""
+    rp = make(
+        env={"DOTFLOW_STORAGE_PROVIDER": "profplug.prov:MyStorage", "DOTFLOW_SERVER_PROVIDER": "profplug.prov:MyServer"}
+    )
+    config = rp.config()
+    assert type(config.storage).__name__ == "MyStorage" and type(config.server).__name__ == "MyServer"
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("profplug.nope:X", "storage.provider 'profplug.nope:X': cannot import 'profplug.nope': ModuleNotFoundError"),
+        (
+            "profplug.boom:X",
+            "storage.provider 'profplug.boom:X': importing 'profplug.boom' raised ValueError: import exploded",
+        ),
+        (
+            "profplug.prov:Missing",
+            "storage.provider 'profplug.prov:Missing': 'profplug.prov' has no attribute 'Missing'",
+        ),
+        ("profplug.prov:NotAStorage", "NotAStorage is not a subclass of dotflow.abc.storage.Storage"),
+        ("profplug.prov:Broken", "storage.provider 'profplug.prov:Broken': Broken() raised RuntimeError: no way"),
+        ("profplug.prov:make_storage", "make_storage() returned a int, not a dotflow.abc.storage.Storage"),
+    ],
+)
+def test_api_config_plugin_failures(make, plugins, spec, expected):
+    """Each way a plugin can fail has its own one-line ConfigError."""
+    rp = make(env={"DOTFLOW_STORAGE_PROVIDER": spec})
+    with pytest.raises(ConfigError) as info:
+        rp.config()
+    assert expected in str(info.value) and "\n" not in str(info.value)
+
+
+def test_api_plugin_string_checked_before_import():
+    """A malformed import string is refused before anything is imported."""
+    from dotflow.abc.storage import Storage
+    from dotflow.profiles.build import plugin
+
+    for spec in ("os.system", "a b:C", "pkg.mod:", ":C", "pkg..mod:C", "1pkg:C"):
+        with pytest.raises(ConfigError, match="is not an import string"):
+            plugin("storage.provider", spec, Storage)
+
+
+def test_api_config_from_profile(make, setup):
+    """Config.from_profile(name, **options) is resolve(name, **options).config()."""
+    from dotflow.providers.storage_file import StorageFile
+
+    setup.write_project("[profiles.disk.storage]\nprovider = 'file'\npath = 'data'\n")
+    config = Config.from_profile("disk", env=setup.env(), cwd=setup.project)
+    assert isinstance(config.storage, StorageFile)
+
+
+def test_api_import_is_cheap_and_reads_nothing():
+    """import dotflow.profiles imports no TOML parser, platformdirs, difflib or provider."""
+    code = (
+        "import sys, dotflow.profiles\n"
+        "heavy = [m for m in ('tomllib', 'tomli', 'platformdirs', 'difflib', 'dotflow.providers', 'logging')"
+        " if m in sys.modules]\n"
+        "print(heavy)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
+
+
+def test_api_resolve_defaults_to_os_environ_and_cwd(setup, monkeypatch):
+    """Without env= and cwd=, resolve reads os.environ and the current folder."""
+    setup.write_project("[workflow]\nname = 'here'\n")
+    monkeypatch.chdir(setup.project)
+    rp = resolve(config_path=setup.project / "dotflow.toml")
+    assert rp["workflow.name"] == "here"
