@@ -40,11 +40,25 @@ def _register() -> None:
     from dotflow.cli import start
 
     app.command("start")(start.start)
-    try:
-        from dotflow.cli import profile
-    except ImportError:  # the profile commands are optional until their module lands
-        return
+    from dotflow.cli import profile
+
     app.add_typer(profile.app, name="profile")
+
+
+def setup_logging(quiet: bool = False) -> None:
+    """Send the ``dotflow`` logger to stderr: INFO and up, or WARNING and up when quiet.
+
+    The library attaches no handler; the CLI is the application, so it does."""
+    import logging
+
+    logger = logging.getLogger("dotflow")
+    if not any(getattr(h, "_dotflow_cli", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s dotflow: %(message)s"))
+        handler._dotflow_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.setLevel(logging.WARNING if quiet else logging.INFO)
+    logger.propagate = False
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

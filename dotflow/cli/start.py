@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import os
 import signal
 import sys
@@ -12,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from dotflow.cli.app import setup_logging
 from dotflow.errors import StepImportError, UsageError
 
 if TYPE_CHECKING:
@@ -48,7 +48,7 @@ def start(
         raise UsageError("give exactly one of --step pkg.mod.fn or --workflow pkg.mod:factory")
     if workflow is not None and (callback is not None or initial_context is not None):
         raise UsageError("--callback and --initial-context go with --step; a --workflow factory sets its own")
-    _setup_logging(quiet)
+    setup_logging(quiet)
     cwd = os.getcwd()
     if cwd not in sys.path:
         sys.path.insert(0, cwd)
@@ -112,17 +112,6 @@ def _parse_context(raw: str | None) -> Any:
         return json.loads(raw)
     except ValueError:
         return raw
-
-
-def _setup_logging(quiet: bool) -> None:
-    logger = logging.getLogger("dotflow")
-    if not any(getattr(h, "_dotflow_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s dotflow: %(message)s"))
-        handler._dotflow_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger.propagate = False
 
 
 def _terminate(signum: int, frame: Any) -> None:

@@ -1,0 +1,159 @@
+"""``dotflow profile``: list, show, check and init runner profiles, all read from the one resolver."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+from dotflow.cli.app import fail, setup_logging
+from dotflow.errors import ConfigError
+
+if TYPE_CHECKING:
+    from dotflow.profiles import ResolvedProfile
+
+EXIT_UNREACHABLE = 3
+
+app = typer.Typer(
+    help="Inspect the runner profiles: where each value comes from, and whether it works.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+_CONFIG_HELP = "Path of the dotflow.toml to use (default: found walking up from the current folder)."
+
+
+def _resolve(name: str | None, config: str | None) -> ResolvedProfile:
+    from dotflow.profiles import resolve
+
+    setup_logging(quiet=True)  # warnings (unknown DOTFLOW_* variables, shadowed values) still show
+    return resolve(name, config_path=config)
+
+
+@app.command("list")
+def list_profiles(config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP)) -> None:
+    """Every profile and where it is defined; '*' marks the one that would be selected."""
+    resolved = _resolve(None, config)
+    width = max(len(name) for name in resolved.profiles)
+    for name, where in resolved.profiles.items():
+        mark = "*" if name == resolved.name else " "
+        typer.echo(f"{mark} {name.ljust(width)}  {where}")
+    typer.echo(f"\nselected: {resolved.name} (by {resolved.selected_by})")
+
+
+@app.command("show")
+def show(
+    name: Optional[str] = typer.Argument(None, help="Profile to show (default: the one that would be selected)."),
+    config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
+    show_secrets: bool = typer.Option(False, "--show-secrets", help="Print secret values instead of ***."),
+) -> None:
+    """The resolved settings of a profile and where each value came from."""
+    resolved = _resolve(name, config)
+    data = resolved.as_dict(show_secrets=show_secrets)
+    if as_json:
+        typer.echo(json.dumps(data, indent=2))
+        return
+    typer.echo(f"profile:     {data['profile']} (selected by {data['selected_by']})")
+    typer.echo(f"files:       {', '.join(data['files']) or '(none)'}")
+    typer.echo("")
+    rows = [(key, _display(entry["value"]), entry["source"]) for key, entry in data["settings"].items()]
+    if resolved["server.provider"] == "auto":  # say what auto turned into
+        chosen = "api" if resolved["server.base_url"] and resolved["server.user_token"] else "none"
+        rows[0] = (rows[0][0], f"auto (= {chosen})", rows[0][2])
+    key_width = max(len(row[0]) for row in rows)
+    value_width = min(max(len(row[1]) for row in rows), 48)
+    typer.echo(f"{'key'.ljust(key_width)}  {'value'.ljust(value_width)}  source")
+    for key, value, source in rows:
+        typer.echo(f"{key.ljust(key_width)}  {value.ljust(value_width)}  {source}")
+
+
+@app.command("check")
+def check(
+    name: Optional[str] = typer.Argument(None, help="Profile to check (default: the one that would be selected)."),
+    config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP),
+    ping: bool = typer.Option(False, "--ping", help="Also reach the server with the token."),
+) -> None:
+    """Resolve a profile and build its providers; with --ping, reach its server too.
+
+    Exit codes: 0 valid, 2 invalid, 3 server unreachable or token refused.
+    """
+    resolved = _resolve(name, config)
+    built = resolved.config()
+    typer.echo(f"profile {resolved.name!r} is valid: storage {built.storage!r}, server {built.server!r}")
+    if not ping:
+        return
+    pinger = getattr(built.server, "ping", None)
+    if pinger is None:
+        raise ConfigError(
+            f"profile {resolved.name!r} reports to no server (server.provider resolves to none); "
+            "set server.base_url and server.user_token to ping one"
+        )
+    result = pinger()
+    status = str(getattr(result.status, "value", result.status))
+    if status == "ok":
+        typer.echo(f"server reached and the token was accepted ({result.detail})")
+        return
+    if status == "auth":
+        raise fail(f"the server refused the token ({result.detail}); check server.user_token", EXIT_UNREACHABLE)
+    if status == "unreachable":
+        raise fail(
+            f"could not reach the server at {resolved.settings['server.base_url'].shown()} ({result.detail}); "
+            "check server.base_url and the network",
+            EXIT_UNREACHABLE,
+        )
+    raise fail(f"the server answered {result.detail}; check server.base_url", EXIT_UNREACHABLE)
+
+
+_STARTER = """\
+# dotflow.toml: runner profiles for this project. `dotflow profile show` prints what it resolves to.
+# Precedence, lowest first: defaults < built-in profile < user file < this file's base tables
+# < the selected profile's tables < environment variables (DOTFLOW_<SECTION>_<KEY>) < flags.
+# Values may use $VAR, ${VAR}, ${VAR:-default} and ${VAR:?message}.
+
+# default_profile = "dev"
+
+[storage]
+provider = "file"        # memory, file, s3, gcs, or pkg.mod:Class
+path = ".output"
+
+[workflow]
+mode = "sequential"      # sequential, background, parallel, sequential_group
+keep_going = false
+resume = false
+
+# [server]                 # report status to an HTTP backend
+# base_url = "${DOTFLOW_BASE_URL:-http://localhost:8000/api/v1}"
+# user_token = "${DEV_TOKEN}"   # a secret: never printed unless --show-secrets
+# timeout = 15
+
+# [profiles.prod.storage]    # `dotflow start --profile prod ...`
+# provider = "s3"
+# bucket = "${DATA_BUCKET:?set DATA_BUCKET to the bucket for prod runs}"
+"""
+
+
+@app.command("init")
+def init(
+    config: Path = typer.Option(Path("dotflow.toml"), "--config", help="Where to write the file."),
+) -> None:
+    """Write a commented starter dotflow.toml. Never overwrites an existing file."""
+    try:
+        with config.open("x", encoding="utf-8") as handle:
+            handle.write(_STARTER)
+    except FileExistsError:
+        raise ConfigError(f"{config} already exists; edit it, or pass --config to write elsewhere") from None
+    except OSError as exc:
+        raise ConfigError(f"cannot write {config}: {exc.strerror}") from None
+    typer.echo(f"wrote {config}; see it resolved with: dotflow profile show")
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,208 @@
+"""``dotflow profile list|show|check|init`` through the real console script, and in-process."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import pytest
+
+from dotflow.cli.app import run
+from dotflow.profiles import KEYS
+
+TOKEN = "tok-77aa-PROFILE-SECRET"
+
+PROJECT_FILE = """\
+default_profile = "dev"
+
+[storage]
+provider = "file"
+path = "out"
+
+[profiles.dev.workflow]
+mode = "parallel"
+
+[profiles.prod.server]
+base_url = "https://api.example.com/v1"
+user_token = "${PROD_TOKEN}"
+"""
+
+
+@pytest.fixture
+def with_file(project):
+    (project / "dotflow.toml").write_text(PROJECT_FILE)
+    return project / "dotflow.toml"
+
+
+def _no_secret(result) -> None:
+    assert TOKEN not in result.stdout and TOKEN not in result.stderr
+
+
+def test_list_marks_the_selected_profile(run_cli, with_file):
+    """`profile list` names every profile with where it is defined, and marks the selected one."""
+    result = run_cli("profile", "list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(re.match(r"\* dev\s+.*dotflow\.toml:7", line) for line in lines)
+    assert any(re.match(r"  prod\s+.*dotflow\.toml:10", line) for line in lines)
+    assert any(re.match(r"  managed\s+built-in", line) for line in lines)
+    assert "selected: dev (by file:default_profile)" in result.stdout
+
+
+def test_show_table_gives_value_and_source(run_cli, with_file):
+    """`profile show` prints an aligned table with each key's value and source."""
+    result = run_cli("profile", "show", env={"DOTFLOW_STORAGE_PATH": "elsewhere"})
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"workflow\.mode\s+parallel\s+file:.*dotflow\.toml:8", result.stdout)
+    assert re.search(r"storage\.path\s+elsewhere\s+env:DOTFLOW_STORAGE_PATH", result.stdout)
+    assert re.search(r"storage\.prefix\s+dotflow/\s+default", result.stdout)
+
+
+def test_show_json_has_the_documented_shape(run_cli, with_file):
+    """`profile show --json` prints one object with profile, selected_by, files and every key."""
+    result = run_cli("profile", "show", "prod", "--json", env={"PROD_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"profile", "selected_by", "files", "settings"}
+    assert data["profile"] == "prod" and data["selected_by"] == "flag"
+    assert data["files"] == [str(with_file)]
+    assert list(data["settings"]) == [key.dotted for key in KEYS]
+    token = data["settings"]["server.user_token"]
+    assert token == {"value": "***", "source": f"file:{with_file}:12", "secret": True}
+    assert data["settings"]["storage.bucket"] == {"value": None, "source": "default"}
+    _no_secret(result)
+
+
+def test_show_secrets_reveals_the_token_only_when_asked(run_cli, with_file):
+    """--show-secrets prints the token; without it, no output holds it."""
+    shown = run_cli("profile", "show", "prod", "--show-secrets", env={"PROD_TOKEN": TOKEN})
+    assert TOKEN in shown.stdout
+    hidden = run_cli("profile", "show", "prod", env={"PROD_TOKEN": TOKEN})
+    _no_secret(hidden)
+
+
+def test_unknown_profile_lists_known_ones(run_cli, with_file):
+    """An unknown profile name: exit 2, one line listing the profiles that exist."""
+    result = run_cli("profile", "show", "prdo")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1
+    assert "default, dev, managed, prod" in result.stderr and "did you mean 'prod'" in result.stderr
+
+
+def test_unset_variable_is_reported_with_file_and_line(run_cli, with_file):
+    """A profile using an unset variable: exit 2 naming file:line, table, key and variable."""
+    result = run_cli("profile", "check", "prod")
+    assert result.returncode == 2
+    assert f"{with_file}:12 [profiles.prod.server] user_token: variable PROD_TOKEN is not set" in result.stderr
+
+
+def test_unknown_key_gets_did_you_mean(run_cli, project):
+    """A misspelt key: exit 2 with file:line and a did-you-mean."""
+    (project / "dotflow.toml").write_text('[server]\nbase_ulr = "http://x"\n')
+    result = run_cli("profile", "check")
+    assert result.returncode == 2
+    assert "dotflow.toml:2: unknown key 'server.base_ulr'; did you mean 'server.base_url'?" in result.stderr
+
+
+def test_toml_syntax_error_has_line_and_column(run_cli, project):
+    """Broken TOML: exit 2 with file, line and column, no traceback."""
+    (project / "dotflow.toml").write_text("[server]\ntimeout = = 3\n")
+    result = run_cli("profile", "show")
+    assert result.returncode == 2
+    assert re.search(r"dotflow\.toml:2:\d+: invalid TOML", result.stderr)
+    assert "Traceback" not in result.stderr
+
+
+def test_check_valid_profile_exits_0(run_cli, with_file):
+    """`profile check` on a valid profile builds its providers and exits 0."""
+    result = run_cli("profile", "check")
+    assert result.returncode == 0, result.stderr
+    assert "profile 'dev' is valid" in result.stdout and "StorageFile" in result.stdout
+
+
+def test_check_ping_ok(run_cli, with_file, httpserver):
+    """`check --ping` against a server that accepts the token exits 0."""
+    httpserver.expect_request("/api/workflows", headers={"X-User-Token": TOKEN}).respond_with_json([])
+    env = {"SERVER_BASE_URL": httpserver.url_for("/api"), "SERVER_USER_TOKEN": TOKEN}
+    result = run_cli("profile", "check", "--ping", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "token was accepted" in result.stdout
+    _no_secret(result)
+
+
+def test_check_ping_refused_token_exits_3(run_cli, with_file, httpserver):
+    """`check --ping` when the server answers 401 exits 3 and says the token was refused."""
+    httpserver.expect_request("/api/workflows").respond_with_data("no", status=401)
+    env = {"SERVER_BASE_URL": httpserver.url_for("/api"), "SERVER_USER_TOKEN": TOKEN}
+    result = run_cli("profile", "check", "--ping", env=env)
+    assert result.returncode == 3
+    assert "refused the token" in result.stderr
+    _no_secret(result)
+
+
+def test_check_ping_unreachable_exits_3_differently(run_cli, with_file):
+    """`check --ping` when nothing listens exits 3 and says the server could not be reached."""
+    env = {"SERVER_BASE_URL": "http://127.0.0.1:9/api", "SERVER_USER_TOKEN": TOKEN, "DOTFLOW_SERVER_TIMEOUT": "2"}
+    result = run_cli("profile", "check", "--ping", env=env)
+    assert result.returncode == 3
+    assert "could not reach the server" in result.stderr
+    _no_secret(result)
+
+
+def test_check_ping_without_a_server_is_a_config_error(run_cli, with_file):
+    """`check --ping` on a profile with no server: exit 2 saying there is nothing to ping."""
+    result = run_cli("profile", "check", "--ping")
+    assert result.returncode == 2
+    assert "reports to no server" in result.stderr
+
+
+def test_init_writes_a_file_that_resolves_and_never_overwrites(run_cli, project):
+    """`profile init` writes a starter dotflow.toml that resolves, and refuses to overwrite it."""
+    first = run_cli("profile", "init")
+    assert first.returncode == 0, first.stderr
+    written = (project / "dotflow.toml").read_text()
+    assert written.startswith("# dotflow.toml")
+    assert run_cli("profile", "check").returncode == 0
+    (project / "dotflow.toml").write_text(written + "# mine\n")
+    second = run_cli("profile", "init")
+    assert second.returncode == 2 and "already exists" in second.stderr
+    assert (project / "dotflow.toml").read_text().endswith("# mine\n")
+
+
+def test_start_flags_override_the_file(run_cli, with_file, project):
+    """`start --storage file --path DIR --mode sequential` override the profile's values."""
+    result = run_cli("start", "--step", "steps.ok", "--path", "flagged", "--mode", "sequential",
+                     "--workflow-id", "wf-flag")
+    assert result.returncode == 0, result.stderr
+    stored = list((project / "flagged").glob("*.json"))
+    assert len(stored) == 1 and stored[0].name.startswith("wf-flag-")
+
+
+def test_start_resume_flag_skips_completed_steps(run_cli, with_file, project):
+    """`start --resume --workflow-id X` twice: the second run takes the step from the checkpoint."""
+    args = ("start", "--step", "steps.ok", "--workflow-id", "wf-res", "--resume", "--initial-context", "1")
+    first = run_cli(*args)
+    second = run_cli(*args)
+    assert first.returncode == second.returncode == 0
+    assert "ok got 1" in first.stdout and "ok got" not in second.stdout
+    assert "resumed from checkpoint" in second.stderr
+
+
+def test_in_process_show_json(capsys, with_file, monkeypatch):
+    """The same entry point in-process: `profile show --json` prints the selected profile."""
+    monkeypatch.chdir(with_file.parent)
+    for name in ("WORKFLOW_ID", "DOTFLOW_PROFILE", "DOTFLOW_CONFIG", "SERVER_BASE_URL", "SERVER_USER_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(with_file.parent / "xdg"))
+    with pytest.raises(SystemExit) as exit_info:
+        run(["profile", "show", "--json"])
+    assert exit_info.value.code == 0
+    assert json.loads(capsys.readouterr().out)["profile"] == "dev"
+
+
+def test_in_process_usage_error_exits_2(capsys):
+    """In-process, an unknown subcommand exits 2 with one error line."""
+    with pytest.raises(SystemExit) as exit_info:
+        run(["profile", "nonsense"])
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.startswith("error: ")
