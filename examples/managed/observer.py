@@ -17,6 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Observer(BaseHTTPRequestHandler):
+    disable_nagle_algorithm = True  # answer keep-alive requests at once, not after a delayed ACK
+    protocol_version = "HTTP/1.1"
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")

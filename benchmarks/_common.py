@@ -1,0 +1,88 @@
+"""Helpers shared by the benchmark scripts; standard library only, so they run under either venv."""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+NOOP_MODULE = "from dotflow import action\n\n\n@action\ndef noop():\n    pass\n"
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """PATH and HOME only (no DOTFLOW_*, WORKFLOW_ID, SERVER_*, PYTHON*), plus ``extra``."""
+    env = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+    env.update(extra)
+    return env
+
+
+def scrub_environ() -> None:
+    """Drop the variables either dotflow reads, so an in-process run sees no profile or server."""
+    for key in list(os.environ):
+        if key.startswith(("DOTFLOW_", "SERVER_")) or key == "WORKFLOW_ID":
+            del os.environ[key]
+
+
+@contextmanager
+def temp_cwd() -> Iterator[str]:
+    """chdir into a fresh empty directory (no dotflow.toml), and back."""
+    old = os.getcwd()
+    with tempfile.TemporaryDirectory(prefix="dotflow-bench-") as tmp:
+        os.chdir(tmp)
+        try:
+            yield tmp
+        finally:
+            os.chdir(old)
+
+
+def median(values: list[float]) -> float:
+    return statistics.median(values)
+
+
+def dotflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("dotflow")
+
+
+def check_installed() -> None:
+    """Refuse to measure a dotflow imported from a source tree instead of the venv's site-packages."""
+    import dotflow
+
+    path = os.path.realpath(dotflow.__file__)
+    if os.path.realpath(sys.prefix) not in path:
+        sys.exit(f"dotflow imported from {path}, not from this venv ({sys.prefix}); run from another cwd")
+
+
+def emit(result: dict[str, Any]) -> None:
+    """The machine-readable result: one JSON object on the last line of stdout."""
+    sys.stdout.flush()
+    print(json.dumps(result, sort_keys=True), flush=True)
+
+
+def timed_run(cmd: list[str], *, cwd: str, env: dict[str, str], limit: float = 60.0) -> float:
+    """Wall seconds of one child process, output discarded; exits if it fails.
+
+    Not ``subprocess.run(timeout=...)``: with a timeout, ``wait()`` polls with sleeps of up
+    to 50 ms, which quantizes the measurement. A watchdog timer kills a hung child instead.
+    """
+    begin = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    watchdog = threading.Timer(limit, proc.kill)
+    watchdog.start()
+    try:
+        code = proc.wait()
+    finally:
+        watchdog.cancel()
+    elapsed = time.perf_counter() - begin
+    if code != 0:
+        sys.exit(f"{' '.join(cmd)} exited {code} (killed after {limit:g} s if negative)")
+    return elapsed

@@ -1,0 +1,276 @@
+"""Run every benchmark against dotflow 1.0.1 and this repo in one session, and print one table.
+
+Run: ``python3 benchmarks/run_all.py`` (from anywhere; under a minute here, every step bounded).
+
+It first runs ``setup_venvs.sh`` (``.venv-101``: ``dotflow==1.0.1`` from PyPI; ``.venv-new``:
+this repo's working tree, reinstalled each time). Then:
+
+* start-up figures (import, CLI) time child processes that alternate between the two
+  interpreters round by round, so noise on the machine hits both alike;
+* in-process figures (per-task overhead, memory, managed mode) run each script under
+  each venv's python in turn; the overhead alternates venvs for ``ROUNDS`` rounds;
+* ``bench_profiles.py`` (this repo only), if present, is run and its median row shown.
+
+Every script starts with PATH and HOME only. Each script's own output is echoed; the
+table comes last, with the machine line. A script that fails marks its rows ``error``
+and the run goes on.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+OLD = os.path.join(HERE, ".venv-101", "bin")
+NEW = os.path.join(HERE, ".venv-new", "bin")
+OLD_PY, NEW_PY = os.path.join(OLD, "python"), os.path.join(NEW, "python")
+TIMEOUT = 240  # seconds, per script
+ROUNDS = 3  # overhead rounds per venv, alternating
+# No DOTFLOW_*/SERVER_*/WORKFLOW_ID, and no PYTHON* (PYTHONDONTWRITEBYTECODE would slow every start-up).
+CLEAN_ENV = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
+
+
+class ScriptFailed(Exception):
+    pass
+
+
+# A row: figure, 1.0.1 value, this repo's value, target text, rule.
+# rule: None (informative), a float (ratio must be <= it) or ("abs", limit) (this repo's value <= limit).
+Row = tuple[str, Any, Any, str, Any]
+
+
+def sh(cmd: list[str], *, label: str) -> list[str]:
+    """Run one benchmark script from a temp dir; echo its stdout; return its stdout lines."""
+    print(f"$ {' '.join(os.path.relpath(c) if c.startswith(HERE) else c for c in cmd)}", flush=True)
+    with tempfile.TemporaryFile("w+") as err:  # 1.0.1 logs three lines per task to stderr
+        try:
+            done = subprocess.run(
+                cmd,
+                cwd=tempfile.gettempdir(),
+                env=CLEAN_ENV,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+                timeout=TIMEOUT,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise ScriptFailed(f"{label}: timed out after {TIMEOUT} s") from exc
+        err.seek(0)
+        tail = err.read()[-2000:]
+    lines = done.stdout.rstrip("\n").splitlines()
+    for line in lines[:-1] if done.returncode == 0 else lines:
+        print(f"    {line}")
+    if done.returncode != 0:
+        raise ScriptFailed(f"{label}: exited {done.returncode}; stderr tail:\n{tail}")
+    return lines
+
+
+def last_json(lines: list[str]) -> dict[str, Any]:
+    return json.loads(lines[-1])
+
+
+def script(name: str) -> str:
+    return os.path.join(HERE, name)
+
+
+def figure_import() -> list[Row]:
+    res = last_json(
+        sh(
+            [sys.executable, script("bench_import.py"), "-n", "30", "--python", OLD_PY, "--python", NEW_PY],
+            label="bench_import",
+        )
+    )["results"]
+    return [
+        (
+            "import dotflow, ms (minus python -c pass)",
+            res[OLD_PY]["net_ms"],
+            res[NEW_PY]["net_ms"],
+            "ratio <= 1/8",
+            1 / 8,
+        )
+    ]
+
+
+def figure_overhead() -> list[Row]:
+    runs: dict[str, list[float]] = {OLD_PY: [], NEW_PY: []}
+    for _ in range(ROUNDS):
+        for py in (OLD_PY, NEW_PY):
+            out = last_json(sh([py, script("bench_overhead.py"), "-t", "2000", "-r", "5"], label="bench_overhead"))
+            runs[py].extend(out["runs_us_per_task"])
+    return [
+        (
+            "sequential overhead, µs/task (2,000 no-op tasks)",
+            statistics.median(runs[OLD_PY]),
+            statistics.median(runs[NEW_PY]),
+            "ratio <= 1/4",
+            1 / 4,
+        )
+    ]
+
+
+def figure_memory() -> list[Row]:
+    mem = {
+        py: last_json(sh([py, script("bench_memory.py"), "-t", "10000"], label="bench_memory"))
+        for py in (OLD_PY, NEW_PY)
+    }
+    return [
+        (
+            "memory, tracemalloc B/task (10,000 tasks)",
+            mem[OLD_PY]["tracemalloc_b_per_task"],
+            mem[NEW_PY]["tracemalloc_b_per_task"],
+            "<= 512 B/task",
+            ("abs", 512),
+        ),
+        ("memory, RSS B/task (10,000 tasks)", mem[OLD_PY]["rss_b_per_task"], mem[NEW_PY]["rss_b_per_task"], "-", None),
+    ]
+
+
+def figure_cli() -> list[Row]:
+    old, new = os.path.join(OLD, "dotflow"), os.path.join(NEW, "dotflow")
+    res = last_json(
+        sh([sys.executable, script("bench_cli.py"), "-n", "20", "--dotflow", old, "--dotflow", new], label="bench_cli")
+    )["results"]
+    return [("dotflow start --step noopmod.noop, ms", res[old]["ms"], res[new]["ms"], "ratio <= 1/3", 1 / 3)]
+
+
+def figure_managed() -> list[Row]:
+    man = {
+        py: last_json(sh([py, script("bench_managed.py"), "-t", "20", "-r", "15"], label="bench_managed"))
+        for py in (OLD_PY, NEW_PY)
+    }
+    NOTES.append(
+        f"managed calls by kind: 1.0.1 {man[OLD_PY]['calls_by_kind']}; this repo {man[NEW_PY]['calls_by_kind']}"
+    )
+    return [
+        ("managed, HTTP calls per 20-task run", man[OLD_PY]["calls_per_run"], man[NEW_PY]["calls_per_run"], "-", None),
+        ("managed, wall ms added per 20-task run", man[OLD_PY]["added_ms"], man[NEW_PY]["added_ms"], "-", None),
+    ]
+
+
+def figure_profiles() -> list[Row]:
+    if not os.path.exists(script("bench_profiles.py")):
+        return []
+    lines = sh([NEW_PY, script("bench_profiles.py")], label="bench_profiles")
+    print(f"    {lines[-1]}")
+    # it prints its own table, not JSON: show its median row (its last line if there is none)
+    medians = [line for line in lines if line.split()[:1] == ["median"]]
+    return [("profiles: resolve() µs (bench_profiles.py)", None, " ".join((medians or lines)[-1].split()), "-", None)]
+
+
+FIGURES: list[tuple[str, Callable[[], list[Row]], list[str]]] = [
+    ("import", figure_import, ["import dotflow, ms (minus python -c pass)"]),
+    ("per-task overhead", figure_overhead, ["sequential overhead, µs/task (2,000 no-op tasks)"]),
+    ("memory", figure_memory, ["memory, tracemalloc B/task (10,000 tasks)"]),
+    ("CLI", figure_cli, ["dotflow start --step noopmod.noop, ms"]),
+    ("managed mode", figure_managed, ["managed, wall ms added per 20-task run"]),
+    ("profiles (this repo only)", figure_profiles, ["profiles: bench_profiles.py"]),
+]
+NOTES: list[str] = []
+
+
+def machine() -> str:
+    model = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    load = ", load {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()) if hasattr(os, "getloadavg") else ""
+    py = subprocess.run(
+        [NEW_PY, "-c", "import platform; print(platform.python_version())"], capture_output=True, text=True, check=False
+    ).stdout.strip()
+    return (
+        f"{model}, {os.cpu_count()} cores, {platform.system()} {platform.release()}, Python {py}, "
+        f"{datetime.datetime.now().astimezone().strftime('%Y-%m-%d %H:%M %Z')}{load}"
+    )
+
+
+def fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, str):
+        return value
+    if float(value).is_integer() and abs(value) < 100:
+        return str(int(value))
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:.1f}"
+
+
+def verdict(old: Any, new: Any, rule: Any) -> tuple[str, str]:
+    numeric = isinstance(old, (int, float)) and isinstance(new, (int, float))
+    ratio = new / old if numeric and old else None
+    if rule is None:
+        result = "-"
+    elif isinstance(rule, tuple):
+        result = "pass" if isinstance(new, (int, float)) and new <= rule[1] else "FAIL"
+    else:
+        result = "pass" if ratio is not None and ratio <= rule else "FAIL"
+    return ("-" if ratio is None else f"{ratio:.3f}"), result
+
+
+def main() -> None:
+    user_file = os.path.join(os.environ.get("XDG_CONFIG_HOME") or os.path.expanduser("~/.config"), "dotflow")
+    if os.path.exists(user_file):
+        NOTES.append(f"{user_file} exists; this repo's DotFlow() reads it, so its figures include that profile")
+    print("== setup", flush=True)
+    setup = subprocess.run(["bash", script("setup_venvs.sh")], capture_output=True, text=True, timeout=900, check=False)
+    if setup.returncode != 0:
+        sys.exit(f"setup_venvs.sh failed:\n{setup.stdout}\n{setup.stderr[-3000:]}")
+    for line in setup.stdout.splitlines():
+        print(f"    {line}")
+
+    table: list[tuple[str, ...]] = []
+    missed: list[str] = []
+    for title, run, error_rows in FIGURES:
+        print(f"== {title}", flush=True)
+        try:
+            rows = run()
+        except ScriptFailed as exc:
+            print(f"    {exc}".replace("\n", "\n    "))
+            NOTES.append(f"{title}: {str(exc).splitlines()[0]}")
+            table.extend((figure, "error", "error", "-", "-", "error") for figure in error_rows)
+            missed.extend(error_rows)
+            continue
+        for figure, old, new, target, rule in rows:
+            ratio, result = verdict(old, new, rule)
+            if result == "FAIL":
+                missed.append(figure)
+            table.append((figure, fmt(old), fmt(new), ratio, target, result))
+
+    print()
+    print(f"machine: {machine()}")
+    print("command: python3 benchmarks/run_all.py")
+    header = ("figure", "dotflow 1.0.1", "this repo", "ratio", "target", "result")
+    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
+    print("| " + " | ".join(h.ljust(w) for h, w in zip(header, widths)) + " |")
+    print("|" + "|".join("-" * (w + 2) for w in widths) + "|")
+    for row in table:
+        print("| " + " | ".join(c.ljust(w) for c, w in zip(row, widths)) + " |")
+    print(
+        "note: CLI runs: clean env (PATH, HOME) plus PYTHONPATH=. for both, since 1.0.1 does not put the cwd on "
+        "sys.path. Default logging: 1.0.1 writes 3 INFO lines per task to stderr (a file here); this repo none."
+    )
+    print(
+        "note: managed: this repo reports through ServerAPI, flush() inside the timed part; 1.0.1 has no ServerAPI, "
+        "its ServerDefault reports synchronously when SERVER_BASE_URL/SERVER_USER_TOKEN are set."
+    )
+    for note in NOTES:
+        print(f"note: {note}")
+    if missed:
+        print(f"targets missed: {'; '.join(missed)}")
+
+
+if __name__ == "__main__":
+    main()
