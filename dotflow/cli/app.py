@@ -58,7 +58,6 @@ def setup_logging(quiet: bool = False) -> None:
         handler._dotflow_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
-    logger.propagate = False
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -7,6 +7,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dotflow.providers.scheduler_cron import SchedulerCron
     from dotflow.providers.scheduler_default import SchedulerDefault
     from dotflow.providers.server_api import ServerAPI
     from dotflow.providers.server_default import ServerDefault
@@ -16,6 +17,7 @@ if TYPE_CHECKING:
     from dotflow.providers.storage_s3 import StorageS3
 
 _MODULES = {
+    "SchedulerCron": "scheduler_cron",
     "SchedulerDefault": "scheduler_default",
     "ServerAPI": "server_api",
     "ServerDefault": "server_default",

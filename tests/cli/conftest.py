@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -58,6 +59,15 @@ def dotflow_exe() -> str:
     found = shutil.which("dotflow", path=str(Path(sys.executable).parent)) or shutil.which("dotflow")
     assert found, "the dotflow console script is not installed"
     return found
+
+
+@pytest.fixture(autouse=True)
+def restore_dotflow_logger():
+    """In-process CLI runs attach a handler to the ``dotflow`` logger; undo it after each test."""
+    logger = logging.getLogger("dotflow")
+    saved = (list(logger.handlers), logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture
