@@ -63,9 +63,9 @@ class Task:
         "created_at",
         "started_at",
         "finished_at",
-        "previous_context",
-        "current_context",
         "_initial_context",
+        "_previous_context",
+        "_current_context",
         "_status",
         "_errors",
     )
@@ -93,8 +93,8 @@ class Task:
         self.started_at: float | None = None
         self.finished_at: float | None = None
         self._initial_context = None if initial_context is None else Context(initial_context)
-        self.previous_context: Context | None = None
-        self.current_context: Context | None = None
+        self._previous_context: Context | None = None
+        self._current_context: Context | None = None
         self._status: str = TypeStatus.NOT_STARTED
         self._errors: list[TaskError] | None = None
 
@@ -107,6 +107,28 @@ class Task:
     @initial_context.setter
     def initial_context(self, value: Any) -> None:
         self._initial_context = Context(value)
+
+    # The three contexts are always Contexts, as in 1.x (callbacks read ``.storage`` of tasks
+    # that failed or never ran); the empty ones are made on first use, so tasks stay small.
+    @property
+    def previous_context(self) -> Context:
+        if self._previous_context is None:
+            self._previous_context = Context()
+        return self._previous_context
+
+    @previous_context.setter
+    def previous_context(self, value: Context | None) -> None:
+        self._previous_context = value
+
+    @property
+    def current_context(self) -> Context:
+        if self._current_context is None:
+            self._current_context = Context()
+        return self._current_context
+
+    @current_context.setter
+    def current_context(self, value: Context | None) -> None:
+        self._current_context = value
 
     @property
     def status(self) -> str:
@@ -147,8 +169,8 @@ class Task:
             "status": self._status,
             "duration": self.duration,
             "initial_context": _context_value(self._initial_context),
-            "current_context": _context_value(self.current_context),
-            "previous_context": _context_value(self.previous_context),
+            "current_context": _context_value(self._current_context),
+            "previous_context": _context_value(self._previous_context),
             "group_name": self.group_name,
             "retry_count": self.retry_count,
             "created_at": _iso(self.created_at),

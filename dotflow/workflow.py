@@ -111,6 +111,11 @@ class DotFlow:
                     "pass on_input_change='reset' to run everything again, or 'reuse' to keep the checkpoints"
                 )
             if on_input_change == "reset":
+                # Drop the old checkpoints, not just skip them: if this run fails midway, the
+                # next resume must not pick up results computed from the old inputs. The
+                # Storage contract has no delete; an empty Context reads as "not stored".
+                for task in self.task.queue:
+                    storage.post(storage.key(task), Context())
                 storage.post(key, Context(current))
                 return False
         if stored != current:
@@ -128,11 +133,11 @@ class DotFlow:
     def result_task(self) -> list[Task]:
         return list(self.task.queue)
 
-    def result_context(self) -> list[Context | None]:
+    def result_context(self) -> list[Context]:
         return [task.current_context for task in self.task.queue]
 
     def result_storage(self) -> list[Any]:
-        return [None if task.current_context is None else task.current_context.storage for task in self.task.queue]
+        return [task.current_context.storage for task in self.task.queue]
 
     def result(self) -> dict[str, Any]:
         """A JSON-safe dict: ``workflow_id, workflow_name, tasks, id, name``."""

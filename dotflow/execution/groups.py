@@ -21,4 +21,8 @@ def split_groups(tasks: Sequence[Task]) -> list[list[Task]]:
 
 
 def run_groups(tasks: Sequence[Task], options: RunOptions, max_workers: int | None = None) -> None:
-    run_pool(split_groups(tasks), lambda group: run_sequential(group, options), max_workers)
+    """Run every group at once (``max_workers`` caps that when given). The default is one
+    thread per group, not the CPU count: groups are few, long chains that often wait on
+    I/O, and on a small machine a CPU-sized pool would quietly run them one after another."""
+    groups = split_groups(tasks)
+    run_pool(groups, lambda group: run_sequential(group, options), max_workers or len(groups))

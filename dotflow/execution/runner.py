@@ -84,9 +84,9 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
                 break
             task.status = TypeStatus.COMPLETED
             break
-    _callback(task)
-    if task.current_context is None:
+    if task._current_context is None:  # failed: the callback and the next task see an empty Context
         task.current_context = Context(None, task.task_id, task.workflow_id)
+    _callback(task)
     return task.current_context
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import threading
 from typing import TYPE_CHECKING, Any
+from weakref import WeakKeyDictionary
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
@@ -18,16 +19,20 @@ logger = logging.getLogger("dotflow")
 _CO_COROUTINE = 0x80
 _CO_VARKEYWORDS = 0x08
 _INPUTS = ("initial_context", "previous_context")
-_param_cache: dict[Any, tuple[str, ...]] = {}
 
 
 def _accepted(target: Any) -> tuple[str, ...]:
-    """Which of ``initial_context`` / ``previous_context`` the callable takes by name."""
-    try:
-        return _param_cache[target]
-    except (KeyError, TypeError):
-        pass
-    func = target.__init__ if isinstance(target, type) else target  # type: ignore[misc]
+    """Which of ``initial_context`` / ``previous_context`` the callable takes by name.
+
+    Nothing is cached per callable: a cache keyed by bound methods or callable instances
+    would keep every step-returned instance alive for the life of the process.
+    """
+    if isinstance(target, type):
+        if target.__init__ is object.__init__:  # type: ignore[misc]
+            return ()  # object.__init__'s (*args, **kwargs) would accept anything, then fail
+        func = target.__init__  # type: ignore[misc]
+    else:
+        func = target
     func = getattr(func, "__func__", func)
     code = getattr(func, "__code__", None)
     if code is not None:
@@ -42,12 +47,7 @@ def _accepted(target: Any) -> tuple[str, ...]:
             params = {}  # type: ignore[assignment]
         names = tuple(params)
         takes_all = any(p.kind is p.VAR_KEYWORD for p in params.values())
-    accepted = _INPUTS if takes_all else tuple(n for n in _INPUTS if n in names)
-    try:
-        _param_cache[target] = accepted
-    except TypeError:
-        pass
-    return accepted
+    return _INPUTS if takes_all else tuple(n for n in _INPUTS if n in names)
 
 
 def is_async(func: Any) -> bool:
@@ -91,13 +91,14 @@ def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -
 
 
 _PLAIN = (str, bytes, int, float, bool, list, tuple, dict, set, frozenset, Context)
-_methods_cache: dict[type, tuple[str, ...]] = {}
+# weak keys: a class made at run time (in a factory, in a test) is not kept alive by the cache
+_methods_cache: WeakKeyDictionary[type, tuple[str, ...]] = WeakKeyDictionary()
 
 
 def _action_methods(cls: type) -> tuple[str, ...]:
     try:
         return _methods_cache[cls]
-    except KeyError:
+    except (KeyError, TypeError):
         pass
     names: dict[str, None] = {}
     for klass in reversed(cls.__mro__):
@@ -107,7 +108,10 @@ def _action_methods(cls: type) -> tuple[str, ...]:
             if options_of(getattr(value, "__func__", value)) is not None and callable(value):
                 names[name] = None
     found = tuple(names)
-    _methods_cache[cls] = found
+    try:
+        _methods_cache[cls] = found
+    except TypeError:  # a type that takes no weak references
+        pass
     return found
 
 

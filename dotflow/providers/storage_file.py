@@ -11,6 +11,8 @@ from dotflow.context import Context
 from dotflow.errors import DotflowError
 from dotflow.providers._codec import decode, encode, safe_name
 
+_MAX_NAME = 200  # characters of one file name before ".json"; all ASCII after safe_name
+
 
 class StorageFile(Storage):
     """Writes ``<path>/<key>.json``. Writes are atomic (temp file, then rename), and no
@@ -20,7 +22,15 @@ class StorageFile(Storage):
         self.path = Path(path)
 
     def _file(self, key: str) -> Path:
-        return self.path / f"{safe_name(key)}.json"
+        name = safe_name(key)
+        if len(name) > _MAX_NAME:
+            # File names stop at 255 bytes (percent-encoding triples non-ASCII ids). Keep a
+            # readable head plus a hash of the whole key; "~" never appears in safe_name's
+            # output, so a shortened name cannot collide with a short one.
+            from hashlib import sha256
+
+            name = f"{name[:150]}~{sha256(str(key).encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
+        return self.path / f"{name}.json"
 
     def post(self, key: str, context: Context) -> None:
         data = encode(context)

@@ -1,0 +1,218 @@
+"""StorageFile: JSON files under one folder, written atomically, never outside it."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+import storage_contract
+
+from dotflow import Config, Context, DotFlow, TypeStatus, action
+from dotflow.errors import DotflowError
+from dotflow.providers import StorageFile
+
+HOSTILE = (
+    "../../etc/x",
+    "../escape",
+    "..",
+    "../..",
+    "/etc/dotflow-abs",
+    "a/b/c",
+    "a\\b",
+    "..\\..\\win",
+    "./hidden",
+    ".env",
+    "\x00nul",
+    "ünï/cødé",
+)
+
+
+def _files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*") if p.is_file())
+
+
+@pytest.fixture
+def nested(tmp_path: Path) -> tuple[Path, StorageFile]:
+    """A StorageFile two levels below tmp_path, so a ``../..`` escape would still land inside tmp_path."""
+    root = tmp_path / "a" / "b" / "store"
+    return root, StorageFile(root)
+
+
+def test_contract(tmp_path: Path) -> None:
+    """StorageFile meets the whole Storage contract, and every file is one flat ``*.json`` name."""
+    root = tmp_path / "store"
+    storage_contract.check_all(StorageFile(root), lambda: [p.name for p in root.iterdir()], prefix="")
+
+
+def test_default_path_is_dot_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``StorageFile()`` writes under ``.output`` in the current directory."""
+    monkeypatch.chdir(tmp_path)
+    storage = StorageFile()
+    storage.post("wf-1", Context({"a": 1}))
+    assert [p.relative_to(tmp_path).as_posix() for p in _files(tmp_path)] == [".output/wf-1.json"]
+    assert repr(storage) == "StorageFile(path='.output')"
+
+
+def test_file_is_a_json_document(tmp_path: Path) -> None:
+    """The file for key ``k`` is ``<path>/k.json`` holding ``{"storage": <value>}``."""
+    storage = StorageFile(tmp_path)
+    storage.post("k", Context(["a", {"b": None}]))
+    assert json.loads((tmp_path / "k.json").read_text()) == {"storage": ["a", {"b": None}]}
+
+
+def test_lists_round_trip(tmp_path: Path) -> None:
+    """Plain list results (and lists of lists, and empty ones) come back as lists (upstream drops them)."""
+    storage = StorageFile(tmp_path)
+    for key, value in {"l1": [1, 2, 3], "l2": [[1], [2, [3]]], "l3": [], "l4": [{"id": 1}]}.items():
+        storage.post(key, Context(value))
+        assert StorageFile(tmp_path).get(key).storage == value
+
+
+def test_overwrite_keeps_one_file(tmp_path: Path) -> None:
+    """Posting the same key many times leaves one file holding the last value, with no duplicates."""
+    storage = StorageFile(tmp_path)
+    for n in range(20):
+        storage.post("same", Context({"n": n}))
+    assert [p.name for p in _files(tmp_path)] == ["same.json"]
+    assert storage.get("same").storage == {"n": 19}
+
+
+def test_writes_leave_no_temp_files(tmp_path: Path) -> None:
+    """After many writes the folder holds only the final ``*.json`` files, no temp files."""
+    storage = StorageFile(tmp_path)
+    for n in range(30):
+        storage.post(f"key-{n % 5}", Context("v" * n))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [f"key-{n}.json" for n in range(5)]
+
+
+class Unprintable:
+    """A value whose encoding fails: ``str()`` raises."""
+
+    def __str__(self) -> str:
+        raise RuntimeError("cannot encode me")
+
+
+def test_failing_encode_does_not_clobber_the_old_file(tmp_path: Path) -> None:
+    """A value that fails to encode raises, and leaves the previous file intact with no temp file."""
+    storage = StorageFile(tmp_path)
+    storage.post("k", Context({"good": True}))
+    before = (tmp_path / "k.json").read_bytes()
+    with pytest.raises(RuntimeError, match="cannot encode me"):
+        storage.post("k", Context({"bad": Unprintable()}))
+    assert (tmp_path / "k.json").read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
+
+
+def test_failing_rename_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """If the final rename fails, the old file is unchanged and the temp file is removed."""
+    storage = StorageFile(tmp_path)
+    storage.post("k", Context("old"))
+
+    def broken_replace(src: Any, dst: Any) -> None:
+        raise OSError("disk said no")
+
+    monkeypatch.setattr(os, "replace", broken_replace)
+    with pytest.raises(OSError, match="disk said no"):
+        storage.post("k", Context("new"))
+    monkeypatch.undo()
+    assert storage.get("k").storage == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
+
+
+def test_write_goes_through_a_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each post writes a temp file in the same folder and renames it onto the target."""
+    storage = StorageFile(tmp_path)
+    renames: list[tuple[Path, Path]] = []
+    real_replace = os.replace
+
+    def spy(src: Any, dst: Any) -> None:
+        renames.append((Path(src), Path(dst)))
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", spy)
+    storage.post("k", Context(1))
+    assert len(renames) == 1
+    src, dst = renames[0]
+    assert dst == tmp_path / "k.json"
+    assert src.parent == tmp_path and src != dst
+
+
+def test_corrupt_file_raises_a_dotflow_error_naming_it(tmp_path: Path) -> None:
+    """A stored file that is not JSON raises DotflowError naming the file and telling to delete it."""
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(DotflowError) as info:
+        StorageFile(tmp_path).get("bad")
+    assert "bad.json" in str(info.value) and "delete" in str(info.value)
+
+
+@pytest.mark.parametrize("key", HOSTILE)
+def test_hostile_keys_write_only_inside_path(nested: tuple[Path, StorageFile], key: str) -> None:
+    """Keys with ``..``, ``/``, ``\\``, absolute paths or leading dots write one flat file inside ``path``."""
+    root, storage = nested
+    storage.post(key, Context({"key": key}))
+    top = root.parent.parent.parent
+    files = _files(top)
+    assert len(files) == 1
+    assert files[0].parent == root
+    assert not files[0].name.startswith(".")
+    assert storage.get(key).storage == {"key": key}
+    assert not Path("/etc/dotflow-abs.json").exists()
+
+
+def test_hostile_keys_do_not_read_outside_path(nested: tuple[Path, StorageFile]) -> None:
+    """A file planted next to ``path`` cannot be read through ``../`` keys."""
+    root, storage = nested
+    root.mkdir(parents=True)
+    (root.parent / "secret.json").write_text(json.dumps({"storage": "secret"}))
+    for key in ("../secret", "..\\secret", str(root.parent / "secret")):
+        assert storage.get(key).storage is None
+
+
+def test_all_hostile_keys_together_stay_distinct(nested: tuple[Path, StorageFile]) -> None:
+    """Every hostile key keeps its own value, and all files sit directly in ``path``."""
+    root, storage = nested
+    storage_contract.check_hostile_keys_are_distinct(storage, HOSTILE)
+    assert all(p.parent == root for p in _files(root.parent.parent.parent))
+
+
+def test_long_keys_are_stored(tmp_path: Path) -> None:
+    """A key longer than a file name may be (and one of 100 multibyte characters) still round-trips."""
+    storage = StorageFile(tmp_path)
+    long_keys = ["w" * 400, "工作流" * 40, "w" * 400 + "x"]
+    for n, key in enumerate(long_keys):
+        storage.post(key, Context(n))
+    assert [storage.get(key).storage for key in long_keys] == [0, 1, 2]
+    assert all(p.parent == tmp_path for p in _files(tmp_path))
+
+
+@action
+def produce() -> list[dict[str, int]]:
+    return [{"n": 1}, {"n": 2}]
+
+
+def test_workflow_id_with_traversal_stays_inside(tmp_path: Path) -> None:
+    """``DotFlow(workflow_id="../../evil")`` with StorageFile writes only inside the storage folder, and resumes."""
+    root = tmp_path / "a" / "b" / "store"
+    workflow = DotFlow(config=Config(storage=StorageFile(root)), workflow_id="../../evil")
+    workflow.task.add(produce)
+    workflow.start(resume=True)
+    assert workflow.result_task()[0].status is TypeStatus.COMPLETED
+    files = _files(tmp_path)
+    assert files and all(p.parent == root for p in files)
+    again = DotFlow(config=Config(storage=StorageFile(root)), workflow_id="../../evil")
+    again.task.add(produce)
+    again.start(resume=True)
+    assert again.result_storage() == [[{"n": 1}, {"n": 2}]]
+    assert _files(tmp_path) == files
+
+
+def test_workflow_result_is_stored_under_workflow_and_task_id(tmp_path: Path) -> None:
+    """A task's result is the file named ``<workflow_id>-<task_id>.json``."""
+    workflow = DotFlow(config=Config(storage=StorageFile(tmp_path)), workflow_id="wf-7")
+    workflow.task.add(produce)
+    workflow.start()
+    task_id = workflow.result_task()[0].task_id
+    assert json.loads((tmp_path / f"wf-7-{task_id}.json").read_text()) == {"storage": [{"n": 1}, {"n": 2}]}

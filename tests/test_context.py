@@ -1,0 +1,60 @@
+"""Context: the value a step receives and returns."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from dotflow import Context
+
+
+def test_defaults_are_none() -> None:
+    """``Context()`` has storage, task_id and workflow_id all None."""
+    context = Context()
+    assert (context.storage, context.task_id, context.workflow_id) == (None, None, None)
+
+
+def test_attributes_keep_what_was_given() -> None:
+    """storage, task_id and workflow_id are the values passed in, by keyword or position."""
+    rows = [{"id": 1}]
+    context = Context(rows, "t-1", "wf-1")
+    assert context.storage is rows
+    assert context.task_id == "t-1"
+    assert context.workflow_id == "wf-1"
+    assert Context(storage=5, task_id=2, workflow_id="w") == Context(5, 2, "w")
+
+
+def test_time_is_the_creation_datetime() -> None:
+    """``.time`` is a datetime taken when the Context was made."""
+    before = datetime.now()
+    context = Context("x")
+    after = datetime.now()
+    assert isinstance(context.time, datetime)
+    assert before - timedelta(seconds=1) <= context.time <= after + timedelta(seconds=1)
+
+
+def test_wrapping_a_context_copies_it() -> None:
+    """``Context(Context(x))`` is a new Context holding x and the inner ids, not a nested Context."""
+    inner = Context({"a": 1}, task_id="t", workflow_id="w")
+    outer = Context(inner)
+    assert outer is not inner
+    assert not isinstance(outer.storage, Context)
+    assert outer.storage is inner.storage
+    assert (outer.task_id, outer.workflow_id) == ("t", "w")
+
+
+def test_wrapping_twice_still_copies() -> None:
+    """``Context(Context(Context(x)))`` still holds x directly."""
+    assert Context(Context(Context(3))).storage == 3
+
+
+def test_explicit_ids_win_over_the_wrapped_ones() -> None:
+    """Ids passed next to a wrapped Context replace the inner Context's ids."""
+    outer = Context(Context(1, task_id="inner", workflow_id="w-inner"), task_id="outer", workflow_id="w-outer")
+    assert (outer.storage, outer.task_id, outer.workflow_id) == (1, "outer", "w-outer")
+
+
+def test_contexts_with_equal_values_are_equal() -> None:
+    """Two Contexts with the same storage and ids compare equal; a different storage does not."""
+    assert Context([1, 2], "t", "w") == Context([1, 2], "t", "w")
+    assert Context([1, 2], "t", "w") != Context([1, 3], "t", "w")
+    assert Context(1) != 1

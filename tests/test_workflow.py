@@ -1,0 +1,245 @@
+"""DotFlow: ids, results in task order, schedule(), and the no-config path through profiles."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import uuid
+from pathlib import Path
+
+import pytest
+from engine_support import RecordingScheduler
+
+from dotflow import Config, Context, DotFlow, TaskBuilder, TypeStatus, action
+from dotflow.execution.manager import Manager
+from dotflow.providers import SchedulerDefault
+
+
+@action
+def one() -> int:
+    return 1
+
+
+@action
+def two(previous_context: Context) -> int:
+    return previous_context.storage + 1
+
+
+@action
+def fails() -> None:
+    raise RuntimeError("nope")
+
+
+def test_generated_workflow_id_is_a_uuid4() -> None:
+    """Without workflow_id each DotFlow gets a fresh uuid4 string."""
+    a, b = DotFlow(config=Config()), DotFlow(config=Config())
+    assert uuid.UUID(a.workflow_id).version == 4
+    assert a.workflow_id != b.workflow_id
+
+
+def test_task_is_a_builder_bound_to_the_workflow() -> None:
+    """``.task`` is a TaskBuilder whose tasks carry the workflow's id."""
+    workflow = DotFlow(config=Config(), workflow_id="bound")
+    assert isinstance(workflow.task, TaskBuilder)
+    workflow.task.add(one)
+    assert workflow.result_task()[0].workflow_id == "bound"
+
+
+def test_start_returns_the_manager() -> None:
+    """``start()`` returns a Manager for this workflow, with the final status."""
+    workflow = DotFlow(config=Config(), workflow_id="m")
+    workflow.task.add(one)
+    manager = workflow.start()
+    assert isinstance(manager, Manager)
+    assert manager.workflow_id == "m"
+    assert manager.status is TypeStatus.COMPLETED
+
+
+def test_result_lists_are_in_task_order() -> None:
+    """result_task, result_context and result_storage list the tasks in the order they were added."""
+    workflow = DotFlow(config=Config(), workflow_id="order")
+    workflow.task.add([one, two, two])
+    workflow.start()
+    tasks = workflow.result_task()
+    assert tasks == workflow.task.queue and tasks is not workflow.task.queue
+    assert [c.storage for c in workflow.result_context()] == [1, 2, 3]
+    assert all(isinstance(c, Context) for c in workflow.result_context())
+    assert [c.task_id for c in workflow.result_context()] == [t.task_id for t in tasks]
+    assert workflow.result_storage() == [1, 2, 3]
+
+
+def test_results_of_a_partly_run_workflow() -> None:
+    """Tasks that failed or never ran give an empty Context and None in the result lists."""
+    workflow = DotFlow(config=Config(), workflow_id="partial")
+    workflow.task.add([one, fails, two])
+    workflow.start()
+    assert workflow.result_storage() == [1, None, None]
+    assert [type(c) for c in workflow.result_context()] == [Context] * 3
+
+
+def test_result_dict_keys_and_json() -> None:
+    """``result()`` has keys workflow_id, workflow_name, tasks, id, name, and serializes to JSON."""
+    workflow = DotFlow(config=Config(), workflow_id="res", name="nightly")
+    workflow.task.add([one, fails])
+    workflow.start()
+    data = workflow.result()
+    assert list(data) == ["workflow_id", "workflow_name", "tasks", "id", "name"]
+    assert data["workflow_id"] == data["id"] == "res"
+    assert data["workflow_name"] == data["name"] == "nightly"
+    assert [t["status"] for t in data["tasks"]] == ["Completed", "Failed"]
+    assert json.loads(json.dumps(data)) == data
+
+
+def test_result_without_a_name() -> None:
+    """Without ``name``, workflow_name and name are None."""
+    data = DotFlow(config=Config(), workflow_id="x").result()
+    assert (data["workflow_name"], data["name"], data["tasks"]) == (None, None, [])
+
+
+def test_schedule_hands_start_to_the_scheduler() -> None:
+    """``schedule(**options)`` passes the workflow's start and the options to the scheduler, without running."""
+    scheduler = RecordingScheduler()
+    workflow = DotFlow(config=Config(scheduler=scheduler), workflow_id="sched")
+    workflow.task.add(one)
+    workflow.schedule(mode="parallel", keep_going=True)
+    assert len(scheduler.received) == 1
+    start, options = scheduler.received[0]
+    assert start == workflow.start
+    assert options == {"mode": "parallel", "keep_going": True}
+    assert workflow.result_task()[0].status is TypeStatus.NOT_STARTED
+    start(**options)
+    assert workflow.result_storage() == [1]
+
+
+def test_default_scheduler_runs_nothing() -> None:
+    """With the default scheduler, ``schedule()`` does not run the workflow."""
+    workflow = DotFlow(config=Config(), workflow_id="idle")
+    workflow.task.add(one)
+    assert isinstance(workflow.config.scheduler, SchedulerDefault)
+    workflow.schedule()
+    assert workflow.result_task()[0].status is TypeStatus.NOT_STARTED
+
+
+def test_each_start_runs_the_tasks_again() -> None:
+    """Calling ``start()`` twice without resume runs every step twice."""
+    calls: list[int] = []
+
+    @action
+    def count() -> int:
+        calls.append(1)
+        return len(calls)
+
+    workflow = DotFlow(config=Config(), workflow_id="twice")
+    workflow.task.add(count)
+    workflow.start()
+    workflow.start()
+    assert calls == [1, 1]
+    assert workflow.result_storage() == [2]
+
+
+# --- no config: the resolved profile ---------------------------------------------------------------
+
+
+@pytest.fixture
+def clean_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No dotflow variables, no user or project dotflow.toml: a bare directory as cwd."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("DOTFLOW_") or name in ("WORKFLOW_ID", "SERVER_BASE_URL", "SERVER_USER_TOKEN"):
+            monkeypatch.delenv(name)
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    work = tmp_path / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
+
+
+def test_no_config_uses_plain_defaults(clean_env: Path) -> None:
+    """``DotFlow()`` with no file and no variables runs with a generated id and in-memory storage."""
+    from dotflow.providers import StorageDefault
+
+    workflow = DotFlow()
+    assert uuid.UUID(workflow.workflow_id).version == 4
+    assert isinstance(workflow.config.storage, StorageDefault)
+    workflow.task.add([one, two])
+    workflow.start()
+    assert workflow.result_storage() == [1, 2]
+
+
+def test_no_config_takes_the_id_from_the_environment(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``DOTFLOW_WORKFLOW_ID`` set, ``DotFlow()`` uses it and never calls create_workflow."""
+    module = clean_env / "recording_server_for_profiles.py"
+    module.write_text(
+        textwrap.dedent(
+            """
+            from dotflow.abc.server import Server
+
+            CALLS = []
+
+            class Recorder(Server):
+                def create_workflow(self, workflow): CALLS.append(("create_workflow", workflow.workflow_id))
+                def update_workflow(self, workflow, status=""): CALLS.append(("update_workflow", status))
+                def create_task(self, task): CALLS.append(("create_task", task.status))
+                def update_task(self, task): CALLS.append(("update_task", task.status))
+            """
+        )
+    )
+    monkeypatch.syspath_prepend(str(clean_env))
+    monkeypatch.setenv("DOTFLOW_SERVER_PROVIDER", "recording_server_for_profiles:Recorder")
+    import recording_server_for_profiles as recorder
+
+    generated = DotFlow()
+    assert recorder.CALLS == [("create_workflow", generated.workflow_id)]
+    recorder.CALLS.clear()
+
+    monkeypatch.setenv("DOTFLOW_WORKFLOW_ID", "from-env")
+    workflow = DotFlow()
+    assert workflow.workflow_id == "from-env"
+    workflow.task.add(one)
+    workflow.start()
+    assert ("create_workflow", "from-env") not in recorder.CALLS
+    assert [c[0] for c in recorder.CALLS].count("create_workflow") == 0
+    assert DotFlow(workflow_id="explicit").workflow_id == "explicit"
+
+
+def test_explicit_config_ignores_the_profile(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With ``config=`` given, profile variables such as ``DOTFLOW_WORKFLOW_ID`` are not read."""
+    monkeypatch.setenv("DOTFLOW_WORKFLOW_ID", "from-env")
+    workflow = DotFlow(config=Config())
+    assert workflow.workflow_id != "from-env"
+
+
+def test_no_config_run_options_come_from_the_profile(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ``dotflow.toml`` with file storage and keep_going is used by ``DotFlow()``; explicit start() args win."""
+    (clean_env / "dotflow.toml").write_text(
+        textwrap.dedent(
+            """
+            [storage]
+            provider = "file"
+            path = "results"
+
+            [workflow]
+            keep_going = true
+            """
+        )
+    )
+    workflow = DotFlow(workflow_id="from-file")
+    workflow.task.add([fails, one])
+    workflow.start()
+    assert [t.status for t in workflow.result_task()] == ["Failed", "Completed"]
+    assert any((clean_env / "results").iterdir())
+    again = DotFlow(workflow_id="from-file-2")
+    again.task.add([fails, one])
+    again.start(keep_going=False)
+    assert [t.status for t in again.result_task()] == ["Failed", "Not started"]
+
+
+def test_repr_names_id_and_task_count() -> None:
+    """``repr(DotFlow)`` shows the workflow id, name and number of tasks."""
+    workflow = DotFlow(config=Config(), workflow_id="r", name="n")
+    workflow.task.add([one, two])
+    assert repr(workflow) == "DotFlow(workflow_id='r', name='n', tasks=2)"
