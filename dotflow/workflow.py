@@ -7,11 +7,11 @@ from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from dotflow.config import Config
-from dotflow.context import Context, to_jsonable
+from dotflow.context import Context
 from dotflow.errors import InputChangedError, UsageError
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
-from dotflow.task import Task, TaskBuilder
+from dotflow.task import Task, TaskBuilder, context_value
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
@@ -81,8 +81,7 @@ class DotFlow:
             raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(_ON_INPUT_CHANGE)}")
         if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
             raise UsageError(f"max_workers={max_workers!r}; pass a positive integer or None for the CPU count")
-        if resume:
-            resume = self._check_inputs(on_input_change, fingerprint)
+        resume = self._check_inputs(resume, on_input_change, fingerprint)
         manager = Manager(
             self,
             self.task.queue,
@@ -98,12 +97,18 @@ class DotFlow:
         """Hand ``start`` (with these options) to the configured scheduler."""
         self.config.scheduler.start(workflow=self.start, **kwargs)
 
-    def _check_inputs(self, on_input_change: str, fingerprint: str | None) -> bool:
-        """Compare this run's inputs with the checkpoints' and return whether to resume."""
+    def _check_inputs(self, resume: bool, on_input_change: str, fingerprint: str | None) -> bool:
+        """Record this run's input fingerprint beside its checkpoints and return whether to
+        resume. Every run records it, so that a later ``resume=True`` can tell whether the
+        checkpoints were computed from the same inputs, whatever the earlier run's options."""
         current = fingerprint if fingerprint is not None else self.fingerprint()
         storage = self.config.storage
         key = f"{self.workflow_id}-inputs"
         stored = storage.get(key).storage
+        if not resume:
+            if stored != current:
+                storage.post(key, Context(current))
+            return False
         if stored is not None and stored != current:
             if on_input_change == "raise":
                 raise InputChangedError(
@@ -127,7 +132,7 @@ class DotFlow:
         import json
         from hashlib import sha256
 
-        inputs = [[task.task_id, to_jsonable(task.initial_context.storage)] for task in self.task.queue]
+        inputs = [[task.task_id, context_value(task._initial_context)] for task in self.task.queue]
         return sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def result_task(self) -> list[Task]:

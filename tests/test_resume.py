@@ -255,6 +255,17 @@ def test_changed_inputs_raise_stops_with_a_clear_error() -> None:
     assert all(t.status is TypeStatus.NOT_STARTED for t in workflow.result_task())
 
 
+def test_a_run_without_resume_records_its_inputs_too() -> None:
+    """Checkpoints written by a run without ``resume`` still carry its inputs: a later
+    ``resume=True, on_input_change="raise"`` with other inputs refuses them."""
+    storage = StorageDefault()
+    _pipeline(storage, seed="seed-1").start()
+    RUNS.clear()
+    with pytest.raises(InputChangedError):
+        _pipeline(storage, seed="seed-2").start(resume=True, on_input_change="raise")
+    assert RUNS == []
+
+
 def test_unchanged_inputs_do_not_raise() -> None:
     """The same inputs on a second run resume normally even with ``on_input_change="raise"``."""
     storage = StorageDefault()

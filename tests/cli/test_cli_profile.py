@@ -174,8 +174,8 @@ def test_start_flags_override_the_file(run_cli, with_file, project):
     result = run_cli("start", "--step", "steps.ok", "--path", "flagged", "--mode", "sequential",
                      "--workflow-id", "wf-flag")
     assert result.returncode == 0, result.stderr
-    stored = list((project / "flagged").glob("*.json"))
-    assert len(stored) == 1 and stored[0].name.startswith("wf-flag-")
+    stored = sorted(path.name for path in (project / "flagged").glob("*.json"))
+    assert len(stored) == 2 and stored[0].startswith("wf-flag-0-") and stored[1] == "wf-flag-inputs.json"
 
 
 def test_start_resume_flag_skips_completed_steps(run_cli, with_file, project):
