@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
-from zlib import crc32
 from datetime import datetime
 from time import time as _now
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+from typing import TYPE_CHECKING, Any, Callable
+from zlib import crc32
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context, to_jsonable
@@ -258,10 +258,14 @@ class TaskBuilder:
         if options is None:
             name = getattr(step, "__qualname__", None) or repr(step)
             if not callable(step):
-                raise UsageError(f"task.add(step=...) got {type(step).__name__} {step!r}; pass a function decorated with @action")
+                raise UsageError(
+                    f"task.add(step=...) got {type(step).__name__} {step!r}; pass a function decorated with @action"
+                )
             raise UsageError(f"step {name} is not decorated with @action; add @action above its definition")
         if callback is not None and not callable(callback):
-            raise UsageError(f"callback {callback!r} for step {step_name(step)} is not callable; pass a function taking task=")
+            raise UsageError(
+                f"callback {callback!r} for step {step_name(step)} is not callable; pass a function taking task="
+            )
         index = len(self.queue)
         task = Task(
             task_id=task_id_for(index, step, str(group_name)),

@@ -27,7 +27,16 @@ _MODULES = {
     "StorageS3": "storage_s3",
 }
 
-__all__ = sorted(_MODULES)
+__all__ = [
+    "SchedulerCron",
+    "SchedulerDefault",
+    "ServerAPI",
+    "ServerDefault",
+    "StorageDefault",
+    "StorageFile",
+    "StorageGCS",
+    "StorageS3",
+]
 
 
 def __getattr__(name: str) -> Any:

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
-from dotflow.abc.storage import Storage
-from dotflow.context import Context
 from dotflow.errors import DotflowError, MissingExtraError
-from dotflow.providers._codec import decode, encode, safe_name
+from dotflow.providers._bucket import BucketStorage, one_line
 
 # Error codes that mean "no object under this key". S3 says NoSuchKey; some
 # S3-compatible stores answer a bare 404 instead.
 _MISSING_CODES = frozenset({"NoSuchKey", "404", "NotFound"})
-
-
-_QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")
-
-
-def _one_line(exc: BaseException, limit: int = 300) -> str:
-    """``exc`` as one short line; URL query strings are dropped, since they can carry keys."""
-    text = _QUERY.sub(r"\1", " ".join(str(exc).split())) or "no detail"
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{type(exc).__name__}: {text}"
 
 
 def _error_code(exc: BaseException) -> str | None:
@@ -36,13 +22,15 @@ def _error_code(exc: BaseException) -> str | None:
     return None
 
 
-class StorageS3(Storage):
+class StorageS3(BucketStorage):
     """Writes ``s3://<bucket>/<prefix><key>.json``. ``get`` of a missing object returns an
     empty Context, and no key can name an object outside ``prefix``.
 
     ``client`` is a ready boto3 S3 client; without it one is built from ``region`` and
     ``endpoint_url`` with boto3's usual credential chain.
     """
+
+    scheme = "s3"
 
     def __init__(
         self,
@@ -66,47 +54,16 @@ class StorageS3(Storage):
                 client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
             except Exception as exc:
                 raise DotflowError(
-                    f"StorageS3(bucket={bucket!r}): cannot build an S3 client ({_one_line(exc)}); "
+                    f"StorageS3(bucket={bucket!r}): cannot build an S3 client ({one_line(exc)}); "
                     "check region and endpoint_url, or pass client="
                 ) from exc
         self.client = client
 
-    def _name(self, key: str) -> str:
-        return f"{self.prefix}{safe_name(key)}.json"
+    def _write(self, name: str, data: bytes) -> None:
+        self.client.put_object(Bucket=self.bucket, Key=name, Body=data, ContentType="application/json")
 
-    def _where(self, key: str) -> str:
-        return f"s3://{self.bucket}/{self._name(key)} (key {key!r})"
+    def _read(self, name: str) -> bytes:
+        return self.client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
 
-    def post(self, key: str, context: Context) -> None:
-        data = encode(context)
-        try:
-            self.client.put_object(
-                Bucket=self.bucket, Key=self._name(key), Body=data, ContentType="application/json"
-            )
-        except Exception as exc:
-            raise DotflowError(
-                f"StorageS3: cannot write {self._where(key)}: {_one_line(exc)}; "
-                "check that the bucket exists and the credentials may write to it"
-            ) from exc
-
-    def get(self, key: str) -> Context:
-        try:
-            response = self.client.get_object(Bucket=self.bucket, Key=self._name(key))
-            data = response["Body"].read()
-        except Exception as exc:
-            if _error_code(exc) in _MISSING_CODES:
-                return Context()
-            raise DotflowError(
-                f"StorageS3: cannot read {self._where(key)}: {_one_line(exc)}; "
-                "check that the bucket exists and the credentials may read it"
-            ) from exc
-        try:
-            return decode(data)
-        except ValueError as exc:
-            raise DotflowError(
-                f"StorageS3: {self._where(key)} is not valid JSON ({exc}); "
-                "delete the object to run that step again"
-            ) from None
-
-    def __repr__(self) -> str:
-        return f"StorageS3(bucket={self.bucket!r}, prefix={self.prefix!r})"
+    def _is_missing(self, exc: BaseException) -> bool:
+        return _error_code(exc) in _MISSING_CODES
