@@ -85,8 +85,8 @@ def run(argv: list[str] | None = None) -> None:
         code = app(args=argv, standalone_mode=False, prog_name="dotflow")
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except typer.Abort:
-        typer.echo("error: aborted", err=True)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("error: interrupted", err=True)
         sys.exit(130)
     except DotflowError as exc:
         typer.echo(f"error: {exc}", err=True)

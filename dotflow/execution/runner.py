@@ -14,6 +14,7 @@ from dotflow.execution.step import run_step
 from dotflow.task import TaskError
 
 if TYPE_CHECKING:
+    from dotflow.abc.storage import Storage
     from dotflow.task import Task
 
 logger = logging.getLogger("dotflow")
@@ -49,9 +50,24 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
             _callback(task)
             return task.current_context
 
+    task.started_at = time.time()
+    try:
+        _attempt(task, previous, storage, key)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        # SIGINT/SIGTERM mid-step: say so to the observer (Failed) before the process unwinds
+        _record(task, task.retry_count + 1, exc)
+        _finish(task, TypeStatus.FAILED)
+        raise
+    if task._current_context is None:  # failed: the callback and the next task see an empty Context
+        task.current_context = Context(None, task.task_id, task.workflow_id)
+    _callback(task)
+    return task.current_context
+
+
+def _attempt(task: Task, previous: Context, storage: Storage, key: str) -> None:
+    """Run the step until it succeeds, fails for good, or runs out of attempts."""
     step_options = task.options
     delay = step_options.retry_delay
-    task.started_at = time.time()
     for attempt in range(1, step_options.retry + 1):
         task.status = TypeStatus.IN_PROGRESS
         try:
@@ -64,7 +80,7 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
             _record(task, attempt, exc)
             if isinstance(exc, StepTimeoutError) or attempt == step_options.retry:
                 _finish(task, TypeStatus.FAILED)
-                break
+                return
             task.retry_count += 1
             task.status = TypeStatus.RETRY
             if delay:
@@ -81,13 +97,9 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
                 _record(task, attempt, exc)
                 logger.error("ID %s - %s - could not store the result: %s", task.workflow_id, task.task_id, exc)
                 _finish(task, TypeStatus.FAILED)
-                break
+                return
             task.status = TypeStatus.COMPLETED
-            break
-    if task._current_context is None:  # failed: the callback and the next task see an empty Context
-        task.current_context = Context(None, task.task_id, task.workflow_id)
-    _callback(task)
-    return task.current_context
+            return
 
 
 def _record(task: Task, attempt: int, exc: BaseException) -> None:

@@ -155,3 +155,35 @@ def test_dead_server_does_not_change_the_result(run_cli):
     assert "workflow wf-dead: Completed" in result.stdout
     assert len(re.findall(r"lost", result.stderr)) == 1
     _assert_no_secret(result)
+
+
+def test_sigterm_mid_step_reports_failed_and_flushes(project, tmp_path, backend):
+    """SIGTERM while a step runs: the task and the workflow are reported Failed before the
+    process exits (143), so the observer is not left with a task stuck In progress."""
+    import signal
+    import subprocess
+    import time
+
+    from conftest import clean_env, dotflow_exe
+
+    (project / "slow.py").write_text(
+        "import time\nfrom dotflow import action\n\n@action\ndef wait():\n    time.sleep(30)\n"
+    )
+    base, calls = backend
+    env = clean_env(tmp_path, SERVER_BASE_URL=base, SERVER_USER_TOKEN=TOKEN, WORKFLOW_ID="wf-term")
+    proc = subprocess.Popen([dotflow_exe(), "start", "--step", "slow.wait"], cwd=project, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(b.get("status") == "In progress" for _, _, b in calls()):
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 143
+    statuses = [(path.rsplit("/", 1)[-1], body.get("status")) for _, path, body in calls()]
+    assert statuses[-2][1] == "Failed" and statuses[-1] == ("wf-term", "Failed")
+    assert "Traceback" not in err and TOKEN not in out + err
