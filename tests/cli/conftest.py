@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import logging
-import os
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_support import clean_env, dotflow_exe
 
-_MANAGED_NAMES = ("SERVER_BASE_URL", "SERVER_USER_TOKEN", "WORKFLOW_ID")
 
 STEPS = '''
 from dotflow import action
@@ -41,24 +38,6 @@ def build():
 def not_a_flow():
     return 42
 '''
-
-
-def clean_env(tmp_path: Path, **extra: str) -> dict[str, str]:
-    """The current environment without any dotflow or managed-runner variable, with a
-    private user config folder, plus ``extra``."""
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("DOTFLOW_") and k not in _MANAGED_NAMES
-    }
-    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env.update(extra)
-    return env
-
-
-def dotflow_exe() -> str:
-    found = shutil.which("dotflow", path=str(Path(sys.executable).parent)) or shutil.which("dotflow")
-    assert found, "the dotflow console script is not installed"
-    return found
 
 
 @pytest.fixture(autouse=True)

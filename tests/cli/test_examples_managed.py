@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import clean_env, dotflow_exe
+from cli_support import clean_env, dotflow_exe
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -164,7 +164,7 @@ def test_sigterm_mid_step_reports_failed_and_flushes(project, tmp_path, backend)
     import subprocess
     import time
 
-    from conftest import clean_env, dotflow_exe
+    from cli_support import clean_env, dotflow_exe
 
     (project / "slow.py").write_text(
         "import time\nfrom dotflow import action\n\n@action\ndef wait():\n    time.sleep(30)\n"
