@@ -9,7 +9,6 @@ from pathlib import Path
 import pytest
 from cli_support import clean_env, dotflow_exe
 
-
 STEPS = '''
 from dotflow import action
 
