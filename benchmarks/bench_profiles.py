@@ -114,7 +114,8 @@ def main() -> None:
     ]
     print(f"resolve(): project file + user file + {len(ENV_OVERRIDES)} env overrides, cwd 2 folders down")
     print(
-        f"python {platform.python_version()} on {platform.machine()} {sys.platform}, {args.iterations} iterations after {args.warmup} warm-up"
+        f"python {platform.python_version()} on {platform.machine()} {sys.platform}, "
+        f"{args.iterations} iterations after {args.warmup} warm-up"
     )
     print(f"{'measure':<42}{'µs':>10}")
     for label, value in rows:

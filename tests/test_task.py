@@ -213,7 +213,10 @@ def test_import_strings_in_a_list(steps_package: str) -> None:
 
 @pytest.mark.parametrize(
     "spec",
-    ["", "   ", "nodots", "pkg.", ".fn", "pkg.mod:", ":fn", "pkg..mod.fn", "1pkg.fn", "pkg.mod:fn:x", "pkg-x.fn", "a b.c"],
+    [
+        "", "   ", "nodots", "pkg.", ".fn", "pkg.mod:", ":fn", "pkg..mod.fn", "1pkg.fn", "pkg.mod:fn:x", "pkg-x.fn",
+        "a b.c",
+    ],
 )
 def test_malformed_import_string_is_rejected(spec: str) -> None:
     """A string that is not ``pkg.mod.fn`` or ``pkg.mod:fn`` raises StepImportError naming it and both forms."""
