@@ -61,9 +61,9 @@ class Task:
         "group_name",
         "config",
         "retry_count",
-        "created_at",
-        "started_at",
-        "finished_at",
+        "_created",
+        "_started",
+        "_finished",
         "_initial_context",
         "_previous_context",
         "_current_context",
@@ -90,9 +90,10 @@ class Task:
         self.group_name = group_name
         self.config = config
         self.retry_count = 0
-        self.created_at = _now()
-        self.started_at: float | None = None
-        self.finished_at: float | None = None
+        # epoch floats, half the size of datetimes; the *_at properties give datetimes as in 1.x
+        self._created: float = _now()
+        self._started: float | None = None
+        self._finished: float | None = None
         self._initial_context = None if initial_context is None else Context(initial_context)
         self._previous_context: Context | None = None
         self._current_context: Context | None = None
@@ -150,11 +151,32 @@ class Task:
         return self._errors
 
     @property
+    def created_at(self) -> datetime:
+        return datetime.fromtimestamp(self._created)
+
+    @property
+    def started_at(self) -> datetime | None:
+        """When the first attempt started (or the checkpoint was taken on resume)."""
+        return None if self._started is None else datetime.fromtimestamp(self._started)
+
+    @property
+    def finished_at(self) -> datetime | None:
+        return None if self._finished is None else datetime.fromtimestamp(self._finished)
+
+    def mark_started(self) -> None:
+        self._started = _now()
+
+    def mark_finished(self) -> float:
+        """Stop the clock; returns the timestamp, which the result Context shares."""
+        self._finished = _now()
+        return self._finished
+
+    @property
     def duration(self) -> float | None:
         """Seconds from the first attempt's start to the end, or None while not finished."""
-        if self.started_at is None or self.finished_at is None:
+        if self._started is None or self._finished is None:
             return None
-        return round(self.finished_at - self.started_at, 6)
+        return round(self._finished - self._started, 6)
 
     def result(self, max: int | None = None) -> dict[str, Any]:  # noqa: A002 - 1.x name
         """A JSON-safe dict of this task.
@@ -174,9 +196,9 @@ class Task:
             "previous_context": context_value(self._previous_context),
             "group_name": self.group_name,
             "retry_count": self.retry_count,
-            "created_at": _iso(self.created_at),
-            "started_at": _iso(self.started_at),
-            "finished_at": _iso(self.finished_at),
+            "created_at": _iso(self._created),
+            "started_at": _iso(self._started),
+            "finished_at": _iso(self._finished),
             "errors": errors,
             "id": self.task_id,
             "error": errors[-1] if errors else None,

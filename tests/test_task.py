@@ -561,3 +561,19 @@ def test_result_max_keeps_a_small_result_unchanged() -> None:
     workflow.start()
     task = workflow.result_task()[0]
     assert task.result(max=100_000) == task.result()
+
+
+def test_timestamps_are_datetimes_as_in_1x() -> None:
+    """created_at, started_at and finished_at are datetimes (None before they happen), in order."""
+    workflow = DotFlow(config=Config())
+    workflow.task.add(step=_timestamped)
+    task = workflow.result_task()[0]
+    assert isinstance(task.created_at, datetime) and task.started_at is None and task.finished_at is None
+    workflow.start()
+    assert task.created_at <= task.started_at <= task.finished_at
+    assert task.duration is not None and task.duration >= 0
+
+
+@action
+def _timestamped() -> int:
+    return 1

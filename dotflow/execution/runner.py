@@ -44,13 +44,14 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
         stored = storage.get(key)
         if stored.storage is not None:
             task.current_context = Context(stored.storage, task.task_id, task.workflow_id)
-            task.started_at = task.finished_at = time.time()
+            task.mark_started()
+            task.mark_finished()
             logger.info("ID %s - %s - resumed from checkpoint", task.workflow_id, task.task_id)
             task.status = TypeStatus.COMPLETED
             _callback(task)
             return task.current_context
 
-    task.started_at = time.time()
+    task.mark_started()
     try:
         _attempt(task, previous, storage, key)
     except (KeyboardInterrupt, SystemExit) as exc:
@@ -88,9 +89,9 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str) -> None:
             if step_options.backoff:
                 delay *= 2
         else:
-            task.finished_at = time.time()
+            finished = task.mark_finished()
             task.current_context = Context(value, task.task_id, task.workflow_id)
-            task.current_context._ts = task.finished_at  # one float for both: tasks stay small
+            task.current_context._ts = finished  # one float for both: tasks stay small
             try:
                 storage.post(key, task.current_context)
             except Exception as exc:
@@ -109,7 +110,7 @@ def _record(task: Task, attempt: int, exc: BaseException) -> None:
 
 
 def _finish(task: Task, status: str) -> None:
-    task.finished_at = time.time()
+    task.mark_finished()
     task.status = status
 
 
