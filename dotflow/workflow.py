@@ -26,8 +26,11 @@ class DotFlow:
 
     ``DotFlow()`` with no ``config`` takes its providers and run options from the resolved
     profile (``dotflow.toml``, environment variables; see ``dotflow.profiles``), and its id
-    from ``workflow.id`` there. Explicit arguments always win. The server's
-    ``create_workflow`` is called only when the id is generated here.
+    from ``workflow.id`` there. Explicit arguments always win. With an explicit ``config``
+    nothing is resolved, except under ``dotflow start``, whose profile is already resolved:
+    there the id still comes from it, so a ``--workflow`` factory that builds its own Config
+    runs under the managed runner's WORKFLOW_ID. The server's ``create_workflow`` is called
+    only when the id is generated here.
     """
 
     def __init__(self, config: Config | None = None, workflow_id: Any = None, name: str | None = None) -> None:
@@ -39,6 +42,8 @@ class DotFlow:
             self._defaults = profile.workflow_options()
             profile_id = profile["workflow.id"]
             name = name if name is not None else profile["workflow.name"]
+        elif (active := _active_profile.get()) is not None:
+            profile_id = active["workflow.id"]
         self.config = config
         self.name = name
         external = workflow_id if workflow_id is not None else profile_id

@@ -62,8 +62,7 @@ def show(
     typer.echo("")
     rows = [(key, _display(entry["value"]), entry["source"]) for key, entry in data["settings"].items()]
     if resolved["server.provider"] == "auto":  # say what auto turned into
-        chosen = "api" if resolved["server.base_url"] and resolved["server.user_token"] else "none"
-        rows[0] = (rows[0][0], f"auto (= {chosen})", rows[0][2])
+        rows[0] = (rows[0][0], f"auto (= {resolved.server_provider})", rows[0][2])
     key_width = max(len(row[0]) for row in rows)
     value_width = min(max(len(row[1]) for row in rows), 48)
     typer.echo(f"{'key'.ljust(key_width)}  {'value'.ljust(value_width)}  source")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import signal
 import sys
@@ -15,6 +16,7 @@ from dotflow.cli.app import setup_logging
 from dotflow.errors import StepImportError, UsageError
 
 if TYPE_CHECKING:
+    from dotflow.profiles import ResolvedProfile
     from dotflow.workflow import DotFlow
 
 EXIT_FAILED = 1
@@ -68,6 +70,7 @@ def start(
     begin = time.perf_counter()
     with use_profile(resolved):
         flow = _build(step, workflow, callback, initial_context)
+    _warn_if_unreported(resolved, flow)
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         manager = flow.start(**resolved.workflow_options())
@@ -103,6 +106,19 @@ def _build(step: str | None, workflow: str | None, callback: str | None, initial
     if not isinstance(flow, DotFlow):
         raise UsageError(f"--workflow {workflow!r} returned {type(flow).__name__}, not a DotFlow")
     return flow
+
+
+def _warn_if_unreported(resolved: ResolvedProfile, flow: DotFlow) -> None:
+    """A --workflow factory that passes its own Config keeps its own server; say so when the
+    profile wanted reports sent, instead of leaving the observer to wonder."""
+    from dotflow.providers.server_default import ServerDefault
+
+    if resolved.server_provider != "none" and isinstance(flow.config.server, ServerDefault):
+        logging.getLogger("dotflow").warning(
+            "profile %r reports to a server, but the --workflow factory passed its own Config without one; "
+            "no status is reported (build DotFlow() without config= to use the profile's server)",
+            resolved.name,
+        )
 
 
 def _parse_context(raw: str | None) -> Any:

@@ -50,11 +50,17 @@ def storage(get: Get, source: Get) -> Storage:
     return plugin("storage.provider", provider, Storage)
 
 
-def server(get: Get, source: Get) -> Server:
-    """The Server named by ``server.provider``; ``auto`` is ``api`` when a URL and token are set."""
+def server_provider(get: Get) -> str:
+    """``server.provider`` with ``auto`` decided: ``api`` when a URL and token are set, else ``none``."""
     provider = get("server.provider")
     if provider == "auto":
         provider = "api" if get("server.base_url") and get("server.user_token") else "none"
+    return str(provider)
+
+
+def server(get: Get, source: Get) -> Server:
+    """The Server named by ``server.provider`` (see ``server_provider`` for ``auto``)."""
+    provider = server_provider(get)
     if provider == "none":
         from dotflow.providers.server_default import ServerDefault
 

@@ -42,6 +42,11 @@ class ResolvedProfile:
         """Where ``key``'s value came from."""
         return self.settings[key].source
 
+    @property
+    def server_provider(self) -> str:
+        """The server provider this profile builds: ``server.provider`` with ``auto`` decided."""
+        return build.server_provider(self.__getitem__)
+
     def config(self) -> Config:
         """The Config of this profile: its storage and server providers, built now."""
         from dotflow.config import Config

@@ -36,6 +36,12 @@ def build():
 
 def not_a_flow():
     return 42
+
+def build_own_config():
+    from dotflow import Config, DotFlow
+    flow = DotFlow(config=Config())
+    flow.task.add(step=ok)
+    return flow
 '''
 
 

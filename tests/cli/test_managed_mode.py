@@ -187,3 +187,15 @@ def test_sigterm_mid_step_reports_failed_and_flushes(project, tmp_path, backend)
     statuses = [(path.rsplit("/", 1)[-1], body.get("status")) for _, path, body in calls()]
     assert statuses[-2][1] == "Failed" and statuses[-1] == ("wf-term", "Failed")
     assert "Traceback" not in err and TOKEN not in out + err
+
+
+def test_factory_with_its_own_config_keeps_the_managed_id_and_is_warned(run_cli, backend):
+    """A --workflow factory passing its own Config (no server) runs under WORKFLOW_ID, and one
+    warning says its status is not reported."""
+    base, calls = backend
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-own"}
+    result = run_cli("start", "--workflow", "steps:build_own_config", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "workflow wf-own: Completed" in result.stdout
+    assert result.stderr.count("passed its own Config without one") == 1
+    assert calls() == []
