@@ -8,13 +8,12 @@ from collections.abc import Callable
 from typing import Any
 
 from dotflow.errors import ConfigError
+from dotflow.redact import mask_credentials
 
 SECTIONS = ("server", "storage", "workflow")
 
 _IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
 IMPORT_STRING = re.compile(rf"{_IDENT}(?:\.{_IDENT})*:{_IDENT}(?:\.{_IDENT})*")
-_URL_USERINFO = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*://)[^/?#@\s]*@")
-_BARE_USERINFO = re.compile(r"^(['\"]?)[^/?#@\s:'\"]+:[^/?#@\s]*@")
 _HTTP_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 TRUE = frozenset({"true", "1", "yes", "on"})
@@ -23,13 +22,6 @@ FALSE = frozenset({"false", "0", "no", "off"})
 SERVER_PROVIDERS = ("auto", "none", "api")
 STORAGE_PROVIDERS = ("memory", "default", "file", "s3", "gcs")
 MODES = ("sequential", "background", "parallel", "sequential_group")
-
-
-def mask(text: str) -> str:
-    """Hide ``user:pass@`` credentials in a URL (or anywhere in ``text``) as ``***@``."""
-    if "@" not in text:
-        return text
-    return _BARE_USERINFO.sub(r"\1***@", _URL_USERINFO.sub(r"\1***@", text))
 
 
 class Key:
@@ -62,7 +54,7 @@ class Key:
         """``value`` as it may appear in a message: ``'***'`` for a secret, URL credentials masked."""
         if self.secret:
             return "'***'"
-        return mask(repr(value))
+        return mask_credentials(repr(value))
 
     def convert(self, value: Any, where: str) -> Any:
         """Convert a file, environment or flag value to this key's type, or raise ConfigError.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dotflow.profiles.schema import mask
+from dotflow.redact import mask_credentials as mask
 
 # section -> key -> Setting, the plain nested dict every layer returns.
 Layer = dict[str, dict[str, "Setting"]]

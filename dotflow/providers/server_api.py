@@ -22,6 +22,7 @@ from urllib.parse import quote, urlsplit
 
 from dotflow.abc.server import Server
 from dotflow.errors import ConfigError
+from dotflow.redact import mask_credentials as mask_url
 
 if TYPE_CHECKING:
     import requests
@@ -65,18 +66,6 @@ class _Report(NamedTuple):
     path: str  # already percent-encoded, relative to base_url
     body: bytes
     hook: str
-
-
-def mask_url(url: str) -> str:
-    """``url`` with any ``user:pass@`` replaced by ``***@``, safe to print."""
-    head, sep, rest = url.partition("//")
-    if not sep or "@" not in rest:
-        return url
-    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    if "@" in rest[:authority_end]:
-        return f"{head}//***@{rest[:authority_end].rpartition('@')[2]}{rest[authority_end:]}"
-    # An "@" past the authority may be a malformed password holding "/": hide everything before it.
-    return f"{head}//***@{rest.rpartition('@')[2]}"
 
 
 def _redact(text: str, token: str) -> str:

@@ -99,3 +99,13 @@ def test_secret_schemeless_credentials_masked_in_error(make):
     with pytest.raises(ConfigError) as info:
         make(env={"SERVER_BASE_URL": f"bob:{TOKEN}@h.example"})
     assert "'***@h.example' is not an http or https URL" in str(info.value) and TOKEN not in str(info.value)
+
+
+def test_url_password_holding_a_slash_is_masked(tmp_path) -> None:
+    """A base_url whose password holds '/' is masked whole, not cut at the slash."""
+    from dotflow.profiles import resolve
+
+    env = {"SERVER_BASE_URL": "https://u:se/cr3t@h.test/api", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    resolved = resolve(env=env, cwd=tmp_path)
+    shown = resolved.as_dict()["settings"]["server.base_url"]["value"]
+    assert "cr3t" not in shown and shown.endswith("@h.test/api")
