@@ -25,3 +25,18 @@ def _mask_url(url: str) -> str:
         return f"{head}//***@{rest[:authority_end].rpartition('@')[2]}{rest[authority_end:]}"
     # an "@" past the first "/" may end a malformed password holding "/": hide all before it
     return f"{head}//***@{rest.rpartition('@')[2]}"
+
+
+_QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` as one short line fit for an error message: whitespace collapsed, URL query
+    strings dropped (they can carry keys), credentials masked, cut at ``limit`` characters."""
+    line = mask_credentials(_QUERY.sub(r"\1", " ".join(str(text).split())))
+    return line if len(line) <= limit else line[: limit - 3] + "..."
+
+
+def describe(exc: BaseException, limit: int = 300) -> str:
+    """``ExceptionType: message`` on one line (see ``one_line``)."""
+    return f"{type(exc).__name__}: {one_line(str(exc), limit) or 'no detail'}"

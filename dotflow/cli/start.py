@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from dotflow.cli.app import setup_logging
-from dotflow.errors import StepImportError, UsageError
+from dotflow.errors import DotflowError, StepImportError, UsageError
+from dotflow.redact import describe
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
@@ -72,15 +73,25 @@ def start(
         flow = _build(step, workflow, callback, initial_context)
     _warn_if_unreported(resolved, flow)
     previous = signal.signal(signal.SIGTERM, _terminate)
+    interrupted: BaseException | None = None
     try:
         manager = flow.start(**resolved.workflow_options())
         manager.wait()
     except AssertionError as exc:
         typer.echo(f"error: a step's assertion failed: {exc or 'AssertionError'}", err=True)
+    except (KeyboardInterrupt, SystemExit) as exc:
+        interrupted = exc
     finally:
         signal.signal(signal.SIGTERM, previous)
         flow.config.server.flush()
     ok = _summarise(flow, time.perf_counter() - begin)
+    if interrupted is not None:
+        code = interrupted.code if isinstance(interrupted, SystemExit) else 130
+        typer.echo("error: interrupted; the run was reported Failed and pending reports were flushed", err=True)
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # steps may still run on worker threads; waiting for them is what the signal asked not to do
+        os._exit(code if isinstance(code, int) else 1)
     return 0 if ok else EXIT_FAILED
 
 
@@ -102,9 +113,16 @@ def _build(step: str | None, workflow: str | None, callback: str | None, initial
     factory = import_step(workflow)
     if not callable(factory):
         raise UsageError(f"--workflow {workflow!r} is not callable; point it at a function that returns a DotFlow")
-    flow = factory()
+    try:
+        flow = factory()
+    except DotflowError:
+        raise
+    except Exception as exc:
+        raise UsageError(f"--workflow {workflow!r} raised {describe(exc)}") from None
     if not isinstance(flow, DotFlow):
         raise UsageError(f"--workflow {workflow!r} returned {type(flow).__name__}, not a DotFlow")
+    if not flow.task.count():
+        raise UsageError(f"--workflow {workflow!r} returned a DotFlow with no tasks; add steps with flow.task.add()")
     return flow
 
 
@@ -141,12 +159,22 @@ def _summarise(flow: DotFlow, elapsed: float) -> bool:
 
     tasks = flow.result_task()
     ok = bool(tasks) and all(task.status is TypeStatus.COMPLETED for task in tasks)
-    rows = [(task.task_id, step_name(task.step), task.status, _seconds(task.duration)) for task in tasks]
-    widths = [max((len(row[i]) for row in rows), default=0) for i in range(4)]
+    rows = [
+        (task.task_id, step_name(task.step), task.status, _seconds(task.duration), _last_error(task))
+        for task in tasks
+    ]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
     typer.echo(f"workflow {flow.workflow_id}: {'Completed' if ok else 'Failed'} in {elapsed:.3f}s")
     for row in rows:
         typer.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
     return ok
+
+
+def _last_error(task: Any) -> str:
+    if task.status != "Failed" or not task.errors:
+        return ""
+    error = task.errors[-1]
+    return describe(error.exception, limit=120)
 
 
 def _seconds(value: float | None) -> str:

@@ -37,6 +37,13 @@ def build():
 def not_a_flow():
     return 42
 
+def raises():
+    raise RuntimeError("db down")
+
+def empty():
+    from dotflow import DotFlow
+    return DotFlow()
+
 def build_own_config():
     from dotflow import Config, DotFlow
     flow = DotFlow(config=Config())

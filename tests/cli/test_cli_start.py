@@ -36,10 +36,10 @@ def test_callback_is_called(run_cli):
 
 
 def test_failed_task_exits_1_with_summary(run_cli):
-    """A failing step gives exit code 1, and the summary shows it Failed."""
+    """A failing step gives exit code 1, and the summary shows it Failed with its error."""
     result = run_cli("start", "--step", "steps.boom")
     assert result.returncode == 1
-    assert re.search(r"steps\.boom\s+Failed", result.stdout)
+    assert re.search(r"steps\.boom\s+Failed\s+\S+\s+RuntimeError: boom", result.stdout)
     assert "Traceback" not in result.stderr
 
 
@@ -123,3 +123,13 @@ def test_version_flag(run_cli):
     """--version prints the version and exits 0."""
     result = run_cli("--version")
     assert result.returncode == 0 and result.stdout.startswith("dotflow ")
+
+
+def test_factory_that_raises_is_a_usage_error(run_cli):
+    """A --workflow factory that raises: exit 2, one line naming the factory and the exception."""
+    _usage_error(run_cli("start", "--workflow", "steps:raises"), "'steps:raises' raised RuntimeError: db down")
+
+
+def test_factory_with_no_tasks_is_a_usage_error(run_cli):
+    """A --workflow factory returning an empty DotFlow: exit 2 rather than a run of nothing."""
+    _usage_error(run_cli("start", "--workflow", "steps:empty"), "no tasks")
