@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
 from dotflow.abc.server import Server
 from dotflow.errors import ConfigError
@@ -37,6 +37,13 @@ TASK_RESULT_MAX = 5_000_000
 # First backoff window in seconds; window n is min(backoff_max, _BACKOFF_BASE * 2**n).
 _BACKOFF_BASE = 0.25
 _EXAMPLE_URL = "https://example.com/api/v1"
+# Seconds a sender thread waits on an empty queue before it exits; the next report starts a new
+# one. Idle workflows (built but never run, or between runs) then hold no thread.
+_SENDER_IDLE = 1.5
+# The contract has only POST and PATCH routes, so a sound backend may answer ping()'s GET with these.
+_NO_GET_ROUTE = (404, 405, 501)
+# requests re-quotes a URL leaving these characters alone; a token inside base_url is logged in that form.
+_REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"
 
 
 class PingStatus(str, Enum):
@@ -44,32 +51,60 @@ class PingStatus(str, Enum):
 
     OK = "ok"  # a 2xx answer: the server is there and took the token
     AUTH = "auth"  # 401 or 403: the server is there and refused the token
+    # 404, 405 or 501 to GET /workflows: the server is there, but the contract has no GET route,
+    # so the token could not be checked
+    REACHABLE = "reachable"
     UNREACHABLE = "unreachable"  # no answer: connection refused, DNS, TLS or timeout
-    ERROR = "error"  # any other answer (404, 500, ...) or a local failure; see ``detail``
+    ERROR = "error"  # any other answer (400, 500, a redirect, ...) or a local failure; see ``detail``
 
 
 @dataclass(frozen=True)
 class PingResult:
-    """The outcome of one ``ping()``: a ``status`` and a short ``detail`` ("HTTP 404", "ConnectTimeout")."""
+    """The outcome of one ``ping()``: a ``status`` and a short ``detail`` ("HTTP 401", "ConnectTimeout").
+
+    True when nothing wrong was found: ``OK``, or ``REACHABLE`` (the token was not checked).
+    """
 
     status: PingStatus
     detail: str
 
     def __bool__(self) -> bool:
-        return self.status is PingStatus.OK
+        return self.status in (PingStatus.OK, PingStatus.REACHABLE)
 
 
 class _Report(NamedTuple):
-    """One queued HTTP call; the body is serialized when the hook is called."""
+    """One queued HTTP call; the hook snapshots the body, the sender encodes it as JSON."""
 
     method: str
     path: str  # already percent-encoded, relative to base_url
-    body: bytes
+    body: Any  # a fresh JSON-safe dict, owned by the queue from the moment it is enqueued
     hook: str
 
 
+class _Answer(NamedTuple):
+    """What the sender needs from one HTTP response."""
+
+    status: int
+    retry_after: str | None
+    location: str | None
+
+
+class _Outcome(NamedTuple):
+    """How one report ended: sent, or given up; ``rejected`` holds the status of a 3xx/4xx refusal."""
+
+    sent: bool
+    rejected: int | None = None
+    request: str = ""  # "PATCH /api/workflows/wf-1", redacted, for the first-rejection line
+    hint: str = ""
+
+
 def _redact(text: str, token: str) -> str:
-    return text.replace(token, "***") if token else text
+    """``text`` without the token, raw or percent-encoded the way requests or ``quote`` write it."""
+    if not token:
+        return text
+    for form in sorted({token, quote(token, safe=_REQUOTE_SAFE), quote(token, safe="")}, key=len, reverse=True):
+        text = text.replace(form, "***")
+    return text
 
 
 def _check_token(user_token: Any) -> str:
@@ -140,6 +175,22 @@ def _segment(value: Any, what: str) -> str:
     return encoded
 
 
+def _redirect_host(url: str, location: str | None) -> str:
+    """The host (and port) a redirect points to, without userinfo, path or query."""
+    if not location:
+        return "no Location"
+    try:
+        parts = urlsplit(urljoin(url, location))
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "an invalid Location"
+    if not host:
+        return "an invalid Location"
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    return f"{host}:{port}" if port else host
+
+
 def _to_json(body: Any) -> bytes:
     return json.dumps(body, separators=(",", ":"), default=str).encode("utf-8")
 
@@ -173,13 +224,17 @@ def _flush_at_exit(ref: weakref.ReferenceType[ServerAPI]) -> None:
 class ServerAPI(Server):
     """Reports to a remote API without ever making the workflow wait on the network.
 
-    Each hook serializes its report on the caller's thread and appends it to an
-    in-process FIFO queue, then returns. One daemon sender thread, started on the first
-    report, delivers the queue in order over one keep-alive ``requests.Session``; one
-    sender and one queue keep the order of every task's reports. Connection errors,
-    timeouts, 408, 429 and 5xx are retried up to ``retries`` times with full-jitter
-    exponential backoff capped at ``backoff_max`` seconds (``Retry-After`` is honoured,
-    capped the same way). Other 4xx answers are logged once and dropped. Nothing is
+    Each hook snapshots its report (``task.result()`` on the caller's thread) and appends
+    the dict to an in-process FIFO queue, then returns; JSON encoding happens on the sender.
+    One daemon sender thread, started on the first report, delivers the queue in order over
+    one keep-alive ``requests.Session``; one sender and one queue keep the order of every
+    task's reports. The sender exits after ``_SENDER_IDLE`` seconds with nothing queued and
+    the next report starts a new one. Connection errors, timeouts, 408, 429 and 5xx are
+    retried up to ``retries`` times with full-jitter exponential backoff capped at
+    ``backoff_max`` seconds (``Retry-After`` is honoured, capped the same way). Other 4xx
+    answers, and any 3xx, are dropped: redirects are never followed, because requests would
+    forward ``X-User-Token`` to whatever host a redirect names. The first rejection of each
+    status is logged; the rest are counted and summed up by the flush warning. Nothing is
     ever raised into the workflow: failures go to the ``dotflow.server`` logger.
 
     Call ``flush()`` when the run ends; an ``atexit`` hook calls it too.
@@ -228,6 +283,7 @@ class ServerAPI(Server):
         self._sent = 0
         self._failed = 0
         self._failed_since_flush = 0
+        self._rejected: dict[int, int] = {}  # rejections per HTTP status since the last flush
         self._last_error: str | None = None
         self._outage_logged = False
 
@@ -250,7 +306,7 @@ class ServerAPI(Server):
 
     @property
     def sent(self) -> int:
-        """Reports the server accepted (any status below 400)."""
+        """Reports the server accepted (a 2xx answer)."""
         with self._cond:
             return self._sent
 
@@ -275,7 +331,7 @@ class ServerAPI(Server):
             if name:
                 body["name"] = str(name)
             _segment(workflow.workflow_id, "workflow id")
-            self._enqueue(_Report("POST", "/workflows", _to_json(body), "create_workflow"))
+            self._enqueue(_Report("POST", "/workflows", body, "create_workflow"))
         except Exception as exc:
             self._hook_failed("create_workflow", exc)
 
@@ -283,7 +339,7 @@ class ServerAPI(Server):
         try:
             path = f"/workflows/{_segment(workflow.workflow_id, 'workflow id')}"
             body = {"status": getattr(status, "value", status)}  # a TypeStatus member sends its text
-            self._enqueue(_Report("PATCH", path, _to_json(body), "update_workflow"))
+            self._enqueue(_Report("PATCH", path, body, "update_workflow"))
         except Exception as exc:
             self._hook_failed("update_workflow", exc)
 
@@ -293,7 +349,7 @@ class ServerAPI(Server):
             result = task.result(max=TASK_RESULT_MAX)
             body = {("id" if key == "task_id" else key): value for key, value in result.items()}
             body.setdefault("id", task.task_id)
-            self._enqueue(_Report("POST", path, _to_json(body), "create_task"))
+            self._enqueue(_Report("POST", path, body, "create_task"))
         except Exception as exc:
             self._hook_failed("create_task", exc)
 
@@ -301,7 +357,8 @@ class ServerAPI(Server):
         try:
             wid = _segment(task.workflow_id, "workflow id")
             tid = _segment(task.task_id, "task id")
-            body = _to_json(task.result(max=TASK_RESULT_MAX))
+            # result() snapshots the task here, on its thread; the sender encodes the copy later.
+            body = dict(task.result(max=TASK_RESULT_MAX))
             self._enqueue(_Report("PATCH", f"/workflows/{wid}/tasks/{tid}", body, "update_task"))
         except Exception as exc:
             self._hook_failed("update_task", exc)
@@ -347,22 +404,42 @@ class ServerAPI(Server):
             session = self._open_session()
             while True:
                 with self._cond:
+                    idle_until = time.monotonic() + _SENDER_IDLE
                     while generation == self._generation and not self._queue:
-                        self._cond.wait()
+                        remaining = idle_until - time.monotonic()
+                        if remaining <= 0:
+                            self._thread = None  # idle: the next _enqueue starts a new sender
+                            self._cond.notify_all()
+                            return
+                        self._cond.wait(remaining)
                     if generation != self._generation:
                         return
                     report = self._queue[0]
-                delivered = self._deliver(session, report, generation, abort)
+                outcome = self._deliver(session, report, generation, abort)
+                first_rejection = False
                 with self._cond:
-                    if delivered is None or generation != self._generation:
+                    if outcome is None or generation != self._generation:
                         return  # a flush gave up on the queue while this report was in flight
                     self._queue.popleft()
-                    if delivered:
+                    if outcome.sent:
                         self._sent += 1
                     else:
                         self._failed += 1
                         self._failed_since_flush += 1
+                        if outcome.rejected is not None:
+                            count = self._rejected.get(outcome.rejected, 0) + 1
+                            self._rejected[outcome.rejected] = count
+                            first_rejection = count == 1
                     self._cond.notify_all()
+                if first_rejection:
+                    logger.warning(
+                        "dotflow server: %s was rejected with HTTP %d%s; report dropped (not retried); "
+                        "further HTTP %d rejections are counted and summed up when the reports are flushed",
+                        outcome.request,
+                        outcome.rejected,
+                        outcome.hint,
+                        outcome.rejected,
+                    )
         except Exception as exc:
             logger.error(
                 "dotflow server: the report sender stopped (%s); queued reports will be counted as lost",
@@ -395,8 +472,16 @@ class ServerAPI(Server):
             self._prepared_base = prepared.rstrip("/")
         return self._prepared_base + path
 
-    def _send(self, session: Any, method: str, url: str, body: bytes | None, timeout: float) -> tuple[int, str | None]:
-        """One HTTP call; returns the status and the ``Retry-After`` header."""
+    def _shown_path(self, url: str, fallback: str) -> str:
+        """The path of ``url``, safe to log: credentials masked and the token redacted."""
+        try:
+            path = urlsplit(url).path or fallback
+        except ValueError:
+            path = fallback
+        return _redact(mask_url(path), self._token)
+
+    def _send(self, session: Any, method: str, url: str, body: bytes | None, timeout: float) -> _Answer:
+        """One HTTP call, redirects not followed; returns the status, ``Retry-After`` and ``Location``."""
         import requests
 
         headers = {"X-User-Token": self._token, "Content-Type": "application/json"}
@@ -404,9 +489,11 @@ class ServerAPI(Server):
         # requests un-escapes %2E back to "." and would let an id of ".." climb the path.
         prepared.url = url
         settings = session.merge_environment_settings(url, {}, None, None, None)
-        response = session.send(prepared, timeout=timeout, **settings)
+        # requests drops Authorization on a cross-host redirect but keeps X-User-Token, so
+        # following one would hand the token to whatever host the Location names.
+        response = session.send(prepared, timeout=timeout, allow_redirects=False, **settings)
         try:
-            return response.status_code, response.headers.get("Retry-After")
+            return _Answer(response.status_code, response.headers.get("Retry-After"), response.headers.get("Location"))
         finally:
             response.close()
 
@@ -428,22 +515,30 @@ class ServerAPI(Server):
             if generation == self._generation:
                 self._last_error = error
 
-    def _deliver(self, session: Any, report: _Report, generation: int, abort: threading.Event) -> bool | None:
-        """True if delivered, False if given up, None if a flush aborted it."""
+    def _deliver(self, session: Any, report: _Report, generation: int, abort: threading.Event) -> _Outcome | None:
+        """How the report ended, or None if a flush aborted it."""
         import requests
 
         transient = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
         url = ""
         error: str | None = None
+        try:
+            body = _to_json(report.body)
+        except Exception as exc:
+            logger.warning(
+                "dotflow server: could not encode the %s report as JSON (%s); report dropped",
+                report.hook,
+                type(exc).__name__,
+            )
+            self._note_error(generation, f"could not encode a report: {type(exc).__name__}")
+            return _Outcome(sent=False)
         for attempt in range(self._retries + 1):
             if abort.is_set():
                 return None
             retry_after: float | None = None
             try:
                 url = self._url(report.path)
-                status, retry_after_header = self._send(
-                    session, report.method, url, report.body, self._request_timeout()
-                )
+                answer = self._send(session, report.method, url, body, self._request_timeout())
             except transient as exc:
                 if isinstance(exc, requests.ConnectionError):
                     reason = f"server unreachable: {type(exc).__name__}"
@@ -453,31 +548,35 @@ class ServerAPI(Server):
                 logger.warning(
                     "dotflow server: %s %s failed with %s; report dropped (not retried)",
                     report.method,
-                    urlsplit(url).path or report.path,
+                    self._shown_path(url, report.path),
                     type(exc).__name__,
                 )
                 self._note_error(generation, f"request failed: {type(exc).__name__}")
-                return False
+                return _Outcome(sent=False)
             else:
-                if status < 400:
+                status = answer.status
+                if status < 300:
                     if self._outage_logged:
                         self._outage_logged = False
                         logger.info("dotflow server: %s answers again", self._shown_url)
-                    return True
+                    return _Outcome(sent=True)
                 if status in (408, 429) or status >= 500:
                     reason = f"server answered HTTP {status}"
-                    retry_after = _parse_retry_after(retry_after_header)
+                    retry_after = _parse_retry_after(answer.retry_after)
                 else:
-                    hint = "; the token was refused, check SERVER_USER_TOKEN" if status in (401, 403) else ""
-                    logger.warning(
-                        "dotflow server: %s %s was rejected with HTTP %d; report dropped (not retried)%s",
-                        report.method,
-                        urlsplit(url).path,
-                        status,
-                        hint,
-                    )
+                    if status < 400:
+                        target = _redact(_redirect_host(url, answer.location), self._token)
+                        hint = (
+                            f", a redirect to {target} that was not followed so the token stays with "
+                            "base_url's host; check server.base_url"
+                        )
+                    elif status in (401, 403):
+                        hint = "; the token was refused, check SERVER_USER_TOKEN"
+                    else:
+                        hint = ""
                     self._note_error(generation, f"server rejected a report: HTTP {status}")
-                    return False
+                    request = f"{report.method} {self._shown_path(url, report.path)}"
+                    return _Outcome(sent=False, rejected=status, request=request, hint=hint)
             error = reason
             self._note_error(generation, reason)
             if attempt >= self._retries:
@@ -492,11 +591,11 @@ class ServerAPI(Server):
             "dotflow server: gave up on %s %s after %d attempt(s) (%s); "
             "later failures are logged at DEBUG until it answers again",
             report.method,
-            urlsplit(url).path or report.path,
+            self._shown_path(url, report.path),
             self._retries + 1,
             error,
         )
-        return False
+        return _Outcome(sent=False)
 
     # -- flushing and checks -----------------------------------------------------------
 
@@ -529,11 +628,13 @@ class ServerAPI(Server):
                     break
                 self._cond.wait(remaining)
             pending = len(self._queue)
-            given_up = self._failed_since_flush
+            rejected = dict(self._rejected)
+            given_up = self._failed_since_flush - sum(rejected.values())
             reason = self._last_error
             self._queue.clear()
             self._failed += pending
             self._failed_since_flush = 0
+            self._rejected.clear()
             self._last_error = None
             self._outage_logged = False
             self._generation += 1  # the running sender sees this and exits
@@ -541,15 +642,20 @@ class ServerAPI(Server):
             self._thread = None
             self._deadline = None
             self._cond.notify_all()
-        lost = pending + given_up
+        total_rejected = sum(rejected.values())
+        lost = pending + given_up + total_rejected
         if lost:
             parts = []
+            if total_rejected:
+                by_status = ", ".join(f"{status}: {count}" for status, count in sorted(rejected.items()))
+                noun = "report" if total_rejected == 1 else "reports"
+                parts.append(f"{total_rejected} {noun} rejected ({by_status})")
             if given_up:
                 parts.append(f"{given_up} given up after errors")
             if pending:
                 parts.append(f"{pending} still queued when the {wait:g} s flush timeout ran out")
             logger.warning(
-                "dotflow server: %d report(s) lost (%s); last error: %s; server %s",
+                "dotflow server: %d report(s) lost: %s; last error: %s; server %s",
                 lost,
                 ", ".join(parts),
                 reason or "none, the server was just slow",
@@ -560,7 +666,9 @@ class ServerAPI(Server):
         """One synchronous ``GET {base_url}/workflows`` with the token; never raises.
 
         Returns ``PingResult(PingStatus.OK, "HTTP 200")`` on a 2xx answer, ``AUTH`` on 401
-        or 403, ``UNREACHABLE`` on a connection error or timeout, and ``ERROR`` otherwise.
+        or 403, ``REACHABLE`` on 404, 405 or 501 (the contract has no GET route, so the
+        server answered but the token could not be checked), ``UNREACHABLE`` on a connection
+        error or timeout, and ``ERROR`` otherwise. A redirect is not followed (``ERROR``).
         """
         try:
             import requests
@@ -569,7 +677,8 @@ class ServerAPI(Server):
         session: Any = None
         try:
             session = self._open_session()
-            status, _ = self._send(session, "GET", self._url("/workflows"), None, self._timeout)
+            url = self._url("/workflows")
+            answer = self._send(session, "GET", url, None, self._timeout)
         except (requests.ConnectionError, requests.Timeout) as exc:
             return PingResult(PingStatus.UNREACHABLE, type(exc).__name__)
         except Exception as exc:
@@ -578,10 +687,23 @@ class ServerAPI(Server):
             if session is not None and session is not self._given_session:
                 with contextlib.suppress(Exception):  # closing is best effort
                     session.close()
+        status = answer.status
         if 200 <= status < 300:
             return PingResult(PingStatus.OK, f"HTTP {status}")
         if status in (401, 403):
             return PingResult(PingStatus.AUTH, f"HTTP {status}")
+        if status in _NO_GET_ROUTE:
+            return PingResult(
+                PingStatus.REACHABLE,
+                f"HTTP {status}: the server answered; the token could not be checked with GET /workflows",
+            )
+        if 300 <= status < 400:
+            target = _redact(_redirect_host(url, answer.location), self._token)
+            return PingResult(
+                PingStatus.ERROR,
+                f"HTTP {status}, a redirect to {target} that was not followed "
+                "(the token must not leave base_url's host)",
+            )
         return PingResult(PingStatus.ERROR, f"HTTP {status}")
 
 

@@ -22,6 +22,7 @@ from werkzeug.wrappers import Request, Response
 
 from dotflow.abc.server import Server
 from dotflow.errors import ConfigError
+from dotflow.providers import server_api
 from dotflow.providers.server_api import PingResult, PingStatus, ServerAPI, mask_url
 
 TOKEN = "tok-SECRET-9f3b2c7e41d0"
@@ -88,6 +89,24 @@ def _dotflow_lines(caplog: pytest.LogCaptureFixture, level: int = logging.DEBUG)
 
 def _body(call: Any) -> Any:
     return json.loads(call.request.body)
+
+
+@pytest.fixture
+def elsewhere() -> Iterator[HTTPServer]:
+    """A second real HTTP server on 127.0.0.1, standing for another host a redirect points to."""
+    server = HTTPServer(host="127.0.0.1")
+    server.expect_request(re.compile(".*")).respond_with_data("stolen", status=200)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.clear()
+        server.stop()
+
+
+def _senders(servers: list[ServerAPI]) -> int:
+    names = {f"dotflow-server-sender-{id(server):x}" for server in servers}
+    return sum(1 for t in threading.enumerate() if t.name in names and t.is_alive())
 
 
 def _closed_port() -> int:
@@ -315,6 +334,98 @@ def test_flush_cuts_a_backoff_wait_short(
     assert (server.failed, server.pending) == (2, 0)
 
 
+# -- redirects and rejections ---------------------------------------------------------------
+
+
+def test_redirect_is_not_followed_so_the_token_stays_home(
+    make_server: Callable[..., ServerAPI], httpserver: HTTPServer, elsewhere: HTTPServer
+) -> None:
+    """A 302 to another host is not followed: that host never gets a request nor the token."""
+    target = elsewhere.url_for("/steal")
+    httpserver.expect_request(re.compile(".*")).respond_with_data("", status=302, headers={"Location": target})
+    server = make_server(httpserver.url_for("/api"))
+    server.update_task(FakeTask())
+    server.flush()
+    assert elsewhere.log == []
+    assert len(httpserver.log) == 1
+    assert (server.sent, server.failed, server.pending) == (0, 1, 0)
+
+
+def test_redirect_is_a_rejection_logged_with_the_target_host_only(
+    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+) -> None:
+    """A 3xx is sent once, not retried, and logged with its status and target host, never its path or query."""
+    location = f"https://user:pw@evil.test:8443/steal/path?token={TOKEN}&q=querysecret"
+    rsps.add(responses.PATCH, ANY_URL, status=307, headers={"Location": location})
+    server = make_server()
+    server.update_task(FakeTask())
+    server.flush()
+    assert len(rsps.calls) == 1
+    lines = _dotflow_lines(dotflow_logs, logging.WARNING)
+    redirected = [m for m in lines if "HTTP 307" in m and "evil.test" in m]
+    assert len(redirected) == 1
+    for secret in (TOKEN, "querysecret", "/steal", "user:pw", "pw@"):
+        assert all(secret not in m for m in _dotflow_lines(dotflow_logs))
+    assert (server.sent, server.failed) == (0, 1)
+
+
+def test_rejections_are_logged_once_per_status_and_summed_at_flush(
+    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+) -> None:
+    """62 reports answered 401 give one WARNING for the first and one flush line with the totals per status."""
+    rsps.add(responses.POST, ANY_URL, status=401)
+    rsps.add(responses.PATCH, ANY_URL, status=401)
+    server = make_server()
+    server.create_workflow(FakeWorkflow())
+    for tid in range(20):
+        task = FakeTask(tid)
+        server.create_task(task)
+        server.update_task(task)
+        server.update_task(task)
+    server.update_workflow(FakeWorkflow(), "Completed")
+    server.flush(timeout=30)
+    assert len(rsps.calls) == 62
+    lines = _dotflow_lines(dotflow_logs, logging.WARNING)
+    assert len(lines) == 2
+    assert "HTTP 401" in lines[0] and "POST /api/v1/workflows" in lines[0] and "SERVER_USER_TOKEN" in lines[0]
+    assert "62 report(s) lost" in lines[1] and "62 reports rejected (401: 62)" in lines[1]
+    assert (server.sent, server.failed) == (0, 62)
+
+
+def test_each_rejected_status_is_logged_once(
+    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+) -> None:
+    """Two statuses give two first-rejection lines, and the flush line counts each status."""
+    rsps.add(responses.PATCH, f"{BASE}/workflows/wf-1/tasks/1", status=404)
+    rsps.add(responses.PATCH, f"{BASE}/workflows/wf-1/tasks/2", status=422)
+    server = make_server()
+    for _ in range(3):
+        server.update_task(FakeTask(1))
+        server.update_task(FakeTask(2))
+    server.flush()
+    rejected = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "rejected with" in m]
+    assert [m.split("HTTP ")[1][:3] for m in rejected] == ["404", "422"]
+    lost = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "lost" in m]
+    assert len(lost) == 1 and "6 reports rejected (404: 3, 422: 3)" in lost[0]
+
+
+def test_logged_paths_hide_a_token_in_the_base_url(
+    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+) -> None:
+    """A token inside base_url's path is redacted from rejection, give-up and failure lines alike."""
+    rsps.add(responses.PATCH, re.compile(r".*/tasks/1$"), status=401)
+    rsps.add(responses.PATCH, re.compile(r".*/tasks/2$"), status=503)
+    rsps.add(responses.PATCH, re.compile(r".*/tasks/3$"), body=requests.exceptions.InvalidHeader("bad"))
+    server = make_server(f"https://api.test/{TOKEN}/api", retries=1)
+    for tid in (1, 2, 3):
+        server.update_task(FakeTask(tid))
+    server.flush()
+    lines = _dotflow_lines(dotflow_logs)
+    assert server.failed == 3
+    assert sum("/***/api/workflows/wf-1/tasks/" in m for m in lines) >= 3
+    assert all(TOKEN not in m for m in lines)
+
+
 # -- configuration and secrecy -----------------------------------------------------------
 
 
@@ -461,6 +572,49 @@ def test_sender_starts_on_first_report(make_server: Callable[..., ServerAPI], rs
     assert senders() == 0
 
 
+def test_json_is_encoded_on_the_sender_thread(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
+    """Hooks hand a dict to the queue; json encoding (and its default=str) runs on the sender thread."""
+    threads: list[str] = []
+
+    class Probe:
+        def __str__(self) -> str:
+            threads.append(threading.current_thread().name)
+            return "probe"
+
+    class ProbeTask(FakeTask):
+        def result(self, max: int) -> dict[str, Any]:
+            return dict(super().result(max), probe=Probe())
+
+    rsps.add(responses.POST, ANY_URL, status=201)
+    rsps.add(responses.PATCH, ANY_URL, status=200)
+    server = make_server()
+    server.create_task(ProbeTask(1))
+    server.update_task(ProbeTask(1))
+    server.flush()
+    assert [_body(c)["probe"] for c in rsps.calls] == ["probe", "probe"]
+    assert len(threads) == 2 and all(name.startswith("dotflow-server-sender-") for name in threads)
+
+
+def test_idle_senders_exit_and_restart_on_the_next_report(
+    make_server: Callable[..., ServerAPI], rsps: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """30 servers left without a flush stop their senders once idle; a later report starts one again."""
+    monkeypatch.setattr(server_api, "_SENDER_IDLE", 0.05)
+    rsps.add(responses.POST, ANY_URL, status=201)
+    rsps.add(responses.PATCH, ANY_URL, status=200)
+    servers = [make_server() for _ in range(30)]
+    for server in servers:
+        server.create_workflow(FakeWorkflow())
+    deadline = time.monotonic() + 10
+    while _senders(servers) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert _senders(servers) == 0
+    assert [s.sent for s in servers] == [1] * 30
+    servers[0].update_task(FakeTask())
+    servers[0].flush()
+    assert (servers[0].sent, servers[0].failed) == (2, 0)
+
+
 def test_counters_and_flush_idempotence(
     make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
 ) -> None:
@@ -506,19 +660,44 @@ def test_flush_is_safe_from_several_threads(make_server: Callable[..., ServerAPI
         ({"status": 401}, PingStatus.AUTH),
         ({"status": 403}, PingStatus.AUTH),
         ({"status": 500}, PingStatus.ERROR),
-        ({"status": 404}, PingStatus.ERROR),
+        ({"status": 404}, PingStatus.REACHABLE),
+        ({"status": 405}, PingStatus.REACHABLE),
+        ({"status": 501}, PingStatus.REACHABLE),
+        ({"status": 400}, PingStatus.ERROR),
+        ({"status": 302, "headers": {"Location": "https://elsewhere.test/x"}}, PingStatus.ERROR),
         ({"body": requests.ConnectionError("refused")}, PingStatus.UNREACHABLE),
         ({"body": requests.ConnectTimeout("slow")}, PingStatus.UNREACHABLE),
     ],
 )
 def test_ping_classifies_the_answer(rsps: Any, answer: dict[str, Any], expected: PingStatus) -> None:
-    """ping() GETs {base}/workflows with the token and maps the answer to ok/auth/unreachable/error."""
+    """ping() GETs {base}/workflows with the token and maps the answer to ok/auth/reachable/unreachable/error."""
     rsps.add(responses.GET, f"{BASE}/workflows", **answer)
     result = ServerAPI(BASE, TOKEN).ping()
     assert isinstance(result, PingResult) and result.status is expected
-    assert bool(result) is (expected is PingStatus.OK)
+    assert bool(result) is (expected in (PingStatus.OK, PingStatus.REACHABLE))
+    assert len(rsps.calls) == 1
     assert rsps.calls[0].request.headers["X-User-Token"] == TOKEN
     assert TOKEN not in result.detail
+
+
+@pytest.mark.parametrize("status", [404, 405, 501])
+def test_ping_counts_a_missing_get_route_as_reachable(rsps: Any, status: int) -> None:
+    """A backend with only the POST/PATCH routes answering 404/405/501 is 'reachable', and the detail says why."""
+    rsps.add(responses.GET, f"{BASE}/workflows", status=status)
+    result = ServerAPI(BASE, TOKEN).ping()
+    assert result.status == "reachable"
+    assert result.detail == f"HTTP {status}: the server answered; the token could not be checked with GET /workflows"
+
+
+def test_ping_does_not_follow_a_redirect(httpserver: HTTPServer, elsewhere: HTTPServer) -> None:
+    """ping() given a 302 to another host sends nothing there and reports an error naming only that host."""
+    target = elsewhere.url_for(f"/steal?token={TOKEN}")
+    httpserver.expect_request("/api/workflows").respond_with_data("", status=302, headers={"Location": target})
+    result = ServerAPI(httpserver.url_for("/api"), TOKEN, timeout=2).ping()
+    assert elsewhere.log == []
+    assert result.status is PingStatus.ERROR
+    assert "HTTP 302" in result.detail and "127.0.0.1" in result.detail
+    assert TOKEN not in result.detail and "/steal" not in result.detail
 
 
 def test_ping_on_a_closed_port_is_unreachable() -> None:
