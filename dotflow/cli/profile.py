@@ -35,13 +35,26 @@ def _resolve(name: str | None, config: str | None) -> ResolvedProfile:
 
 @app.command("list")
 def list_profiles(config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP)) -> None:
-    """Every profile and where it is defined; '*' marks the one that would be selected."""
-    resolved = _resolve(None, config)
-    width = max(len(name) for name in resolved.profiles)
-    for name, where in resolved.profiles.items():
-        mark = "*" if name == resolved.name else " "
+    """Every profile and where it is defined; '*' marks the one that would be selected.
+
+    The list is printed even when no profile can be selected or the selected one does not
+    resolve; that problem follows on stderr, and the exit code is 2.
+    """
+    from dotflow.profiles import list_profiles as listing_of
+
+    setup_logging(quiet=True)
+    listing = listing_of(config_path=config)
+    width = max(len(name) for name in listing.profiles)
+    for name, where in listing.profiles.items():
+        mark = "*" if name == listing.selected else " "
         typer.echo(f"{mark} {name.ljust(width)}  {where}")
-    typer.echo(f"\nselected: {resolved.name} (by {resolved.selected_by})")
+    if listing.selected is not None:
+        typer.echo(f"\nselected: {listing.selected} (by {listing.selected_by})")
+    try:
+        _resolve(None, config)  # also logs the warnings, such as a misspelt DOTFLOW_* variable
+    except ConfigError as exc:
+        why = "no profile can be selected" if listing.selected is None else "the selected profile does not resolve"
+        raise fail(f"{why}: {exc}") from None
 
 
 @app.command("show")
@@ -92,19 +105,28 @@ def check(
             "set server.base_url and server.user_token to ping one"
         )
     result = pinger()
-    status = str(getattr(result.status, "value", result.status))
-    if status == "ok":
-        typer.echo(f"server reached and the token was accepted ({result.detail})")
-        return
-    if status == "auth":
-        raise fail(f"the server refused the token ({result.detail}); check server.user_token", EXIT_UNREACHABLE)
-    if status == "unreachable":
-        raise fail(
-            f"could not reach the server at {resolved.settings['server.base_url'].shown()} ({result.detail}); "
-            "check server.base_url and the network",
+    code, message = ping_outcome(result.status, result.detail, resolved.settings["server.base_url"].shown())
+    if code:
+        raise fail(message, code)
+    typer.echo(message)
+
+
+def ping_outcome(status: Any, detail: str, shown_url: str) -> tuple[int, str]:
+    """The exit code and message for a ``PingStatus`` (compared by its string value, so a
+    status this module does not import, or that ServerAPI adds later, still maps)."""
+    value = str(getattr(status, "value", status))
+    if value == "ok":
+        return 0, f"server reached and the token was accepted ({detail})"
+    if value == "reachable":  # the server answered, but its answer says nothing about the token
+        return 0, f"server reached; the token could not be checked ({detail})"
+    if value == "auth":
+        return EXIT_UNREACHABLE, f"the server refused the token ({detail}); check server.user_token"
+    if value == "unreachable":
+        return (
             EXIT_UNREACHABLE,
+            f"could not reach the server at {shown_url} ({detail}); check server.base_url and the network",
         )
-    raise fail(f"the server answered {result.detail}; check server.base_url", EXIT_UNREACHABLE)
+    return EXIT_UNREACHABLE, f"the server answered {detail}; check server.base_url"
 
 
 _STARTER = """\
@@ -112,20 +134,22 @@ _STARTER = """\
 # Precedence, lowest first: defaults < built-in profile < user file < this file's base tables
 # < the selected profile's tables < environment variables (DOTFLOW_<SECTION>_<KEY>) < flags.
 # Values may use $VAR, ${VAR}, ${VAR:-default} and ${VAR:?message}.
+# A relative storage.path here is relative to this file's folder, wherever dotflow runs from.
 
 # default_profile = "dev"
 
 [storage]
 provider = "file"        # memory, file, s3, gcs, or pkg.mod:Class
-path = ".output"
+path = ".output"          # next to this file
 
 [workflow]
 mode = "sequential"      # sequential, background, parallel, sequential_group
 keep_going = false
-resume = false
+resume = false           # true needs a fixed id (below) and a storage other than memory
+# id = "my-pipeline"       # a fixed workflow id; unset, each run gets a fresh one
 
 # [server]                 # report status to an HTTP backend
-# base_url = "${DOTFLOW_BASE_URL:-http://localhost:8000/api/v1}"
+# base_url = "${DEV_BASE_URL:-http://localhost:8000/api/v1}"
 # user_token = "${DEV_TOKEN}"   # a secret: never printed unless --show-secrets
 # timeout = 15
 

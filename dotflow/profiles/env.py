@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 
 from dotflow.errors import ConfigError
 from dotflow.profiles.schema import ALIASES, KEYS, did_you_mean
-from dotflow.profiles.setting import Layer, Setting, put
+from dotflow.profiles.setting import Layer, Problems, Setting, put
 
 # DOTFLOW_* variables that select rather than set a value.
 CONTROL = ("DOTFLOW_CONFIG", "DOTFLOW_PROFILE")
 KNOWN = frozenset([key.env for key in KEYS] + list(CONTROL))
 
 
-def env_layer(env: Mapping[str, str], problems: list[str]) -> Layer:
+def env_layer(env: Mapping[str, str], problems: Problems) -> Layer:
     """Read every key's variable from ``env``. An empty variable counts as unset, and the
     ``DOTFLOW_`` spelling wins over ``SERVER_BASE_URL``, ``SERVER_USER_TOKEN`` and ``WORKFLOW_ID``.
     A bad value is appended to ``problems``, naming the variable."""
@@ -31,17 +31,20 @@ def env_layer(env: Mapping[str, str], problems: list[str]) -> Layer:
         try:
             value = key.convert(raw, name)
         except ConfigError as exc:
-            problems.append(str(exc))
+            problems.append((key.dotted, str(exc)))
             continue
         put(layer, key.dotted, Setting(value, f"env:{name}", key.secret))
     return layer
 
 
-def unknown_variables(env: Mapping[str, str]) -> list[str]:
-    """One warning for each set ``DOTFLOW_*`` variable that maps to no key, with a did-you-mean."""
+def unknown_variables(env: Mapping[str, str], interpolated: Set[str] = frozenset()) -> list[str]:
+    """One warning for each set ``DOTFLOW_*`` variable that maps to no key, with a did-you-mean.
+
+    A variable in ``interpolated`` (one that a file in use refers to) is the user's own, so it
+    gets no warning."""
     warnings = []
     for name in sorted(name for name in env if name.startswith("DOTFLOW_")):
-        if name not in KNOWN and env.get(name):
+        if name not in KNOWN and name not in interpolated and env.get(name):
             hint = did_you_mean(name, KNOWN, quote=False)
             warnings.append(f"{name} is not a dotflow setting and is ignored{hint}")
     return warnings

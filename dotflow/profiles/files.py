@@ -3,6 +3,7 @@ tables in use (base tables, then the selected profile's) with interpolation and 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -10,11 +11,12 @@ from dotflow.errors import ConfigError
 from dotflow.profiles.interpolate import interpolate
 from dotflow.profiles.parse import Document, dotted
 from dotflow.profiles.schema import BY_NAME, BY_SECTION, SECTIONS, did_you_mean
-from dotflow.profiles.setting import Layer, Setting
+from dotflow.profiles.setting import Layer, Problems, Setting
 
 DEFAULT_PROFILE = "default_profile"
 PROFILES = "profiles"
 _TOP = (*SECTIONS, PROFILES, DEFAULT_PROFILE)
+STORAGE_PATH = "storage.path"
 
 
 def _ignored(key: str) -> bool:
@@ -91,15 +93,20 @@ def default_profile(doc: Document | None) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def file_layer(doc: Document | None, name: str, env: Mapping[str, str], problems: list[str]) -> Layer:
+def file_layer(
+    doc: Document | None, name: str, env: Mapping[str, str], problems: Problems, used: set[str] | None = None
+) -> Layer:
     """The base tables of ``doc``, then profile ``name``'s tables, interpolated and converted.
 
-    Only these tables are read, so a broken value in another profile does no harm. Each
-    failure is appended to ``problems`` so that one error can report them all.
+    Only these tables are read, so a broken value in another profile does no harm, and neither
+    does a broken base value that the profile's table replaces. Each failure is appended to
+    ``problems`` so that one error can report them all; ``used`` collects the variables the
+    tables refer to. A relative ``storage.path`` is made absolute against the file's folder.
     """
     layer: Layer = {}
     if doc is None:
         return layer
+    pending: dict[str, list[str]] = {}  # dotted key -> its mistakes, until a later table sets it
     profile = doc.data.get(PROFILES, {}).get(name, {})
     for path, table in [((s,), doc.data.get(s)) for s in SECTIONS] + [
         ((PROFILES, name, s), profile.get(s)) for s in SECTIONS
@@ -114,15 +121,24 @@ def file_layer(doc: Document | None, name: str, env: Mapping[str, str], problems
             spec = known[key]
             line = doc.line(*path, key)
             where = f"{doc.path}:{line} {doc.table(*path)} {key}"
+            mistakes: list[str] = []
             if isinstance(raw, str):
-                raw = interpolate(raw, env, problems, where)
-                if raw is None or (raw == "" and spec.default is None):
+                raw = interpolate(raw, env, mistakes, where, used)
+                if mistakes:
+                    pending[spec.dotted] = mistakes
+                    continue
+                if raw == "" and spec.default is None:
                     # "" leaves an optional key unset, so `token = "${TOKEN:-}"` works
                     continue
             try:
                 value = spec.convert(raw, where)
             except ConfigError as exc:
-                problems.append(str(exc))
+                pending[spec.dotted] = [str(exc)]
                 continue
+            if spec.dotted == STORAGE_PATH and not os.path.isabs(value):
+                # the file's author wrote the path about the file, not about wherever dotflow runs
+                value = os.path.normpath(os.path.join(os.path.dirname(doc.path), value))
+            pending.pop(spec.dotted, None)
             layer.setdefault(section, {})[key] = Setting(value, f"file:{doc.path}:{line}", spec.secret)
+    problems.extend((dotted_key, message) for dotted_key, messages in pending.items() for message in messages)
     return layer

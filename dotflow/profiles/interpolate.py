@@ -6,25 +6,29 @@ import re
 from collections.abc import Mapping
 
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAMES_IN = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _OPERATORS = (":-", ":?", "-", "?")
 
 
-def interpolate(text: str, env: Mapping[str, str], problems: list[str], where: str) -> str | None:
+def interpolate(
+    text: str, env: Mapping[str, str], problems: list[str], where: str, used: set[str] | None = None
+) -> str | None:
     """Expand ``$NAME``, ``${NAME}``, ``${NAME:-word}``, ``${NAME-word}``, ``${NAME:?msg}``,
     ``${NAME?msg}`` and ``$$`` in ``text``.
 
     Every failure is appended to ``problems`` as ``<where>: ...`` (``where`` is
     ``file:line [table] key``) so that one error can list them all; the result is then None.
-    The messages name variables, never values.
+    The messages name variables, never values, and are one line each. ``used`` collects the
+    name of every variable ``text`` refers to, even in a default it did not need.
     """
     if "$" not in text:
         return text
     before = len(problems)
-    result = _expand(text, env, problems, where)
+    result = _expand(text, env, problems, where, set() if used is None else used)
     return result if len(problems) == before else None
 
 
-def _expand(text: str, env: Mapping[str, str], problems: list[str], where: str) -> str:
+def _expand(text: str, env: Mapping[str, str], problems: list[str], where: str, used: set[str]) -> str:
     out: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -38,7 +42,7 @@ def _expand(text: str, env: Mapping[str, str], problems: list[str], where: str) 
             out.append("$")
             i = j + 2
         elif nxt == "{":
-            i = _braced(text, j, env, problems, where, out)
+            i = _braced(text, j, env, problems, where, used, out)
         else:
             match = _NAME.match(text, j + 1)
             if match is None:
@@ -46,6 +50,7 @@ def _expand(text: str, env: Mapping[str, str], problems: list[str], where: str) 
                 i = j + 1
                 continue
             name = match.group()
+            used.add(name)
             value = env.get(name)
             if value is None:
                 problems.append(f"{where}: variable {name} is not set")
@@ -55,7 +60,9 @@ def _expand(text: str, env: Mapping[str, str], problems: list[str], where: str) 
     return "".join(out)
 
 
-def _braced(text: str, start: int, env: Mapping[str, str], problems: list[str], where: str, out: list[str]) -> int:
+def _braced(
+    text: str, start: int, env: Mapping[str, str], problems: list[str], where: str, used: set[str], out: list[str]
+) -> int:
     """Expand the ``${...}`` at ``start``; return the index after its closing brace."""
     close = _closing_brace(text, start + 2)
     if close < 0:
@@ -67,6 +74,7 @@ def _braced(text: str, start: int, env: Mapping[str, str], problems: list[str], 
         problems.append(f"{where}: the '${{' at character {start + 1} holds no variable name")
         return close + 1
     name, rest = match.group(), body[match.end() :]
+    used.add(name)
     value = env.get(name)
     if not rest:
         if value is None:
@@ -85,11 +93,14 @@ def _braced(text: str, start: int, env: Mapping[str, str], problems: list[str], 
     missing = value is None or (operator.startswith(":") and value == "")
     if not missing:
         out.append(value or "")
+        if operator.endswith("-") and "$" in word:
+            used.update(_NAMES_IN.findall(word))  # the default's variables are the user's too
     elif operator.endswith("-"):
-        out.append(_expand(word, env, problems, where))
+        out.append(_expand(word, env, problems, where, used))
     else:
         state = "is not set" if value is None else "is not set or is empty"
-        problems.append(f"{where}: variable {name} {state}" + (f": {word}" if word else ""))
+        message = " ".join(word.split())  # a message written over several lines stays one line
+        problems.append(f"{where}: variable {name} {state}" + (f": {message}" if message else ""))
     return close + 1
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from dotflow.errors import ConfigError
 from dotflow.profiles import builtin, discover, files
@@ -12,14 +12,15 @@ from dotflow.profiles.env import env_layer, unknown_variables
 from dotflow.profiles.parse import Document
 from dotflow.profiles.resolved import ResolvedProfile
 from dotflow.profiles.schema import BY_NAME, KEYS, did_you_mean, flag_of
-from dotflow.profiles.setting import Layer, Setting, merge, put
+from dotflow.profiles.setting import Layer, Problems, Setting, merge, put
 
 
 class Inputs:
-    """What the layers are built from, once the profile is selected. Layers append each
-    mistake they find to ``problems`` so that one error reports them all."""
+    """What the layers are built from, once the profile is selected. A layer appends each
+    mistake it finds to ``problems`` (see ``Problems``) so that one error reports them all,
+    and each variable a file refers to to ``used``."""
 
-    __slots__ = ("env", "name", "overrides", "problems", "project", "user")
+    __slots__ = ("env", "name", "overrides", "problems", "project", "used", "user")
 
     def __init__(
         self,
@@ -28,13 +29,15 @@ class Inputs:
         user: Document | None,
         project: Document | None,
         overrides: Mapping[str, Any],
+        used: set[str],
     ) -> None:
         self.name = name
         self.env = env
         self.user = user
         self.project = project
         self.overrides = overrides
-        self.problems: list[str] = []
+        self.used = used
+        self.problems: Problems = []
 
 
 def _defaults(inputs: Inputs) -> Layer:
@@ -49,11 +52,11 @@ def _builtin_profile(inputs: Inputs) -> Layer:
 
 
 def _user_file(inputs: Inputs) -> Layer:
-    return files.file_layer(inputs.user, inputs.name, inputs.env, inputs.problems)
+    return files.file_layer(inputs.user, inputs.name, inputs.env, inputs.problems, inputs.used)
 
 
 def _project_file(inputs: Inputs) -> Layer:
-    return files.file_layer(inputs.project, inputs.name, inputs.env, inputs.problems)
+    return files.file_layer(inputs.project, inputs.name, inputs.env, inputs.problems, inputs.used)
 
 
 def _environment(inputs: Inputs) -> Layer:
@@ -65,15 +68,19 @@ def _flags(inputs: Inputs) -> Layer:
     for dotted, raw in inputs.overrides.items():
         key = BY_NAME.get(dotted)
         if key is None:
-            inputs.problems.append(f"unknown setting {dotted!r}{did_you_mean(dotted, BY_NAME)}")
+            inputs.problems.append(("", f"unknown setting {dotted!r}{did_you_mean(dotted, BY_NAME)}"))
             continue
-        if raw is None or (raw == "" and key.default is None):
+        if raw is None:
             continue
         flag = flag_of(dotted)
+        if isinstance(raw, str) and not raw.strip():
+            # an explicitly empty value is a mistake (an unset shell variable, say), never "use the default"
+            inputs.problems.append((dotted, f"{flag}: the value is empty; give a value, or leave {flag} out"))
+            continue
         try:
             put(layer, dotted, Setting(key.convert(raw, flag), f"flag:{flag}", key.secret))
         except ConfigError as exc:
-            inputs.problems.append(str(exc))
+            inputs.problems.append((dotted, str(exc)))
     return layer
 
 
@@ -100,21 +107,67 @@ def resolve(
 
     ``profile`` selects by name (as ``--profile`` does); ``env`` defaults to ``os.environ`` and
     ``cwd`` to the current directory; ``overrides`` maps dotted keys to flag or argument values
-    (None values are ignored). Raises ConfigError with one line on any mistake.
+    (None values are ignored, an empty string is an error). Raises ConfigError with one line on
+    any mistake. Warnings are logged and kept on ``.warnings``.
     """
     env = os.environ if env is None else env
     folder = os.getcwd() if cwd is None else os.fspath(cwd)
-    warnings = unknown_variables(env)
+    warnings: list[str] = []
+    used: set[str] = set()
     try:
-        return _resolve(profile, config_path, env, folder, overrides or {}, warnings)
+        return _resolve(profile, config_path, env, folder, overrides or {}, warnings, used)
     finally:
         # Logged even when resolution fails: a misspelt variable is often the cause.
+        warnings[:0] = unknown_variables(env, used)
         if warnings:
             import logging
 
             logger = logging.getLogger("dotflow")
             for warning in warnings:
                 logger.warning(warning)
+
+
+class ProfileListing(NamedTuple):
+    """What ``dotflow profile list`` shows: every profile with where it is defined, and the one
+    that would be selected (``selected`` is None, and ``error`` says why, when none can be)."""
+
+    profiles: dict[str, str]
+    selected: str | None
+    selected_by: str | None
+    error: str | None
+
+
+def list_profiles(
+    *,
+    config_path: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+) -> ProfileListing:
+    """Every known profile, and the one ``resolve()`` would select, without resolving it.
+
+    It needs only the files to be found and parsed (else ConfigError): an unknown selected name
+    is reported in ``error``, and mistakes inside tables are left to ``resolve()``.
+    """
+    env = os.environ if env is None else env
+    folder = os.getcwd() if cwd is None else os.fspath(cwd)
+    user, project = _discover(config_path, env, folder)
+    known = _known_profiles([doc for doc in (user, project) if doc is not None])
+    try:
+        name, selected_by = _select(None, env, user, project, known)
+    except ConfigError as exc:
+        return ProfileListing(known, None, None, str(exc))
+    return ProfileListing(known, name, selected_by, None)
+
+
+def _discover(
+    config_path: str | os.PathLike[str] | None, env: Mapping[str, str], folder: str
+) -> tuple[Document | None, Document | None]:
+    """The user file and the project file (the user file is dropped when both are the same file)."""
+    user = discover.user_file(env)
+    project = discover.project_file(folder, env, config_path)
+    if user is not None and project is not None and user.path == project.path:
+        user = None
+    return user, project
 
 
 def _resolve(
@@ -124,33 +177,66 @@ def _resolve(
     folder: str,
     overrides: Mapping[str, Any],
     warnings: list[str],
+    used: set[str],
 ) -> ResolvedProfile:
-    user = discover.user_file(env)
-    project = discover.project_file(folder, env, config_path)
-    if user is not None and project is not None and user.path == project.path:
-        user = None
+    user, project = _discover(config_path, env, folder)
     documents = [doc for doc in (user, project) if doc is not None]
     for doc in documents:
         files.check(doc)
     known = _known_profiles(documents)
     name, selected_by = _select(profile, env, user, project, known)
 
-    inputs = Inputs(name, env, user, project, overrides)
+    inputs = Inputs(name, env, user, project, overrides, used)
     merged: Layer = {}
-    for label, layer in LAYERS:
-        replaced = merge(merged, layer(inputs))
+    problems: Problems = []
+    for label, build_layer in LAYERS:
+        inputs.problems = []
+        layer = build_layer(inputs)
+        if problems and layer:
+            # a mistake in a value that this layer replaces does no harm: that value is not used
+            problems = [(dotted, message) for dotted, message in problems if not _sets(layer, dotted)]
+        problems.extend(inputs.problems)
+        replaced = merge(merged, layer)
         if label == "environment":
             warnings.extend(
                 f"{new.source[4:]} overrides {dotted} set in {old.source[5:]} (profile {name!r})"
                 for dotted, old, new in replaced
                 if old.source.startswith("file:")
             )
-    if inputs.problems:
-        raise ConfigError("; ".join(inputs.problems))
+    if problems:
+        raise ConfigError("; ".join(message for _, message in problems))
 
     settings = {key.dotted: merged[key.section][key.name] for key in KEYS}
     builtin.check_required(name, selected_by, settings)
+    resume = _resume_warning(settings)
+    if resume:
+        warnings.append(resume)
     return ResolvedProfile(name, selected_by, [doc.path for doc in documents], settings, warnings, known)
+
+
+def _sets(layer: Layer, dotted: str) -> bool:
+    section, _, key = dotted.partition(".")
+    return key in layer.get(section, ())
+
+
+def _resume_warning(settings: Mapping[str, Setting]) -> str | None:
+    """A warning when resume is on but cannot find anything: each run would get a fresh
+    workflow id, or keep its results in memory that ends with the process."""
+    resume = settings["workflow.resume"]
+    if not resume.value:
+        return None
+    reasons = []
+    if settings["workflow.id"].value is None:
+        reasons.append("workflow.id is not set (each run gets a fresh id)")
+    provider = settings["storage.provider"]
+    if provider.value in ("memory", "default"):
+        reasons.append(f"storage.provider is {provider.value!r} (from {provider.source})")
+    if not reasons:
+        return None
+    return (
+        f"workflow.resume is on (from {resume.source}) but {' and '.join(reasons)}; "
+        "resume needs a fixed workflow.id and a persistent storage (file, s3, gcs) to find earlier results"
+    )
 
 
 def _known_profiles(documents: list[Document]) -> dict[str, str]:
@@ -172,7 +258,8 @@ def _select(
     """Pick the profile name, first match wins; return it with what selected it."""
     origin = ""
     if profile:
-        name, selected_by, origin = profile, "flag", "--profile"
+        # --profile NAME, the NAME argument of `dotflow profile show|check`, or profile= in Python
+        name, selected_by, origin = profile, "flag", "the command line or profile="
     elif env.get("DOTFLOW_PROFILE"):
         name, selected_by, origin = env["DOTFLOW_PROFILE"], "env:DOTFLOW_PROFILE", "DOTFLOW_PROFILE"
     elif env.get("WORKFLOW_ID"):

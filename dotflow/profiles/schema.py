@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from dotflow.core.types.execution import TypeExecution
 from dotflow.errors import ConfigError
 from dotflow.redact import mask_credentials
 
@@ -21,7 +22,7 @@ FALSE = frozenset({"false", "0", "no", "off"})
 
 SERVER_PROVIDERS = ("auto", "none", "api")
 STORAGE_PROVIDERS = ("memory", "default", "file", "s3", "gcs")
-MODES = ("sequential", "background", "parallel", "sequential_group")
+MODES = TypeExecution.ALL
 
 
 class Key:

@@ -8,6 +8,9 @@ from dotflow.redact import mask_credentials as mask
 
 # section -> key -> Setting, the plain nested dict every layer returns.
 Layer = dict[str, dict[str, "Setting"]]
+# (dotted key, one-line message) for each mistake a layer finds; the key is "" when the mistake
+# belongs to no key. A mistake about a key that a later layer sets is dropped: that value is not used.
+Problems = list[tuple[str, str]]
 
 
 class Setting:

@@ -171,8 +171,9 @@ def test_init_writes_a_file_that_resolves_and_never_overwrites(run_cli, project)
 
 def test_start_flags_override_the_file(run_cli, with_file, project):
     """`start --storage file --path DIR --mode sequential` override the profile's values."""
-    result = run_cli("start", "--step", "steps.ok", "--path", "flagged", "--mode", "sequential",
-                     "--workflow-id", "wf-flag")
+    result = run_cli(
+        "start", "--step", "steps.ok", "--path", "flagged", "--mode", "sequential", "--workflow-id", "wf-flag"
+    )
     assert result.returncode == 0, result.stderr
     stored = sorted(path.name for path in (project / "flagged").glob("*.json"))
     assert len(stored) == 2 and stored[0].startswith("wf-flag-0-") and stored[1] == "wf-flag-inputs.json"
@@ -206,3 +207,109 @@ def test_in_process_usage_error_exits_2(capsys):
         run(["profile", "nonsense"])
     assert exit_info.value.code == 2
     assert capsys.readouterr().err.startswith("error: ")
+
+
+def test_init_template_server_block_reads_the_users_own_variable(run_cli, project):
+    """The starter's [server] block, uncommented, takes its URL from DEV_BASE_URL and warns about nothing."""
+    assert run_cli("profile", "init").returncode == 0
+    path = project / "dotflow.toml"
+    text = path.read_text()
+    for line in ("[server]", "base_url", "user_token"):
+        text = re.sub(rf"^# ({re.escape(line)})", r"\1", text, flags=re.MULTILINE)
+    path.write_text(text)
+    env = {"DEV_BASE_URL": "http://dev.example/api/v1", "DEV_TOKEN": TOKEN}
+    result = run_cli("profile", "show", "--json", env=env)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["settings"]["server.base_url"]["value"] == "http://dev.example/api/v1"
+    assert result.stderr == ""
+
+
+def test_check_env_rescues_a_file_value_with_an_unset_variable(run_cli, project):
+    """DOTFLOW_SERVER_USER_TOKEN over a file's ${DEV_TOKEN} (unset) makes `profile check` pass."""
+    (project / "dotflow.toml").write_text(
+        '[server]\nbase_url = "http://localhost:8000/api/v1"\nuser_token = "${DEV_TOKEN}"\n'
+    )
+    result = run_cli("profile", "check", env={"DOTFLOW_SERVER_USER_TOKEN": TOKEN})
+    assert result.returncode == 0, result.stderr
+    assert "DEV_TOKEN" not in result.stderr
+    _no_secret(result)
+
+
+def test_list_still_lists_when_the_selected_profile_is_unknown(run_cli, with_file):
+    """`DOTFLOW_PROFILE=typo profile list` prints every profile, then the selection error: exit 2."""
+    result = run_cli("profile", "list", env={"DOTFLOW_PROFILE": "typo"})
+    assert result.returncode == 2
+    names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
+    assert names == ["default", "managed", "dev", "prod"]
+    assert "*" not in result.stdout
+    assert result.stderr.count("\n") == 1 and "unknown profile 'typo' (from DOTFLOW_PROFILE)" in result.stderr
+
+
+def test_list_still_lists_when_managed_is_incomplete(run_cli, with_file):
+    """`WORKFLOW_ID=abc profile list` marks managed, then says what it is missing: exit 2."""
+    result = run_cli("profile", "list", env={"WORKFLOW_ID": "abc"})
+    assert result.returncode == 2
+    assert re.search(r"^\* managed\s+built-in", result.stdout, re.MULTILINE)
+    assert "selected: managed (by env:WORKFLOW_ID)" in result.stdout
+    assert "SERVER_BASE_URL" in result.stderr and "SERVER_USER_TOKEN" in result.stderr
+
+
+def test_show_unknown_positional_name_is_not_blamed_on_profile_flag(run_cli, with_file):
+    """`profile show nope` does not claim the name came from --profile."""
+    result = run_cli("profile", "show", "nope")
+    assert result.returncode == 2
+    assert "(from the command line or profile=)" in result.stderr and "--profile)" not in result.stderr
+
+
+def test_start_empty_workflow_id_is_an_error_naming_the_flag(run_cli, with_file):
+    """`start --workflow-id ''` is an error naming the flag, like `--path ''`."""
+    for flag in ("--workflow-id", "--path"):
+        result = run_cli("start", "--step", "steps.ok", flag, "")
+        assert result.returncode == 2, flag
+        assert result.stderr.startswith(f"error: {flag}: the value is empty"), result.stderr
+
+
+def test_start_relative_path_from_a_parent_file_is_next_to_that_file(run_cli, project):
+    """Run from a subfolder: a file's relative storage.path lands next to the file, not in the cwd."""
+    (project.parent / "dotflow.toml").write_text('[storage]\nprovider = "file"\npath = "out"\n')
+    result = run_cli("start", "--step", "steps.ok", "--workflow-id", "wf-rel")
+    assert result.returncode == 0, result.stderr
+    assert sorted(p.name for p in (project.parent / "out").glob("wf-rel*.json"))
+    assert not (project / "out").exists()
+
+
+def test_ping_reachable_maps_to_exit_0_with_a_note():
+    """A "reachable" ping status (plain string or enum value) is exit 0, noting that the token was not checked."""
+    from dotflow.cli.profile import ping_outcome
+
+    for status in ("reachable", _StrStatus("reachable")):
+        code, message = ping_outcome(status, "HTTP 405", "http://h/api")
+        assert code == 0
+        assert message == "server reached; the token could not be checked (HTTP 405)"
+
+
+class _StrStatus(str):
+    """Stands in for a str-valued enum member."""
+
+    @property
+    def value(self) -> str:
+        return str.__str__(self)
+
+
+def _has_reachable() -> bool:
+    from dotflow.providers.server_api import PingStatus
+
+    return hasattr(PingStatus, "REACHABLE")
+
+
+@pytest.mark.skipif(
+    not _has_reachable(), reason="PingStatus.REACHABLE (405 from GET /workflows) has not landed in ServerAPI yet"
+)
+def test_check_ping_reachable_405_exits_0_with_a_note(run_cli, with_file, httpserver):
+    """`check --ping` when the server answers 405 exits 0 and notes that the token could not be checked."""
+    httpserver.expect_request("/api/workflows").respond_with_data("no", status=405)
+    env = {"SERVER_BASE_URL": httpserver.url_for("/api"), "SERVER_USER_TOKEN": TOKEN}
+    result = run_cli("profile", "check", "--ping", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "server reached; the token could not be checked (HTTP 405" in result.stdout
+    _no_secret(result)

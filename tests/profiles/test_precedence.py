@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import pytest
+
+from dotflow.errors import ConfigError
+
 
 def test_precedence_builtin_profile_over_default(make, managed_env):
     """The managed profile's server.provider=api beats the default auto."""
@@ -121,3 +125,45 @@ def test_precedence_order_is_written_once():
         "environment",
         "flags",
     ]
+
+
+def test_precedence_env_rescues_an_unset_file_variable(make):
+    """An env value over a file value whose variable is unset wins; the file's error is dropped."""
+    rp = make("[server]\nuser_token = '${DEV_TOKEN}'\n", env={"DOTFLOW_SERVER_USER_TOKEN": "abc"})
+    assert rp["server.user_token"] == "abc" and rp.source("server.user_token") == "env:DOTFLOW_SERVER_USER_TOKEN"
+
+
+def test_precedence_managed_alias_rescues_an_unset_file_variable(make):
+    """SERVER_USER_TOKEN (the managed spelling) rescues a file value too."""
+    rp = make("[profiles.dev.server]\nuser_token = '${DEV_TOKEN}'\n", profile="dev", env={"SERVER_USER_TOKEN": "t"})
+    assert rp["server.user_token"] == "t"
+
+
+def test_precedence_flag_rescues_a_bad_file_value(make):
+    """A flag over a file value that does not convert wins; the conversion error is dropped."""
+    rp = make("[workflow]\nmode = 'warp'\n", overrides={"workflow.mode": "parallel"})
+    assert rp["workflow.mode"] == "parallel"
+
+
+def test_precedence_flag_rescues_a_bad_env_value(make):
+    """A flag over a bad environment value wins; the variable's error is dropped."""
+    rp = make(env={"DOTFLOW_WORKFLOW_MODE": "warp"}, overrides={"workflow.mode": "parallel"})
+    assert rp["workflow.mode"] == "parallel"
+
+
+def test_precedence_project_file_rescues_a_user_file_value(make):
+    """A project-file value over a user-file value with an unset variable wins."""
+    rp = make("[storage]\nbucket = 'b'\n", user="[storage]\nbucket = '${USER_BUCKET}'\n")
+    assert rp["storage.bucket"] == "b"
+
+
+def test_precedence_profile_table_rescues_a_base_table_value(make):
+    """A selected profile's value over a broken base-table value wins."""
+    rp = make("[server]\ntimeout = 'soon'\n[profiles.dev.server]\ntimeout = 3\n", profile="dev")
+    assert rp["server.timeout"] == 3.0
+
+
+def test_precedence_broken_value_not_overridden_is_still_an_error(make):
+    """A broken file value that nothing overrides is still reported."""
+    with pytest.raises(ConfigError, match="variable DEV_TOKEN is not set"):
+        make("[server]\nuser_token = '${DEV_TOKEN}'\n", env={"DOTFLOW_SERVER_TIMEOUT": "3"})

@@ -313,3 +313,54 @@ def test_api_resolve_defaults_to_os_environ_and_cwd(setup, monkeypatch):
     monkeypatch.chdir(setup.project)
     rp = resolve(config_path=setup.project / "dotflow.toml")
     assert rp["workflow.name"] == "here"
+
+
+def test_api_resume_without_fixed_id_warns(make, caplog):
+    """workflow.resume with no workflow.id warns (and logs) that resume needs a fixed id and persistent storage."""
+    import logging
+
+    with caplog.at_level(logging.WARNING, logger="dotflow"):
+        rp = make("[storage]\nprovider = 'file'\n[workflow]\nresume = true\n")
+    assert len(rp.warnings) == 1
+    assert "resume needs a fixed workflow.id and a persistent storage" in rp.warnings[0]
+    assert "workflow.id is not set" in rp.warnings[0]
+    assert rp.warnings[0] in caplog.text
+
+
+def test_api_resume_with_memory_storage_warns(make):
+    """workflow.resume with memory storage warns even with a fixed id."""
+    rp = make(env={"DOTFLOW_WORKFLOW_RESUME": "on", "DOTFLOW_WORKFLOW_ID": "w"})
+    assert len(rp.warnings) == 1 and "storage.provider is 'memory'" in rp.warnings[0]
+
+
+def test_api_resume_with_id_and_file_storage_does_not_warn(make):
+    """workflow.resume with a fixed id and file storage is the working setup: no warning."""
+    rp = make("[storage]\nprovider = 'file'\n[workflow]\nresume = true\nid = 'w'\n")
+    assert rp.warnings == []
+
+
+def test_api_relative_storage_path_from_a_file_is_relative_to_that_file(make, setup):
+    """A relative storage.path in the project file resolves against the file's folder, from any subfolder."""
+    sub = setup.project / "src" / "pkg"
+    sub.mkdir(parents=True)
+    rp = make("[storage]\nprovider = 'file'\npath = 'out/../results'\n", cwd=sub)
+    assert rp["storage.path"] == str(setup.project / "results")
+    assert str(rp.config().storage.path) == str(setup.project / "results")  # type: ignore[attr-defined]
+
+
+def test_api_relative_storage_path_from_the_user_file_is_relative_to_it(make, setup):
+    """A relative storage.path in the user file resolves against the user config folder."""
+    rp = make(user="[storage]\npath = 'out'\n")
+    assert rp["storage.path"] == str(setup.xdg / "dotflow" / "out")
+
+
+def test_api_absolute_storage_path_from_a_file_is_kept(make, setup):
+    """An absolute storage.path in a file is used as written."""
+    rp = make(f"[storage]\npath = '{setup.root / 'abs'}'\n")
+    assert rp["storage.path"] == str(setup.root / "abs")
+
+
+def test_api_relative_storage_path_from_env_or_flag_stays_relative(make):
+    """A relative storage.path from the environment or a flag stays relative to the current folder."""
+    assert make("[storage]\npath = 'f'\n", env={"DOTFLOW_STORAGE_PATH": "e"})["storage.path"] == "e"
+    assert make("[storage]\npath = 'f'\n", overrides={"storage.path": "g"})["storage.path"] == "g"

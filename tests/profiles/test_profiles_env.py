@@ -111,3 +111,27 @@ def test_env_unknown_variable_is_logged_even_when_resolution_fails(make, caplog)
     with caplog.at_level(logging.WARNING, logger="dotflow"), pytest.raises(ConfigError, match="SERVER_BASE_URL"):
         make(env={"WORKFLOW_ID": "w", "SERVER_USER_TOKEN": "t", "DOTFLOW_SERVER_BASE_ULR": "https://h.example"})
     assert "did you mean DOTFLOW_SERVER_BASE_URL?" in caplog.text
+
+
+def test_env_dotflow_variable_interpolated_by_a_file_in_use_is_not_warned(make):
+    """A DOTFLOW_* variable that a table in use interpolates is the user's own: no warning."""
+    rp = make(
+        "[server]\nbase_url = '${DOTFLOW_BASE_URL:-http://localhost:8000}'\n",
+        env={"DOTFLOW_BASE_URL": "http://dev.example/api"},
+    )
+    assert rp["server.base_url"] == "http://dev.example/api"
+    assert rp.warnings == []
+
+
+def test_env_dotflow_variable_in_an_unused_default_word_is_not_warned(make):
+    """A DOTFLOW_* variable named only in an unneeded ${A:-${DOTFLOW_B}} default is not warned."""
+    rp = make(
+        "[workflow]\nname = '${NAME:-${DOTFLOW_NAME_FALLBACK}}'\n", env={"NAME": "n", "DOTFLOW_NAME_FALLBACK": "f"}
+    )
+    assert rp["workflow.name"] == "n" and rp.warnings == []
+
+
+def test_env_dotflow_variable_interpolated_only_by_an_unselected_profile_still_warns(make):
+    """Interpolation in a profile that is not selected does not excuse an unknown DOTFLOW_* variable."""
+    rp = make("[profiles.other.workflow]\nname = '${DOTFLOW_MY_LABEL}'\n", env={"DOTFLOW_MY_LABEL": "x"})
+    assert len(rp.warnings) == 1 and rp.warnings[0].startswith("DOTFLOW_MY_LABEL is not a dotflow setting")

@@ -179,3 +179,21 @@ def test_error_known_control_variables_do_not_warn(make, setup):
     (setup.root / "c.toml").write_text("[profiles.p]\n")
     rp = make(env={"DOTFLOW_PROFILE": "p", "DOTFLOW_CONFIG": str(setup.root / "c.toml")})
     assert rp.warnings == []
+
+
+@pytest.mark.parametrize(
+    ("dotted", "flag"),
+    [("workflow.id", "--workflow-id"), ("storage.path", "--path"), ("workflow.mode", "--mode")],
+)
+def test_error_empty_override_names_the_flag(make, dotted, flag):
+    """An explicitly empty flag value is an error naming the flag, whatever the key."""
+    message = error_of(make, overrides={dotted: ""})
+    assert message.startswith(f"{flag}: the value is empty")
+
+
+def test_error_modes_come_from_type_execution():
+    """The allowed workflow.mode values are TypeExecution.ALL itself, not a copy."""
+    from dotflow.core.types.execution import TypeExecution
+    from dotflow.profiles import schema
+
+    assert schema.MODES is TypeExecution.ALL

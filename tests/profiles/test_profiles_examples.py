@@ -29,10 +29,17 @@ def test_examples_every_sample_is_covered():
 
 
 def test_examples_local(tmp_path):
-    """local.toml: file storage in .output, sequential, resume on, no server."""
+    """local.toml: file storage in .output next to it, sequential, resume on under a fixed id, no server."""
     rp = run(tmp_path, "local.toml")
     assert (rp.name, rp["storage.provider"], rp["workflow.resume"]) == ("default", "file", True)
+    assert rp["storage.path"] == str(EXAMPLES / ".output")
     assert type(rp.config().server).__name__ == "ServerDefault"
+
+
+def test_examples_local_resume_can_work(tmp_path):
+    """local.toml promises resume, so it fixes workflow.id and resolves with no warning."""
+    rp = run(tmp_path, "local.toml")
+    assert rp["workflow.id"] and rp.warnings == []
 
 
 def test_examples_team_dev_without_token(tmp_path):

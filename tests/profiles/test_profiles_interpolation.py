@@ -148,3 +148,11 @@ def test_interpolate_empty_result_leaves_optional_key_unset(make):
     rp = make(project='[server]\nuser_token = "${TOKEN:-}"\n[storage]\nprefix = ""\n')
     assert rp["server.user_token"] is None and rp.settings["server.user_token"].source == "default"
     assert rp["storage.prefix"] == ""
+
+
+def test_interpolate_message_with_newlines_is_one_line():
+    """A ${X:?message} whose message spans lines still gives a one-line error."""
+    assert expand("${X:?first line\n   second\tline}") == (
+        None,
+        ["f:1 [t] k: variable X is not set: first line second line"],
+    )

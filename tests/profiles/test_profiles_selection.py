@@ -135,3 +135,39 @@ def test_selection_default_opts_out_of_managed(make):
     """--profile default with WORKFLOW_ID set is not managed, and keeps the workflow id."""
     rp = make(profile="default", env={"WORKFLOW_ID": "w"})
     assert rp.name == "default" and rp["workflow.id"] == "w" and rp["server.provider"] == "auto"
+
+
+def test_selection_unknown_name_given_by_caller_says_so(make):
+    """A name given by the caller (--profile, the NAME argument, profile=) is not blamed on --profile alone."""
+    with pytest.raises(ConfigError) as info:
+        make(PROJECT, profile="nope")
+    assert "(from the command line or profile=)" in str(info.value) and "--profile)" not in str(info.value)
+
+
+def test_list_profiles_when_selection_fails(setup):
+    """list_profiles() still lists every profile when the selected name is unknown, and says why."""
+    from dotflow.profiles import list_profiles
+
+    setup.write_project(PROJECT)
+    listing = list_profiles(env=setup.env(DOTFLOW_PROFILE="typo"), cwd=setup.project)
+    assert sorted(listing.profiles) == ["default", "dev", "managed", "prod"]
+    assert listing.selected is None and listing.selected_by is None
+    assert listing.error is not None and "unknown profile 'typo' (from DOTFLOW_PROFILE)" in listing.error
+
+
+def test_list_profiles_marks_managed_even_when_it_cannot_resolve(setup):
+    """With WORKFLOW_ID alone, list_profiles() selects managed; resolving it is not its job."""
+    from dotflow.profiles import list_profiles
+
+    listing = list_profiles(env=setup.env(WORKFLOW_ID="abc"), cwd=setup.project)
+    assert (listing.selected, listing.selected_by, listing.error) == ("managed", "env:WORKFLOW_ID", None)
+    assert listing.profiles == {"default": "built-in", "managed": "built-in"}
+
+
+def test_list_profiles_ignores_problems_inside_tables(setup):
+    """An unknown key does not stop the listing (resolve() reports it)."""
+    from dotflow.profiles import list_profiles
+
+    setup.write_project(PROJECT + "[profiles.prod.server]\nbase_ulr = 'x'\n")
+    listing = list_profiles(env=setup.env(), cwd=setup.project)
+    assert (listing.selected, listing.error) == ("dev", None) and "prod" in listing.profiles
