@@ -47,9 +47,29 @@ class Context:
     __hash__ = None  # type: ignore[assignment]
 
 
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
 def to_jsonable(value: Any) -> Any:
     """A JSON-safe copy of ``value``: Contexts become their storage, unknown objects their ``str``."""
-    if value is None or isinstance(value, (str, int, float, bool)):
+    # Exact-type checks first: reports copy results of megabytes on the task's thread, and
+    # plain dicts, lists and scalars are nearly all of them.
+    kind = type(value)
+    if kind in _JSON_SCALARS:
+        return value
+    if kind is dict:
+        return {
+            (k if type(k) is str else str(k)): (v if type(v) in _JSON_SCALARS else to_jsonable(v))
+            for k, v in value.items()
+        }
+    if kind is list:
+        return [v if type(v) in _JSON_SCALARS else to_jsonable(v) for v in value]
+    return _convert(value)
+
+
+def _convert(value: Any) -> Any:
+    """``to_jsonable`` for everything but plain scalars, dicts and lists (subclasses included)."""
+    if isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, Context):
         return to_jsonable(value.storage)

@@ -20,6 +20,23 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dotflow")
 
 _CONTEXT_KEYS = ("initial_context", "current_context", "previous_context")
+_FAILURE_TEXT = 300  # characters of an exception message in the Failed log line
+
+
+def log_event(level: int, workflow_id: Any, subject: Any, event: str, exc_info: bool = False) -> None:
+    """Log ``ID <workflow> - <subject> - <event>`` on the ``dotflow`` logger: the one format of
+    every per-task and per-workflow line, so a log can be grepped by workflow id."""
+    logger.log(level, "ID %s - %s - %s", workflow_id, subject, event, exc_info=exc_info)
+
+
+def failure_reason(errors: list[TaskError] | None) -> str:
+    """``<ExceptionType>: <message>`` of the last error, on one short line ("" without errors)."""
+    if not errors:
+        return ""
+    from dotflow.redact import one_line
+
+    last = errors[-1]
+    return f"{type(last.exception).__name__}: {one_line(last.message, _FAILURE_TEXT)}"
 
 
 class TaskError:
@@ -49,7 +66,8 @@ class Task:
     """One step of a workflow, with its inputs, its result and its status.
 
     Setting ``status`` logs ``ID <workflow> - <task> - <status>`` on the ``dotflow`` logger
-    and reports the change to the configured server.
+    (INFO; a Failed task logs one WARNING line with its reason instead, ``... - Failed:
+    <ExceptionType>: <message>``) and reports the change to the configured server.
     """
 
     __slots__ = (
@@ -139,8 +157,13 @@ class Task:
     @status.setter
     def status(self, value: str) -> None:
         self._status = value
-        if logger.isEnabledFor(logging.INFO):
-            logger.info("ID %s - %s - %s", self.workflow_id, self.task_id, value)
+        if value == TypeStatus.FAILED:
+            # the one line a failure gets: the CLI's --quiet shows WARNING and up
+            if logger.isEnabledFor(logging.WARNING):
+                reason = failure_reason(self._errors)
+                log_event(logging.WARNING, self.workflow_id, self.task_id, f"{value}: {reason}" if reason else value)
+        elif logger.isEnabledFor(logging.INFO):
+            log_event(logging.INFO, self.workflow_id, self.task_id, value)
         if self.config is not None:
             self.config.server.update_task(self)
 
@@ -162,6 +185,15 @@ class Task:
     @property
     def finished_at(self) -> datetime | None:
         return None if self._finished is None else datetime.fromtimestamp(self._finished)
+
+    def _reset(self) -> None:
+        """Forget the last run's outcome (status, errors, retries, contexts, times) before a new
+        ``start()``; nothing is reported: the server already saw this task as it is now."""
+        self._status = TypeStatus.NOT_STARTED
+        self._errors = None
+        self.retry_count = 0
+        self._started = self._finished = None
+        self._previous_context = self._current_context = None
 
     def mark_started(self) -> None:
         self._started = _now()
@@ -220,36 +252,56 @@ def _iso(ts: float | None) -> str | None:
     return None if ts is None else datetime.fromtimestamp(ts).isoformat()
 
 
-def _size(value: Any) -> int:
-    return len(json.dumps(value))
-
-
 def _cap(data: dict[str, Any], limit: int) -> dict[str, Any]:
-    if _size(data) <= limit:
+    """``data`` trimmed until ``json.dumps(data)`` is at most ``limit`` characters (see Task.result).
+
+    Each value is serialized once and the dict's size is summed from the pieces, so a 3 MB
+    context costs one ``json.dumps`` of it, not one per trimming step (this runs on the task's
+    thread whenever a server asks for the report).
+    """
+    sizes = {key: _item_size(key, value) for key, value in data.items()}
+    total = _dict_size(sizes)
+    if total <= limit:
         return data
-    for key in sorted(_CONTEXT_KEYS, key=lambda k: -_size(data[k])):
+
+    def put(key: str, value: Any) -> int:
+        data[key] = value
+        sizes[key] = _item_size(key, value)
+        return _dict_size(sizes)
+
+    for key in sorted(_CONTEXT_KEYS, key=lambda k: -sizes[k]):
         if data[key] is None:
             continue
-        data[key] = f"<truncated: {_size(data[key])} bytes>"
-        if _size(data) <= limit:
+        # the note gives the size of the value's JSON; its key's share of the item is known
+        value_size = sizes[key] - len(json.dumps(key)) - 2
+        if put(key, f"<truncated: {value_size} bytes>") <= limit:
             return data
     if data["errors"]:
         last = dict(data["errors"][-1], traceback=None)
         last["message"] = str(last["message"])[:200]
-        data["errors"] = [last]
-        data["error"] = last
-        if _size(data) <= limit:
+        put("errors", [last])
+        if put("error", last) <= limit:
             return data
-        data["errors"] = []
-        data["error"] = {"exception": last["exception"], "message": last["message"][:50]}
-        if _size(data) <= limit:
+        put("errors", [])
+        if put("error", {"exception": last["exception"], "message": last["message"][:50]}) <= limit:
             return data
     for key in ("error", "errors", *_CONTEXT_KEYS, "group_name", "created_at", "started_at", "finished_at",
                 "duration", "retry_count", "id", "workflow_id", "status", "task_id"):
         del data[key]
-        if _size(data) <= limit:
+        del sizes[key]
+        if _dict_size(sizes) <= limit:
             return data
     return data
+
+
+def _item_size(key: str, value: Any) -> int:
+    """Characters ``"key": value`` takes inside ``json.dumps`` of a dict (default separators)."""
+    return len(json.dumps(key)) + 2 + len(json.dumps(value))
+
+
+def _dict_size(sizes: dict[str, int]) -> int:
+    """Characters of ``json.dumps`` of a dict whose items take ``sizes``: braces and ", " between items."""
+    return 2 + sum(sizes.values()) + 2 * max(len(sizes) - 1, 0)
 
 
 class TaskBuilder:
@@ -301,7 +353,7 @@ class TaskBuilder:
         )
         self.queue.append(task)
         if logger.isEnabledFor(logging.INFO):
-            logger.info("ID %s - %s - %s", self.workflow_id, task.task_id, task.status)
+            log_event(logging.INFO, self.workflow_id, task.task_id, task.status)
         self.config.server.create_task(task)
         return self
 

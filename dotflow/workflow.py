@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any, Callable, Iterator
@@ -11,12 +12,15 @@ from dotflow.context import Context
 from dotflow.errors import InputChangedError, UsageError
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
-from dotflow.task import Task, TaskBuilder, context_value
+from dotflow.task import Task, TaskBuilder
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
 
 _ON_INPUT_CHANGE = ("reuse", "reset", "raise")
+# characters that would split or garble a log line (C0/C1 controls, line and paragraph separators)
+_BAD_ID_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ADDRESS = re.compile(r"\bat 0x[0-9A-Fa-f]+")
 _UNSET: Any = object()
 _active_profile: ContextVar[ResolvedProfile | None] = ContextVar("dotflow_active_profile", default=None)
 
@@ -55,6 +59,9 @@ class DotFlow:
             self.workflow_id = str(external)
             if not self.workflow_id.strip():
                 raise UsageError("workflow_id is empty; pass a non-empty id or leave it out for a generated one")
+            check_workflow_id(
+                self.workflow_id, "the workflow_id argument" if workflow_id is not None else "the profile's workflow.id"
+            )
         self.task = TaskBuilder(config=config, workflow_id=self.workflow_id, workflow=self)
         if external is None:
             config.server.create_workflow(self)
@@ -74,8 +81,11 @@ class DotFlow:
 
         ``mode`` is ``sequential`` (default), ``background`` (returns at once; use
         ``Manager.wait()``), ``parallel`` or ``sequential_group``. ``resume=True`` skips tasks
-        whose result is already stored; ``on_input_change`` (``reuse``, ``reset`` or ``raise``)
-        decides what happens when the tasks' initial contexts differ from the stored run's.
+        whose result is already stored (``storage.exists(key)``, a None result included) and
+        feeds that result on; ``on_input_change`` (``reuse``, ``reset`` or ``raise``) decides
+        what happens when the tasks' initial contexts differ from the stored run's (``reset``
+        deletes this workflow's checkpoints with ``storage.delete``). Each ``start()`` begins
+        from a clean slate: the previous run's statuses, errors and results are cleared.
         """
         mode = check_mode(self._defaults.get("mode", "sequential") if mode is _UNSET else mode)
         keep_going = bool(self._defaults.get("keep_going", False) if keep_going is _UNSET else keep_going)
@@ -122,10 +132,9 @@ class DotFlow:
                 )
             if on_input_change == "reset":
                 # Drop the old checkpoints, not just skip them: if this run fails midway, the
-                # next resume must not pick up results computed from the old inputs. The
-                # Storage contract has no delete; an empty Context reads as "not stored".
+                # next resume must not pick up results computed from the old inputs.
                 for task in self.task.queue:
-                    storage.post(storage.key(task), Context())
+                    storage.delete(storage.key(task))
                 storage.post(key, Context(current))
                 return False
         if stored != current:
@@ -133,11 +142,16 @@ class DotFlow:
         return True
 
     def fingerprint(self) -> str:
-        """A hash of the workflow's inputs: every task's id and initial context."""
+        """A hash of the workflow's inputs: every task's id and initial context.
+
+        It is the same in every process for the same inputs: sets are sorted, dict keys are
+        sorted, and an object that is not plain data counts by its type and its ``repr()``,
+        or by its type alone when that repr shows a memory address (``<X object at 0x..>``).
+        """
         import json
         from hashlib import sha256
 
-        inputs = [[task.task_id, context_value(task._initial_context)] for task in self.task.queue]
+        inputs = [[task.task_id, canonical(task._initial_context)] for task in self.task.queue]
         return sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def result_task(self) -> list[Task]:
@@ -155,6 +169,63 @@ class DotFlow:
 
     def __repr__(self) -> str:
         return f"DotFlow(workflow_id={self.workflow_id!r}, name={self.name!r}, tasks={self.task.count()})"
+
+
+def check_workflow_id(workflow_id: str, source: str) -> None:
+    """Refuse an id that would split log lines (control characters, line separators) or that
+    cannot be written as UTF-8 (lone surrogates) in file names, URLs and reports. Anything
+    else, ``/``, ``..``, ``?``, ``#`` and spaces included, is fine: it is encoded where used."""
+    bad = _BAD_ID_CHARS.search(workflow_id)
+    if bad is not None:
+        raise UsageError(
+            f"workflow id {workflow_id!r} (from {source}) contains the control character {bad.group()!r}; "
+            "use printable characters only"
+        )
+    try:
+        workflow_id.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise UsageError(
+            f"workflow id {workflow_id!r} (from {source}) contains {workflow_id[exc.start]!r}, which is not "
+            "valid text (a lone surrogate); use printable characters only"
+        ) from None
+
+
+def canonical(value: Any) -> Any:
+    """``value`` as JSON-able data that is the same in every process: the input of the fingerprint.
+
+    JSON values stay as they are (so fingerprints of plain inputs match those stored by
+    earlier versions); sets become lists sorted by their items' canonical JSON; other objects
+    become ``"<module.QualName>:<repr>"``, or just the type when the repr holds an address.
+    """
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, Context):
+        return canonical(value.storage)
+    if isinstance(value, dict):
+        return {_canonical_key(k): canonical(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [canonical(v) for v in value]
+    if isinstance(value, (set, frozenset)):
+        import json
+
+        items = [canonical(v) for v in value]
+        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    kind = type(value)
+    name = f"{kind.__module__}.{kind.__qualname__}"
+    text = repr(value)
+    return name if _ADDRESS.search(text) else f"{name}:{text}"
+
+
+def _canonical_key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if key is None or isinstance(key, (int, float, bool)):
+        return str(key)  # as earlier versions did, so stored fingerprints still match
+    import json
+
+    return json.dumps(canonical(key), sort_keys=True)
 
 
 @contextmanager

@@ -65,15 +65,22 @@ class RecordingScheduler(Scheduler):
         self.received.append((workflow, kwargs))
 
 
-def run_python(code_or_path: str | Path, *args: str, cwd: Path | None = None, timeout: float = 60) -> str:
+def run_python(
+    code_or_path: str | Path,
+    *args: str,
+    cwd: Path | None = None,
+    timeout: float = 60,
+    extra_env: dict[str, str] | None = None,
+) -> str:
     """Run Python code (or a script file) in a fresh interpreter and return its stdout.
 
-    The environment is stripped of dotflow variables so no profile leaks in; a failure
-    shows the child's stderr.
+    The environment is stripped of dotflow variables so no profile leaks in, then
+    ``extra_env`` is added; a failure shows the child's stderr.
     """
     env = {k: v for k, v in os.environ.items() if not k.startswith("DOTFLOW_")}
     for name in ("WORKFLOW_ID", "SERVER_BASE_URL", "SERVER_USER_TOKEN"):
         env.pop(name, None)
+    env.update(extra_env or {})
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     command = [sys.executable]
     command += [str(code_or_path)] if isinstance(code_or_path, Path) else ["-c", code_or_path]

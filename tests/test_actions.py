@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import gc
 import logging
 import threading
@@ -230,6 +231,106 @@ def test_async_timeout_cancels_the_step() -> None:
     assert len(task.errors) == 1
     assert isinstance(task.errors[0].exception, StepTimeoutError)
     assert cancelled.is_set()
+
+
+def test_a_class_step_timeout_bounds_the_whole_attempt(sleeps: list[float]) -> None:
+    """``@action(timeout=...)`` on a class covers its methods: a slow method fails the task with StepTimeoutError."""
+    release = threading.Event()
+    entered = threading.Event()
+
+    @action(timeout=0.3, retry=2)
+    class Slow:
+        @action
+        def quick(self) -> int:
+            return 1
+
+        @action
+        def stuck(self) -> None:
+            entered.set()
+            release.wait(30)
+
+    try:
+        task = _run(Slow).result_task()[0]
+    finally:
+        release.set()
+    assert entered.is_set()
+    assert task.status is TypeStatus.FAILED
+    assert len(task.errors) == 1
+    error = task.errors[0].exception
+    assert isinstance(error, StepTimeoutError)
+    assert "Slow" in str(error) and "0.3s" in str(error)
+
+
+def test_a_method_timeout_still_applies_inside_a_class_step() -> None:
+    """A method's own shorter ``timeout`` still fails it inside a class step with a longer one."""
+    release = threading.Event()
+
+    @action(timeout=30)
+    class Outer:
+        @action(timeout=0.2)
+        def stuck(self) -> None:
+            release.wait(30)
+
+    try:
+        task = _run(Outer).result_task()[0]
+    finally:
+        release.set()
+    assert task.status is TypeStatus.FAILED
+    assert isinstance(task.errors[0].exception, StepTimeoutError)
+    assert "stuck" in str(task.errors[0].exception)
+
+
+def test_a_timeout_logs_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """A timed-out step gives one WARNING line, the task's Failed line, which says it was abandoned."""
+    release = threading.Event()
+
+    @action(timeout=0.2)
+    def hangs() -> None:
+        release.wait(30)
+
+    try:
+        with caplog.at_level(logging.INFO, logger="dotflow"):
+            _run(hangs)
+    finally:
+        release.set()
+    warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "Failed: StepTimeoutError" in warnings[0] and "abandoned" in warnings[0]
+
+
+# --- context variables ----------------------------------------------------------------------------
+
+REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("REQUEST_ID", default="unset")
+
+
+@action(timeout=30)
+def reads_var_with_timeout() -> str:
+    return REQUEST_ID.get()
+
+
+@action
+async def reads_var_async() -> str:
+    return REQUEST_ID.get()
+
+
+def test_a_step_with_a_timeout_sees_the_callers_context_vars() -> None:
+    """A step run on a timeout thread sees the ContextVars set by the code that called ``start()``."""
+    token = REQUEST_ID.set("req-timeout")
+    try:
+        workflow = _run(reads_var_with_timeout)
+    finally:
+        REQUEST_ID.reset(token)
+    assert workflow.result_storage() == ["req-timeout"]
+
+
+def test_an_async_step_inside_a_running_loop_sees_the_callers_context_vars() -> None:
+    """An async step run on a helper thread (the caller's loop is busy) sees the caller's ContextVars."""
+
+    async def main() -> DotFlow:
+        REQUEST_ID.set("req-async")
+        return _run(reads_var_async)
+
+    assert asyncio.run(main()).result_storage() == ["req-async"]
 
 
 # --- parameters ---------------------------------------------------------------------------------

@@ -58,3 +58,35 @@ def test_contexts_with_equal_values_are_equal() -> None:
     assert Context([1, 2], "t", "w") == Context([1, 2], "t", "w")
     assert Context([1, 2], "t", "w") != Context([1, 3], "t", "w")
     assert Context(1) != 1
+
+
+def test_to_jsonable_converts_subclasses_and_odd_keys_like_plain_values() -> None:
+    """Dict and list subclasses, tuples, sets, non-str keys, bytes and Contexts come out as plain JSON data."""
+    import json
+    from collections import OrderedDict, defaultdict
+
+    from dotflow.context import to_jsonable
+
+    class Tag(str):
+        pass
+
+    value = {
+        "od": OrderedDict(a=1),
+        "dd": defaultdict(list, {1: [b"x"]}),
+        "tuple": (1, (2, 3)),
+        "set": {5},
+        "ctx": Context([Context(7)]),
+        (1, 2): Tag("t"),
+        None: 1.5,
+    }
+    converted = to_jsonable(value)
+    assert converted == {
+        "od": {"a": 1},
+        "dd": {"1": ["x"]},
+        "tuple": [1, [2, 3]],
+        "set": [5],
+        "ctx": [7],
+        "(1, 2)": "t",
+        "None": 1.5,
+    }
+    assert json.loads(json.dumps(converted)) == converted

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import contextvars
 import os
+import signal
+import sys
 import threading
+import time
 from typing import Any
 
 import pytest
@@ -461,3 +465,143 @@ def test_empty_workflow_completes() -> None:
     manager = _flow().start(on_success=lambda *, tasks: calls.append(tasks))
     assert manager.status is TypeStatus.COMPLETED
     assert calls == [[]]
+
+
+# --- context variables in pooled modes ----------------------------------------------------------
+
+TENANT: contextvars.ContextVar[str] = contextvars.ContextVar("TENANT", default="unset")
+
+
+@action
+def reads_tenant() -> str:
+    return TENANT.get()
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential_group", "background"])
+def test_pooled_steps_see_the_callers_context_vars(mode: str) -> None:
+    """Steps run on pool or background threads see the ContextVars set by the caller of ``start()``."""
+    workflow = _flow()
+    workflow.task.add(reads_tenant, group_name="a")
+    workflow.task.add(reads_tenant, group_name="b")
+    token = TENANT.set("tenant-7")
+    try:
+        workflow.start(mode=mode).wait(timeout=WAIT)
+    finally:
+        TENANT.reset(token)
+    assert workflow.result_storage() == ["tenant-7", "tenant-7"]
+
+
+# --- interruption -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def sigusr1_exits() -> Any:
+    """SIGUSR1 raises SystemExit(143) in the main thread for the test's duration; yields a sender."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise SystemExit(143)
+
+    previous = signal.signal(signal.SIGUSR1, handler)
+    main = threading.main_thread().ident
+    assert main == threading.get_ident()
+    try:
+        yield lambda: signal.pthread_kill(main, signal.SIGUSR1)  # type: ignore[arg-type]
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+
+
+def _join_new_dotflow_threads(before: set[threading.Thread]) -> None:
+    """Wait (bounded) for every worker thread dotflow started since ``before`` to end."""
+    for _ in range(200):
+        alive = [t for t in threading.enumerate() if t not in before and t.name.startswith("dotflow")]
+        if not alive:
+            return
+        for thread in alive:
+            if thread.ident is not None:  # started: join it; one still starting is seen next round
+                thread.join(WAIT)
+        time.sleep(0.01)
+    raise AssertionError(f"dotflow threads still running: {alive}")
+
+
+def _wait_until_main_thread_is_in(function: str) -> None:
+    """Wait (bounded) until the main thread's stack holds a frame of ``Manager.<function>``."""
+    main = threading.main_thread().ident
+    for _ in range(2000):
+        frame = sys._current_frames().get(main)  # type: ignore[arg-type]
+        while frame is not None:
+            code = frame.f_code
+            if code.co_name == function and code.co_filename.endswith(os.path.join("execution", "manager.py")):
+                return
+            frame = frame.f_back
+        time.sleep(0.005)
+    raise AssertionError(f"the main thread never reached {function}()")
+
+
+def _interruptible(send: Any, waits_in: str) -> tuple[DotFlow, RecordingServer, threading.Event, threading.Event]:
+    """A workflow of two groups: one finishes; in the other a step signals the main thread (once it
+    waits in ``waits_in``) and blocks until released, and a task waits behind it (Not started)."""
+    release, finished = threading.Event(), threading.Event()
+
+    @action
+    def blocks() -> str:
+        _wait_until_main_thread_is_in(waits_in)
+        send()
+        assert release.wait(WAIT), "never released"
+        finished.set()
+        return "late"
+
+    server = RecordingServer()
+    workflow = _flow(server)
+    workflow.task.add(one, group_name="quick")
+    workflow.task.add(blocks, group_name="slow")
+    workflow.task.add(one, group_name="slow")
+    return workflow, server, release, finished
+
+
+@pytest.mark.parametrize("mode", ["sequential_group", "background"])
+def test_an_interrupted_run_fails_every_unfinished_task_for_good(mode: str, sigusr1_exits: Any) -> None:
+    """SystemExit in the caller's thread marks unfinished tasks Failed ("interrupted") and the workflow Failed;
+    a step that finishes later reports nothing more."""
+    before = set(threading.enumerate())
+    workflow, server, release, finished = _interruptible(sigusr1_exits, "wait" if mode == "background" else "run")
+    try:
+        with pytest.raises(SystemExit):
+            workflow.start(mode=mode).wait(timeout=WAIT)
+        quick, slow, behind = workflow.result_task()
+        assert [t.status for t in (slow, behind)] == ["Failed", "Failed"]
+        assert slow.errors[-1].message == "interrupted" and behind.errors[-1].message == "interrupted"
+        assert ("update_workflow", "Failed") in server.events()
+    finally:
+        release.set()
+    assert finished.wait(WAIT)
+    _join_new_dotflow_threads(before)
+    assert [t.status for t in (slow, behind)] == ["Failed", "Failed"]
+    assert server.task_statuses(slow.task_id) == ["In progress", "Failed"]
+    assert server.task_statuses(behind.task_id) == ["Failed"]
+    assert [e for e in server.events() if e[0] == "update_workflow"] == [
+        ("update_workflow", "In progress"),
+        ("update_workflow", "Failed"),
+    ]
+    assert quick.status is not TypeStatus.IN_PROGRESS
+
+
+def test_an_interrupted_parallel_run_does_not_wait_for_the_pool(sigusr1_exits: Any) -> None:
+    """In parallel mode the interruption returns while a step still blocks, and that step's task stays Failed."""
+    before = set(threading.enumerate())
+    workflow, server, release, finished = _interruptible(sigusr1_exits, "run")
+    try:
+        with pytest.raises(SystemExit):
+            workflow.start(mode="parallel", max_workers=3)
+        assert not finished.is_set()  # start() did not wait for the blocked step
+        slow = workflow.result_task()[1]
+        assert slow.status is TypeStatus.FAILED and slow.errors[-1].message == "interrupted"
+    finally:
+        release.set()
+    assert finished.wait(WAIT)
+    _join_new_dotflow_threads(before)
+    assert slow.status is TypeStatus.FAILED
+    assert "Completed" not in server.task_statuses(slow.task_id)
+    assert [e for e in server.events() if e[0] == "update_workflow"] == [
+        ("update_workflow", "In progress"),
+        ("update_workflow", "Failed"),
+    ]

@@ -207,17 +207,19 @@ def bad() -> None:
 
 
 def test_status_transitions_are_logged(caplog: pytest.LogCaptureFixture) -> None:
-    """Each task status change is logged at INFO on ``dotflow`` as ``ID <workflow> - <task> - <status>``."""
+    """Each task status change is logged on ``dotflow`` as ``ID <workflow> - <task> - <status>``: at INFO,
+    except Failed, which is one WARNING line carrying the reason."""
     workflow = DotFlow(config=Config(), workflow_id="wf-log")
     workflow.task.add([ok, bad])
     with caplog.at_level(logging.INFO, logger="dotflow"):
         workflow.start(keep_going=True)
     good, failing = (t.task_id for t in workflow.result_task())
-    lines = [r.getMessage() for r in caplog.records if r.name == "dotflow" and r.levelno == logging.INFO]
+    records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "dotflow"]
     for task_id, statuses in ((good, ["In progress", "Completed"]),
-                              (failing, ["In progress", "Retry", "In progress", "Failed"])):
-        assert [line for line in lines if line.startswith(f"ID wf-log - {task_id} - ")] == [
-            f"ID wf-log - {task_id} - {status}" for status in statuses
+                              (failing, ["In progress", "Retry", "In progress", "Failed: RuntimeError: bad"])):
+        assert [(level, line) for level, line in records if line.startswith(f"ID wf-log - {task_id} - ")] == [
+            (logging.WARNING if status.startswith("Failed") else logging.INFO, f"ID wf-log - {task_id} - {status}")
+            for status in statuses
         ]
 
 

@@ -11,6 +11,7 @@ import engine_support
 import pytest
 
 from dotflow import Config, Context, DotFlow, TypeStatus, action
+from dotflow.abc.storage import Storage
 from dotflow.errors import DotflowError, InputChangedError
 from dotflow.providers import StorageDefault, StorageFile
 
@@ -339,3 +340,251 @@ def test_resume_with_file_storage_in_process(tmp_path: Path) -> None:
     again.start(resume=True)
     assert RUNS == []
     assert again.result_storage() == [{"rows": [1, 2, 3], "seed": "seed-1"}, [10, 20, 30], 60]
+
+
+# --- steps that return None, custom storages ---------------------------------------------------------
+
+
+@action
+def side_effect_only() -> None:
+    RUNS.append("side_effect_only")
+
+
+def _none_pipeline(storage: Any) -> DotFlow:
+    workflow = DotFlow(config=Config(storage=storage), workflow_id="wf-none")
+    workflow.task.add([side_effect_only, transform_none_input])
+    return workflow
+
+
+@action
+def transform_none_input(previous_context: Context) -> str:
+    RUNS.append("after")
+    if "after" in FAIL:
+        raise RuntimeError("after is down")
+    return f"got {previous_context.storage!r}"
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_resume_skips_a_completed_step_that_returned_none(kind: str, tmp_path: Path) -> None:
+    """A step that completed with None is stored and skipped on resume, not run again."""
+    def storage() -> Any:
+        return StorageDefault() if kind == "memory" else StorageFile(tmp_path / "out")
+
+    shared = storage()
+    FAIL.add("after")
+    _none_pipeline(shared).start(resume=True)
+    assert RUNS == ["side_effect_only", "after"]
+    RUNS.clear()
+    FAIL.clear()
+    again = _none_pipeline(shared if kind == "memory" else storage())
+    again.start(resume=True)
+    assert RUNS == ["after"]
+    assert again.result_storage() == [None, "got None"]
+
+
+class DictStorage(Storage):
+    """A custom storage written against the old contract: only ``post`` and ``get``."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, Any] = {}
+
+    def post(self, key: str, context: Context) -> None:
+        self.data[key] = context.storage
+
+    def get(self, key: str) -> Context:
+        return Context(self.data.get(key))
+
+
+def test_a_custom_storage_gets_exists_and_delete_for_free() -> None:
+    """A post/get-only Storage gets ``exists`` (a non-None value is stored) and ``delete`` (posts an empty Context)."""
+    storage = DictStorage()
+    assert storage.exists("k") is False
+    storage.post("k", Context([1]))
+    assert storage.exists("k") is True
+    storage.delete("k")
+    assert storage.exists("k") is False and storage.get("k").storage is None
+
+
+def test_a_custom_storage_still_resumes_and_resets() -> None:
+    """Resume and ``on_input_change="reset"`` work with a custom post/get-only storage."""
+    storage = DictStorage()
+    _pipeline(storage, seed="seed-1").start(resume=True)
+    RUNS.clear()
+    _pipeline(storage, seed="seed-1").start(resume=True)
+    assert RUNS == []
+    _pipeline(storage, seed="seed-2").start(resume=True, on_input_change="reset")
+    assert RUNS == ["extract", "transform", "load"]
+
+
+def test_reset_deletes_the_old_checkpoints(tmp_path: Path) -> None:
+    """``on_input_change="reset"`` removes the workflow's checkpoint files before running again."""
+    root = tmp_path / "out"
+    _pipeline(StorageFile(root), seed="seed-1").start(resume=True)
+    deleted: list[str] = []
+
+    class Spy(StorageFile):
+        def delete(self, key: str) -> None:
+            deleted.append(key)
+            super().delete(key)
+
+    FAIL.add("transform")
+    workflow = _pipeline(Spy(root), seed="seed-2")
+    workflow.start(resume=True, on_input_change="reset")
+    keys = [f"wf-resume-{t.task_id}" for t in workflow.result_task()]
+    assert deleted == keys
+    assert not (root / f"{keys[2]}.json").exists()
+
+
+# --- fingerprints across processes -------------------------------------------------------------------
+
+
+class Plain:
+    """An object whose str and repr hold its memory address."""
+
+
+class Point:
+    """An object with a stable, address-free repr."""
+
+    def __init__(self, x: int) -> None:
+        self.x = x
+
+    def __repr__(self) -> str:
+        return f"Point({self.x})"
+
+
+def _fingerprint(seed: Any) -> str:
+    workflow = DotFlow(config=Config(), workflow_id="fp")
+    workflow.task.add(extract, initial_context=seed)
+    return workflow.fingerprint()
+
+
+def test_fingerprint_ignores_memory_addresses() -> None:
+    """Two equal-looking objects at different addresses give the same fingerprint."""
+    assert _fingerprint({"obj": Plain()}) == _fingerprint({"obj": Plain()})
+    assert _fingerprint([Plain(), Plain()]) != _fingerprint([Plain()])
+
+
+def test_fingerprint_uses_a_stable_repr_and_the_type() -> None:
+    """Objects with an address-free repr are told apart by it, and by their type from a plain string."""
+    assert _fingerprint(Point(1)) == _fingerprint(Point(1))
+    assert _fingerprint(Point(1)) != _fingerprint(Point(2))
+    assert _fingerprint(Point(1)) != _fingerprint("Point(1)")
+
+
+def test_fingerprint_of_sets_ignores_their_order() -> None:
+    """Sets and frozensets with the same items fingerprint the same, whatever their insertion order."""
+    items = [f"tag-{n}" for n in range(50)]
+    assert _fingerprint({"tags": set(items)}) == _fingerprint({"tags": set(reversed(items))})
+    assert _fingerprint(frozenset(items)) == _fingerprint(frozenset(reversed(items)))
+    assert _fingerprint({1, "1"}) == _fingerprint({"1", 1})
+
+
+def test_fingerprint_of_plain_json_inputs_is_unchanged() -> None:
+    """For JSON values the fingerprint is still the sha256 of the sorted JSON, so stored fingerprints stay valid."""
+    from hashlib import sha256
+
+    workflow = DotFlow(config=Config(), workflow_id="fp")
+    workflow.task.add(extract, initial_context={"b": [1, 2.5, None], "a": "x"})
+    expected = json.dumps([[workflow.result_task()[0].task_id, {"b": [1, 2.5, None], "a": "x"}]], sort_keys=True)
+    assert workflow.fingerprint() == sha256(expected.encode()).hexdigest()
+
+
+FINGERPRINT_SCRIPT = textwrap.dedent(
+    """
+    from dotflow import Config, DotFlow, action
+
+    class Plain:
+        pass
+
+    @action
+    def step(initial_context):
+        return None
+
+    workflow = DotFlow(config=Config(), workflow_id="fp-process")
+    seed = {"tags": {f"tag-{n}" for n in range(40)}, "frozen": frozenset({"x", "y", "z"}), "obj": Plain(),
+            "nested": [{"inner": {"a", "b", "c"}}]}
+    workflow.task.add(step, initial_context=seed)
+    print(workflow.fingerprint())
+    """
+)
+
+
+def test_fingerprint_is_the_same_in_another_process() -> None:
+    """Sets and address-bearing objects fingerprint the same in processes with different hash seeds."""
+    prints = {
+        engine_support.run_python(FINGERPRINT_SCRIPT, extra_env={"PYTHONHASHSEED": seed}).strip()
+        for seed in ("1", "2", "3")
+    }
+    assert len(prints) == 1, prints
+
+
+# --- class steps on resume ---------------------------------------------------------------------------
+
+
+@action
+class Stages:
+    @action
+    def first(self) -> int:
+        RUNS.append("Stages.first")
+        return 1
+
+    @action
+    def second(self, previous_context: Context) -> int:
+        return previous_context.storage + 1
+
+
+@action
+def after_stages(previous_context: Context) -> int:
+    RUNS.append("after_stages")
+    if "after_stages" in FAIL:
+        raise RuntimeError("after_stages is down")
+    return previous_context.storage[-1].storage * 100
+
+
+class Returned:
+    @action
+    def only(self) -> str:
+        return "from instance"
+
+
+@action
+def returns_instance() -> Returned:
+    RUNS.append("returns_instance")
+    return Returned()
+
+
+def _class_pipeline(storage: Any) -> DotFlow:
+    workflow = DotFlow(config=Config(storage=storage), workflow_id="wf-class")
+    workflow.task.add([Stages, after_stages, returns_instance])
+    return workflow
+
+
+@pytest.mark.parametrize("kind", ["memory", "file"])
+def test_class_step_result_keeps_its_shape_on_resume(kind: str, tmp_path: Path) -> None:
+    """A resumed class step (and a step returning an instance) gives a list of Contexts, as on the first run."""
+    def storage() -> Any:
+        return StorageDefault() if kind == "memory" else StorageFile(tmp_path / "out")
+
+    shared = storage()
+    FAIL.add("after_stages")
+    first = _class_pipeline(shared)
+    first.start(resume=True, keep_going=True)
+    assert first.result_storage()[0] == [Context(1), Context(2)]
+    RUNS.clear()
+    FAIL.clear()
+    again = _class_pipeline(shared if kind == "memory" else storage())
+    again.start(resume=True)
+    assert RUNS == ["after_stages"]
+    assert again.result_storage() == [[Context(1), Context(2)], 200, [Context("from instance")]]
+
+
+def test_class_step_checkpoint_from_an_older_file_is_rewrapped(tmp_path: Path) -> None:
+    """A class step's checkpoint stored as a plain list (``{"storage": [1, 2]}``) resumes as a list of Contexts."""
+    root = tmp_path / "out"
+    root.mkdir()
+    workflow = _class_pipeline(StorageFile(root))
+    task_id = workflow.result_task()[0].task_id
+    (root / f"wf-class-{task_id}.json").write_text(json.dumps({"storage": [1, 2]}))
+    workflow.start(resume=True)
+    assert workflow.result_storage()[:2] == [[Context(1), Context(2)], 200]
+    assert "Stages.first" not in RUNS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sys
 import textwrap
 import uuid
@@ -399,6 +400,59 @@ def test_status_is_the_constant_itself() -> None:
     assert failed.status is LegacyTypeStatus.FAILED
 
 
+# --- the failure log line -----------------------------------------------------------------------
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "dotflow" and r.levelno >= logging.WARNING]
+
+
+def test_a_failed_task_logs_one_warning_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
+    """A task ending Failed logs exactly one WARNING ``ID <wf> - <task> - Failed: <Type>: <message>``."""
+
+    @action(retry=2, retry_delay=0)
+    def multi_line() -> None:
+        raise ValueError("first line\n  second   line")
+
+    workflow = _flow("wf-log")
+    workflow.task.add(multi_line)
+    with caplog.at_level(logging.INFO, logger="dotflow"):
+        workflow.start()
+    task = workflow.result_task()[0]
+    assert _warnings(caplog) == [f"ID wf-log - {task.task_id} - Failed: ValueError: first line second line"]
+    assert [r.getMessage() for r in caplog.records if "Failed" in r.getMessage() and task.task_id in r.getMessage()] \
+        == _warnings(caplog)
+
+
+def test_the_failure_line_is_short_and_on_one_line(caplog: pytest.LogCaptureFixture) -> None:
+    """A huge multi-line exception message is collapsed to one line of a few hundred characters."""
+
+    @action(retry_delay=0)
+    def noisy() -> None:
+        raise RuntimeError("line\n" * 5000)
+
+    workflow = _flow()
+    workflow.task.add(noisy)
+    with caplog.at_level(logging.WARNING, logger="dotflow"):
+        workflow.start()
+    (line,) = _warnings(caplog)
+    assert "\n" not in line and "Failed: RuntimeError: line line" in line
+    assert len(line) < 400
+
+
+def test_transitions_stay_at_info(caplog: pytest.LogCaptureFixture) -> None:
+    """Other transitions are INFO lines in the same ``ID <wf> - <task> - <status>`` format; success warns nothing."""
+    workflow = _flow("wf-info")
+    workflow.task.add(first)
+    with caplog.at_level(logging.INFO, logger="dotflow"):
+        workflow.start()
+    task_id = workflow.result_task()[0].task_id
+    infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
+    assert f"ID wf-info - {task_id} - In progress" in infos
+    assert f"ID wf-info - {task_id} - Completed" in infos
+    assert _warnings(caplog) == []
+
+
 # --- result() -----------------------------------------------------------------------------------
 
 
@@ -577,3 +631,26 @@ def test_timestamps_are_datetimes_as_in_1x() -> None:
 @action
 def _timestamped() -> int:
     return 1
+
+
+def test_result_max_serializes_each_piece_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``result(max=N)`` on an over-cap task serializes its big context about once, not once per trimming step."""
+    import dotflow.task as task_module
+
+    workflow = _flow()
+    workflow.task.add(first, initial_context={"blob": "x" * 200_000})
+    workflow.start()
+    task = workflow.result_task()[0]
+    serialized: list[int] = []
+    real_dumps = json.dumps
+
+    def counting_dumps(value: Any, *args: Any, **kwargs: Any) -> str:
+        text = real_dumps(value, *args, **kwargs)
+        serialized.append(len(text))
+        return text
+
+    monkeypatch.setattr(task_module.json, "dumps", counting_dumps)
+    data = task.result(max=5_000)
+    monkeypatch.undo()
+    assert len(json.dumps(data)) <= 5_000
+    assert sum(serialized) < 1.2 * 200_000, serialized

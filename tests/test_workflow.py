@@ -8,9 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
-from engine_support import RecordingScheduler
+from engine_support import RecordingScheduler, RecordingServer
 
 from dotflow import Config, Context, DotFlow, TaskBuilder, TypeStatus, action
+from dotflow.errors import DotflowError, UsageError
 from dotflow.execution.manager import Manager
 from dotflow.providers import SchedulerDefault
 
@@ -137,6 +138,79 @@ def test_each_start_runs_the_tasks_again() -> None:
     assert workflow.result_storage() == [2]
 
 
+def test_a_second_start_forgets_the_first_runs_outcome() -> None:
+    """A second ``start()`` begins from a clean slate: no old errors, retry count, result or error."""
+    attempts: list[int] = []
+
+    @action(retry=2, retry_delay=0)
+    def fails_first_run() -> int:
+        attempts.append(1)
+        if len(attempts) <= 2:
+            raise RuntimeError("first run fails")
+        return 5
+
+    workflow = DotFlow(config=Config(), workflow_id="twice-reset")
+    workflow.task.add(fails_first_run)
+    workflow.start()
+    task = workflow.result_task()[0]
+    assert (task.status, len(task.errors), task.retry_count) == ("Failed", 2, 1)
+    workflow.start()
+    assert task.status is TypeStatus.COMPLETED
+    assert (task.errors, task.retry_count, task.current_context.storage) == ([], 0, 5)
+    assert task.result()["error"] is None
+
+
+def test_a_second_start_resets_tasks_it_does_not_reach() -> None:
+    """A task the second run never reaches is Not started again, with no times, errors or result; no extra report."""
+    server = RecordingServer()
+    calls: list[int] = []
+
+    @action(retry_delay=0)
+    def fails_second_time() -> int:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("second run fails")
+        return 1
+
+    workflow = DotFlow(config=Config(server=server), workflow_id="twice-unreached")
+    workflow.task.add([fails_second_time, fails])
+    workflow.start(keep_going=True)
+    unreached = workflow.result_task()[1]
+    assert unreached.status is TypeStatus.FAILED and unreached.errors
+    server.calls.clear()
+    workflow.start()
+    assert workflow.result_task()[0].status is TypeStatus.FAILED
+    assert unreached.status is TypeStatus.NOT_STARTED
+    assert (unreached.errors, unreached.retry_count, unreached.started_at, unreached.finished_at) == ([], 0, None, None)
+    assert unreached.current_context.storage is None and unreached.duration is None
+    assert ("update_task", "Not started") not in server.events()
+    assert server.task_statuses(unreached.task_id) == []
+
+
+# --- workflow ids ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "bad", ["wf\nforged - line", "wf\rx", "tab\there", "nul\x00", "del\x7f", "c1\x85", "sep\u2028x", "lone\udc80"]
+)
+def test_workflow_id_with_control_or_unencodable_characters_is_rejected(bad: str) -> None:
+    """An id with a control character, a line separator or a lone surrogate raises a one-line UsageError naming it."""
+    with pytest.raises(UsageError) as info:
+        DotFlow(config=Config(), workflow_id=bad)
+    message = str(info.value)
+    assert repr(bad) in message
+    assert "\n" not in message and "\r" not in message
+
+
+@pytest.mark.parametrize("good", ["a/b", "../up", "q?x#y", "with spaces", "ünïcødé-工作流", "%2F", "a:b@c"])
+def test_workflow_id_with_path_and_url_syntax_is_accepted(good: str) -> None:
+    """Ids with '/', '..', '?', '#', spaces or non-ASCII letters are accepted and run."""
+    workflow = DotFlow(config=Config(), workflow_id=good)
+    workflow.task.add(one)
+    assert workflow.start().status is TypeStatus.COMPLETED
+    assert workflow.workflow_id == good
+
+
 # --- no config: the resolved profile ---------------------------------------------------------------
 
 
@@ -243,3 +317,11 @@ def test_repr_names_id_and_task_count() -> None:
     workflow = DotFlow(config=Config(), workflow_id="r", name="n")
     workflow.task.add([one, two])
     assert repr(workflow) == "DotFlow(workflow_id='r', name='n', tasks=2)"
+
+
+def test_workflow_id_from_the_environment_is_validated(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An id with a newline from ``DOTFLOW_WORKFLOW_ID`` is rejected, naming the id, instead of splitting log lines."""
+    monkeypatch.setenv("DOTFLOW_WORKFLOW_ID", "env\nforged")
+    with pytest.raises(DotflowError) as info:
+        DotFlow()
+    assert repr("env\nforged") in str(info.value)

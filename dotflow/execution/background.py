@@ -7,11 +7,15 @@ from typing import Callable
 
 
 def start_background(run: Callable[[], None], errors: list[BaseException]) -> threading.Thread:
-    """Start ``run`` on a worker thread; an exception it raises is kept in ``errors``."""
+    """Start ``run`` on a worker thread, in a copy of the caller's ``contextvars``; an
+    exception it raises is kept in ``errors``."""
+    import contextvars
+
+    context = contextvars.copy_context()
 
     def target() -> None:
         try:
-            run()
+            context.run(run)
         except BaseException as exc:  # re-raised by Manager.wait() on the caller's thread
             errors.append(exc)
 

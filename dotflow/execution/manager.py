@@ -11,6 +11,7 @@ from dotflow.core.types.execution import TypeExecution
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import UsageError
 from dotflow.execution.runner import RunOptions
+from dotflow.task import log_event
 
 if TYPE_CHECKING:
     from dotflow.task import Task
@@ -35,6 +36,16 @@ class Manager:
     """Runs the tasks of one ``start()`` call and reports the workflow's status.
 
     In background mode ``start()`` returns at once; ``wait()`` blocks until the run ends.
+
+    - Each run starts from a clean slate: the tasks' status, errors, retry count, contexts
+      and times from an earlier ``start()`` are cleared (without a report to the server).
+    - The workflow ends Completed when every task completed, else Failed. A workflow with
+      no tasks therefore ends Completed (an empty run did nothing wrong) and calls
+      ``on_success(tasks=[])``; the CLI refuses empty workflows before running them.
+    - A KeyboardInterrupt or SystemExit raised in the thread that runs the Manager (the
+      caller of ``start()``, or of ``wait()`` in background mode) interrupts the run (see
+      ``interrupt``) and then propagates; steps still running on worker threads are not
+      waited for.
     """
 
     def __init__(
@@ -59,8 +70,15 @@ class Manager:
         self.status: str = TypeStatus.NOT_STARTED
         self._thread: threading.Thread | None = None
         self._errors: list[BaseException] = []
+        self._reported = False  # the final workflow status was reported (by the run or by interrupt)
+        self._lock = threading.RLock()
+        if mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks):
+            options.lock = self._lock  # tasks run on worker threads: status changes take the lock
 
     def run(self) -> Manager:
+        for task in self.tasks:
+            if task._started is not None or task._status is not TypeStatus.NOT_STARTED:
+                task._reset()
         server = self.workflow.config.server
         server.update_workflow(self.workflow, status=TypeStatus.IN_PROGRESS)
         self.status = TypeStatus.IN_PROGRESS
@@ -75,6 +93,9 @@ class Manager:
     def _run_and_finish(self) -> None:
         try:
             self._run_tasks()
+        except (KeyboardInterrupt, SystemExit) as exc:
+            self.interrupt(exc)
+            raise
         finally:
             self._finish()
 
@@ -95,12 +116,44 @@ class Manager:
 
             run_sequential(self.tasks, self.options)
 
+    def interrupt(self, reason: BaseException | None = None) -> None:
+        """End the run now: every task not yet Completed or Failed becomes Failed with the
+        error message "interrupted", the workflow is reported Failed, and no later status
+        change of this run is reported (a step still running on a worker thread may finish,
+        but its task stays Failed). Does nothing once the run has ended.
+
+        Called for you when the thread running the Manager gets KeyboardInterrupt or
+        SystemExit; a signal handler may call it too.
+        """
+        from dotflow.execution.runner import INTERRUPTED
+        from dotflow.task import TaskError
+
+        options = self.options
+        with self._lock:
+            if self._reported or options.interrupted:
+                return
+            options.interrupted = True
+            cause = reason if reason is not None else KeyboardInterrupt()
+            for task in self.tasks:
+                if task.status is TypeStatus.COMPLETED or task.status is TypeStatus.FAILED:
+                    continue
+                task.errors.append(TaskError(task.retry_count + 1, cause, "", INTERRUPTED))
+                if task.started_at is not None:
+                    task.mark_finished()
+                task.status = TypeStatus.FAILED
+        self._finish()
+
     def _finish(self) -> None:
-        ok = all(task.status is TypeStatus.COMPLETED for task in self.tasks)
-        self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
+        with self._lock:
+            if self._reported:
+                return
+            self._reported = True
+            ok = all(task.status is TypeStatus.COMPLETED for task in self.tasks)
+            self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
         server = self.workflow.config.server
         server.update_workflow(self.workflow, status=self.status)
-        logger.info("ID %s - workflow - %s", self.workflow_id, self.status)
+        if logger.isEnabledFor(logging.INFO):
+            log_event(logging.INFO, self.workflow_id, "workflow", self.status)
         server.flush()  # bounded by the provider's flush_timeout; tasks never waited on it
         callback = self.on_success if ok else self.on_failure
         if callback is not None:
@@ -112,9 +165,14 @@ class Manager:
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a background run ends, at most ``timeout`` seconds. Returns whether it
-        ended; re-raises an AssertionError raised inside the run."""
+        ended; re-raises an AssertionError raised inside the run. A KeyboardInterrupt or
+        SystemExit while waiting interrupts the run (see ``interrupt``) and propagates."""
         if self._thread is not None:
-            self._thread.join(timeout)
+            try:
+                self._thread.join(timeout)
+            except (KeyboardInterrupt, SystemExit) as exc:
+                self.interrupt(exc)
+                raise
         if self._errors:
             raise self._errors.pop(0)
         return self.done

@@ -17,17 +17,26 @@ def run_pool(jobs: Sequence[T], work: Callable[[T], object], max_workers: int | 
     """Run ``work(job)`` for every job on at most ``max_workers`` threads (default: the
     CPU count) and re-raise the first error, AssertionError included, once all are done.
 
-    Threads share memory, so results of any size come back without pickling or pipes.
+    Threads share memory, so results of any size come back without pickling or pipes. Each
+    job runs in a copy of the caller's ``contextvars``. When this thread is interrupted
+    (KeyboardInterrupt, SystemExit) while waiting, queued jobs are cancelled and the
+    interruption propagates at once: running steps are not waited for.
     """
     if not jobs:
         return
+    import contextvars
     from concurrent.futures import ThreadPoolExecutor
 
     workers = max(1, min(len(jobs), max_workers or os.cpu_count() or 1))
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dotflow") as pool:
-        futures = [pool.submit(work, job) for job in jobs]
-    for future in futures:
-        error = future.exception()
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dotflow")
+    try:
+        futures = [pool.submit(contextvars.copy_context().run, work, job) for job in jobs]
+        errors = [future.exception() for future in futures]
+    except BaseException:
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
+    for error in errors:
         if error is not None:
             raise error
 

@@ -11,107 +11,153 @@ from dotflow.context import Context
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import StepTimeoutError
 from dotflow.execution.step import run_step
-from dotflow.task import TaskError
+from dotflow.task import TaskError, log_event
 
 if TYPE_CHECKING:
+    import threading
+
     from dotflow.abc.storage import Storage
     from dotflow.task import Task
 
 logger = logging.getLogger("dotflow")
 
+INTERRUPTED = "interrupted"  # the error message of a task cut short by KeyboardInterrupt / SystemExit
+
 
 class RunOptions:
-    """What a run does beyond running steps: resuming from checkpoints, and continuing after a failure."""
+    """What a run does beyond running steps (resuming from checkpoints, continuing after a
+    failure), and the run's shared state: whether it was interrupted.
 
-    __slots__ = ("resume", "keep_going")
+    Once ``interrupted`` is set (by ``Manager.interrupt``) the runner changes no status any
+    more: a worker thread whose step ends after the interruption cannot turn a task that was
+    reported Failed into Completed. When tasks run on worker threads, the Manager gives the
+    run a ``lock`` that every status change takes, so that check and change are one step; a
+    run in the caller's thread alone needs none.
+    """
+
+    __slots__ = ("resume", "keep_going", "interrupted", "lock")
 
     def __init__(self, resume: bool = False, keep_going: bool = False) -> None:
         self.resume = resume
         self.keep_going = keep_going
+        self.interrupted = False
+        self.lock: threading.RLock | None = None
 
 
 def run_task(task: Task, previous: Context | None, options: RunOptions) -> Context:
     """Run ``task`` to Completed or Failed and return its Context (what the next task gets).
 
     An AssertionError from the step or the callback fails the task and then propagates:
-    test suites use asserts inside steps as checks.
+    test suites use asserts inside steps as checks. After an interruption it runs nothing.
     """
-    storage = task.config.storage  # type: ignore[union-attr]
     previous = previous if previous is not None else Context()
+    if options.interrupted:
+        return previous
+    storage = task.config.storage  # type: ignore[union-attr]
     task.previous_context = previous
     key = storage.key(task)
-    if options.resume:
-        stored = storage.get(key)
-        if stored.storage is not None:
-            task.current_context = Context(stored.storage, task.task_id, task.workflow_id)
-            task.mark_started()
-            task.mark_finished()
-            logger.info("ID %s - %s - resumed from checkpoint", task.workflow_id, task.task_id)
-            task.status = TypeStatus.COMPLETED
-            _callback(task)
-            return task.current_context
+    if options.resume and storage.exists(key):
+        _resume(task, storage.get(key).storage, options)
+        return task.current_context
 
     task.mark_started()
     try:
-        _attempt(task, previous, storage, key)
+        _attempt(task, previous, storage, key, options)
     except (KeyboardInterrupt, SystemExit) as exc:
         # SIGINT/SIGTERM mid-step: say so to the observer (Failed) before the process unwinds
-        _record(task, task.retry_count + 1, exc)
-        _finish(task, TypeStatus.FAILED)
+        _record(task, task.retry_count + 1, exc, INTERRUPTED)
+        _finish(task, TypeStatus.FAILED, options)
         raise
     if task._current_context is None:  # failed: the callback and the next task see an empty Context
         task.current_context = Context(None, task.task_id, task.workflow_id)
-    _callback(task)
+    if not options.interrupted:
+        _callback(task)
     return task.current_context
 
 
-def _attempt(task: Task, previous: Context, storage: Storage, key: str) -> None:
+def _resume(task: Task, value: object, options: RunOptions) -> None:
+    """Complete ``task`` from its stored checkpoint ``value`` without running its step."""
+    if isinstance(task.step, type) and isinstance(value, list):
+        # a class step's result is its methods' Contexts; a store that keeps plain JSON
+        # returns their values, so give the next step the shape the first run gave it
+        value = [item if isinstance(item, Context) else Context(item) for item in value]
+    task.current_context = Context(value, task.task_id, task.workflow_id)
+    task.mark_started()
+    task.mark_finished()
+    if logger.isEnabledFor(logging.INFO):
+        log_event(logging.INFO, task.workflow_id, task.task_id, "resumed from checkpoint")
+    if _set_status(task, TypeStatus.COMPLETED, options):
+        _callback(task)
+
+
+def _attempt(task: Task, previous: Context, storage: Storage, key: str, options: RunOptions) -> None:
     """Run the step until it succeeds, fails for good, or runs out of attempts."""
     step_options = task.options
     delay = step_options.retry_delay
     for attempt in range(1, step_options.retry + 1):
-        task.status = TypeStatus.IN_PROGRESS
+        if not _set_status(task, TypeStatus.IN_PROGRESS, options):
+            return
         try:
             value = run_step(task.step, step_options, task, previous)
         except AssertionError as exc:
             _record(task, attempt, exc)
-            _finish(task, TypeStatus.FAILED)
+            _finish(task, TypeStatus.FAILED, options)
             raise
         except Exception as exc:
+            if options.interrupted:
+                return
             _record(task, attempt, exc)
             if isinstance(exc, StepTimeoutError) or attempt == step_options.retry:
-                _finish(task, TypeStatus.FAILED)
+                _finish(task, TypeStatus.FAILED, options)
                 return
             task.retry_count += 1
-            task.status = TypeStatus.RETRY
+            if not _set_status(task, TypeStatus.RETRY, options):
+                return
             if delay:
                 time.sleep(delay)
             if step_options.backoff:
                 delay *= 2
         else:
+            if options.interrupted:
+                return  # the task was reported Failed meanwhile; that stays its outcome
             finished = task.mark_finished()
             task.current_context = Context(value, task.task_id, task.workflow_id)
             task.current_context._ts = finished  # one float for both: tasks stay small
             try:
                 storage.post(key, task.current_context)
             except Exception as exc:
-                _record(task, attempt, exc)
-                logger.error("ID %s - %s - could not store the result: %s", task.workflow_id, task.task_id, exc)
-                _finish(task, TypeStatus.FAILED)
+                _record(task, attempt, exc, f"could not store the result: {exc}")
+                _finish(task, TypeStatus.FAILED, options)
                 return
-            task.status = TypeStatus.COMPLETED
+            _set_status(task, TypeStatus.COMPLETED, options)
             return
 
 
-def _record(task: Task, attempt: int, exc: BaseException) -> None:
-    message = str(exc) or type(exc).__name__
+def _set_status(task: Task, status: str, options: RunOptions) -> bool:
+    """Set (and so report) ``status`` unless the run was interrupted; returns whether it did."""
+    lock = options.lock
+    if lock is None:
+        if options.interrupted:
+            return False
+        task.status = status
+        return True
+    with lock:
+        if options.interrupted:
+            return False
+        task.status = status
+        return True
+
+
+def _record(task: Task, attempt: int, exc: BaseException, message: str | None = None) -> None:
+    message = message or str(exc) or type(exc).__name__
     task.errors.append(TaskError(attempt, exc, format_exc(), message))
-    logger.debug("ID %s - %s - attempt %d failed: %s", task.workflow_id, task.task_id, attempt, message)
+    if logger.isEnabledFor(logging.DEBUG):
+        log_event(logging.DEBUG, task.workflow_id, task.task_id, f"attempt {attempt} failed: {message}")
 
 
-def _finish(task: Task, status: str) -> None:
+def _finish(task: Task, status: str, options: RunOptions) -> None:
     task.mark_finished()
-    task.status = status
+    _set_status(task, status, options)
 
 
 def _callback(task: Task) -> None:
@@ -122,5 +168,4 @@ def _callback(task: Task) -> None:
     except AssertionError:
         raise
     except Exception:
-        logger.exception("ID %s - %s - the task callback raised", task.workflow_id, task.task_id)
-
+        log_event(logging.ERROR, task.workflow_id, task.task_id, "the task callback raised", exc_info=True)

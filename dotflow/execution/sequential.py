@@ -13,9 +13,12 @@ if TYPE_CHECKING:
 
 
 def run_sequential(tasks: Sequence[Task], options: RunOptions) -> None:
-    """Run ``tasks`` in order in this thread; stop at the first failure unless keep_going."""
+    """Run ``tasks`` in order in this thread; stop at the first failure unless keep_going,
+    and after an interruption of the run."""
     previous: Context | None = None
     for task in tasks:
+        if options.interrupted:
+            break
         previous = run_task(task, previous, options)
         if task.status is TypeStatus.FAILED and not options.keep_going:
             break

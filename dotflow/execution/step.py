@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Callable
 from weakref import WeakKeyDictionary
 
 from dotflow.actions import ActionOptions, options_of
@@ -13,8 +13,6 @@ from dotflow.errors import StepTimeoutError
 
 if TYPE_CHECKING:
     from dotflow.task import Task
-
-logger = logging.getLogger("dotflow")
 
 _CO_COROUTINE = 0x80
 _CO_VARKEYWORDS = 0x08
@@ -75,8 +73,14 @@ def call(target: Any, task: Task, previous: Context, timeout: float = 0) -> Any:
 def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -> Any:
     """Run a step and return its result. A class step (or a step returning an instance of
     a class with ``@action`` methods) runs those methods in source order, each getting the
-    previous method's Context; the result is then the list of method Contexts."""
-    result = call(step, task, previous, options.timeout)
+    previous method's Context; the result is then the list of method Contexts.
+
+    The step's ``timeout`` bounds the whole attempt: making the instance and running every
+    method. A method's own ``timeout`` still applies inside that budget.
+    """
+    timeout = options.timeout
+    deadline = monotonic() + timeout if timeout else 0.0
+    result = call(step, task, previous, timeout)
     methods = _action_methods(type(result)) if result is not None and not isinstance(result, _PLAIN) else ()
     if not methods:
         return result
@@ -84,10 +88,31 @@ def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -
     last = previous
     for name in methods:
         method = getattr(result, name)
-        own = options_of(method) or options
-        last = Context(call(method, task, last, own.timeout))
+        own = options_of(method)
+        limit = own.timeout if own is not None else 0.0
+        step_bound = False
+        if deadline:
+            left = deadline - monotonic()
+            if not limit or left < limit:
+                limit, step_bound = left, True
+            if left <= 0:
+                raise _step_timeout(step, timeout)
+        try:
+            last = Context(call(method, task, last, limit))
+        except StepTimeoutError:
+            if step_bound:
+                raise _step_timeout(step, timeout) from None
+            raise
         contexts.append(last)
     return contexts
+
+
+def _step_timeout(step: Any, timeout: float) -> StepTimeoutError:
+    name = getattr(step, "__qualname__", None) or type(step).__qualname__
+    return StepTimeoutError(
+        f"step {name} timed out after {timeout:g}s (the whole step, its @action methods included); "
+        "the running method was abandoned (an async one is cancelled, a sync one runs on unobserved until it returns)"
+    )
 
 
 _PLAIN = (str, bytes, int, float, bool, list, tuple, dict, set, frozenset, Context)
@@ -136,47 +161,49 @@ def _run_coroutine(awaitable: Any, timeout: float) -> Any:
         asyncio.get_running_loop()
     except RuntimeError:
         return asyncio.run(guarded())
-    box: dict[str, Any] = {}
-
-    def runner() -> None:
-        try:
-            box["value"] = asyncio.run(guarded())
-        except BaseException as exc:  # handed back to the caller's thread
-            box["error"] = exc
-
-    thread = threading.Thread(target=runner, name="dotflow-async-step", daemon=True)
-    thread.start()
-    thread.join()
-    if "error" in box:
-        raise box["error"]
-    return box.get("value")
+    _, value = in_thread(lambda: asyncio.run(guarded()), "dotflow-async-step", None)
+    return value
 
 
 def _call_with_timeout(target: Any, kwargs: dict[str, Any], timeout: float) -> Any:
     """Run a sync step on a daemon thread and stop waiting after ``timeout`` seconds.
 
     Python cannot kill a thread, so a step that overruns is abandoned: it keeps running
-    unobserved until it returns, and that is logged rather than hidden.
+    unobserved until it returns, and the error (logged with the task's Failed line) says so.
     """
+    name = getattr(target, "__qualname__", None) or repr(target)
+    done, value = in_thread(lambda: target(**kwargs), f"dotflow-step-{name}", timeout)
+    if not done:
+        raise StepTimeoutError(
+            f"step {name} timed out after {timeout:g}s; it was abandoned and its thread runs on "
+            "unobserved until it returns"
+        )
+    return value
+
+
+def in_thread(work: Callable[[], Any], name: str, timeout: float | None) -> tuple[bool, Any]:
+    """Run ``work()`` on a daemon thread, in a copy of this thread's ``contextvars``, and wait
+    for it at most ``timeout`` seconds (None: until it ends).
+
+    Returns ``(True, value)``, or ``(False, None)`` when it is still running; an exception it
+    raised is re-raised here, on the caller's thread.
+    """
+    import contextvars
+
+    context = contextvars.copy_context()
     box: dict[str, Any] = {}
 
     def runner() -> None:
         try:
-            box["value"] = target(**kwargs)
+            box["value"] = context.run(work)
         except BaseException as exc:  # handed back to the caller's thread
             box["error"] = exc
 
-    name = getattr(target, "__qualname__", repr(target))
-    thread = threading.Thread(target=runner, name=f"dotflow-step-{name}", daemon=True)
+    thread = threading.Thread(target=runner, name=name, daemon=True)
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        logger.warning(
-            "step %s timed out after %gs; it was abandoned and its thread runs on unobserved until it returns",
-            name,
-            timeout,
-        )
-        raise StepTimeoutError(f"step {name} timed out after {timeout:g}s")
+        return False, None
     if "error" in box:
         raise box["error"]
-    return box.get("value")
+    return True, box.get("value")

@@ -2,29 +2,23 @@
 
 from __future__ import annotations
 
-import re
-
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
 from dotflow.errors import DotflowError
 from dotflow.providers._codec import decode, encode, safe_name
-
-_QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")
+from dotflow.redact import describe
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:
-    """``exc`` as one short line; URL query strings are dropped, since they can carry keys."""
-    text = _QUERY.sub(r"\1", " ".join(str(exc).split())) or "no detail"
-    if len(text) > limit:
-        text = text[: limit - 3] + "..."
-    return f"{type(exc).__name__}: {text}"
+    """``exc`` as one short line; URL query strings and credentials are dropped, since they can carry keys."""
+    return describe(exc, limit)
 
 
 class BucketStorage(Storage):
     """One JSON object per key at ``<prefix><safe key>.json`` in a bucket.
 
-    Subclasses give the URL scheme and three primitives: write bytes, read bytes, and tell
-    whether an SDK error means "no such object".
+    Subclasses give the URL scheme and five primitives: write bytes, read bytes, tell whether
+    an object exists, delete one, and tell whether an SDK error means "no such object".
     """
 
     scheme = ""
@@ -35,6 +29,13 @@ class BucketStorage(Storage):
         raise NotImplementedError
 
     def _read(self, name: str) -> bytes:
+        raise NotImplementedError
+
+    def _exists(self, name: str) -> bool:
+        raise NotImplementedError
+
+    def _delete(self, name: str) -> None:
+        """Delete the object; a missing one may raise an error ``_is_missing`` recognises."""
         raise NotImplementedError
 
     def _is_missing(self, exc: BaseException) -> bool:
@@ -73,6 +74,28 @@ class BucketStorage(Storage):
                 f"{type(self).__name__}: {self._where(key)} is not valid JSON ({exc}); "
                 "delete the object to run that step again"
             ) from None
+
+    def exists(self, key: str) -> bool:
+        try:
+            return self._exists(self._name(key))
+        except Exception as exc:
+            if self._is_missing(exc):
+                return False
+            raise DotflowError(
+                f"{type(self).__name__}: cannot check {self._where(key)}: {one_line(exc)}; "
+                "check that the bucket exists and the credentials may read it"
+            ) from exc
+
+    def delete(self, key: str) -> None:
+        try:
+            self._delete(self._name(key))
+        except Exception as exc:
+            if self._is_missing(exc):
+                return
+            raise DotflowError(
+                f"{type(self).__name__}: cannot delete {self._where(key)}: {one_line(exc)}; "
+                "check that the bucket exists and the credentials may delete from it"
+            ) from exc
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(bucket={self.bucket!r}, prefix={self.prefix!r})"

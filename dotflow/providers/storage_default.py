@@ -19,5 +19,11 @@ class StorageDefault(Storage):
         found = self._data.get(key)
         return found if found is not None else Context()
 
+    def exists(self, key: str) -> bool:
+        return key in self._data
+
+    def delete(self, key: str) -> None:
+        self._data.pop(key, None)
+
     def __repr__(self) -> str:
         return "StorageDefault()"

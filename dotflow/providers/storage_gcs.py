@@ -63,5 +63,11 @@ class StorageGCS(BucketStorage):
     def _read(self, name: str) -> bytes:
         return self._bucket.blob(name).download_as_bytes()
 
+    def _exists(self, name: str) -> bool:
+        return bool(self._bucket.blob(name).exists())
+
+    def _delete(self, name: str) -> None:
+        self._bucket.blob(name).delete()  # NotFound for a missing object: _is_missing
+
     def _is_missing(self, exc: BaseException) -> bool:
         return _is_not_found(exc)

@@ -65,5 +65,14 @@ class StorageS3(BucketStorage):
     def _read(self, name: str) -> bytes:
         return self.client.get_object(Bucket=self.bucket, Key=name)["Body"].read()
 
+    def _exists(self, name: str) -> bool:
+        # HEAD reads no body. It cannot tell a missing bucket from a missing key (both are a
+        # bare 404), so a wrong bucket reads as "nothing stored" and the first post names it.
+        self.client.head_object(Bucket=self.bucket, Key=name)
+        return True
+
+    def _delete(self, name: str) -> None:
+        self.client.delete_object(Bucket=self.bucket, Key=name)  # S3 answers 204 for a missing key too
+
     def _is_missing(self, exc: BaseException) -> bool:
         return _error_code(exc) in _MISSING_CODES

@@ -100,6 +100,22 @@ def check_key_format(storage: Storage) -> None:
     assert storage.key(task) == "wf-1-3"
 
 
+def check_exists_and_delete(storage: Storage) -> None:
+    """``exists`` tells a stored key (even one holding None) from a missing one; ``delete`` removes it,
+    and deleting a missing key is a no-op."""
+    assert storage.exists("exists-missing") is False
+    storage.post("exists-none", Context(None))
+    storage.post("exists-value", Context({"v": 1}))
+    assert storage.exists("exists-none") is True
+    assert storage.exists("exists-value") is True
+    storage.delete("exists-none")
+    storage.delete("exists-value")
+    storage.delete("exists-missing")
+    assert storage.exists("exists-none") is False
+    assert storage.exists("exists-value") is False
+    assert storage.get("exists-value") == Context()
+
+
 def check_all(
     storage: Storage, list_names: Callable[[], Iterable[str]] | None = None, prefix: str = ""
 ) -> None:
@@ -109,5 +125,6 @@ def check_all(
     check_overwrite_replaces(storage)
     check_hostile_keys_are_distinct(storage)
     check_key_format(storage)
+    check_exists_and_delete(storage)
     if list_names is not None:
         check_names_stay_under_prefix(storage, list_names, prefix)

@@ -107,7 +107,7 @@ def test_failing_encode_does_not_clobber_the_old_file(tmp_path: Path) -> None:
 
 
 def test_failing_rename_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """If the final rename fails, the old file is unchanged and the temp file is removed."""
+    """If the final rename fails, the old file is unchanged, the temp file is removed, and a DotflowError says so."""
     storage = StorageFile(tmp_path)
     storage.post("k", Context("old"))
 
@@ -115,7 +115,7 @@ def test_failing_rename_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
         raise OSError("disk said no")
 
     monkeypatch.setattr(os, "replace", broken_replace)
-    with pytest.raises(OSError, match="disk said no"):
+    with pytest.raises(DotflowError, match="disk said no"):
         storage.post("k", Context("new"))
     monkeypatch.undo()
     assert storage.get("k").storage == "old"
@@ -216,3 +216,83 @@ def test_workflow_result_is_stored_under_workflow_and_task_id(tmp_path: Path) ->
     workflow.start()
     task_id = workflow.result_task()[0].task_id
     assert json.loads((tmp_path / f"wf-7-{task_id}.json").read_text()) == {"storage": [{"n": 1}, {"n": 2}]}
+
+
+# --- a bad folder, file modes ---------------------------------------------------------------------
+
+
+def _assert_one_line_naming(error: DotflowError, path: Path) -> None:
+    message = str(error)
+    assert str(path) in message and "\n" not in message
+    assert "path" in message  # what to do: point path= somewhere else
+
+
+def test_path_that_is_a_file_fails_with_one_dotflow_error(tmp_path: Path) -> None:
+    """When ``path`` is a file, post, get, exists and delete raise a one-line DotflowError naming it."""
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("x")
+    storage = StorageFile(blocker)
+    for call in (
+        lambda: storage.post("k", Context(1)),
+        lambda: storage.get("k"),
+        lambda: storage.exists("k"),
+        lambda: storage.delete("k"),
+    ):
+        with pytest.raises(DotflowError) as info:
+            call()
+        _assert_one_line_naming(info.value, blocker)
+
+
+def test_path_under_a_file_fails_with_one_dotflow_error(tmp_path: Path) -> None:
+    """A ``path`` nested below a file (mkdir cannot make it) raises a DotflowError, not NotADirectoryError."""
+    (tmp_path / "file").write_text("x")
+    root = tmp_path / "file" / "store"
+    with pytest.raises(DotflowError) as info:
+        StorageFile(root).post("k", Context(1))
+    _assert_one_line_naming(info.value, root)
+
+
+def test_a_workflow_on_a_bad_folder_stops_before_running(tmp_path: Path) -> None:
+    """``start()`` on a storage folder that is a file raises the one-line DotflowError before any step runs."""
+    blocker = tmp_path / "blocker"
+    blocker.write_text("x")
+    workflow = DotFlow(config=Config(storage=StorageFile(blocker)), workflow_id="bad-folder")
+    workflow.task.add(produce)
+    with pytest.raises(DotflowError) as info:
+        workflow.start()
+    _assert_one_line_naming(info.value, blocker)
+    assert workflow.result_task()[0].status is TypeStatus.NOT_STARTED
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o027, 0o640), (0o077, 0o600), (0o002, 0o664)])
+def test_files_get_the_usual_mode_for_the_umask(tmp_path: Path, umask: int, mode: int) -> None:
+    """A stored file has mode ``0o666 & ~umask`` like any file the process creates, not mkstemp's 0600."""
+    previous = os.umask(umask)
+    try:
+        storage = StorageFile(tmp_path / f"store-{umask:o}")
+        storage.post("k", Context(1))
+        storage.post("k", Context(2))
+    finally:
+        os.umask(previous)
+    assert (tmp_path / f"store-{umask:o}" / "k.json").stat().st_mode & 0o777 == mode
+
+
+def test_delete_removes_only_that_file(tmp_path: Path) -> None:
+    """``delete(key)`` unlinks that key's file and leaves the others."""
+    storage = StorageFile(tmp_path)
+    storage.post("a", Context(1))
+    storage.post("b", Context(None))
+    storage.delete("a")
+    assert [p.name for p in _files(tmp_path)] == ["b.json"]
+    assert storage.exists("b") and not storage.exists("a")
+
+
+def test_a_list_of_contexts_is_marked_and_comes_back_as_contexts(tmp_path: Path) -> None:
+    """A class step's result (a list of Contexts) is stored with ``"contexts": true`` and read back as Contexts."""
+    storage = StorageFile(tmp_path)
+    storage.post("cls", Context([Context(1), Context({"a": 2})]))
+    assert json.loads((tmp_path / "cls.json").read_text()) == {"storage": [1, {"a": 2}], "contexts": True}
+    assert storage.get("cls").storage == [Context(1), Context({"a": 2})]
+    storage.post("plain", Context([1, 2]))
+    assert json.loads((tmp_path / "plain.json").read_text()) == {"storage": [1, 2]}
+    assert storage.get("plain").storage == [1, 2]

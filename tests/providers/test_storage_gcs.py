@@ -45,6 +45,11 @@ def test_hostile_keys_do_not_collide(storage: StorageGCS) -> None:
     storage_contract.check_hostile_keys_are_distinct(storage)
 
 
+def test_exists_and_delete(storage: StorageGCS) -> None:
+    """``exists`` sees a stored None result, ``delete`` removes the object, and deleting a missing one is a no-op."""
+    storage_contract.check_exists_and_delete(storage)
+
+
 def test_key_is_workflow_dash_task(storage: StorageGCS) -> None:
     """``key(task)`` is ``<workflow_id>-<task_id>``."""
     storage_contract.check_key_format(storage)

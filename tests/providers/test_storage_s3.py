@@ -46,6 +46,11 @@ def test_hostile_keys_do_not_collide(storage: StorageS3) -> None:
     storage_contract.check_hostile_keys_are_distinct(storage)
 
 
+def test_exists_and_delete(storage: StorageS3) -> None:
+    """``exists`` sees a stored None result, ``delete`` removes the object, and deleting a missing one is a no-op."""
+    storage_contract.check_exists_and_delete(storage)
+
+
 def test_key_is_workflow_dash_task(storage: StorageS3) -> None:
     """``key(task)`` is ``<workflow_id>-<task_id>``."""
     storage_contract.check_key_format(storage)
@@ -127,6 +132,16 @@ def test_missing_bucket_on_post_raises_one_line_error(s3_client: Any) -> None:
         storage.post("wf-1", Context(1))
     message = str(caught.value)
     assert "s3://no-such-bucket-dotflow/dotflow/wf-1.json" in message
+    assert "\n" not in message and "testing" not in message
+
+
+def test_delete_in_a_missing_bucket_raises_one_line_error(s3_client: Any) -> None:
+    """Deleting from a bucket that does not exist raises DotflowError naming the object, on one line."""
+    storage = StorageS3("no-such-bucket-dotflow", client=s3_client)
+    with pytest.raises(DotflowError) as caught:
+        storage.delete("wf-1")
+    message = str(caught.value)
+    assert "s3://no-such-bucket-dotflow/dotflow/wf-1.json" in message and "NoSuchBucket" in message
     assert "\n" not in message and "testing" not in message
 
 
