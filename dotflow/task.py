@@ -12,7 +12,7 @@ from zlib import crc32
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context, to_jsonable
 from dotflow.core.types.status import TypeStatus
-from dotflow.errors import StepImportError, UsageError
+from dotflow.errors import UsageError
 
 if TYPE_CHECKING:
     from dotflow.config import Config
@@ -402,32 +402,7 @@ def task_id_for(index: int, step: Any, group_name: str) -> str:
 
 
 def import_step(path: str) -> Any:
-    """Resolve ``pkg.mod.fn`` or ``pkg.mod:fn`` (``fn`` may be ``Class.method``)."""
-    spec = path.strip()
-    if ":" in spec:
-        module_name, _, attr = spec.partition(":")
-    else:
-        module_name, _, attr = spec.rpartition(".")
-    parts = [*module_name.split("."), *attr.split(".")]
-    if not module_name or not attr or not all(p.isidentifier() for p in parts):
-        raise StepImportError(
-            f"{path!r} is not an import string; write it as 'package.module.function' or 'package.module:function'"
-        )
-    from importlib import import_module
+    """Resolve a step's import string, ``pkg.mod.fn`` or ``pkg.mod:fn`` (``fn`` may be ``Class.method``)."""
+    from dotflow.imports import import_string
 
-    try:
-        target: Any = import_module(module_name)
-    except ModuleNotFoundError as exc:
-        raise StepImportError(
-            f"cannot import {module_name!r} for step {path!r}: {exc}; check the name and that its folder is on sys.path"
-        ) from None
-    except Exception as exc:
-        raise StepImportError(
-            f"importing {module_name!r} for step {path!r} raised {type(exc).__name__}: {exc}"
-        ) from None
-    for part in attr.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise StepImportError(f"module {module_name!r} has no attribute {attr!r} (from step {path!r})") from None
-    return target
+    return import_string(path, label="step")

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from dotflow.cli.app import setup_logging
-from dotflow.errors import DotflowError, StepImportError, UsageError
+from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
 if TYPE_CHECKING:
@@ -96,21 +96,19 @@ def start(
 
 
 def _build(step: str | None, workflow: str | None, callback: str | None, initial_context: str | None) -> DotFlow:
-    from dotflow.task import import_step
+    from dotflow.imports import import_string
     from dotflow.workflow import DotFlow
 
     if step is not None:
         flow = DotFlow()
         flow.task.add(
             step=step,
-            callback=import_step(callback) if callback else None,
+            callback=import_string(callback, label="--callback") if callback else None,
             initial_context=_parse_context(initial_context),
         )
         return flow
     assert workflow is not None
-    if ":" not in workflow:
-        raise StepImportError(f"--workflow {workflow!r} must look like 'package.module:factory'")
-    factory = import_step(workflow)
+    factory = import_string(workflow, label="--workflow", colon=True, forms="'package.module:factory'")
     if not callable(factory):
         raise UsageError(f"--workflow {workflow!r} is not callable; point it at a function that returns a DotFlow")
     try:

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import ConfigError
-from dotflow.profiles.schema import IMPORT_STRING
+from dotflow.imports import import_string
+from dotflow.redact import describe
 
 if TYPE_CHECKING:
     from dotflow.abc.server import Server
@@ -93,20 +93,8 @@ def plugin(key: str, spec: str, contract: type) -> Any:
     The string is checked before anything is imported, and each failure has its own one-line error.
     """
     head = f"{key} {spec!r}"
-    if not IMPORT_STRING.fullmatch(spec):
-        raise ConfigError(f"{head} is not an import string; write it as pkg.module:Class")
-    module_name, _, attribute = spec.partition(":")
-    try:
-        target: Any = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ConfigError(f"{head}: cannot import {module_name!r}: {_one_line(exc)}") from exc
-    except Exception as exc:
-        raise ConfigError(f"{head}: importing {module_name!r} raised {_one_line(exc)}") from exc
-    for part in attribute.split("."):
-        try:
-            target = getattr(target, part)
-        except AttributeError:
-            raise ConfigError(f"{head}: {module_name!r} has no attribute {attribute!r}") from None
+    target = import_string(spec, label=key, error=ConfigError, colon=True, forms="pkg.module:Class")
+    attribute = spec.partition(":")[2]
     expected = f"{contract.__module__}.{contract.__name__}"
     if isinstance(target, type) and not issubclass(target, contract):
         raise ConfigError(f"{head}: {attribute} is not a subclass of {expected}")
@@ -115,12 +103,7 @@ def plugin(key: str, spec: str, contract: type) -> Any:
     try:
         instance = target()
     except Exception as exc:
-        raise ConfigError(f"{head}: {attribute}() raised {_one_line(exc)}") from exc
+        raise ConfigError(f"{head}: {attribute}() raised {describe(exc)}") from exc
     if not isinstance(instance, contract):
         raise ConfigError(f"{head}: {attribute}() returned a {type(instance).__name__}, not a {expected}")
     return instance
-
-
-def _one_line(exc: BaseException) -> str:
-    text = " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

@@ -9,12 +9,11 @@ from typing import Any
 
 from dotflow.core.types.execution import TypeExecution
 from dotflow.errors import ConfigError
+from dotflow.imports import is_import_string
 from dotflow.redact import mask_credentials
 
 SECTIONS = ("server", "storage", "workflow")
 
-_IDENT = r"[A-Za-z_][A-Za-z0-9_]*"
-IMPORT_STRING = re.compile(rf"{_IDENT}(?:\.{_IDENT})*:{_IDENT}(?:\.{_IDENT})*")
 _HTTP_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 TRUE = frozenset({"true", "1", "yes", "on"})
@@ -164,7 +163,7 @@ def _one_of(names: tuple[str, ...], plugin: bool) -> Callable[[str], str | None]
     allowed = ", ".join(names) + (" or pkg.module:Class" if plugin else "")
 
     def check(value: str) -> str | None:
-        if value in names or (plugin and IMPORT_STRING.fullmatch(value)):
+        if value in names or (plugin and is_import_string(value, colon=True)):
             return None
         if plugin and ":" in value:
             return "is not an import string; write it as pkg.module:Class"

@@ -9,11 +9,6 @@ from dotflow.providers._codec import decode, encode, safe_name
 from dotflow.redact import describe
 
 
-def one_line(exc: BaseException, limit: int = 300) -> str:
-    """``exc`` as one short line; URL query strings and credentials are dropped, since they can carry keys."""
-    return describe(exc, limit)
-
-
 class BucketStorage(Storage):
     """One JSON object per key at ``<prefix><safe key>.json`` in a bucket.
 
@@ -53,7 +48,7 @@ class BucketStorage(Storage):
             self._write(self._name(key), data)
         except Exception as exc:
             raise DotflowError(
-                f"{type(self).__name__}: cannot write {self._where(key)}: {one_line(exc)}; "
+                f"{type(self).__name__}: cannot write {self._where(key)}: {describe(exc)}; "
                 "check that the bucket exists and the credentials may write to it"
             ) from exc
 
@@ -64,7 +59,7 @@ class BucketStorage(Storage):
             if self._is_missing(exc):
                 return Context()
             raise DotflowError(
-                f"{type(self).__name__}: cannot read {self._where(key)}: {one_line(exc)}; "
+                f"{type(self).__name__}: cannot read {self._where(key)}: {describe(exc)}; "
                 "check that the bucket exists and the credentials may read it"
             ) from exc
         try:
@@ -82,7 +77,7 @@ class BucketStorage(Storage):
             if self._is_missing(exc):
                 return False
             raise DotflowError(
-                f"{type(self).__name__}: cannot check {self._where(key)}: {one_line(exc)}; "
+                f"{type(self).__name__}: cannot check {self._where(key)}: {describe(exc)}; "
                 "check that the bucket exists and the credentials may read it"
             ) from exc
 
@@ -93,7 +88,7 @@ class BucketStorage(Storage):
             if self._is_missing(exc):
                 return
             raise DotflowError(
-                f"{type(self).__name__}: cannot delete {self._where(key)}: {one_line(exc)}; "
+                f"{type(self).__name__}: cannot delete {self._where(key)}: {describe(exc)}; "
                 "check that the bucket exists and the credentials may delete from it"
             ) from exc
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dotflow.errors import DotflowError, MissingExtraError
-from dotflow.providers._bucket import BucketStorage, one_line
+from dotflow.providers._bucket import BucketStorage
+from dotflow.redact import describe
 
 
 def _is_not_found(exc: BaseException) -> bool:
@@ -51,7 +52,7 @@ class StorageGCS(BucketStorage):
                 client = gcs.Client(project=project)
             except Exception as exc:
                 raise DotflowError(
-                    f"StorageGCS(bucket={bucket!r}): cannot build a storage client ({one_line(exc)}); "
+                    f"StorageGCS(bucket={bucket!r}): cannot build a storage client ({describe(exc)}); "
                     "set up Google credentials (GOOGLE_APPLICATION_CREDENTIALS) or pass client="
                 ) from exc
         self.client = client

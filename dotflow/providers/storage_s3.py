@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from dotflow.errors import DotflowError, MissingExtraError
-from dotflow.providers._bucket import BucketStorage, one_line
+from dotflow.providers._bucket import BucketStorage
+from dotflow.redact import describe
 
 # Error codes that mean "no object under this key". S3 says NoSuchKey; some
 # S3-compatible stores answer a bare 404 instead.
@@ -54,7 +55,7 @@ class StorageS3(BucketStorage):
                 client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
             except Exception as exc:
                 raise DotflowError(
-                    f"StorageS3(bucket={bucket!r}): cannot build an S3 client ({one_line(exc)}); "
+                    f"StorageS3(bucket={bucket!r}): cannot build an S3 client ({describe(exc)}); "
                     "check region and endpoint_url, or pass client="
                 ) from exc
         self.client = client

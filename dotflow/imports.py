@@ -1,0 +1,64 @@
+"""Resolving import strings (``pkg.mod.name`` or ``pkg.mod:name``) given by users: steps,
+callbacks, ``--workflow`` factories and provider plug-ins, each failure with its own one line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dotflow.errors import DotflowError, StepImportError
+from dotflow.redact import describe
+
+STEP_FORMS = "'package.module.function' or 'package.module:function'"
+
+
+def import_string(
+    spec: str,
+    *,
+    label: str,
+    error: type[DotflowError] = StepImportError,
+    colon: bool = False,
+    forms: str = STEP_FORMS,
+) -> Any:
+    """The object ``spec`` names. ``label`` says where the string came from (``step``,
+    ``--workflow``, ``storage.provider``); ``colon=True`` accepts only the ``pkg.mod:name``
+    form. The string is checked before anything is imported."""
+    split = _split(spec, colon)
+    if split is None:
+        raise error(f"{label} {spec!r} is not an import string; write it as {forms}")
+    module_name, attribute = split
+    from importlib import import_module
+
+    try:
+        target: Any = import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise error(
+            f"{label} {spec!r}: cannot import {module_name!r}: {describe(exc)}; "
+            "check the name and that its folder is on sys.path"
+        ) from None
+    except Exception as exc:
+        raise error(f"{label} {spec!r}: importing {module_name!r} raised {describe(exc)}") from None
+    for part in attribute.split("."):
+        try:
+            target = getattr(target, part)
+        except AttributeError:
+            raise error(f"{label} {spec!r}: {module_name!r} has no attribute {attribute!r}") from None
+    return target
+
+
+def is_import_string(spec: str, *, colon: bool = False) -> bool:
+    """Whether ``spec`` has the shape ``import_string`` accepts (nothing is imported)."""
+    return _split(spec, colon) is not None
+
+
+def _split(spec: str, colon: bool) -> tuple[str, str] | None:
+    text = spec.strip() if isinstance(spec, str) else ""
+    if ":" in text:
+        module_name, _, attribute = text.partition(":")
+    elif colon:
+        return None
+    else:
+        module_name, _, attribute = text.rpartition(".")
+    parts = [*module_name.split("."), *attribute.split(".")]
+    if not module_name or not attribute or not all(part.isidentifier() for part in parts):
+        return None
+    return module_name, attribute
