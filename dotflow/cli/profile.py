@@ -112,13 +112,13 @@ def check(
 
 
 def ping_outcome(status: Any, detail: str, shown_url: str) -> tuple[int, str]:
-    """The exit code and message for a ``PingStatus`` (compared by its string value, so a
-    status this module does not import, or that ServerAPI adds later, still maps)."""
+    """The exit code and message for a ``PingStatus`` (by its string value: 0 when the server
+    answered, 3 when it could not be reached or refused the token)."""
     value = str(getattr(status, "value", status))
     if value == "ok":
         return 0, f"server reached and the token was accepted ({detail})"
     if value == "reachable":  # the server answered, but its answer says nothing about the token
-        return 0, f"server reached; the token could not be checked ({detail})"
+        return 0, f"server reached ({detail})"
     if value == "auth":
         return EXIT_UNREACHABLE, f"the server refused the token ({detail}); check server.user_token"
     if value == "unreachable":

@@ -17,6 +17,7 @@ from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
 if TYPE_CHECKING:
+    from dotflow.execution.manager import Manager
     from dotflow.profiles import ResolvedProfile
     from dotflow.workflow import DotFlow
 
@@ -74,6 +75,7 @@ def start(
     _warn_if_unreported(resolved, flow)
     previous = signal.signal(signal.SIGTERM, _terminate)
     interrupted: BaseException | None = None
+    manager: Manager | None = None
     try:
         manager = flow.start(**resolved.workflow_options())
         manager.wait()
@@ -81,6 +83,8 @@ def start(
         typer.echo(f"error: a step's assertion failed: {exc or 'AssertionError'}", err=True)
     except (KeyboardInterrupt, SystemExit) as exc:
         interrupted = exc
+        if manager is not None:  # the signal may land between start() returning and wait()
+            manager.interrupt(exc)
     finally:
         signal.signal(signal.SIGTERM, previous)
         flow.config.server.flush()
