@@ -94,7 +94,9 @@ class DotFlow:
         check_callback("on_failure", on_failure)
         if on_input_change not in _ON_INPUT_CHANGE:
             raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(_ON_INPUT_CHANGE)}")
-        if max_workers is not None and (not isinstance(max_workers, int) or max_workers < 1):
+        if max_workers is not None and (
+            not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1
+        ):
             raise UsageError(f"max_workers={max_workers!r}; pass a positive integer or None for the CPU count")
         resume = self._check_inputs(resume, on_input_change, fingerprint)
         manager = Manager(

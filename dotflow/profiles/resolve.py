@@ -108,7 +108,8 @@ def resolve(
     ``profile`` selects by name (as ``--profile`` does); ``env`` defaults to ``os.environ`` and
     ``cwd`` to the current directory; ``overrides`` maps dotted keys to flag or argument values
     (None values are ignored, an empty string is an error). Raises ConfigError with one line on
-    any mistake. Warnings are logged and kept on ``.warnings``.
+    any mistake. Warnings are kept on ``.warnings`` and logged, each distinct one once per
+    process: a program that builds many ``DotFlow()`` hears about a misspelt variable once.
     """
     env = os.environ if env is None else env
     folder = os.getcwd() if cwd is None else os.fspath(cwd)
@@ -124,7 +125,12 @@ def resolve(
 
             logger = logging.getLogger("dotflow")
             for warning in warnings:
-                logger.warning(warning)
+                if warning not in _LOGGED:
+                    _LOGGED.add(warning)
+                    logger.warning(warning)
+
+
+_LOGGED: set[str] = set()
 
 
 class ProfileListing(NamedTuple):

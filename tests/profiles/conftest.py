@@ -81,3 +81,15 @@ def make(setup: Setup) -> Callable[..., ResolvedProfile]:
         return setup.resolve(profile, env=env, **options)
 
     return make
+
+
+@pytest.fixture(autouse=True)
+def _fresh_warning_log():
+    """Each test hears every warning: the once-per-process memory of logged warnings starts empty."""
+    import importlib
+
+    resolve_module = importlib.import_module("dotflow.profiles.resolve")  # the module, not the function
+
+    resolve_module._LOGGED.clear()
+    yield
+    resolve_module._LOGGED.clear()

@@ -135,3 +135,17 @@ def test_env_dotflow_variable_interpolated_only_by_an_unselected_profile_still_w
     """Interpolation in a profile that is not selected does not excuse an unknown DOTFLOW_* variable."""
     rp = make("[profiles.other.workflow]\nname = '${DOTFLOW_MY_LABEL}'\n", env={"DOTFLOW_MY_LABEL": "x"})
     assert len(rp.warnings) == 1 and rp.warnings[0].startswith("DOTFLOW_MY_LABEL is not a dotflow setting")
+
+
+def test_a_warning_is_logged_once_per_process(tmp_path, caplog):
+    """Resolving twice with the same misspelt variable logs its warning once, but both results carry it."""
+    import logging
+
+    from dotflow.profiles import resolve
+
+    env = {"DOTFLOW_SERVER_TIMOUT": "3", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    with caplog.at_level(logging.WARNING, logger="dotflow"):
+        first = resolve(env=env, cwd=tmp_path)
+        second = resolve(env=env, cwd=tmp_path)
+    assert first.warnings == second.warnings and len(first.warnings) == 1
+    assert sum("DOTFLOW_SERVER_TIMOUT" in r.getMessage() for r in caplog.records) == 1
