@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
 from dotflow.errors import DotflowError
 from dotflow.providers._codec import decode, encode, safe_name
 from dotflow.redact import describe
+
+_RAISE: Any = object()
 
 
 class BucketStorage(Storage):
@@ -42,26 +47,27 @@ class BucketStorage(Storage):
     def _where(self, key: str) -> str:
         return f"{self.scheme}://{self.bucket}/{self._name(key)} (key {key!r})"
 
-    def post(self, key: str, context: Context) -> None:
-        data = encode(context)
+    def _call(self, verb: str, may: str, key: str, action: Callable[[str], Any], missing: Any = _RAISE) -> Any:
+        """``action(object name)``, with an SDK failure turned into one DotflowError line;
+        a "no such object" answer gives ``missing`` instead, when one is given."""
         try:
-            self._write(self._name(key), data)
+            return action(self._name(key))
         except Exception as exc:
+            if missing is not _RAISE and self._is_missing(exc):
+                return missing
             raise DotflowError(
-                f"{type(self).__name__}: cannot write {self._where(key)}: {describe(exc)}; "
-                "check that the bucket exists and the credentials may write to it"
+                f"{type(self).__name__}: cannot {verb} {self._where(key)}: {describe(exc)}; "
+                f"check that the bucket exists and the credentials may {may}"
             ) from exc
 
+    def post(self, key: str, context: Context) -> None:
+        data = encode(context)
+        self._call("write", "write to it", key, lambda name: self._write(name, data))
+
     def get(self, key: str) -> Context:
-        try:
-            data = self._read(self._name(key))
-        except Exception as exc:
-            if self._is_missing(exc):
-                return Context()
-            raise DotflowError(
-                f"{type(self).__name__}: cannot read {self._where(key)}: {describe(exc)}; "
-                "check that the bucket exists and the credentials may read it"
-            ) from exc
+        data = self._call("read", "read it", key, self._read, missing=None)
+        if data is None:
+            return Context()
         try:
             return decode(data)
         except ValueError as exc:
@@ -71,26 +77,10 @@ class BucketStorage(Storage):
             ) from None
 
     def exists(self, key: str) -> bool:
-        try:
-            return self._exists(self._name(key))
-        except Exception as exc:
-            if self._is_missing(exc):
-                return False
-            raise DotflowError(
-                f"{type(self).__name__}: cannot check {self._where(key)}: {describe(exc)}; "
-                "check that the bucket exists and the credentials may read it"
-            ) from exc
+        return bool(self._call("check", "read it", key, self._exists, missing=False))
 
     def delete(self, key: str) -> None:
-        try:
-            self._delete(self._name(key))
-        except Exception as exc:
-            if self._is_missing(exc):
-                return
-            raise DotflowError(
-                f"{type(self).__name__}: cannot delete {self._where(key)}: {describe(exc)}; "
-                "check that the bucket exists and the credentials may delete from it"
-            ) from exc
+        self._call("delete", "delete from it", key, self._delete, missing=None)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(bucket={self.bucket!r}, prefix={self.prefix!r})"
