@@ -1,0 +1,1 @@
+"""Runnable examples; `dotflow start --workflow examples.quickstart:build` imports them from the repo root."""

@@ -1,0 +1,1 @@
+"""A managed runner on one machine: the observer backend and the user's steps."""

@@ -1,0 +1,1 @@
+"""Explicit wiring of ServerAPI in your own entry point."""
