@@ -115,33 +115,33 @@ class DotFlow:
         self.config.scheduler.start(workflow=self.start, **kwargs)
 
     def _check_inputs(self, resume: bool, on_input_change: str, fingerprint: str | None) -> bool:
-        """Record this run's input fingerprint beside its checkpoints and return whether to
-        resume. Every run records it, so that a later ``resume=True`` can tell whether the
-        checkpoints were computed from the same inputs, whatever the earlier run's options."""
+        """Keep the checkpoints consistent with this run's inputs and return whether to resume.
+
+        Every run records its input fingerprint beside the checkpoints. When the inputs
+        changed, the old checkpoints are dropped (they were computed from other inputs),
+        unless this run resumes with ``on_input_change="reuse"``, which keeps them on purpose,
+        or ``"raise"``, which stops before anything changes.
+        """
         current = fingerprint if fingerprint is not None else self.fingerprint()
         storage = self.config.storage
         key = f"{self.workflow_id}-inputs"
         stored = storage.get(key).storage
-        if not resume:
-            if stored != current:
-                storage.post(key, Context(current))
-            return False
-        if stored is not None and stored != current:
-            if on_input_change == "raise":
+        if stored == current:
+            return resume
+        if stored is not None:
+            if resume and on_input_change == "raise":
                 raise InputChangedError(
                     f"workflow {self.workflow_id}: the tasks' inputs changed since the stored checkpoints; "
                     "pass on_input_change='reset' to run everything again, or 'reuse' to keep the checkpoints"
                 )
-            if on_input_change == "reset":
-                # Drop the old checkpoints, not just skip them: if this run fails midway, the
-                # next resume must not pick up results computed from the old inputs.
+            if not (resume and on_input_change == "reuse"):
+                # drop, not just skip: if this run fails midway, a later resume must not pick
+                # up the old inputs' results for the tasks this run did not reach
                 for task in self.task.queue:
                     storage.delete(storage.key(task))
-                storage.post(key, Context(current))
-                return False
-        if stored != current:
-            storage.post(key, Context(current))
-        return True
+                resume = False
+        storage.post(key, Context(current))
+        return resume
 
     def fingerprint(self) -> str:
         """A hash of the workflow's inputs: every task's id and initial context.

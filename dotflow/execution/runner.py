@@ -101,14 +101,14 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
             value = run_step(task.step, step_options, task, previous)
         except AssertionError as exc:
             _record(task, attempt, exc)
-            _finish(task, TypeStatus.FAILED, options)
+            _fail(task, storage, key, options)
             raise
         except Exception as exc:
             if options.interrupted:
                 return
             _record(task, attempt, exc)
             if isinstance(exc, StepTimeoutError) or attempt == step_options.retry:
-                _finish(task, TypeStatus.FAILED, options)
+                _fail(task, storage, key, options)
                 return
             task.retry_count += 1
             if not _set_status(task, TypeStatus.RETRY, options):
@@ -127,7 +127,7 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
                 storage.post(key, task.current_context)
             except Exception as exc:
                 _record(task, attempt, exc, f"could not store the result: {exc}")
-                _finish(task, TypeStatus.FAILED, options)
+                _fail(task, storage, key, options)
                 return
             _set_status(task, TypeStatus.COMPLETED, options)
             return
@@ -158,6 +158,16 @@ def _record(task: Task, attempt: int, exc: BaseException, message: str | None = 
 def _finish(task: Task, status: str, options: RunOptions) -> None:
     task.mark_finished()
     _set_status(task, status, options)
+
+
+def _fail(task: Task, storage: Storage, key: str, options: RunOptions) -> None:
+    """End ``task`` Failed and drop any checkpoint an earlier run left under its key: a
+    failed task stores nothing, so a later resume runs it again."""
+    try:
+        storage.delete(key)
+    except Exception as exc:
+        log_event(logging.WARNING, task.workflow_id, task.task_id, f"could not drop its old checkpoint: {exc}")
+    _finish(task, TypeStatus.FAILED, options)
 
 
 def _callback(task: Task) -> None:
