@@ -12,6 +12,7 @@ from dotflow.context import Context
 from dotflow.errors import InputChangedError, UsageError
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
+from dotflow.ids import workflow_id_problem
 from dotflow.task import Task, TaskBuilder
 
 if TYPE_CHECKING:
@@ -19,7 +20,6 @@ if TYPE_CHECKING:
 
 _ON_INPUT_CHANGE = ("reuse", "reset", "raise")
 # characters that would split or garble a log line (C0/C1 controls, line and paragraph separators)
-_BAD_ID_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ADDRESS = re.compile(r"\bat 0x[0-9A-Fa-f]+")
 _UNSET: Any = object()
 _active_profile: ContextVar[ResolvedProfile | None] = ContextVar("dotflow_active_profile", default=None)
@@ -57,11 +57,11 @@ class DotFlow:
             self.workflow_id = str(uuid4())
         else:
             self.workflow_id = str(external)
-            if not self.workflow_id.strip():
-                raise UsageError("workflow_id is empty; pass a non-empty id or leave it out for a generated one")
-            check_workflow_id(
-                self.workflow_id, "the workflow_id argument" if workflow_id is not None else "the profile's workflow.id"
-            )
+            problem = workflow_id_problem(self.workflow_id) if workflow_id is not None else None
+            if problem:  # an id from the profile was checked when it was resolved
+                raise UsageError(
+                    f"workflow_id={self.workflow_id!r} {problem}; pass another, or leave it out for a generated one"
+                )
         self.task = TaskBuilder(config=config, workflow_id=self.workflow_id, workflow=self)
         if external is None:
             config.server.create_workflow(self)
@@ -171,25 +171,6 @@ class DotFlow:
 
     def __repr__(self) -> str:
         return f"DotFlow(workflow_id={self.workflow_id!r}, name={self.name!r}, tasks={self.task.count()})"
-
-
-def check_workflow_id(workflow_id: str, source: str) -> None:
-    """Refuse an id that would split log lines (control characters, line separators) or that
-    cannot be written as UTF-8 (lone surrogates) in file names, URLs and reports. Anything
-    else, ``/``, ``..``, ``?``, ``#`` and spaces included, is fine: it is encoded where used."""
-    bad = _BAD_ID_CHARS.search(workflow_id)
-    if bad is not None:
-        raise UsageError(
-            f"workflow id {workflow_id!r} (from {source}) contains the control character {bad.group()!r}; "
-            "use printable characters only"
-        )
-    try:
-        workflow_id.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise UsageError(
-            f"workflow id {workflow_id!r} (from {source}) contains {workflow_id[exc.start]!r}, which is not "
-            "valid text (a lone surrogate); use printable characters only"
-        ) from None
 
 
 def canonical(value: Any) -> Any:

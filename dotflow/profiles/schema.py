@@ -9,6 +9,7 @@ from typing import Any
 
 from dotflow.core.types.execution import TypeExecution
 from dotflow.errors import ConfigError
+from dotflow.ids import workflow_id_problem
 from dotflow.imports import is_import_string
 from dotflow.redact import mask_credentials
 
@@ -187,7 +188,7 @@ KEYS: tuple[Key, ...] = (
     Key("storage", "region", str),
     Key("storage", "endpoint_url", str, check=_http_url),
     Key("storage", "project", str),
-    Key("workflow", "id", str, check=_non_empty),
+    Key("workflow", "id", str, check=workflow_id_problem),
     Key("workflow", "name", str),
     Key("workflow", "mode", str, "sequential", check=_one_of(MODES, False)),
     Key("workflow", "keep_going", bool, False),

@@ -286,3 +286,10 @@ def test_check_ping_reachable_405_exits_0_with_a_note(run_cli, with_file, httpse
     assert result.returncode == 0, result.stderr
     assert "server reached (HTTP 405: the server answered; the token could not be checked" in result.stdout
     _no_secret(result)
+
+
+def test_check_refuses_a_workflow_id_that_start_would_refuse(run_cli, project):
+    """A workflow.id with a control character fails `profile check` too, naming the variable."""
+    result = run_cli("profile", "check", env={"DOTFLOW_WORKFLOW_ID": "a\tb"})
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: DOTFLOW_WORKFLOW_ID: 'a\\tb' contains the control character")
