@@ -7,6 +7,7 @@ __all__ = [
     "DotflowError",
     "InputChangedError",
     "MissingExtraError",
+    "StepExitError",
     "StepImportError",
     "StepTimeoutError",
     "UsageError",
@@ -43,3 +44,7 @@ class InputChangedError(DotflowError):
 
 class StepTimeoutError(DotflowError):
     """A step ran past its ``timeout``; the attempt is abandoned and not retried."""
+
+
+class StepExitError(DotflowError):
+    """A step called ``sys.exit()``; that fails the step rather than ending the whole run."""

@@ -706,3 +706,25 @@ def test_other_callback_errors_are_logged_not_raised(caplog: pytest.LogCaptureFi
         workflow.start()
     assert workflow.result_task()[0].status is TypeStatus.COMPLETED
     assert any(r.exc_info and "callback broke" in str(r.exc_info[1]) for r in caplog.records)
+
+
+def test_sys_exit_in_a_step_fails_that_step_only() -> None:
+    """A step calling sys.exit() fails with StepExitError (retried like any error); the run goes on."""
+    import sys as _sys
+
+    from dotflow.errors import StepExitError
+
+    calls: list[int] = []
+
+    @action(retry=2, retry_delay=0)
+    def quits() -> None:
+        calls.append(1)
+        _sys.exit(3)
+
+    workflow = DotFlow(config=Config())
+    workflow.task.add(quits)
+    workflow.start()
+    task = workflow.result_task()[0]
+    assert task.status is TypeStatus.FAILED and len(calls) == 2
+    assert isinstance(task.errors[-1].exception, StepExitError)
+    assert "sys.exit(3)" in task.errors[-1].message

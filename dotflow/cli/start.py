@@ -71,8 +71,12 @@ def start(
     resolved = resolve(profile, config_path=config, overrides=overrides)
     begin = time.perf_counter()
     with use_profile(resolved):
-        flow = _build(step, workflow, callback, initial_context)
-    _warn_if_unreported(resolved, flow)
+        try:
+            flow = _build(step, workflow, callback, initial_context)
+            _check_reporting(resolved, flow)
+        except DotflowError:
+            _report_failed_start(resolved)
+            raise
     previous = signal.signal(signal.SIGTERM, _terminate)
     interrupted: BaseException | None = None
     manager: Manager | None = None
@@ -91,7 +95,7 @@ def start(
     ok = _summarise(flow, time.perf_counter() - begin)
     if interrupted is not None:
         code = interrupted.code if isinstance(interrupted, SystemExit) else 130
-        typer.echo("error: interrupted; the run was reported Failed and pending reports were flushed", err=True)
+        typer.echo("error: interrupted by a signal; pending reports were flushed", err=True)
         sys.stdout.flush()
         sys.stderr.flush()
         # steps may still run on worker threads; waiting for them is what the signal asked not to do
@@ -128,17 +132,44 @@ def _build(step: str | None, workflow: str | None, callback: str | None, initial
     return flow
 
 
-def _warn_if_unreported(resolved: ResolvedProfile, flow: DotFlow) -> None:
-    """A --workflow factory that passes its own Config keeps its own server; say so when the
-    profile wanted reports sent, instead of leaving the observer to wonder."""
+def _check_reporting(resolved: ResolvedProfile, flow: DotFlow) -> None:
+    """A --workflow factory that passes its own Config or id keeps them (explicit arguments
+    win); say so when that stops the reports from reaching the profile's server or
+    workflow, and refuse it under the managed profile, whose backend waits on that id."""
     from dotflow.providers.server_default import ServerDefault
 
+    wanted = resolved["workflow.id"]
+    if wanted is not None and flow.workflow_id != wanted:
+        message = (
+            f"the --workflow factory set workflow_id={flow.workflow_id!r}, but the profile's workflow.id is "
+            f"{wanted!r} (from {resolved.source('workflow.id')}); drop workflow_id= from the factory"
+        )
+        if resolved.name == "managed":
+            raise UsageError(message)
+        logging.getLogger("dotflow").warning(message)
     if resolved.server_provider != "none" and isinstance(flow.config.server, ServerDefault):
         logging.getLogger("dotflow").warning(
             "profile %r reports to a server, but the --workflow factory passed its own Config without one; "
             "no status is reported (build DotFlow() without config= to use the profile's server)",
             resolved.name,
         )
+
+
+def _report_failed_start(resolved: ResolvedProfile) -> None:
+    """When a run under a backend's workflow id (managed mode) cannot even start, tell the
+    backend Failed, so its row does not wait forever. Best effort: the error that stopped
+    the start is what the user sees."""
+    if resolved["workflow.id"] is None or resolved.server_provider == "none":
+        return
+    from dotflow.core.types.status import TypeStatus
+    from dotflow.workflow import DotFlow
+
+    try:
+        flow = DotFlow()  # the active profile's server and id, no tasks
+        flow.config.server.update_workflow(flow, status=TypeStatus.FAILED)
+        flow.config.server.flush()
+    except Exception:  # the start already failed for a reason the user will read
+        pass
 
 
 def _parse_context(raw: str | None) -> Any:
@@ -151,8 +182,11 @@ def _parse_context(raw: str | None) -> Any:
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    # SystemExit unwinds through start()'s finally, which flushes pending server reports
-    raise SystemExit(128 + signum)
+    # unwinds through start(), which reports the unfinished tasks Failed, then the flush below;
+    # a RunInterrupted, unlike a step's own sys.exit(), interrupts the run
+    from dotflow.execution.step import RunInterrupted
+
+    raise RunInterrupted(128 + signum)
 
 
 def _summarise(flow: DotFlow, elapsed: float) -> bool:
@@ -173,10 +207,9 @@ def _summarise(flow: DotFlow, elapsed: float) -> bool:
 
 
 def _last_error(task: Any) -> str:
-    if task.status != "Failed" or not task.errors:
-        return ""
-    error = task.errors[-1]
-    return describe(error.exception, limit=120)
+    from dotflow.task import failure_reason
+
+    return failure_reason(task.errors) if task.status == "Failed" else ""
 
 
 def _seconds(value: float | None) -> str:

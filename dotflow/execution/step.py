@@ -9,7 +9,7 @@ from weakref import WeakKeyDictionary
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
-from dotflow.errors import StepTimeoutError
+from dotflow.errors import StepExitError, StepTimeoutError
 
 if TYPE_CHECKING:
     from dotflow.task import Task
@@ -70,6 +70,14 @@ def call(target: Any, task: Task, previous: Context, timeout: float = 0) -> Any:
     return result
 
 
+class RunInterrupted(SystemExit):
+    """The SystemExit that interrupts a run (``dotflow start`` raises it on SIGTERM).
+
+    Any other SystemExit comes from a step's own code (``sys.exit()``, a click command's
+    ``main()``) and fails that step like an exception, instead of ending the whole run.
+    """
+
+
 def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -> Any:
     """Run a step and return its result. A class step (or a step returning an instance of
     a class with ``@action`` methods) runs those methods in source order, each getting the
@@ -78,6 +86,19 @@ def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -
     The step's ``timeout`` bounds the whole attempt: making the instance and running every
     method. A method's own ``timeout`` still applies inside that budget.
     """
+    try:
+        return _run_step(step, options, task, previous)
+    except SystemExit as exc:
+        if isinstance(exc, RunInterrupted):
+            raise
+        from dotflow.task import step_name
+
+        raise StepExitError(
+            f"step {step_name(step)} called sys.exit({exc.code!r}); a step ends by returning or raising"
+        ) from exc
+
+
+def _run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -> Any:
     timeout = options.timeout
     deadline = monotonic() + timeout if timeout else 0.0
     result = call(step, task, previous, timeout)

@@ -37,6 +37,17 @@ def build():
 def not_a_flow():
     return 42
 
+@action
+def exits():
+    import sys
+    sys.exit(0)
+
+def hardcoded_id():
+    from dotflow import DotFlow
+    flow = DotFlow(workflow_id="hardcoded")
+    flow.task.add(step=ok)
+    return flow
+
 def raises():
     raise RuntimeError("db down")
 

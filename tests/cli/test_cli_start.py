@@ -133,3 +133,11 @@ def test_factory_that_raises_is_a_usage_error(run_cli):
 def test_factory_with_no_tasks_is_a_usage_error(run_cli):
     """A --workflow factory returning an empty DotFlow: exit 2 rather than a run of nothing."""
     _usage_error(run_cli("start", "--workflow", "steps:empty"), "no tasks")
+
+
+def test_step_calling_sys_exit_fails_that_step(run_cli):
+    """A step that calls sys.exit(0) fails (exit 1) instead of ending the run as a success."""
+    result = run_cli("start", "--step", "steps.exits")
+    assert result.returncode == 1
+    assert re.search(r"steps\.exits\s+Failed\s+\S+\s+StepExitError: step steps\.exits called sys\.exit\(0\)",
+                     result.stdout)

@@ -199,3 +199,27 @@ def test_factory_with_its_own_config_keeps_the_managed_id_and_is_warned(run_cli,
     assert "workflow wf-own: Completed" in result.stdout
     assert result.stderr.count("passed its own Config without one") == 1
     assert calls() == []
+
+
+def test_managed_factory_with_its_own_id_is_refused_and_reported(run_cli, backend):
+    """Under the managed profile, a factory hard-coding another workflow_id exits 2 before any
+    task runs, and the backend's workflow is told Failed."""
+    base, calls = backend
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-mine"}
+    result = run_cli("start", "--workflow", "steps:hardcoded_id", env=env)
+    assert result.returncode == 2
+    assert "workflow_id='hardcoded'" in result.stderr and "env:WORKFLOW_ID" in result.stderr
+    assert "ok got" not in result.stdout
+    assert [(m, p, b) for m, p, b in calls() if "wf-mine" in p] == [
+        ("PATCH", "/api/v1/workflows/wf-mine", {"status": "Failed"})
+    ]
+    _assert_no_secret(result)
+
+
+def test_managed_factory_that_raises_reports_the_workflow_failed(run_cli, backend):
+    """A managed run whose factory raises exits 2, and the backend's workflow is told Failed."""
+    base, calls = backend
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-boom"}
+    result = run_cli("start", "--workflow", "steps:raises", env=env)
+    assert result.returncode == 2
+    assert calls() == [("PATCH", "/api/v1/workflows/wf-boom", {"status": "Failed"})]
