@@ -44,8 +44,9 @@ class Manager:
       ``on_success(tasks=[])``; the CLI refuses empty workflows before running them.
     - A KeyboardInterrupt or SystemExit raised in the thread that runs the Manager (the
       caller of ``start()``, or of ``wait()`` in background mode) interrupts the run (see
-      ``interrupt``) and then propagates; steps still running on worker threads are not
-      waited for.
+      ``interrupt``) and then propagates at once, without waiting for steps still running on
+      worker threads. Python itself joins pool threads when the interpreter exits, so a
+      script ends once those steps return; ``dotflow start`` exits at once.
     """
 
     def __init__(

@@ -135,9 +135,11 @@ def file_layer(
             except ConfigError as exc:
                 pending[spec.dotted] = [str(exc)]
                 continue
-            if spec.dotted == STORAGE_PATH and not os.path.isabs(value):
-                # the file's author wrote the path about the file, not about wherever dotflow runs
-                value = os.path.normpath(os.path.join(os.path.dirname(doc.path), value))
+            if spec.dotted == STORAGE_PATH:
+                value = os.path.expanduser(value)
+                if not os.path.isabs(value):
+                    # the file's author wrote the path about the file, not about wherever dotflow runs
+                    value = os.path.normpath(os.path.join(os.path.dirname(doc.path), value))
             pending.pop(spec.dotted, None)
             layer.setdefault(section, {})[key] = Setting(value, f"file:{doc.path}:{line}", spec.secret)
     problems.extend((dotted_key, message) for dotted_key, messages in pending.items() for message in messages)

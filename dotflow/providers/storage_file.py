@@ -23,7 +23,7 @@ class StorageFile(Storage):
     raises a one-line DotflowError naming it."""
 
     def __init__(self, path: str | os.PathLike[str] = ".output") -> None:
-        self.path = Path(path)
+        self.path = Path(path).expanduser()
         self._mode: int | None = None  # read from the umask at the first write
 
     def _file(self, key: str) -> Path:

@@ -136,3 +136,15 @@ def test_discovery_same_file_is_read_once(setup):
     user = setup.write_user("[workflow]\nname = 'both'\n")
     rp = resolve(env=setup.env(), cwd=user.parent)
     assert rp.files == [str(user)]
+
+
+def test_storage_path_with_a_tilde_is_expanded(tmp_path, monkeypatch):
+    """A file's `path = "~/results"` means the home folder, not a folder named '~' beside the file."""
+    import os
+
+    from dotflow.profiles import resolve
+
+    (tmp_path / "dotflow.toml").write_text('[storage]\nprovider = "file"\npath = "~/results"\n')
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))  # os.path.expanduser reads the process's HOME
+    resolved = resolve(env={"XDG_CONFIG_HOME": str(tmp_path / "xdg")}, cwd=tmp_path)
+    assert resolved["storage.path"] == os.path.join(str(tmp_path / "home"), "results")
