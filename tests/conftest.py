@@ -1,4 +1,4 @@
-"""Provider test fixtures: S3 (moto server) and GCS (gcp-storage-emulator) over real HTTP on 127.0.0.1.
+"""Shared fixtures: S3 (moto server) and GCS (gcp-storage-emulator) over real HTTP on 127.0.0.1.
 
 Both servers run in threads of the test process, one per session; each test gets a fresh bucket.
 """
