@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -115,32 +116,36 @@ class DotFlow:
         self.config.scheduler.start(workflow=self.start, **kwargs)
 
     def _check_inputs(self, resume: bool, on_input_change: str, fingerprint: str | None) -> bool:
-        """Keep the checkpoints consistent with this run's inputs and return whether to resume.
+        """Keep the checkpoints true to one run and its inputs; return whether to resume.
 
-        Every run records its input fingerprint beside the checkpoints. When the inputs
-        changed, the old checkpoints are dropped (they were computed from other inputs),
-        unless this run resumes with ``on_input_change="reuse"``, which keeps them on purpose,
-        or ``"raise"``, which stops before anything changes.
+        Every run records its input fingerprint beside the checkpoints. A run that does not
+        resume drops the earlier checkpoints first, so a later resume never mixes two runs'
+        results. A resuming run whose inputs changed keeps the checkpoints (``reuse``, with a
+        warning), drops them (``reset``) or stops before anything changes (``raise``).
         """
         current = fingerprint if fingerprint is not None else self.fingerprint()
         storage = self.config.storage
         key = f"{self.workflow_id}-inputs"
         stored = storage.get(key).storage
-        if stored == current:
-            return resume
-        if stored is not None:
-            if resume and on_input_change == "raise":
+        if resume and stored is not None and stored != current:
+            if on_input_change == "raise":
                 raise InputChangedError(
                     f"workflow {self.workflow_id}: the tasks' inputs changed since the stored checkpoints; "
                     "pass on_input_change='reset' to run everything again, or 'reuse' to keep the checkpoints"
                 )
-            if not (resume and on_input_change == "reuse"):
-                # drop, not just skip: if this run fails midway, a later resume must not pick
-                # up the old inputs' results for the tasks this run did not reach
-                for task in self.task.queue:
-                    storage.delete(storage.key(task))
+            if on_input_change == "reset":
                 resume = False
-        storage.post(key, Context(current))
+            else:
+                logging.getLogger("dotflow").warning(
+                    "ID %s - the tasks' inputs changed since the stored checkpoints, which are reused "
+                    "(on_input_change='reuse'); pass 'reset' to run everything again",
+                    self.workflow_id,
+                )
+        if not resume:
+            for task in self.task.queue:
+                storage.delete(storage.key(task))
+        if stored != current:
+            storage.post(key, Context(current))
         return resume
 
     def fingerprint(self) -> str:

@@ -709,7 +709,7 @@ def test_other_callback_errors_are_logged_not_raised(caplog: pytest.LogCaptureFi
 
 
 def test_sys_exit_in_a_step_fails_that_step_only() -> None:
-    """A step calling sys.exit() fails with StepExitError (retried like any error); the run goes on."""
+    """A step calling sys.exit() fails with StepExitError at once (a deliberate exit is not retried)."""
     import sys as _sys
 
     from dotflow.errors import StepExitError
@@ -725,6 +725,29 @@ def test_sys_exit_in_a_step_fails_that_step_only() -> None:
     workflow.task.add(quits)
     workflow.start()
     task = workflow.result_task()[0]
-    assert task.status is TypeStatus.FAILED and len(calls) == 2
+    assert task.status is TypeStatus.FAILED and len(calls) == 1
     assert isinstance(task.errors[-1].exception, StepExitError)
     assert "sys.exit(3)" in task.errors[-1].message
+
+
+def test_sys_exit_in_a_task_callback_is_logged_not_fatal() -> None:
+    """A task callback calling sys.exit() is logged like any callback error; the run goes on."""
+    import sys as _sys
+
+    ran: list[str] = []
+
+    @action
+    def after() -> None:
+        ran.append("after")
+
+    workflow = DotFlow(config=Config())
+    workflow.task.add(step=_ok_step, callback=lambda task: _sys.exit(7))
+    workflow.task.add(step=after)
+    workflow.start()
+    assert ran == ["after"]
+    assert [t.status for t in workflow.result_task()] == ["Completed", "Completed"]
+
+
+@action
+def _ok_step() -> int:
+    return 1

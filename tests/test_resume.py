@@ -213,10 +213,12 @@ def _stored_then_changed(storage: Any) -> DotFlow:
     return _pipeline(storage, seed="seed-2")
 
 
-def test_changed_inputs_reuse_by_default() -> None:
-    """With changed inputs and the default ``on_input_change="reuse"``, the checkpoints are kept."""
+def test_changed_inputs_reuse_by_default(caplog: pytest.LogCaptureFixture) -> None:
+    """With changed inputs and the default ``on_input_change="reuse"``, the checkpoints are kept, with a warning."""
     workflow = _stored_then_changed(StorageDefault())
-    workflow.start(resume=True)
+    with caplog.at_level("WARNING", logger="dotflow"):
+        workflow.start(resume=True)
+    assert sum("inputs changed" in r.getMessage() for r in caplog.records) == 1
     assert RUNS == []
     assert workflow.result_storage()[0]["seed"] == "seed-1"
 
@@ -605,8 +607,9 @@ def test_a_failed_rerun_leaves_no_stale_checkpoints(tmp_path: Path) -> None:
     assert again.result_storage()[0]["seed"] == "seed-2"
 
 
-def test_a_failed_task_drops_the_checkpoint_of_an_earlier_run(tmp_path: Path) -> None:
-    """With unchanged inputs, a task that fails on a rerun loses its old checkpoint, so resume runs it again."""
+def test_a_rerun_without_resume_leaves_no_older_checkpoints(tmp_path: Path) -> None:
+    """A rerun without resume replaces the earlier run's checkpoints, even with unchanged inputs:
+    after it fails, resume runs the failed task and the ones after it, never mixing two runs."""
     root = tmp_path / "out"
     _pipeline(StorageFile(root)).start()
     FAIL.add("transform")
@@ -614,4 +617,4 @@ def test_a_failed_task_drops_the_checkpoint_of_an_earlier_run(tmp_path: Path) ->
     FAIL.clear()
     RUNS.clear()
     _pipeline(StorageFile(root)).start(resume=True)
-    assert RUNS == ["transform"]
+    assert RUNS == ["transform", "load"]

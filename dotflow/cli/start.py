@@ -77,6 +77,8 @@ def start(
         except DotflowError:
             _report_failed_start(resolved)
             raise
+    from dotflow.execution.step import RunInterrupted
+
     previous = signal.signal(signal.SIGTERM, _terminate)
     interrupted: BaseException | None = None
     manager: Manager | None = None
@@ -85,10 +87,16 @@ def start(
         manager.wait()
     except AssertionError as exc:
         typer.echo(f"error: a step's assertion failed: {exc or 'AssertionError'}", err=True)
-    except (KeyboardInterrupt, SystemExit) as exc:
+    except (KeyboardInterrupt, RunInterrupted) as exc:
         interrupted = exc
         if manager is not None:  # the signal may land between start() returning and wait()
             manager.interrupt(exc)
+    except SystemExit as exc:  # the workflow's own code (an on_failure callback) called sys.exit()
+        typer.echo(f"error: the workflow's code called sys.exit({exc.code!r}); the summary shows where it ended",
+                   err=True)
+    except DotflowError:  # the run could not start (storage unreachable, inputs changed, ...)
+        _report_failed_start(resolved, flow)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
         flow.config.server.flush()
@@ -123,6 +131,10 @@ def _build(step: str | None, workflow: str | None, callback: str | None, initial
         flow = factory()
     except DotflowError:
         raise
+    except SystemExit as exc:
+        raise UsageError(
+            f"--workflow {workflow!r} called sys.exit({exc.code!r}) instead of returning a DotFlow"
+        ) from None
     except Exception as exc:
         raise UsageError(f"--workflow {workflow!r} raised {describe(exc)}") from None
     if not isinstance(flow, DotFlow):
@@ -148,24 +160,28 @@ def _check_reporting(resolved: ResolvedProfile, flow: DotFlow) -> None:
             raise UsageError(message)
         logging.getLogger("dotflow").warning(message)
     if resolved.server_provider != "none" and isinstance(flow.config.server, ServerDefault):
-        logging.getLogger("dotflow").warning(
-            "profile %r reports to a server, but the --workflow factory passed its own Config without one; "
-            "no status is reported (build DotFlow() without config= to use the profile's server)",
-            resolved.name,
+        message = (
+            f"profile {resolved.name!r} reports to a server, but the --workflow factory passed its own Config "
+            "without one, so no status would be reported; build DotFlow() without config= to use the profile's server"
         )
+        if resolved.name == "managed":
+            raise UsageError(message)
+        logging.getLogger("dotflow").warning(message)
 
 
-def _report_failed_start(resolved: ResolvedProfile) -> None:
+def _report_failed_start(resolved: ResolvedProfile, flow: DotFlow | None = None) -> None:
     """When a run under a backend's workflow id (managed mode) cannot even start, tell the
     backend Failed, so its row does not wait forever. Best effort: the error that stopped
     the start is what the user sees."""
     if resolved["workflow.id"] is None or resolved.server_provider == "none":
         return
     from dotflow.core.types.status import TypeStatus
-    from dotflow.workflow import DotFlow
+    from dotflow.workflow import DotFlow, use_profile
 
     try:
-        flow = DotFlow()  # the active profile's server and id, no tasks
+        if flow is None:
+            with use_profile(resolved):
+                flow = DotFlow()  # the profile's server and id, no tasks
         flow.config.server.update_workflow(flow, status=TypeStatus.FAILED)
         flow.config.server.flush()
     except Exception:  # the start already failed for a reason the user will read

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 from dotflow.context import Context
 from dotflow.core.types.status import TypeStatus
-from dotflow.errors import StepTimeoutError
-from dotflow.execution.step import run_step
+from dotflow.errors import StepExitError, StepTimeoutError
+from dotflow.execution.step import RunInterrupted, run_step
 from dotflow.task import TaskError, log_event
 
 if TYPE_CHECKING:
@@ -101,14 +101,14 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
             value = run_step(task.step, step_options, task, previous)
         except AssertionError as exc:
             _record(task, attempt, exc)
-            _fail(task, storage, key, options)
+            _finish(task, TypeStatus.FAILED, options)
             raise
         except Exception as exc:
             if options.interrupted:
                 return
             _record(task, attempt, exc)
-            if isinstance(exc, StepTimeoutError) or attempt == step_options.retry:
-                _fail(task, storage, key, options)
+            if isinstance(exc, (StepTimeoutError, StepExitError)) or attempt == step_options.retry:
+                _finish(task, TypeStatus.FAILED, options)
                 return
             task.retry_count += 1
             if not _set_status(task, TypeStatus.RETRY, options):
@@ -127,7 +127,7 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
                 storage.post(key, task.current_context)
             except Exception as exc:
                 _record(task, attempt, exc, f"could not store the result: {exc}")
-                _fail(task, storage, key, options)
+                _finish(task, TypeStatus.FAILED, options)
                 return
             _set_status(task, TypeStatus.COMPLETED, options)
             return
@@ -160,14 +160,6 @@ def _finish(task: Task, status: str, options: RunOptions) -> None:
     _set_status(task, status, options)
 
 
-def _fail(task: Task, storage: Storage, key: str, options: RunOptions) -> None:
-    """End ``task`` Failed and drop any checkpoint an earlier run left under its key: a
-    failed task stores nothing, so a later resume runs it again."""
-    try:
-        storage.delete(key)
-    except Exception as exc:
-        log_event(logging.WARNING, task.workflow_id, task.task_id, f"could not drop its old checkpoint: {exc}")
-    _finish(task, TypeStatus.FAILED, options)
 
 
 def _callback(task: Task) -> None:
@@ -177,5 +169,7 @@ def _callback(task: Task) -> None:
         task.callback(task=task)
     except AssertionError:
         raise
-    except Exception:
+    except RunInterrupted:
+        raise
+    except (Exception, SystemExit):  # a callback's own sys.exit() does not end the run
         log_event(logging.ERROR, task.workflow_id, task.task_id, "the task callback raised", exc_info=True)

@@ -217,6 +217,9 @@ def _resolve(
     resume = _resume_warning(settings)
     if resume:
         warnings.append(resume)
+    if env.get("WORKFLOW_ID") == "" and name != builtin.MANAGED:
+        # empty counts as unset, but a runner that meant to pass an id would lose its reports
+        warnings.append("WORKFLOW_ID is set but empty, so it counts as unset and managed mode is off")
     return ResolvedProfile(name, selected_by, [doc.path for doc in documents], settings, warnings, known)
 
 

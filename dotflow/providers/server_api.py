@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import random
+import re
 import threading
 import time
 import weakref
@@ -98,12 +99,21 @@ class _Outcome(NamedTuple):
     hint: str = ""
 
 
+_SHORT_TOKEN = 8
+
+
 def _redact(text: str, token: str) -> str:
-    """``text`` without the token, raw or percent-encoded the way requests or ``quote`` write it."""
+    """``text`` without the token, raw or percent-encoded the way requests or ``quote`` write it.
+
+    A token shorter than 8 characters is hidden only where it stands alone (between
+    non-alphanumeric characters): replacing every "t" would turn "http" into "h***p"."""
     if not token:
         return text
     for form in sorted({token, quote(token, safe=_REQUOTE_SAFE), quote(token, safe="")}, key=len, reverse=True):
-        text = text.replace(form, "***")
+        if len(form) >= _SHORT_TOKEN:
+            text = text.replace(form, "***")
+        else:
+            text = re.sub(rf"(?<![A-Za-z0-9]){re.escape(form)}(?![A-Za-z0-9])", "***", text)
     return text
 
 

@@ -48,6 +48,19 @@ def hardcoded_id():
     flow.task.add(step=ok)
     return flow
 
+def factory_exits():
+    import sys
+    sys.exit(3)
+
+def on_failure_exits():
+    import sys
+    from dotflow import DotFlow
+    flow = DotFlow()
+    flow.task.add(step=boom)
+    original = flow.start
+    flow.start = lambda **kw: original(on_failure=lambda tasks: sys.exit(9), **kw)
+    return flow
+
 def raises():
     raise RuntimeError("db down")
 

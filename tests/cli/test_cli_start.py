@@ -141,3 +141,16 @@ def test_step_calling_sys_exit_fails_that_step(run_cli):
     assert result.returncode == 1
     assert re.search(r"steps\.exits\s+Failed\s+\S+\s+StepExitError: step steps\.exits called sys\.exit\(0\)",
                      result.stdout)
+
+
+def test_factory_calling_sys_exit_is_a_usage_error(run_cli):
+    """A --workflow factory that calls sys.exit(3) gets exit 2 and one line, not a silent exit 3."""
+    _usage_error(run_cli("start", "--workflow", "steps:factory_exits"), "called sys.exit(3)")
+
+
+def test_sys_exit_in_on_failure_is_not_taken_for_a_signal(run_cli):
+    """An on_failure callback calling sys.exit(9): one error line, the summary, and exit 1 for the failed task."""
+    result = run_cli("start", "--workflow", "steps:on_failure_exits")
+    assert result.returncode == 1
+    assert "called sys.exit(9)" in result.stderr and "signal" not in result.stderr
+    assert re.search(r"steps\.boom\s+Failed", result.stdout)

@@ -189,14 +189,25 @@ def test_sigterm_mid_step_reports_failed_and_flushes(project, tmp_path, backend)
     assert "Traceback" not in err and TOKEN not in out + err
 
 
-def test_factory_with_its_own_config_keeps_the_managed_id_and_is_warned(run_cli, backend):
-    """A --workflow factory passing its own Config (no server) runs under WORKFLOW_ID, and one
-    warning says its status is not reported."""
+def test_managed_factory_with_a_config_without_server_is_refused(run_cli, backend):
+    """Under the managed profile, a factory passing its own Config without a server exits 2 before
+    any task runs (nothing would reach the backend), and the backend's workflow is told Failed."""
     base, calls = backend
     env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-own"}
     result = run_cli("start", "--workflow", "steps:build_own_config", env=env)
+    assert result.returncode == 2
+    assert "passed its own Config without one" in result.stderr and "ok got" not in result.stdout
+    assert calls() == [("PATCH", "/api/v1/workflows/wf-own", {"status": "Failed"})]
+
+
+def test_factory_with_its_own_config_outside_managed_is_warned(run_cli, backend):
+    """Outside managed mode (server variables only), a factory's own Config runs, with one warning
+    that its status is not reported."""
+    base, calls = backend
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "DOTFLOW_WORKFLOW_ID": "wf-dev"}
+    result = run_cli("start", "--workflow", "steps:build_own_config", env=env)
     assert result.returncode == 0, result.stderr
-    assert "workflow wf-own: Completed" in result.stdout
+    assert "workflow wf-dev: Completed" in result.stdout
     assert result.stderr.count("passed its own Config without one") == 1
     assert calls() == []
 
@@ -223,3 +234,13 @@ def test_managed_factory_that_raises_reports_the_workflow_failed(run_cli, backen
     result = run_cli("start", "--workflow", "steps:raises", env=env)
     assert result.returncode == 2
     assert calls() == [("PATCH", "/api/v1/workflows/wf-boom", {"status": "Failed"})]
+
+
+def test_managed_run_failing_at_start_reports_the_workflow_failed(run_cli, backend, project):
+    """A managed run whose storage folder is unusable exits 2, and the backend's workflow is told Failed."""
+    base, calls = backend
+    (project / "blocker").write_text("a file, not a folder")
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-path"}
+    result = run_cli("start", "--step", "steps.ok", "--storage", "file", "--path", "blocker", env=env)
+    assert result.returncode == 2, result.stderr
+    assert ("PATCH", "/api/v1/workflows/wf-path", {"status": "Failed"}) in calls()

@@ -171,3 +171,12 @@ def test_list_profiles_ignores_problems_inside_tables(setup):
     setup.write_project(PROJECT + "[profiles.prod.server]\nbase_ulr = 'x'\n")
     listing = list_profiles(env=setup.env(), cwd=setup.project)
     assert (listing.selected, listing.error) == ("dev", None) and "prod" in listing.profiles
+
+
+def test_empty_workflow_id_is_unset_with_a_warning(tmp_path):
+    """WORKFLOW_ID='' counts as unset (default profile), and a warning says managed mode is off."""
+    from dotflow.profiles import resolve
+
+    resolved = resolve(env={"WORKFLOW_ID": "", "XDG_CONFIG_HOME": str(tmp_path / "xdg")}, cwd=tmp_path)
+    assert resolved.name == "default"
+    assert any("WORKFLOW_ID is set but empty" in warning for warning in resolved.warnings)

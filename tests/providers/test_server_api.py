@@ -770,3 +770,9 @@ def test_import_does_not_load_requests() -> None:
     code = "import sys, dotflow.providers.server_api; print('requests' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_a_short_token_does_not_garble_the_shown_url() -> None:
+    """A one-letter token is hidden where it stands alone, not inside 'http' or the host."""
+    server = ServerAPI("http://127.0.0.1:9/api/t/x", "t")
+    assert "http://127.0.0.1:9/api/***/x" in repr(server)
