@@ -36,6 +36,8 @@ def failure_reason(errors: list[TaskError] | None) -> str:
     from dotflow.redact import one_line
 
     last = errors[-1]
+    if isinstance(last.exception, (KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
+        return one_line(last.message, _FAILURE_TEXT)
     return f"{type(last.exception).__name__}: {one_line(last.message, _FAILURE_TEXT)}"
 
 
