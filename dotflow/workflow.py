@@ -141,7 +141,7 @@ class DotFlow:
                     "(on_input_change='reuse'); pass 'reset' to run everything again",
                     self.workflow_id,
                 )
-        if not resume:
+        if not resume and stored is not None:  # no fingerprint, no earlier run: nothing to drop
             for task in self.task.queue:
                 storage.delete(storage.key(task))
         if stored != current:
