@@ -367,8 +367,8 @@ class ServerAPI(Server):
         try:
             wid = _segment(task.workflow_id, "workflow id")
             tid = _segment(task.task_id, "task id")
-            # result() snapshots the task here, on its thread; the sender encodes the copy later.
-            body = dict(task.result(max=TASK_RESULT_MAX))
+            # result() snapshots the task here, on its thread (a fresh dict); the sender encodes it later.
+            body = task.result(max=TASK_RESULT_MAX)
             self._enqueue(_Report("PATCH", f"/workflows/{wid}/tasks/{tid}", body, "update_task"))
         except Exception as exc:
             self._hook_failed("update_task", exc)
