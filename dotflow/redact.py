@@ -1,30 +1,134 @@
-"""Masking credentials in URLs and messages: the one place dotflow decides what a secret looks like."""
+"""Masking secrets: the one place dotflow decides what a secret looks like and how it is hidden.
+
+Two tools, for two situations:
+
+- a value known to be a URL (``server.base_url``) is masked by parsing it (``mask_url``): its
+  ``user:pass@`` becomes ``***@`` whatever characters the password holds, quotes and spaces included;
+- free text (an exception message, a log line) is masked by a ``Redactor`` that knows the secret
+  strings themselves (a token, a URL's userinfo) and hides them in every form they take in a URL,
+  a ``repr()`` or JSON. ``mask_credentials`` is the fallback for URLs whose secrets are unknown.
+"""
 
 from __future__ import annotations
 
+import json
 import re
+from collections.abc import Iterable
+from urllib.parse import quote
+
+__all__ = ["Redactor", "describe", "mask_credentials", "mask_url", "one_line", "origin", "userinfo"]
+
+MASK = "***"
+
+# requests re-quotes a URL leaving these characters alone, so a secret inside a URL it logged
+# appears quoted this way.
+_REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"
+# A secret shorter than this is hidden only where it stands alone (between non-alphanumeric
+# characters): replacing every "t" of a one-letter token would turn "http" into "h***p".
+_SHORT = 8
+_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+
+
+def userinfo(url: str) -> str | None:
+    """The ``user:pass`` part of ``url`` (without the ``@``), or None when it has none.
+
+    The authority normally ends at the first ``/``, ``?`` or ``#``; an ``@`` after that may
+    still end a password holding one of them (``https://u:pa/ss@host``), so then everything
+    up to the last ``@`` counts: hiding too much is safe, hiding too little is not.
+    """
+    match = _SCHEME.match(url)
+    if match is None:
+        return None
+    rest = url[match.end():]
+    if "@" not in rest:
+        return None
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    at = rest.rfind("@", 0, end)
+    if at < 0:
+        at = rest.rfind("@")
+    return rest[:at]
+
+
+def mask_url(url: str, *secrets: str | None) -> str:
+    """``url`` with its userinfo replaced by ``***`` (parsed, so any character is handled) and
+    every one of ``secrets`` found anywhere in it (a token in the path, say) hidden too."""
+    credentials = userinfo(url)
+    if credentials is not None:
+        scheme = _SCHEME.match(url)
+        assert scheme is not None  # userinfo() found one
+        url = f"{url[:scheme.end()]}{MASK}@{url[scheme.end() + len(credentials) + 1:]}"
+    if any(secrets):
+        url = Redactor(*secrets)(url)
+    return url
+
+
+def origin(url: str) -> str:
+    """``scheme://host[:port]`` of ``url`` with any userinfo masked, and ``/...`` when a path
+    follows: the part of a URL an error may echo when a secret could sit in the rest."""
+    match = _SCHEME.match(url)
+    if match is None:
+        return "(not a URL)"
+    masked = mask_url(url)
+    rest = masked[match.end():]
+    end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
+    return masked[: match.end() + end] + ("/..." if end < len(rest) else "")
+
+
+class Redactor:
+    """Hides known secret strings in text, in each form they take: raw, percent-encoded (as
+    ``quote`` and requests write them), escaped inside a ``repr()`` and inside JSON.
+
+    ``Redactor(token, userinfo(base_url))(message)``; None and empty secrets are ignored. Calling
+    it never raises, and a text without any secret comes back unchanged.
+    """
+
+    __slots__ = ("_long", "_short")
+
+    def __init__(self, *secrets: str | None) -> None:
+        forms: set[str] = set()
+        for secret in secrets:
+            if secret:
+                forms.update(_forms(secret))
+        ordered = sorted(forms, key=len, reverse=True)  # longest first: a form may contain a shorter one
+        self._long = [form for form in ordered if len(form) >= _SHORT]
+        short = [re.escape(form) for form in ordered if len(form) < _SHORT]
+        self._short = re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(short)})(?![A-Za-z0-9])") if short else None
+
+    def __bool__(self) -> bool:
+        return bool(self._long or self._short)
+
+    def __call__(self, text: str) -> str:
+        for form in self._long:
+            if form in text:
+                text = text.replace(form, MASK)
+        if self._short is not None:
+            text = self._short.sub(MASK, text)
+        return text
+
+
+def _forms(secret: str) -> Iterable[str]:
+    yield secret
+    yield quote(secret, safe="")
+    yield quote(secret, safe=_REQUOTE_SAFE)
+    yield repr(secret)[1:-1]  # as it stands inside a repr() of a string holding it
+    yield repr(secret + '"')[1:-2]  # ... inside a repr() that switched to double quotes
+    yield json.dumps(secret)[1:-1]  # inside JSON (ensure_ascii escapes)
+    yield json.dumps(secret, ensure_ascii=False)[1:-1]
+
 
 _URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"]*")
 _BARE_USERINFO = re.compile(r"^(['\"]?)[^/?#@\s:'\"]+:[^/?#@\s]*@")
 
 
 def mask_credentials(text: str) -> str:
-    """``text`` with every ``user:pass@`` in a URL (or at the start of a bare ``user:pass@host``)
-    replaced by ``***@``, safe to print."""
+    """``text`` with every ``user:pass@`` of a URL in it replaced by ``***@``: the fallback for
+    free text whose secrets are not known. A ``text`` that is itself a URL is parsed instead
+    (``mask_url``), so a password holding quotes or spaces is hidden whole."""
     if "@" not in text:
         return text
-    return _BARE_USERINFO.sub(r"\1***@", _URL.sub(lambda m: _mask_url(m.group()), text))
-
-
-def _mask_url(url: str) -> str:
-    head, _, rest = url.partition("//")
-    if "@" not in rest:
-        return url
-    authority_end = min((i for i in (rest.find(c) for c in "/?#") if i >= 0), default=len(rest))
-    if "@" in rest[:authority_end]:
-        return f"{head}//***@{rest[:authority_end].rpartition('@')[2]}{rest[authority_end:]}"
-    # an "@" past the first "/" may end a malformed password holding "/": hide all before it
-    return f"{head}//***@{rest.rpartition('@')[2]}"
+    if _SCHEME.match(text):
+        return mask_url(text)
+    return _BARE_USERINFO.sub(r"\1***@", _URL.sub(lambda m: mask_url(m.group()), text))
 
 
 _QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")

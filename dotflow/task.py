@@ -67,9 +67,8 @@ class TaskError:
 class Task:
     """One step of a workflow, with its inputs, its result and its status.
 
-    Setting ``status`` logs ``ID <workflow> - <task> - <status>`` on the ``dotflow`` logger
-    (INFO; a Failed task logs one WARNING line with its reason instead, ``... - Failed:
-    <ExceptionType>: <message>``) and reports the change to the configured server.
+    The engine changes ``status`` through the workflow's Reporter (``dotflow.reporting``), which
+    logs and reports each change; assigning ``task.status`` only sets it.
     """
 
     __slots__ = (
@@ -159,15 +158,6 @@ class Task:
     @status.setter
     def status(self, value: str) -> None:
         self._status = value
-        if value == TypeStatus.FAILED:
-            # the one line a failure gets: the CLI's --quiet shows WARNING and up
-            if logger.isEnabledFor(logging.WARNING):
-                reason = failure_reason(self._errors)
-                log_event(logging.WARNING, self.workflow_id, self.task_id, f"{value}: {reason}" if reason else value)
-        elif logger.isEnabledFor(logging.INFO):
-            log_event(logging.INFO, self.workflow_id, self.task_id, value)
-        if self.config is not None:
-            self.config.server.update_task(self)
 
     @property
     def errors(self) -> list[TaskError]:
@@ -307,13 +297,19 @@ def _dict_size(sizes: dict[str, int]) -> int:
 
 
 class TaskBuilder:
-    """Collects a workflow's tasks. ``add`` is chainable."""
+    """Collects a workflow's tasks. ``add`` is chainable and announces each task to the server."""
 
     def __init__(self, config: Config, workflow_id: str | None = None, workflow: Any = None) -> None:
         self.config = config
         self.workflow_id = workflow_id
         self.queue: list[Task] = []
         self._workflow = workflow
+        reporter = getattr(workflow, "_reporter", None)
+        if reporter is None:
+            from dotflow.reporting import Reporter
+
+            reporter = Reporter(config.server, workflow)
+        self._reporter = reporter
 
     def add(
         self,
@@ -354,9 +350,7 @@ class TaskBuilder:
             options=options,
         )
         self.queue.append(task)
-        if logger.isEnabledFor(logging.INFO):
-            log_event(logging.INFO, self.workflow_id, task.task_id, task.status)
-        self.config.server.create_task(task)
+        self._reporter.task_added(task)
         return self
 
     def count(self) -> int:

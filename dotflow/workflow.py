@@ -14,6 +14,7 @@ from dotflow.errors import InputChangedError, UsageError
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
+from dotflow.reporting import Reporter
 from dotflow.task import Task, TaskBuilder
 
 if TYPE_CHECKING:
@@ -63,9 +64,10 @@ class DotFlow:
                 raise UsageError(
                     f"workflow_id={self.workflow_id!r} {problem}; pass another, or leave it out for a generated one"
                 )
+        self._reporter = Reporter(config.server, self)
         self.task = TaskBuilder(config=config, workflow_id=self.workflow_id, workflow=self)
         if external is None:
-            config.server.create_workflow(self)
+            self._reporter.workflow_created()
 
     def start(
         self,
@@ -110,6 +112,12 @@ class DotFlow:
             max_workers=max_workers,
         )
         return manager.run()
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until this workflow's reports are delivered, at most ``timeout`` seconds (None:
+        the server's ``flush_timeout``). ``start()`` returns when the tasks end, without waiting
+        for delivery; a program flushes by itself when it exits, and so does ``dotflow start``."""
+        self._reporter.flush(timeout)
 
     def schedule(self, **kwargs: Any) -> None:
         """Hand ``start`` (with these options) to the configured scheduler."""
@@ -176,6 +184,10 @@ class DotFlow:
 
     def __repr__(self) -> str:
         return f"DotFlow(workflow_id={self.workflow_id!r}, name={self.name!r}, tasks={self.task.count()})"
+
+    def __str__(self) -> str:
+        # a Server written for 1.x builds URLs and bodies with str() of what create_workflow receives
+        return self.workflow_id
 
 
 def canonical(value: Any) -> Any:

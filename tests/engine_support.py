@@ -19,10 +19,11 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 class RecordingServer(Server):
-    """Records every hook call as ``(hook, status)`` tuples, in call order, thread-safely.
+    """Records every hook call as ``(hook, subject, status)`` tuples, in call order, thread-safely.
 
-    ``status`` is the workflow status passed to ``update_workflow`` or the task's status at the
-    moment ``create_task`` / ``update_task`` was called.
+    The subject is ``str()`` of what the workflow hooks receive (the workflow id, as a 1.x Server
+    would read it) or the task id; ``status`` is the workflow status passed to ``update_workflow``
+    or the task's status at the moment ``create_task`` / ``update_task`` was called.
     """
 
     def __init__(self) -> None:
@@ -34,10 +35,10 @@ class RecordingServer(Server):
             self.calls.append((hook, subject, status))
 
     def create_workflow(self, workflow: Any) -> None:
-        self._add("create_workflow", workflow.workflow_id, "")
+        self._add("create_workflow", str(workflow), "")
 
     def update_workflow(self, workflow: Any, status: str = "") -> None:
-        self._add("update_workflow", workflow.workflow_id, status)
+        self._add("update_workflow", str(workflow), status)
 
     def create_task(self, task: Any) -> None:
         self._add("create_task", task.task_id, task.status)

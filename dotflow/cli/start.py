@@ -99,7 +99,8 @@ def start(
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-        flow.config.server.flush()
+        # the one wait for delivery: the tasks never waited on the network
+        flow._reporter.flush(flow._reporter.signal_flush_timeout if interrupted is not None else None)
     ok = _summarise(flow, time.perf_counter() - begin)
     if interrupted is not None:
         code = interrupted.code if isinstance(interrupted, SystemExit) else 130
@@ -182,8 +183,8 @@ def _report_failed_start(resolved: ResolvedProfile, flow: DotFlow | None = None)
         if flow is None:
             with use_profile(resolved):
                 flow = DotFlow()  # the profile's server and id, no tasks
-        flow.config.server.update_workflow(flow, status=TypeStatus.FAILED)
-        flow.config.server.flush()
+        flow._reporter.workflow_status(TypeStatus.FAILED)
+        flow.flush()
     except Exception:  # the start already failed for a reason the user will read
         pass
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence
@@ -11,12 +10,11 @@ from dotflow.core.types.execution import TypeExecution
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import UsageError
 from dotflow.execution.runner import RunOptions
-from dotflow.task import log_event
+from dotflow.reporting import signals
 
 if TYPE_CHECKING:
+    from dotflow.reporting import Reporter
     from dotflow.task import Task
-
-logger = logging.getLogger("dotflow")
 
 _MODES = TypeExecution.ALL
 
@@ -37,6 +35,8 @@ class Manager:
 
     In background mode ``start()`` returns at once; ``wait()`` blocks until the run ends.
 
+    - Every report goes through the workflow's Reporter; ``run()`` returns when the tasks end,
+      without waiting for the reports to be delivered (see ``flush``).
     - Each run starts from a clean slate: the tasks' status, errors, retry count, contexts
       and times from an earlier ``start()`` are cleared (without a report to the server).
     - The workflow ends Completed when every task completed, else Failed. A workflow with
@@ -67,6 +67,8 @@ class Manager:
         self.on_success = on_success
         self.on_failure = on_failure
         self.max_workers = max_workers
+        self.reporter: Reporter = workflow._reporter
+        options.reporter = self.reporter
         self.started = datetime.now()
         self.status: str = TypeStatus.NOT_STARTED
         self._thread: threading.Thread | None = None
@@ -80,15 +82,19 @@ class Manager:
         for task in self.tasks:
             if task._started is not None or task._status is not TypeStatus.NOT_STARTED:
                 task._reset()
-        server = self.workflow.config.server
-        server.update_workflow(self.workflow, status=TypeStatus.IN_PROGRESS)
+        self.reporter.workflow_status(TypeStatus.IN_PROGRESS)
         self.status = TypeStatus.IN_PROGRESS
+        if self.reporter.remote:
+            signals.watch(self)  # SIGTERM and interpreter exit still leave a terminal status
         if self.mode == TypeExecution.BACKGROUND:
             from dotflow.execution.background import start_background
 
             self._thread = start_background(self._run_and_finish, self._errors)
         else:
-            self._run_and_finish()
+            try:
+                self._run_and_finish()
+            finally:
+                signals.unwatch(self)
         return self
 
     def _run_and_finish(self) -> None:
@@ -96,6 +102,7 @@ class Manager:
             self._run_tasks()
         except (KeyboardInterrupt, SystemExit) as exc:
             self.interrupt(exc)
+            self.reporter.flush_after_signal()
             raise
         finally:
             self._finish()
@@ -117,31 +124,34 @@ class Manager:
 
             run_sequential(self.tasks, self.options)
 
-    def interrupt(self, reason: BaseException | None = None) -> None:
+    def interrupt(self, reason: BaseException | None = None, message: str | None = None) -> None:
         """End the run now: every task not yet Completed or Failed becomes Failed with the
-        error message "interrupted", the workflow is reported Failed, and no later status
-        change of this run is reported (a step still running on a worker thread may finish,
-        but its task stays Failed). Does nothing once the run has ended.
+        error ``message`` (by default "interrupted by SIGINT" for a KeyboardInterrupt,
+        "interrupted by SIGTERM" for the CLI's SIGTERM, else "interrupted"), the workflow is
+        reported Failed, and no later status change of this run is reported (a step still
+        running on a worker thread may finish, but its task stays Failed). Does nothing once
+        the run has ended.
 
         Called for you when the thread running the Manager gets KeyboardInterrupt or
-        SystemExit; a signal handler may call it too.
+        SystemExit, and on SIGTERM when the run reports remotely (see ``dotflow.reporting.signals``).
         """
-        from dotflow.execution.runner import INTERRUPTED
+        from dotflow.execution.runner import interruption_message
         from dotflow.task import TaskError
 
         options = self.options
+        cause = reason if reason is not None else KeyboardInterrupt()
+        text = message or interruption_message(reason)
         with self._lock:
             if self._reported or options.interrupted:
                 return
             options.interrupted = True
-            cause = reason if reason is not None else KeyboardInterrupt()
             for task in self.tasks:
                 if task.status is TypeStatus.COMPLETED or task.status is TypeStatus.FAILED:
                     continue
-                task.errors.append(TaskError(task.retry_count + 1, cause, "", INTERRUPTED))
+                task.errors.append(TaskError(task.retry_count + 1, cause, "", text))
                 if task.started_at is not None:
                     task.mark_finished()
-                task.status = TypeStatus.FAILED
+                self.reporter.task_status(task, TypeStatus.FAILED)
         self._finish()
 
     def _finish(self) -> None:
@@ -151,14 +161,23 @@ class Manager:
             self._reported = True
             ok = all(task.status is TypeStatus.COMPLETED for task in self.tasks)
             self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
-        server = self.workflow.config.server
-        server.update_workflow(self.workflow, status=self.status)
-        if logger.isEnabledFor(logging.INFO):
-            log_event(logging.INFO, self.workflow_id, "workflow", self.status)
-        server.flush()  # bounded by the provider's flush_timeout; tasks never waited on it
+        self.reporter.workflow_status(self.status)
+        if self._thread is not None:
+            signals.unwatch(self)  # from the background thread: forgets the run; wait() restores SIGTERM
         callback = self.on_success if ok else self.on_failure
         if callback is not None:
             callback(tasks=self.tasks)
+
+    @property
+    def finished(self) -> bool:
+        """Whether the run ended (its final status was reported)."""
+        return self._reported
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Wait until this workflow's reports are delivered, at most ``timeout`` seconds (None:
+        the server's ``flush_timeout``). ``start()`` never waits for delivery; a program that
+        exits flushes by itself, and so does ``dotflow start``."""
+        self.reporter.flush(timeout)
 
     @property
     def done(self) -> bool:
@@ -173,7 +192,10 @@ class Manager:
                 self._thread.join(timeout)
             except (KeyboardInterrupt, SystemExit) as exc:
                 self.interrupt(exc)
+                self.reporter.flush_after_signal()
                 raise
+            if not self._thread.is_alive():
+                signals.unwatch(self)
         if self._errors:
             raise self._errors.pop(0)
         return self.done

@@ -17,31 +17,46 @@ if TYPE_CHECKING:
     import threading
 
     from dotflow.abc.storage import Storage
+    from dotflow.reporting import Reporter
     from dotflow.task import Task
 
 logger = logging.getLogger("dotflow")
 
-INTERRUPTED = "interrupted"  # the error message of a task cut short by KeyboardInterrupt / SystemExit
+def interruption_message(cause: BaseException | None) -> str:
+    """The error message of a task cut short: ``interrupted by SIGINT`` for KeyboardInterrupt,
+    ``interrupted by SIGTERM`` for the interruption ``dotflow start`` raises on SIGTERM."""
+    if isinstance(cause, KeyboardInterrupt):
+        return "interrupted by SIGINT"
+    code = getattr(cause, "code", None)
+    if isinstance(cause, RunInterrupted) and isinstance(code, int) and code > 128:
+        import signal
+
+        try:
+            return f"interrupted by {signal.Signals(code - 128).name}"
+        except ValueError:
+            pass
+    return "interrupted"
 
 
 class RunOptions:
     """What a run does beyond running steps (resuming from checkpoints, continuing after a
-    failure), and the run's shared state: whether it was interrupted.
+    failure), and the run's shared state: its reporter and whether it was interrupted.
 
     Once ``interrupted`` is set (by ``Manager.interrupt``) the runner changes no status any
     more: a worker thread whose step ends after the interruption cannot turn a task that was
     reported Failed into Completed. When tasks run on worker threads, the Manager gives the
     run a ``lock`` that every status change takes, so that check and change are one step; a
-    run in the caller's thread alone needs none.
+    run in the caller's thread alone needs none. Every status change goes through ``reporter``.
     """
 
-    __slots__ = ("resume", "keep_going", "interrupted", "lock")
+    __slots__ = ("resume", "keep_going", "interrupted", "lock", "reporter")
 
     def __init__(self, resume: bool = False, keep_going: bool = False) -> None:
         self.resume = resume
         self.keep_going = keep_going
         self.interrupted = False
         self.lock: threading.RLock | None = None
+        self.reporter: Reporter = None  # type: ignore[assignment]  # set by the Manager that runs it
 
 
 def run_task(task: Task, previous: Context | None, options: RunOptions) -> Context:
@@ -65,7 +80,7 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
         _attempt(task, previous, storage, key, options)
     except (KeyboardInterrupt, SystemExit) as exc:
         # SIGINT/SIGTERM mid-step: say so to the observer (Failed) before the process unwinds
-        _record(task, task.retry_count + 1, exc, INTERRUPTED)
+        _record(task, task.retry_count + 1, exc, interruption_message(exc))
         _finish(task, TypeStatus.FAILED, options)
         raise
     if task._current_context is None:  # failed: the callback and the next task see an empty Context
@@ -139,12 +154,12 @@ def _set_status(task: Task, status: str, options: RunOptions) -> bool:
     if lock is None:
         if options.interrupted:
             return False
-        task.status = status
+        options.reporter.task_status(task, status)
         return True
     with lock:
         if options.interrupted:
             return False
-        task.status = status
+        options.reporter.task_status(task, status)
         return True
 
 
@@ -158,8 +173,6 @@ def _record(task: Task, attempt: int, exc: BaseException, message: str | None = 
 def _finish(task: Task, status: str, options: RunOptions) -> None:
     task.mark_finished()
     _set_status(task, status, options)
-
-
 
 
 def _callback(task: Task) -> None:

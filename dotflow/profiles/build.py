@@ -73,15 +73,10 @@ def server(get: Get, source: Get) -> Server:
                     f"set DOTFLOW_{key.replace('.', '_').upper()} or {variable}"
                 )
         from dotflow.providers.server_api import ServerAPI
+        from dotflow.providers.server_api.options import OPTIONS
 
-        return ServerAPI(
-            get("server.base_url"),
-            get("server.user_token"),
-            timeout=get("server.timeout"),
-            flush_timeout=get("server.flush_timeout"),
-            retries=get("server.retries"),
-            backoff_max=get("server.backoff_max"),
-        )
+        settings = {option.name: get(f"server.{option.name}") for option in OPTIONS}
+        return ServerAPI(settings.pop("base_url"), settings.pop("user_token"), **settings)
     from dotflow.abc.server import Server
 
     return plugin("server.provider", provider, Server)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +10,8 @@ from dotflow.core.types.execution import TypeExecution
 from dotflow.errors import ConfigError
 from dotflow.ids import workflow_id_problem
 from dotflow.imports import is_import_string
-from dotflow.redact import mask_credentials
+from dotflow.providers.server_api.options import OPTIONS as SERVER_OPTIONS
+from dotflow.redact import mask_credentials, origin
 
 SECTIONS = ("server", "storage", "workflow")
 
@@ -52,10 +52,13 @@ class Key:
         return f"Key({self.dotted!r}, {self.type.__name__}, default={self.show(self.default)})"
 
     def show(self, value: Any) -> str:
-        """``value`` as it may appear in a message: ``'***'`` for a secret, URL credentials masked."""
+        """``value`` as it may appear in a message: ``'***'`` for a secret; a URL only up to its
+        host (a token or password may sit in the rest), other text with URL credentials masked."""
         if self.secret:
             return "'***'"
-        return mask_credentials(repr(value))
+        if isinstance(value, str) and "://" in value:
+            return repr(origin(value))
+        return repr(mask_credentials(value)) if isinstance(value, str) else repr(value)
 
     def convert(self, value: Any, where: str) -> Any:
         """Convert a file, environment or flag value to this key's type, or raise ConfigError.
@@ -134,22 +137,6 @@ _TYPE_WORDS = {
 }
 
 
-def _positive(value: float) -> str | None:
-    if not math.isfinite(value) or value <= 0:
-        return "must be a number greater than 0"
-    return None
-
-
-def _non_negative(value: float) -> str | None:
-    if not math.isfinite(value) or value < 0:
-        return "must be a number >= 0"
-    return None
-
-
-def _non_negative_int(value: int) -> str | None:
-    return "must be an integer >= 0" if value < 0 else None
-
-
 def _http_url(value: str) -> str | None:
     if not _HTTP_URL.fullmatch(value):
         return "is not an http or https URL (like 'https://example.com/api/v1')"
@@ -175,12 +162,8 @@ def _one_of(names: tuple[str, ...], plugin: bool) -> Callable[[str], str | None]
 
 KEYS: tuple[Key, ...] = (
     Key("server", "provider", str, "auto", check=_one_of(SERVER_PROVIDERS, True)),
-    Key("server", "base_url", str, check=_http_url),
-    Key("server", "user_token", str, secret=True, check=_non_empty),
-    Key("server", "timeout", float, 15.0, check=_positive),
-    Key("server", "flush_timeout", float, 10.0, check=_non_negative),
-    Key("server", "retries", int, 5, check=_non_negative_int),
-    Key("server", "backoff_max", float, 30.0, check=_positive),
+    # ServerAPI's own settings, with its defaults and validators: the two cannot disagree
+    *(Key("server", o.name, o.type, o.default, o.secret, o.check) for o in SERVER_OPTIONS),
     Key("storage", "provider", str, "memory", check=_one_of(STORAGE_PROVIDERS, True)),
     Key("storage", "path", str, ".output", check=_non_empty),
     Key("storage", "bucket", str, check=_non_empty),

@@ -17,8 +17,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class Observer(BaseHTTPRequestHandler):
-    disable_nagle_algorithm = True  # answer keep-alive requests at once, not after a delayed ACK
+    # Keep-alive with Nagle on, like Flask's and Django's dev servers: dotflow's client is made
+    # not to stall on it (see dotflow/providers/server_api/_quickack.py).
     protocol_version = "HTTP/1.1"
+
     def _handle(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = json.loads(self.rfile.read(length) or b"{}")

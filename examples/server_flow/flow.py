@@ -29,7 +29,8 @@ def main(base_url: str, user_token: str) -> int:
     server = ServerAPI(base_url=base_url, user_token=user_token, timeout=5.0)
     flow = DotFlow(config=Config(server=server), name="server-flow")
     flow.task.add(step=download).add(step=sort)
-    flow.start()  # ends with a bounded flush: every report is delivered when this returns
+    flow.start()  # returns when the steps end; the reports go out in the background
+    flow.flush()  # wait for delivery (at most flush_timeout); a script's exit would also wait
     print(f"workflow {flow.workflow_id}: {flow.result_storage()}; reports delivered: {server.sent}")
     return 0
 

@@ -21,8 +21,11 @@ TABLE = [
     "server.user_token",
     "server.timeout",
     "server.flush_timeout",
+    "server.signal_flush_timeout",
     "server.retries",
     "server.backoff_max",
+    "server.max_connections",
+    "server.queue_size",
     "storage.provider",
     "storage.path",
     "storage.bucket",
@@ -51,6 +54,8 @@ def test_api_keys_follow_the_table():
     defaults = {key.dotted: key.default for key in KEYS}
     assert defaults["server.timeout"] == 15.0 and defaults["server.flush_timeout"] == 10.0
     assert defaults["server.retries"] == 5 and defaults["server.backoff_max"] == 30.0
+    assert defaults["server.signal_flush_timeout"] == 5.0
+    assert defaults["server.max_connections"] == 4 and defaults["server.queue_size"] == 10_000
     assert defaults["storage.prefix"] == "dotflow/" and defaults["storage.path"] == ".output"
     assert [key.dotted for key in KEYS if key.secret] == ["server.user_token"]
 
@@ -159,7 +164,7 @@ def test_api_config_auto_server_is_api_with_url_and_token(make):
     assert rp["server.provider"] == "auto"
     server = rp.config().server
     assert isinstance(server, ServerAPI)
-    assert server._retries == 0
+    assert server.options.retries == 0
 
 
 def test_api_config_auto_server_is_none_with_url_only(make):
@@ -296,11 +301,14 @@ def test_api_config_from_profile(make, setup):
 
 
 def test_api_import_is_cheap_and_reads_nothing():
-    """import dotflow.profiles imports no TOML parser, platformdirs, difflib or provider."""
+    """import dotflow.profiles imports no TOML parser, platformdirs, difflib, requests or provider
+    (only ServerAPI's settings, which the schema shares)."""
     code = (
         "import sys, dotflow.profiles\n"
-        "heavy = [m for m in ('tomllib', 'tomli', 'platformdirs', 'difflib', 'dotflow.providers', 'logging')"
+        "shared = ('dotflow.providers', 'dotflow.providers.server_api', 'dotflow.providers.server_api.options')\n"
+        "heavy = [m for m in ('tomllib', 'tomli', 'platformdirs', 'difflib', 'logging', 'requests')"
         " if m in sys.modules]\n"
+        "heavy += [m for m in sys.modules if m.startswith('dotflow.providers') and m not in shared]\n"
         "print(heavy)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

@@ -102,7 +102,7 @@ def test_error_bad_bool_from_env_names_variable(make):
         ("DOTFLOW_SERVER_TIMEOUT", "0", "DOTFLOW_SERVER_TIMEOUT: 0.0 must be a number greater than 0"),
         ("DOTFLOW_SERVER_RETRIES", "-1", "DOTFLOW_SERVER_RETRIES: -1 must be an integer >= 0"),
         ("DOTFLOW_SERVER_FLUSH_TIMEOUT", "nan", "DOTFLOW_SERVER_FLUSH_TIMEOUT: nan must be a number >= 0"),
-        ("SERVER_BASE_URL", "ftp://x", "SERVER_BASE_URL: 'ftp://x' is not an http or https URL"),
+        ("SERVER_BASE_URL", "ftp://x", "SERVER_BASE_URL: 'ftp://x' must start with http:// or https://"),
         ("DOTFLOW_WORKFLOW_MODE", "turbo", "DOTFLOW_WORKFLOW_MODE: 'turbo' is not one of sequential, background"),
         ("DOTFLOW_STORAGE_PROVIDER", "nfs", "'nfs' is not one of memory, default, file, s3, gcs or pkg.module:Class"),
         ("DOTFLOW_SERVER_PROVIDER", "pkg:", "'pkg:' is not an import string; write it as pkg.module:Class"),

@@ -1,0 +1,452 @@
+"""ServerAPI: the Server hooks as HTTP reports to a remote API, delivered in the background, and ``ping()``."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import logging
+from dataclasses import dataclass
+from enum import Enum
+from time import monotonic
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
+
+from dotflow.abc.server import Server
+from dotflow.core.types.status import TypeStatus
+from dotflow.providers.server_api.options import ServerOptions, credentials_of
+from dotflow.providers.server_api.transport import Answer, Connection, Transport, redirect_host, segment
+from dotflow.redact import mask_url
+from dotflow.reporting import retry
+from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+
+if TYPE_CHECKING:
+    import requests
+
+__all__ = ["PingResult", "PingStatus", "ServerAPI", "TASK_RESULT_MAX"]
+
+logger = logging.getLogger("dotflow.server")
+
+#: Largest task report (in bytes of JSON) sent, as the contract fixes it.
+TASK_RESULT_MAX = 5_000_000
+
+# The contract has only POST and PATCH routes, so a sound backend may answer ping()'s GET with these.
+_NO_GET_ROUTE = (404, 405, 501)
+_TERMINAL = (TypeStatus.COMPLETED, TypeStatus.FAILED)
+_ROUTES = {
+    "create_workflow": "POST /workflows",
+    "update_workflow": "PATCH /workflows/{id}",
+    "create_task": "POST /workflows/{id}/tasks",
+    "update_task": "PATCH /workflows/{id}/tasks/{id}",
+}
+_warned_plain_http: set[str] = set()
+
+
+class PingStatus(str, Enum):
+    """What ``ServerAPI.ping()`` found. The values are the strings the CLI prints."""
+
+    OK = "ok"  # a 2xx answer: the server is there and took the token
+    AUTH = "auth"  # 401 or 403: the server is there and refused the token
+    # 404, 405 or 501 to GET /workflows: the server is there, but the contract has no GET route,
+    # so the token could not be checked
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"  # no answer: connection refused, DNS, TLS or timeout
+    ERROR = "error"  # any other answer (400, 500, a redirect, ...) or a local failure; see ``detail``
+
+
+@dataclass(frozen=True)
+class PingResult:
+    """The outcome of one ``ping()``: a ``status`` and a short ``detail`` ("HTTP 401", "ConnectTimeout").
+
+    True when nothing wrong was found: ``OK``, or ``REACHABLE`` (the token was not checked).
+    """
+
+    status: PingStatus
+    detail: str
+
+    def __bool__(self) -> bool:
+        return self.status in (PingStatus.OK, PingStatus.REACHABLE)
+
+
+class _Call(NamedTuple):
+    """One queued HTTP call: the body is encoded when the hook runs, so the report is a snapshot."""
+
+    method: str
+    path: str  # percent-encoded, relative to base_url
+    body: bytes
+    key: str | None  # Idempotency-Key of a POST, the same for every attempt
+    hook: str
+
+
+class ServerAPI(Server):
+    """Reports to a remote API without ever making the workflow wait on the network.
+
+    Each hook encodes its report (a snapshot of the task, on the caller's thread) and hands it to
+    a ``DeliveryQueue``, then returns. Up to ``max_connections`` sender threads deliver the reports
+    over keep-alive connections: concurrently across tasks, in order within a task, a task's POST
+    always before its PATCHes. A queued non-terminal report that a newer one of the same task
+    supersedes is dropped; terminal task statuses and workflow statuses never are.
+
+    Connection errors, timeouts, 408, 429 and 5xx are retried up to ``retries`` times with
+    full-jitter backoff capped at ``backoff_max`` seconds, honouring ``Retry-After``. Other 4xx
+    answers, and any 3xx, are not retried: redirects are never followed, because requests would
+    forward ``X-User-Token`` to whatever host they name. A POST answered 409 counts as delivered
+    (the subject exists already). The first rejection of each status and route is logged; the
+    rest are counted in the warning of the next flush. POSTs carry an ``Idempotency-Key``.
+
+    ``flush(timeout)`` waits for delivery (``flush_timeout`` by default; an ``atexit`` hook calls
+    it too); after a signal the engine flushes with ``signal_flush_timeout``. Nothing is ever
+    raised into the workflow, and the token and any ``user:pass@`` of ``base_url`` never appear
+    in a log, an error or a ``repr()``.
+
+    ``session`` injects a ready ``requests.Session``: it is used as is, by every sender, and
+    never closed.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        user_token: str,
+        timeout: float = 15.0,
+        *,
+        flush_timeout: float = 10.0,
+        signal_flush_timeout: float = 5.0,
+        retries: int = 5,
+        backoff_max: float = 30.0,
+        max_connections: int = 4,
+        queue_size: int = 10_000,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.options = ServerOptions.of(
+            base_url=base_url,
+            user_token=user_token,
+            timeout=timeout,
+            flush_timeout=flush_timeout,
+            signal_flush_timeout=signal_flush_timeout,
+            retries=retries,
+            backoff_max=backoff_max,
+            max_connections=max_connections,
+            queue_size=queue_size,
+        )
+        options = self.options
+        self._hide = credentials_of(options)
+        self._shown_url = mask_url(options.base_url, options.user_token)
+        self._session = session
+        self._transport = Transport(options.base_url, options.user_token, session)
+        self._queue = DeliveryQueue(
+            self._open_channel,
+            label="dotflow server",
+            target=self._shown_url,
+            workers=options.max_connections,
+            queue_size=options.queue_size,
+            retries=options.retries,
+            backoff_max=options.backoff_max,
+            flush_timeout=options.flush_timeout,
+            logger=logger,
+        )
+        self._rejections: set[tuple[int, str]] = set()  # (status, route) already logged
+        _warn_if_plain_http(options.base_url, self._shown_url)
+
+    def __repr__(self) -> str:
+        return f"ServerAPI(base_url={self._shown_url!r}, user_token='***', timeout={self.options.timeout!r})"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # A copy sent to another process gets its own queue and senders; an injected session stays here.
+        return (_rebuild, (self.options,))
+
+    # -- read-only state ---------------------------------------------------------------------
+
+    @property
+    def base_url(self) -> str:
+        """The API root, with any ``user:pass@`` (and the token, if it sits in the URL) masked."""
+        return self._shown_url
+
+    @property
+    def flush_timeout(self) -> float:
+        return self.options.flush_timeout
+
+    @property
+    def signal_flush_timeout(self) -> float:
+        return self.options.signal_flush_timeout
+
+    @property
+    def sent(self) -> int:
+        """Reports the server accepted."""
+        return self._queue.sent
+
+    @property
+    def failed(self) -> int:
+        """Reports given up: rejected, out of retries, dropped, or still queued when a flush ran out of time."""
+        return self._queue.lost
+
+    @property
+    def pending(self) -> int:
+        """Reports queued or in flight."""
+        return self._queue.pending
+
+    # -- the Server hooks --------------------------------------------------------------------
+
+    def create_workflow(self, workflow: Any) -> None:
+        try:
+            wid = _workflow_id(workflow)
+            body: dict[str, Any] = {"id": wid}
+            name = getattr(workflow, "name", None)
+            if name:
+                body["name"] = str(name)
+            segment(wid, "workflow id")
+            self._put(("workflow", wid), Kind.CREATE, "POST", "/workflows", _dumps(body), "create_workflow")
+        except Exception as exc:
+            self._hook_failed("create_workflow", exc)
+
+    def update_workflow(self, workflow: Any, status: str = "") -> None:
+        try:
+            wid = _workflow_id(workflow)
+            body = _dumps({"status": str(getattr(status, "value", status))})  # a str enum sends its text
+            path = f"/workflows/{segment(wid, 'workflow id')}"
+            self._put(("workflow", wid), Kind.FINAL, "PATCH", path, body, "update_workflow")
+        except Exception as exc:
+            self._hook_failed("update_workflow", exc)
+
+    def create_task(self, task: Any) -> None:
+        try:
+            wid = str(task.workflow_id)
+            path = f"/workflows/{segment(wid, 'workflow id')}/tasks"
+            self._put(
+                ("task", wid, str(task.task_id)),
+                Kind.CREATE,
+                "POST",
+                path,
+                _task_body(task, rename=True),
+                "create_task",
+                after=("workflow", wid),  # a workflow announced here is POSTed before its tasks
+            )
+        except Exception as exc:
+            self._hook_failed("create_task", exc)
+
+    def update_task(self, task: Any) -> None:
+        try:
+            wid, tid = str(task.workflow_id), str(task.task_id)
+            path = f"/workflows/{segment(wid, 'workflow id')}/tasks/{segment(tid, 'task id')}"
+            kind = Kind.FINAL if task.status in _TERMINAL else Kind.UPDATE
+            self._put(("task", wid, tid), kind, "PATCH", path, _task_body(task, rename=False), "update_task")
+        except Exception as exc:
+            self._hook_failed("update_task", exc)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Deliver what is queued, waiting at most ``timeout`` seconds (default ``flush_timeout``).
+
+        Safe from any thread, any number of times. When the time is up the rest is given up and,
+        if anything since the previous flush was not delivered, one WARNING line says how many
+        reports were lost (how many terminal) and why. Never raises.
+        """
+        self._queue.flush(timeout)
+
+    def _put(self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None) -> None:
+        from uuid import uuid4
+
+        key = uuid4().hex if method == "POST" else None
+        self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after)
+
+    def _hook_failed(self, hook: str, exc: Exception) -> None:
+        logger.warning(
+            "dotflow server: could not queue the %s report (%s: %s); the workflow goes on without it",
+            hook,
+            type(exc).__name__,
+            self._hide(str(exc))[:200],
+        )
+
+    # -- delivery ----------------------------------------------------------------------------
+
+    def _open_channel(self) -> _Channel:
+        return _Channel(self, self._transport.connect())
+
+    def _outcome(self, call: _Call, url: str, answer: Answer) -> Outcome:
+        status = answer.status
+        if 200 <= status < 300 or (status == 409 and call.method == "POST"):
+            return SENT
+        if retry.is_transient(status):
+            return transient(f"server answered HTTP {status}", retry.parse_retry_after(answer.retry_after))
+        route = _ROUTES.get(call.hook, call.hook)
+        if (status, route) not in self._rejections:
+            self._rejections.add((status, route))  # a set add is atomic: at worst two senders log it once each
+            if status < 400:
+                target = self._hide(redirect_host(url, answer.location))
+                hint = (
+                    f"; a redirect to {target}, not followed so the token stays with base_url's host: "
+                    "check server.base_url"
+                )
+            elif status in (401, 403):
+                hint = "; the token was refused: check SERVER_USER_TOKEN"
+            else:
+                hint = ""
+            said = " ".join(answer.text.split())
+            logger.warning(
+                "dotflow server: %s %s was rejected with HTTP %d%s%s; not retried, and further HTTP %d answers "
+                "to %s are counted in the warning of the next flush",
+                call.method,
+                self._shown_path(url),
+                status,
+                f" ({self._hide(said)[:200]})" if said else "",
+                hint,
+                status,
+                route,
+            )
+        return drop(f"rejected with HTTP {status}")
+
+    def _shown_path(self, url: str) -> str:
+        """The path of ``url``, safe to log: credentials masked and the token redacted."""
+        try:
+            path = urlsplit(url).path or url
+        except ValueError:
+            path = "(unparsable URL)"
+        return self._hide(mask_url(path))
+
+    # -- checks ------------------------------------------------------------------------------
+
+    def ping(self) -> PingResult:
+        """One synchronous ``GET {base_url}/workflows`` with the token; never raises.
+
+        ``OK`` on a 2xx answer, ``AUTH`` on 401 or 403, ``REACHABLE`` on 404, 405 or 501 (the
+        contract has no GET route, so the server answered but the token could not be checked),
+        ``UNREACHABLE`` on a connection error or timeout, ``ERROR`` otherwise. A redirect is not
+        followed (``ERROR``).
+        """
+        try:
+            from urllib3.exceptions import HTTPError, SSLError
+        except ImportError:
+            return PingResult(PingStatus.ERROR, "requests is not installed: pip install requests")
+        connection: Connection | None = None
+        url = ""
+        try:
+            connection = self._transport.connect()
+            url = self._transport.url("/workflows")
+            answer = connection.request("GET", "/workflows", None, self.options.timeout, {})
+        except SSLError as exc:
+            return PingResult(PingStatus.ERROR, f"TLS: {type(exc).__name__}")
+        except HTTPError as exc:
+            return PingResult(PingStatus.UNREACHABLE, type(exc).__name__)
+        except Exception as exc:
+            return PingResult(PingStatus.ERROR, type(exc).__name__)
+        finally:
+            if connection is not None:
+                connection.close()
+        status = answer.status
+        if 200 <= status < 300:
+            return PingResult(PingStatus.OK, f"HTTP {status}")
+        if status in (401, 403):
+            return PingResult(PingStatus.AUTH, f"HTTP {status}")
+        if status in _NO_GET_ROUTE:
+            return PingResult(
+                PingStatus.REACHABLE,
+                f"HTTP {status}: the server answered; the token could not be checked with GET /workflows",
+            )
+        if 300 <= status < 400:
+            target = self._hide(redirect_host(url, answer.location))
+            return PingResult(
+                PingStatus.ERROR,
+                f"HTTP {status}, a redirect to {target} that was not followed "
+                "(the token must not leave base_url's host)",
+            )
+        return PingResult(PingStatus.ERROR, f"HTTP {status}")
+
+
+class _Channel:
+    """One sender's connection, turning each HTTP call into a delivery ``Outcome``."""
+
+    def __init__(self, api: ServerAPI, connection: Connection) -> None:
+        from urllib3 import exceptions
+
+        self._api = api
+        self._connection = connection
+        self._errors = exceptions
+
+    def send(self, call: _Call, deadline: float | None) -> Outcome:
+        api = self._api
+        timeout = api.options.timeout
+        if deadline is not None:  # a flush is waiting: no request may outlive it
+            timeout = max(0.05, min(timeout, deadline - monotonic()))
+        headers = {"Idempotency-Key": call.key} if call.key else {}
+        url = api._transport.url(call.path)
+        errors = self._errors
+        try:
+            answer = self._connection.request(call.method, call.path, call.body, timeout, headers)
+        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
+            return drop(f"failed with TLS error {type(exc).__name__}")
+        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
+            what = "timed out" if isinstance(exc, (errors.TimeoutError, TimeoutError)) else "unreachable"
+            return transient(f"server {what}: {type(exc).__name__}")
+        except Exception as exc:
+            logger.warning(
+                "dotflow server: %s %s failed with %s; report dropped (not retried)",
+                call.method,
+                api._shown_path(url),
+                type(exc).__name__,
+            )
+            return drop(f"failed with {type(exc).__name__}")
+        return api._outcome(call, url, answer)
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _workflow_id(workflow: Any) -> str:
+    # update_workflow gets the id itself (as 1.0.1 passes it); create_workflow gets the DotFlow
+    return str(getattr(workflow, "workflow_id", workflow))
+
+
+def _dumps(body: Any) -> bytes:
+    return json.dumps(body, separators=(",", ":"), default=str).encode("utf-8")
+
+
+def _task_body(task: Any, rename: bool) -> bytes:
+    """The task's JSON report, at most ``TASK_RESULT_MAX`` bytes; ``rename`` sends ``task_id`` as ``id``
+    (the POST's body). Encoded once in the common case; capped (see ``Task.result``) only when too big."""
+    data = task.result()
+    if rename:
+        data.pop("task_id", None)
+        data["id"] = task.task_id
+    body = _dumps(data)
+    if len(body) > TASK_RESULT_MAX:
+        data = task.result(max=TASK_RESULT_MAX)
+        if rename and "task_id" in data:
+            data.pop("task_id")
+            data["id"] = task.task_id
+        body = _dumps(data)
+    return body
+
+
+def _warn_if_plain_http(base_url: str, shown: str) -> None:
+    """One warning per URL and process when the token would cross a network in clear text."""
+    try:
+        parts = urlsplit(base_url)
+        host = (parts.hostname or "").rstrip(".")
+    except ValueError:
+        return
+    if parts.scheme.lower() != "http" or shown in _warned_plain_http:
+        return
+    if host == "localhost" or host.endswith(".localhost"):
+        return
+    try:
+        if ipaddress.ip_address(host).is_loopback:
+            return
+    except ValueError:
+        pass
+    _warned_plain_http.add(shown)
+    logger.warning(
+        "dotflow server: base_url %s is plain http:// to a host that is not this machine, so the token "
+        "travels unencrypted; use https://",
+        shown,
+    )
+
+
+def _rebuild(options: ServerOptions) -> ServerAPI:
+    return ServerAPI(
+        options.base_url,
+        options.user_token,
+        options.timeout,
+        flush_timeout=options.flush_timeout,
+        signal_flush_timeout=options.signal_flush_timeout,
+        retries=options.retries,
+        backoff_max=options.backoff_max,
+        max_connections=options.max_connections,
+        queue_size=options.queue_size,
+    )

@@ -1,0 +1,151 @@
+"""ServerAPI's settings: one default and one validator each, shared by ``ServerAPI(...)`` and the profile schema.
+
+A validator takes a value already of the setting's type and returns what is wrong with it (a
+phrase that follows the value in a message), or None. ``ServerAPI`` and ``dotflow.toml`` both
+call these, so the two can never disagree on what a setting accepts.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+from typing import Any, Callable, NamedTuple
+from urllib.parse import urlsplit
+
+from dotflow.errors import ConfigError
+from dotflow.redact import Redactor, mask_url, userinfo
+
+EXAMPLE_URL = "https://example.com/api/v1"
+
+
+def base_url_problem(url: str) -> str | None:
+    """What is wrong with an API root URL: it must be http(s), have a host, hold no whitespace,
+    and no query or fragment (ids are appended to it as path segments)."""
+    if any(ch.isspace() or not ch.isprintable() for ch in url):
+        return "holds whitespace or a control character; remove it (percent-encode it inside a password)"
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return f"is not a valid URL; expected one like {EXAMPLE_URL!r}"
+    if parts.scheme.lower() not in ("http", "https"):
+        return f"must start with http:// or https://, like {EXAMPLE_URL!r}"
+    if not host:
+        return f"has no host; expected a URL like {EXAMPLE_URL!r}"
+    if parts.query or parts.fragment or "?" in url or "#" in url:
+        return f"must not hold a query or fragment ('?', '#'); give only the API root, like {EXAMPLE_URL!r}"
+    return None
+
+
+def token_problem(token: str) -> str | None:
+    """What is wrong with a token: it goes in an HTTP header, so it must be printable ASCII."""
+    if not token.strip():
+        return "is empty; set it to the token your server issued (SERVER_USER_TOKEN)"
+    if any(not (" " <= ch <= "~") for ch in token.strip()):
+        return (
+            "holds a character that cannot go in an HTTP header (a control or non-ASCII character); "
+            "check SERVER_USER_TOKEN for a stray newline or quote"
+        )
+    return None
+
+
+def _positive(value: float) -> str | None:
+    return None if math.isfinite(value) and value > 0 else "must be a number greater than 0"
+
+
+def _non_negative(value: float) -> str | None:
+    return None if math.isfinite(value) and value >= 0 else "must be a number >= 0"
+
+
+def _non_negative_int(value: int) -> str | None:
+    return None if value >= 0 else "must be an integer >= 0"
+
+
+def _connections(value: int) -> str | None:
+    return None if 1 <= value <= 64 else "must be an integer from 1 to 64"
+
+
+def _queue_size(value: int) -> str | None:
+    return None if value >= 1 else "must be an integer >= 1"
+
+
+class Option(NamedTuple):
+    """One setting of ServerAPI, as ``[server] <name>`` in a profile and ``ServerAPI(<name>=...)``."""
+
+    name: str
+    type: type
+    default: Any
+    check: Callable[[Any], str | None]
+    secret: bool = False
+
+
+OPTIONS: tuple[Option, ...] = (
+    Option("base_url", str, None, base_url_problem),
+    Option("user_token", str, None, token_problem, secret=True),
+    Option("timeout", float, 15.0, _positive),  # per request, seconds
+    Option("flush_timeout", float, 10.0, _non_negative),  # delivering what is pending, at exit or flush()
+    Option("signal_flush_timeout", float, 5.0, _non_negative),  # the same after SIGTERM / SIGINT
+    Option("retries", int, 5, _non_negative_int),  # attempts of one report after its first
+    Option("backoff_max", float, 30.0, _positive),  # cap on one wait between attempts, seconds
+    Option("max_connections", int, 4, _connections),  # keep-alive connections, one sender each
+    Option("queue_size", int, 10_000, _queue_size),  # reports queued before non-terminal ones are dropped
+)
+BY_NAME = {option.name: option for option in OPTIONS}
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """ServerAPI's validated settings. Build it with ``ServerOptions.of(...)``."""
+
+    base_url: str
+    user_token: str
+    timeout: float = 15.0
+    flush_timeout: float = 10.0
+    signal_flush_timeout: float = 5.0
+    retries: int = 5
+    backoff_max: float = 30.0
+    max_connections: int = 4
+    queue_size: int = 10_000
+
+    @classmethod
+    def of(cls, **values: Any) -> ServerOptions:
+        """Check and normalise each value (strings stripped, ints as floats where a number is
+        wanted); raise ConfigError naming the first bad one, without echoing a secret."""
+        token = values.get("user_token")
+        hide = Redactor(token.strip() if isinstance(token, str) else None)
+        converted: dict[str, Any] = {}
+        for field in fields(cls):
+            option = BY_NAME[field.name]
+            value = values.get(field.name, option.default)
+            converted[field.name] = _convert(option, value, hide)
+        converted["base_url"] = converted["base_url"].rstrip("/")
+        return cls(**converted)
+
+    def __repr__(self) -> str:
+        shown = mask_url(self.base_url, self.user_token)
+        return f"ServerOptions(base_url={shown!r}, user_token='***', timeout={self.timeout!r})"
+
+
+def _convert(option: Option, value: Any, hide: Redactor) -> Any:
+    if option.type is str:
+        if not isinstance(value, str):
+            what = "the token your server issued" if option.secret else f"a URL like {EXAMPLE_URL!r}"
+            raise ConfigError(f"ServerAPI {option.name} must be a string ({what}), got {type(value).__name__}")
+        value = value.strip()
+    elif option.type is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"ServerAPI {option.name}={value!r} is invalid; it must be a number")
+        value = float(value)
+    elif isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"ServerAPI {option.name}={value!r} is invalid; it must be an integer")
+    problem = option.check(value)
+    if problem:
+        shown = "'***'" if option.secret else repr(hide(mask_url(value)) if isinstance(value, str) else value)
+        raise ConfigError(f"ServerAPI {option.name} {shown} {problem}")
+    return value
+
+
+def credentials_of(options: ServerOptions) -> Redactor:
+    """The Redactor that hides these options' secrets: the token and the URL's userinfo."""
+    return Redactor(options.user_token, userinfo(options.base_url))

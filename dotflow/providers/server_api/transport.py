@@ -1,0 +1,173 @@
+"""ServerAPI's HTTP transport: keep-alive connections that never follow a redirect, never re-normalise
+an encoded id, and read at most a small part of any answer.
+
+Each sender thread gets its own ``Connection`` (its own ``requests.Session`` and socket), unless
+a session was injected: then every connection goes through that session's adapters, and the
+session is never closed. requests is imported only when the first connection opens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import quote, urljoin, urlsplit
+
+if TYPE_CHECKING:
+    import requests
+
+# Bytes of an answer's body read at most; the rest is never read (the connection is closed instead).
+BODY_LIMIT = 64 * 1024
+# Characters of a body kept for a log line.
+SNIPPET = 200
+
+
+class Answer(NamedTuple):
+    """What ServerAPI needs from one HTTP answer. ``text`` is the body's start, not yet redacted."""
+
+    status: int
+    retry_after: str | None
+    location: str | None
+    text: str
+
+
+def segment(value: Any, what: str) -> str:
+    """``value`` as one percent-encoded path segment that no id can turn into path syntax."""
+    text = "" if value is None else str(value)
+    if not text:
+        raise ValueError(f"the {what} is empty")
+    encoded = quote(text, safe="")
+    if encoded in (".", ".."):
+        encoded = encoded.replace(".", "%2E")  # quote() leaves dots alone; "." or ".." would climb the path
+    return encoded
+
+
+def redirect_host(url: str, location: str | None) -> str:
+    """The host (and port) a redirect points to, without userinfo, path or query."""
+    if not location:
+        return "no Location"
+    try:
+        parts = urlsplit(urljoin(url, location))
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return "an invalid Location"
+    if not host:
+        return "an invalid Location"
+    if ":" in host:
+        host = f"[{host}]"  # IPv6
+    return f"{host}:{port}" if port else host
+
+
+class Transport:
+    """Makes the connections to one API root, all sending the same token header."""
+
+    def __init__(self, base_url: str, token: str, session: requests.Session | None = None) -> None:
+        self._base_url = base_url
+        self._headers = {
+            "X-User-Token": token,
+            "Content-Type": "application/json",
+            "Accept-Encoding": "identity",  # the body is read raw and bounded: no decompression bombs
+        }
+        self._session = session
+        self._prepared_base: str | None = None
+
+    def url(self, path: str) -> str:
+        """The full URL of ``path`` (already encoded): requests normalises the root once (IDNA
+        host, quoting); the segments appended here must not be normalised again."""
+        if self._prepared_base is None:
+            import requests
+
+            prepared = requests.Request("GET", self._base_url).prepare().url or self._base_url
+            self._prepared_base = prepared.rstrip("/")
+        return self._prepared_base + path
+
+    def connect(self) -> Connection:
+        """A new connection: a session of its own (quick-ACKing, see ``_quickack``) or the injected one."""
+        import requests
+
+        if self._session is not None:
+            return Connection(self, self._session, owned=False)
+        from dotflow.providers.server_api._quickack import QuickAckAdapter
+
+        session = requests.Session()
+        session.mount("http://", QuickAckAdapter())
+        session.mount("https://", QuickAckAdapter())
+        return Connection(self, session, owned=True)
+
+
+class Connection:
+    """One keep-alive connection. Not thread-safe: one sender uses it.
+
+    requests decides how to reach the host: the session's mounted adapter, proxies, CA bundle
+    and client certificate (from the session and the environment, resolved once, since every
+    request goes to the same host). Each call then goes straight to that adapter's urllib3
+    pool: a report costs about half the CPU of a full ``Session.send`` (no hooks, cookies,
+    redirect machinery or response object), which is what lets thousands of reports keep up.
+    """
+
+    def __init__(self, transport: Transport, session: requests.Session, owned: bool) -> None:
+        import requests
+
+        self._session = session
+        self._owned = owned
+        base = transport.url("")
+        settings = session.merge_environment_settings(base, {}, None, None, None)
+        probe = requests.Request("GET", base).prepare()
+        adapter = session.get_adapter(base)
+        self._pool = adapter.get_connection_with_tls_context(  # type: ignore[attr-defined]
+            probe, settings["verify"], proxies=settings["proxies"], cert=settings["cert"]
+        )
+        # the path, or the whole URL when an HTTP proxy carries the request
+        self._prefix = adapter.request_url(probe, settings["proxies"]).rstrip("/")  # type: ignore[attr-defined]
+        self._headers = {str(k): str(v) for k, v in session.headers.items()}
+        self._headers.update(transport._headers)
+
+    def request(self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]) -> Answer:
+        """One HTTP call, never following a redirect. Raises urllib3's errors."""
+        from urllib3 import Timeout
+
+        sent = {**self._headers, **headers}
+        if body is not None:
+            sent["Content-Length"] = str(len(body))
+        # requests drops Authorization on a cross-host redirect but keeps X-User-Token, so following
+        # one would hand the token to whatever host the Location names. The path is used as given:
+        # re-normalising it would turn an id's %2E%2E back into "..", which climbs the path.
+        response = self._pool.urlopen(
+            method,
+            self._prefix + path,
+            body=body,
+            headers=sent,
+            redirect=False,
+            assert_same_host=False,
+            preload_content=False,
+            decode_content=False,
+            retries=False,
+            timeout=Timeout(connect=timeout, read=timeout),
+        )
+        complete = False
+        try:
+            text, complete = _read_bounded(response)
+            return Answer(response.status, response.headers.get("Retry-After"), response.headers.get("Location"), text)
+        finally:
+            if not complete:
+                response.close()  # an unread rest is never drained: the connection goes instead
+            response.release_conn()
+
+    def close(self) -> None:
+        if self._owned:
+            with contextlib.suppress(Exception):  # best effort
+                self._session.close()
+
+
+def _read_bounded(raw: Any) -> tuple[str, bool]:
+    """The start of the body, reading at most ``BODY_LIMIT`` bytes of it, and whether it was read
+    to its end (then the connection can carry the next request)."""
+    head = b""
+    size = 0
+    while size <= BODY_LIMIT:
+        chunk = raw.read(16_384, decode_content=False)
+        if not chunk:
+            return head.decode("utf-8", "replace"), True
+        if len(head) < SNIPPET:
+            head += chunk[: SNIPPET - len(head)]
+        size += len(chunk)
+    return head.decode("utf-8", "replace"), False

@@ -1,0 +1,8 @@
+"""Reporting a workflow's progress: the Reporter (the only caller of Server hooks), the background
+DeliveryQueue that remote providers send through, its retry policy, and signal handling for runs."""
+
+from __future__ import annotations
+
+from dotflow.reporting.reporter import Reporter
+
+__all__ = ["Reporter"]

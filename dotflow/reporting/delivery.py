@@ -1,0 +1,514 @@
+"""DeliveryQueue: remote reports sent off the caller's thread, concurrently across lanes and in order within each.
+
+Any provider that reports somewhere over the network hands its reports to one of these. A report
+belongs to a *lane* (one task, one workflow): a lane sends one report at a time, in the order they
+were put, while different lanes are served at once by up to ``workers`` sender threads, each with
+its own connection. The caller never waits on the network.
+
+- **Kinds.** A ``CREATE`` report makes the lane's subject exist (a task's POST); the lane's later
+  reports wait behind it, and another lane may be told to wait for it (``after=``). An ``UPDATE``
+  is a non-terminal state: a newer report of the same lane replaces it while it is still queued
+  (coalescing). A ``FINAL`` report (a terminal status, a workflow status) is never replaced and
+  never dropped to make room.
+- **Priority.** Lanes holding a ``FINAL`` report (or others wait on) are served first; among equals,
+  the oldest report first.
+- **Bound.** ``queue_size`` reports may wait; past that, the oldest queued ``UPDATE`` is dropped to
+  make room (one warning counts them when the pressure ends). ``CREATE`` and ``FINAL`` reports are
+  admitted over the bound rather than lost.
+- **Retries.** A send returns an ``Outcome``; transient failures are retried up to ``retries``
+  times after the first attempt, waiting ``retry.delay`` (full jitter, ``Retry-After`` honoured,
+  capped at ``backoff_max``) without holding a sender: other lanes go on meanwhile. A ``CREATE``
+  given up for good takes its lane's later reports with it, so nothing updates a subject the
+  remote end never got.
+- **Flush.** ``flush(timeout)`` waits until everything is delivered or the deadline passes; then
+  what is left is given up, and one warning line says how many reports were lost (how many of
+  them terminal) and why. Requests made while a flush waits are bounded by its deadline. An
+  ``atexit`` hook flushes with ``flush_timeout`` when the interpreter exits.
+
+Senders are daemon threads that exit after ``idle`` seconds with nothing to do; the next report
+starts them again. Nothing here raises into the caller.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import heapq
+import logging
+import os
+import random
+import threading
+import weakref
+from collections import deque
+from enum import IntEnum
+from time import monotonic
+from typing import Any, Callable, NamedTuple, Protocol
+
+from dotflow.reporting import retry
+
+__all__ = ["Channel", "DeliveryQueue", "Kind", "Outcome", "SENT", "drop", "transient"]
+
+
+class Kind(IntEnum):
+    """What a report means to its lane (see the module docstring)."""
+
+    CREATE = 0
+    UPDATE = 1
+    FINAL = 2
+
+
+class Outcome(NamedTuple):
+    """How one attempt to send a report ended. ``reason`` is short and holds no secret."""
+
+    sent: bool
+    retry: bool = False
+    reason: str = ""
+    retry_after: float | None = None
+
+
+SENT = Outcome(True)
+
+
+def transient(reason: str, retry_after: float | None = None) -> Outcome:
+    """Not sent, worth another attempt (a connection error, a timeout, a 503)."""
+    return Outcome(False, True, reason, retry_after)
+
+
+def drop(reason: str) -> Outcome:
+    """Not sent and not worth retrying (a 4xx rejection, a body that cannot be encoded)."""
+    return Outcome(False, False, reason)
+
+
+class Channel(Protocol):
+    """One sender's connection. ``send`` must respect ``deadline`` (a ``time.monotonic()``
+    value, or None) in how long it blocks, and should not raise."""
+
+    def send(self, payload: Any, deadline: float | None) -> Outcome: ...
+
+    def close(self) -> None: ...
+
+
+_PENDING, _IN_FLIGHT, _DONE = 0, 1, 2
+
+
+class _Report:
+    __slots__ = ("attempts", "kind", "lane", "payload", "seq", "state")
+
+    def __init__(self, lane: _Lane, kind: Kind, payload: Any, seq: int) -> None:
+        self.lane = lane
+        self.kind = kind
+        self.payload = payload
+        self.seq = seq
+        self.attempts = 0  # retries so far
+        self.state = _PENDING
+
+
+class _Lane:
+    __slots__ = ("busy", "creating", "dead", "dependents", "finals", "key", "not_before", "pending", "token", "waiting")
+
+    def __init__(self, key: Any) -> None:
+        self.key = key
+        self.pending: deque[_Report] = deque()  # pending[0] is in flight while busy
+        self.busy = False
+        self.token = 0  # bumped at each (re)scheduling: older heap entries are stale
+        self.not_before = 0.0  # backoff: no attempt before this monotonic time
+        self.finals = 0  # FINAL reports queued
+        self.creating = 0  # CREATE reports queued or in flight
+        self.waiting: Any = None  # key of the lane whose CREATE this one waits for
+        self.dependents: list[Any] = []  # keys of the lanes waiting for this one's CREATE
+        self.dead: str | None = None  # why this lane's CREATE was given up
+
+
+def _flush_at_exit(ref: weakref.ReferenceType[DeliveryQueue]) -> None:
+    queue = ref()
+    if queue is not None:
+        queue.flush()
+
+
+class DeliveryQueue:
+    """See the module docstring. ``open_channel`` makes one sender's connection (called on
+    that sender's thread); ``label`` starts every log line ("dotflow server") and ``target``
+    (already free of secrets) ends the lost-report warning."""
+
+    def __init__(
+        self,
+        open_channel: Callable[[], Channel],
+        *,
+        label: str,
+        target: str,
+        workers: int = 4,
+        queue_size: int = 10_000,
+        retries: int = 5,
+        backoff_max: float = 30.0,
+        flush_timeout: float = 10.0,
+        idle: float = 1.5,
+        logger: logging.Logger | None = None,
+    ) -> None:
+        self._open_channel = open_channel
+        self.label = label
+        self.target = target
+        self._max_workers = max(1, workers)
+        self._size = max(1, queue_size)
+        self._retries = max(0, retries)
+        self._backoff_max = backoff_max
+        self.flush_timeout = flush_timeout
+        self._idle_seconds = idle
+        self._log = logger or logging.getLogger("dotflow.server")
+        self._rand = random.Random().random
+        self._atexit = False
+        self._reset()
+
+    def _reset(self) -> None:
+        """Empty state: at construction, and in a child process after ``fork()`` (the parent's
+        lock, threads and queue are not the child's)."""
+        self._pid = os.getpid()
+        lock = threading.RLock()  # re-entrant: a signal handler may report while this thread holds it
+        self._work_cv = threading.Condition(lock)  # senders wait here for work
+        self._done_cv = threading.Condition(lock)  # flushes wait here for the queue to drain
+        self._gen = 0  # bumped when a flush gives up: senders of older generations exit
+        self._workers = 0
+        self._idle = 0
+        self._deadline: float | None = None
+        self._clear()
+        self.sent = 0  # reports delivered, ever
+        self.lost = 0  # reports given up, ever
+        self._since: dict[str, int] = {}  # lost since the last flush, by reason
+        self._since_final = 0  # ... of which terminal
+        self._overflow = 0  # UPDATEs dropped for room since the last overflow warning
+        self._outage = False  # a give-up after transient errors was logged; quiet until a success
+
+    def _clear(self) -> None:
+        self._lanes: dict[Any, _Lane] = {}
+        self._ready: list[tuple[int, int, int, Any]] = []  # (priority, head seq, token, lane key)
+        self._timers: list[tuple[float, int, Any]] = []  # (not_before, token, lane key)
+        self._updates: deque[_Report] = deque()  # queued UPDATEs, oldest first: what goes when full
+        self._queued = 0  # reports queued or in flight
+        self._seq = 0
+        self._tokens = 0
+
+    # -- putting ----------------------------------------------------------------------------
+
+    @property
+    def pending(self) -> int:
+        """Reports queued or in flight."""
+        with self._work_cv:
+            return self._queued
+
+    def put(self, lane_key: Any, kind: Kind, payload: Any, after: Any = None) -> None:
+        """Queue ``payload`` on lane ``lane_key``; ``after`` names a lane whose queued CREATE
+        must be settled before this lane sends anything (taken from a lane's first report)."""
+        if os.getpid() != self._pid:
+            self._reset()
+        with self._work_cv:
+            lane = self._lanes.get(lane_key)
+            if lane is None:
+                lane = self._lanes[lane_key] = _Lane(lane_key)
+                waited = self._lanes.get(after) if after is not None else None
+                if waited is not None and waited.creating:
+                    lane.waiting = after
+                    waited.dependents.append(lane_key)
+                    self._schedule(waited)  # a lane others wait for is served first
+            if lane.dead is not None:
+                self._lose(kind, f"not sent: {lane.dead}")
+                return
+            if kind is not Kind.CREATE and lane.pending and self._coalesce(lane, kind, payload):
+                return
+            if self._queued >= self._size and not self._make_room(kind):
+                self._overflow += 1
+                self.lost += 1
+                return
+            report = _Report(lane, kind, payload, self._seq)
+            self._seq += 1
+            lane.pending.append(report)
+            self._queued += 1
+            if kind is Kind.UPDATE:
+                self._updates.append(report)
+                while self._updates and self._updates[0].state == _DONE:
+                    self._updates.popleft()
+            elif kind is Kind.FINAL:
+                lane.finals += 1
+            else:
+                lane.creating += 1
+            if len(lane.pending) == 1 or (kind is Kind.FINAL and lane.finals == 1):
+                self._schedule(lane)
+            if not self._atexit:
+                atexit.register(_flush_at_exit, weakref.ref(self))
+                self._atexit = True
+
+    def _coalesce(self, lane: _Lane, kind: Kind, payload: Any) -> bool:
+        """Put the report in place of the lane's last one when that is an UPDATE still waiting."""
+        last = lane.pending[-1]
+        if last.kind is not Kind.UPDATE or last.state != _PENDING:
+            return False
+        report = _Report(lane, kind, payload, last.seq)  # it takes the older one's place in line
+        lane.pending[-1] = report
+        last.state, last.payload = _DONE, None
+        if kind is Kind.UPDATE:
+            self._updates.append(report)
+        else:
+            lane.finals += 1
+            self._schedule(lane)  # its priority rose
+        return True
+
+    def _make_room(self, kind: Kind) -> bool:
+        """Drop the oldest queued UPDATE; without one, admit only a CREATE or a FINAL."""
+        while self._updates:
+            oldest = self._updates.popleft()
+            if oldest.state != _PENDING:
+                continue
+            lane = oldest.lane
+            head = lane.pending[0] is oldest
+            lane.pending.remove(oldest)
+            if head:
+                self._schedule(lane)
+            self._forget_if_idle(lane)
+            oldest.state, oldest.payload = _DONE, None
+            self._queued -= 1
+            self._overflow += 1
+            self.lost += 1
+            return True
+        return kind is not Kind.UPDATE
+
+    # -- scheduling (the caller holds the lock) ---------------------------------------------
+
+    def _schedule(self, lane: _Lane) -> None:
+        if lane.busy or not lane.pending or lane.waiting is not None:
+            return
+        self._tokens += 1  # one counter for all lanes: a forgotten lane's stale entries never match a new one
+        lane.token = self._tokens
+        if lane.not_before > monotonic():
+            heapq.heappush(self._timers, (lane.not_before, lane.token, lane.key))
+        else:
+            priority = 0 if lane.finals or lane.dependents else 1
+            heapq.heappush(self._ready, (priority, lane.pending[0].seq, lane.token, lane.key))
+        if self._idle:
+            self._work_cv.notify()
+        elif self._workers < self._max_workers:
+            self._spawn()
+
+    def _spawn(self) -> bool:
+        thread = threading.Thread(
+            target=self._work, args=(self._gen,), name=f"{self.label.replace(' ', '-')}-sender", daemon=True
+        )
+        try:
+            thread.start()
+        except RuntimeError:  # at interpreter shutdown: flush() sends on its own thread instead
+            return False
+        self._workers += 1
+        return True
+
+    def _take(self, now: float) -> _Lane | None:
+        while self._timers and self._timers[0][0] <= now:
+            _, token, key = heapq.heappop(self._timers)
+            lane = self._lanes.get(key)
+            if lane is not None and lane.token == token:
+                lane.not_before = 0.0
+                self._schedule(lane)
+        while self._ready:
+            _, _, token, key = heapq.heappop(self._ready)
+            lane = self._lanes.get(key)
+            if lane is None or lane.token != token or lane.busy or not lane.pending or lane.waiting is not None:
+                continue
+            return lane
+        return None
+
+    # -- sending ----------------------------------------------------------------------------
+
+    def _work(self, gen: int, until: float | None = None) -> None:
+        """A sender's loop. With ``until`` it is a flush sending on its own thread, and returns
+        by that deadline or once nothing is queued."""
+        channel: Channel | None = None
+        try:
+            while True:
+                with self._work_cv:
+                    lane = self._next(gen, until)
+                    if lane is None:
+                        return
+                    report = lane.pending[0]
+                    report.state = _IN_FLIGHT
+                    lane.busy = True
+                    deadline = self._deadline if until is None else until
+                    payload = report.payload
+                try:
+                    if channel is None:
+                        channel = self._open_channel()
+                    outcome = channel.send(payload, deadline)
+                except Exception as exc:  # a broken channel drops the report, never the sender
+                    outcome = drop(f"the sender failed: {type(exc).__name__}")
+                with self._work_cv:
+                    if gen != self._gen:
+                        return  # a flush gave this report up while it was in flight
+                    self._settle(lane, report, outcome)
+        finally:
+            if until is None:
+                with self._work_cv:
+                    if gen == self._gen:
+                        self._workers -= 1
+            if channel is not None:
+                with contextlib.suppress(Exception):  # closing is best effort
+                    channel.close()
+
+    def _next(self, gen: int, until: float | None) -> _Lane | None:
+        """The next lane to serve, waiting for one; None when this sender should stop."""
+        idle_until = monotonic() + self._idle_seconds
+        while gen == self._gen:
+            now = monotonic()
+            lane = self._take(now)
+            if lane is not None:
+                return lane
+            if until is not None and (now >= until or not self._queued):
+                return None
+            wait = 1.0  # bounded: a missed wake-up costs at most this
+            if self._timers:
+                wait = min(wait, self._timers[0][0] - now)
+            if until is not None:
+                wait = min(wait, until - now)
+            elif not self._queued:
+                if now >= idle_until:
+                    return None
+                wait = min(wait, idle_until - now)
+            self._idle += 1
+            try:
+                self._work_cv.wait(max(0.0, wait))
+            finally:
+                self._idle -= 1
+        return None
+
+    def _settle(self, lane: _Lane, report: _Report, outcome: Outcome) -> None:
+        lane.busy = False
+        if outcome.sent:
+            self.sent += 1
+            self._done(lane, report)
+            if self._outage:
+                self._outage = False
+                self._log.info("%s: %s answers again", self.label, self.target)
+        elif outcome.retry and report.attempts < self._retries:
+            report.attempts += 1
+            report.state = _PENDING
+            wait = retry.delay(report.attempts, outcome.retry_after, cap=self._backoff_max, rand=self._rand())
+            lane.not_before = monotonic() + wait
+            self._log.debug("%s: %s; retry %d in %.2f s", self.label, outcome.reason, report.attempts, wait)
+        else:
+            if outcome.retry:
+                reason = f"gave up after {report.attempts + 1} attempt(s) ({outcome.reason})"
+                log = self._log.debug if self._outage else self._log.warning
+                self._outage = True
+                log("%s: %s; later failures are logged at DEBUG until it answers again", self.label, reason)
+            else:
+                reason = outcome.reason
+            self._done(lane, report)
+            self._lose(report.kind, reason)
+            if report.kind is Kind.CREATE:
+                # nothing may update a subject the remote end never got
+                lane.dead = f"its creation was not delivered ({reason})"
+                while lane.pending:
+                    self._done(lane, lane.pending[0], lost=f"not sent: {lane.dead}")
+        self._schedule(lane)
+        self._forget_if_idle(lane)
+        if self._overflow and self._queued <= self._size // 2:
+            self._warn_overflow()
+        self._done_cv.notify_all()
+
+    def _forget_if_idle(self, lane: _Lane) -> None:
+        """Drop a lane with nothing left to do, so a long run holds no state per finished task."""
+        if not lane.pending and not lane.busy and not lane.dependents and lane.dead is None:
+            self._lanes.pop(lane.key, None)
+
+    def _done(self, lane: _Lane, report: _Report, lost: str | None = None) -> None:
+        """Take ``report`` (the lane's head) off the queue."""
+        lane.pending.popleft()
+        report.state, report.payload = _DONE, None
+        self._queued -= 1
+        if report.kind is Kind.FINAL:
+            lane.finals -= 1
+        elif report.kind is Kind.CREATE:
+            lane.creating -= 1
+            if not lane.creating:
+                for key in lane.dependents:  # released, whether it was delivered or given up
+                    waiting = self._lanes.get(key)
+                    if waiting is not None:
+                        waiting.waiting = None
+                        self._schedule(waiting)
+                lane.dependents = []
+        if lost is not None:
+            self._lose(report.kind, lost)
+
+    def _lose(self, kind: Kind, reason: str) -> None:
+        self.lost += 1
+        self._since[reason] = self._since.get(reason, 0) + 1
+        if kind is Kind.FINAL:
+            self._since_final += 1
+
+    def _warn_overflow(self) -> None:
+        count, self._overflow = self._overflow, 0
+        self._log.warning(
+            "%s: the report queue was full (queue_size=%d): %d non-terminal update(s) were dropped to make room; "
+            "terminal statuses were all kept",
+            self.label,
+            self._size,
+            count,
+        )
+
+    # -- flushing ---------------------------------------------------------------------------
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Deliver what is queued, waiting at most ``timeout`` seconds (default ``flush_timeout``).
+
+        Returns whether nothing was lost since the previous flush. Safe from any thread, any
+        number of times; with nothing queued and nothing to say it returns at once, silently.
+        When the time is up the rest is given up, and one WARNING line counts what was lost
+        since the previous flush and why. Never raises.
+        """
+        try:
+            return self._flush(self.flush_timeout if timeout is None else max(0.0, float(timeout)))
+        except Exception as exc:  # the caller's exit must not depend on reporting
+            self._log.warning("%s: flush failed (%s)", self.label, type(exc).__name__)
+            return False
+
+    def _flush(self, wait: float) -> bool:
+        if os.getpid() != self._pid:
+            return True  # a forked child that never reported has nothing of its own to flush
+        deadline = monotonic() + wait
+        inline = False
+        with self._work_cv:
+            if not self._queued and not self._since and not self._overflow:
+                return True
+            self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
+            if self._queued and not self._workers:
+                inline = not self._spawn()
+            gen = self._gen
+        if inline:
+            self._work(gen, until=deadline)
+        with self._work_cv:
+            while self._queued:
+                remaining = deadline - monotonic()
+                if remaining <= 0:
+                    break
+                self._done_cv.wait(remaining)
+            if self._queued:
+                self._give_up(f"still queued when the {wait:g} s flush timeout ran out")
+            if self._overflow:
+                self._warn_overflow()
+            since, self._since = self._since, {}
+            finals, self._since_final = self._since_final, 0
+            self._outage = False
+            self._deadline = None
+        if since:
+            total = sum(since.values())
+            parts = "; ".join(f"{count} {reason}" for reason, count in since.items())
+            terminal = f", {finals} of them terminal" if finals else ""
+            self._log.warning(
+                "%s: %d report(s) lost%s: %s; server %s", self.label, total, terminal, parts, self.target
+            )
+        return not since
+
+    def _give_up(self, reason: str) -> None:
+        """Abandon every queued report; senders still in flight exit when their request returns."""
+        for lane in self._lanes.values():
+            for report in lane.pending:
+                self._lose(report.kind, reason)
+                report.state, report.payload = _DONE, None
+        self._clear()
+        self._gen += 1
+        self._workers = 0
+        self._work_cv.notify_all()

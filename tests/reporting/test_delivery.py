@@ -1,0 +1,377 @@
+"""DeliveryQueue: lanes, concurrency, coalescing, priority, the bound, retries and the bounded flush.
+
+The channel here is an in-memory stand-in whose answers and delays each test scripts, so every
+rule is checked exactly; tests/providers/test_server_api.py checks the same rules over real HTTP.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+
+
+class Script:
+    """What the channels do: ``answers[payload]`` lists the outcomes of successive attempts
+    (then SENT), ``hold`` names payloads that wait for ``release`` (or the deadline)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        self.delay = delay
+        self.answers: dict[Any, list[Outcome]] = {}
+        self.hold: set[Any] = set()
+        self.released = threading.Event()
+        self.sent: list[Any] = []  # payloads whose attempt ended SENT, in that order
+        self.attempts: list[tuple[Any, float | None]] = []  # (payload, deadline) of every attempt
+        self.in_flight = 0
+        self.most_in_flight = 0
+        self.channels = 0
+        self.lock = threading.Lock()
+
+    def open(self) -> Channel:
+        with self.lock:
+            self.channels += 1
+        return Channel(self)
+
+
+class Channel:
+    def __init__(self, script: Script) -> None:
+        self.script = script
+
+    def send(self, payload: Any, deadline: float | None) -> Outcome:
+        script = self.script
+        with script.lock:
+            script.attempts.append((payload, deadline))
+            script.in_flight += 1
+            script.most_in_flight = max(script.most_in_flight, script.in_flight)
+            scripted = script.answers.get(payload)
+            outcome = scripted.pop(0) if scripted else SENT
+        try:
+            if payload in script.hold:
+                wait = 10.0 if deadline is None else max(0.0, deadline - time.monotonic())
+                if not script.released.wait(wait):
+                    outcome = transient("server timed out: held past the deadline")
+            if script.delay:
+                time.sleep(script.delay)
+        finally:
+            with script.lock:
+                script.in_flight -= 1
+                if outcome.sent:
+                    script.sent.append(payload)
+        return outcome
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.fixture
+def make(request: pytest.FixtureRequest) -> Iterator[Callable[..., tuple[DeliveryQueue, Script]]]:
+    """A DeliveryQueue on a fresh Script (small backoff cap); every queue is flushed at teardown.
+    Its sender threads are named after the test, so a test sees only its own."""
+    made: list[tuple[DeliveryQueue, Script]] = []
+
+    def build(delay: float = 0.0, **options: Any) -> tuple[DeliveryQueue, Script]:
+        script = Script(delay)
+        settings: dict[str, Any] = {"workers": 4, "retries": 3, "backoff_max": 0.02, "flush_timeout": 5.0}
+        settings.update(options)
+        queue = DeliveryQueue(script.open, label=request.node.name, target="memory", **settings)
+        made.append((queue, script))
+        return queue, script
+
+    yield build
+    for queue, script in made:
+        script.released.set()
+        queue.flush(timeout=1)
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_lanes_are_served_concurrently_and_each_in_order(make: Callable[..., Any]) -> None:
+    """4 lanes of 3 reports, 0.1 s each, on 4 senders: done in about 3 rounds, each lane in put order,
+    never two reports of one lane at once."""
+    queue, script = make(delay=0.1)
+    for step in range(3):
+        for lane in range(4):
+            queue.put(lane, Kind.FINAL, (lane, step))
+    started = time.monotonic()
+    assert queue.flush()
+    assert time.monotonic() - started < 0.9  # one sender would need 1.2 s
+    assert script.most_in_flight == 4
+    for lane in range(4):
+        assert [step for (one, step) in script.sent if one == lane] == [0, 1, 2]
+
+
+def test_a_lane_has_one_report_in_flight_at_a_time(make: Callable[..., Any]) -> None:
+    """Reports of one lane are sent one after another even with senders to spare."""
+    queue, script = make(delay=0.02)
+    for step in range(5):
+        queue.put("only", Kind.FINAL, step)
+    queue.flush()
+    assert script.sent == [0, 1, 2, 3, 4] and script.most_in_flight == 1
+
+
+def test_a_queued_update_is_replaced_by_the_newer_report(make: Callable[..., Any]) -> None:
+    """While a lane's creation is in flight, In progress then Retry then Completed leave only Completed queued."""
+    queue, script = make()
+    script.hold.add("create")
+    queue.put("task", Kind.CREATE, "create")
+    _wait_for(lambda: script.attempts)
+    queue.put("task", Kind.UPDATE, "in progress")
+    queue.put("task", Kind.UPDATE, "retry")
+    queue.put("task", Kind.FINAL, "completed")
+    script.released.set()
+    queue.flush()
+    assert script.sent == ["create", "completed"]
+
+
+def test_final_reports_are_never_replaced(make: Callable[..., Any]) -> None:
+    """Two terminal reports queued behind a busy lane are both sent, in order, and an update after them too."""
+    queue, script = make()
+    script.hold.add("create")
+    queue.put("task", Kind.CREATE, "create")
+    _wait_for(lambda: script.attempts)
+    queue.put("task", Kind.FINAL, "failed (run 1)")
+    queue.put("task", Kind.FINAL, "completed (run 2)")
+    queue.put("task", Kind.UPDATE, "in progress (run 3)")
+    script.released.set()
+    queue.flush()
+    assert script.sent == ["create", "failed (run 1)", "completed (run 2)", "in progress (run 3)"]
+
+
+def test_an_update_in_flight_is_sent_and_then_the_newer_one(make: Callable[..., Any]) -> None:
+    """An update already being sent is not replaced: the newer report follows it."""
+    queue, script = make()
+    script.hold.add("in progress")
+    queue.put("task", Kind.UPDATE, "in progress")
+    _wait_for(lambda: script.attempts)
+    queue.put("task", Kind.FINAL, "completed")
+    script.released.set()
+    queue.flush()
+    assert script.sent == ["in progress", "completed"]
+
+
+def test_a_lane_waits_for_the_creation_it_is_put_after(make: Callable[..., Any]) -> None:
+    """A task lane put ``after`` the workflow lane sends nothing until the workflow's creation is settled."""
+    queue, script = make()
+    script.hold.add("workflow created")
+    queue.put("workflow", Kind.CREATE, "workflow created")
+    _wait_for(lambda: script.attempts)
+    queue.put("task", Kind.CREATE, "task created", after="workflow")
+    queue.put("task", Kind.FINAL, "task completed")
+    time.sleep(0.1)
+    assert [payload for payload, _ in script.attempts] == ["workflow created"]
+    script.released.set()
+    queue.flush()
+    assert script.sent == ["workflow created", "task created", "task completed"]
+
+
+def test_a_creation_given_up_takes_the_lanes_later_reports(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A rejected creation means its lane's later reports are never sent, and the flush counts them lost."""
+    queue, script = make()
+    script.answers["create"] = [drop("rejected with HTTP 422")]
+    script.hold.add("create")
+    queue.put("task", Kind.CREATE, "create")
+    _wait_for(lambda: script.attempts)
+    queue.put("task", Kind.UPDATE, "in progress")
+    queue.put("task", Kind.FINAL, "completed")
+    script.released.set()
+    _wait_for(lambda: queue.pending == 0)
+    queue.put("task", Kind.FINAL, "completed again")  # later reports of a dead lane go nowhere
+    assert not queue.flush()
+    assert script.sent == [] and [p for p, _ in script.attempts] == ["create"]
+    (line,) = [m for m in _warnings(caplog) if "lost" in m]
+    # "in progress" was replaced by "completed" while queued, so it is not counted
+    assert "3 report(s) lost, 2 of them terminal" in line
+    assert "1 rejected with HTTP 422" in line and "2 not sent: its creation was not delivered" in line
+
+
+def test_transient_failures_are_retried_then_given_up(make: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    """Two transient failures then success: 3 attempts, delivered. With retries=1 a report failing
+    for good is tried twice, lost, and the give-up is logged once."""
+    queue, script = make()
+    script.answers["a"] = [transient("server answered HTTP 503"), transient("server timed out: ReadTimeoutError")]
+    queue.put("a", Kind.FINAL, "a")
+    assert queue.flush()
+    assert [p for p, _ in script.attempts] == ["a", "a", "a"] and script.sent == ["a"]
+
+    queue, script = make(retries=1)
+    script.answers["b"] = [transient("server answered HTTP 503")] * 5
+    queue.put("b", Kind.FINAL, "b")
+    assert not queue.flush()
+    assert [p for p, _ in script.attempts] == ["b", "b"] and script.sent == []
+    assert any("gave up after 2 attempt(s) (server answered HTTP 503)" in m for m in _warnings(caplog))
+
+
+def test_a_backoff_wait_holds_no_sender(make: Callable[..., Any]) -> None:
+    """With one sender, a lane waiting out a 0.3 s Retry-After lets other lanes' reports go meanwhile."""
+    queue, script = make(workers=1, backoff_max=5.0)
+    script.answers["slow lane"] = [transient("server answered HTTP 429", retry_after=0.3)]
+    queue.put("a", Kind.FINAL, "slow lane")
+    _wait_for(lambda: script.attempts)
+    queue.put("b", Kind.FINAL, "other lane")
+    assert queue.flush()
+    assert script.sent == ["other lane", "slow lane"]
+    times = [p for p, _ in script.attempts]
+    assert times == ["slow lane", "other lane", "slow lane"]
+
+
+def test_terminal_reports_are_served_first(make: Callable[..., Any]) -> None:
+    """With the one sender busy, a later terminal report of another lane goes before an older update."""
+    queue, script = make(workers=1)
+    script.hold.add("busy")
+    queue.put("x", Kind.FINAL, "busy")
+    _wait_for(lambda: script.attempts)
+    queue.put("a", Kind.UPDATE, "update of a")
+    queue.put("b", Kind.FINAL, "final of b")
+    script.released.set()
+    queue.flush()
+    assert script.sent == ["busy", "final of b", "update of a"]
+
+
+def test_a_full_queue_drops_the_oldest_updates_and_keeps_creations_and_finals(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """queue_size=3 with the sender busy: the oldest updates go first, creations and terminal reports
+    are kept even past the bound, and one warning counts the dropped updates."""
+    queue, script = make(workers=1, queue_size=3)
+    script.hold.add("busy")
+    queue.put("x", Kind.FINAL, "busy")
+    _wait_for(lambda: script.attempts)
+    queue.put("a", Kind.UPDATE, "update a")
+    queue.put("b", Kind.UPDATE, "update b")
+    queue.put("c", Kind.FINAL, "final c")  # full: drops "update a"
+    queue.put("d", Kind.CREATE, "create d")  # full: drops "update b"
+    queue.put("e", Kind.FINAL, "final e")  # full, no update left: kept over the bound
+    queue.put("f", Kind.UPDATE, "update f")  # full, and it is the oldest update: dropped
+    script.released.set()
+    queue.flush()
+    assert sorted(script.sent) == ["busy", "create d", "final c", "final e"]
+    dropped = [m for m in _warnings(caplog) if "queue was full" in m]
+    assert len(dropped) == 1 and "3 non-terminal update(s) were dropped" in dropped[0]
+
+
+def test_flush_gives_up_at_its_deadline(make: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    """A server that never answers: flush(0.3) returns within 0.3 s plus slack and one line counts the
+    reports lost, terminal ones included; later flushes are silent and immediate."""
+    queue, script = make()
+    script.hold.update({"create", "final"})
+    queue.put("t", Kind.CREATE, "create")
+    queue.put("t", Kind.FINAL, "final")
+    queue.put("w", Kind.FINAL, "final")
+    started = time.monotonic()
+    assert not queue.flush(timeout=0.3)
+    assert time.monotonic() - started < 0.8
+    (line,) = [m for m in _warnings(caplog) if "lost" in m]
+    assert "3 report(s) lost, 2 of them terminal: 3 still queued when the 0.3 s flush timeout ran out" in line
+    assert queue.pending == 0
+    caplog.clear()
+    started = time.monotonic()
+    assert queue.flush()
+    assert time.monotonic() - started < 0.05 and _warnings(caplog) == []
+
+
+def test_requests_during_a_flush_carry_its_deadline(make: Callable[..., Any]) -> None:
+    """Before a flush a send gets no deadline; while a flush waits it gets the flush's deadline."""
+    queue, script = make()
+    queue.put("a", Kind.FINAL, "before")
+    queue.flush()
+    queue.put("b", Kind.FINAL, "during")
+    started = time.monotonic()
+    queue.flush(timeout=2.0)
+    deadlines = dict(script.attempts)
+    assert deadlines["before"] is None or deadlines["before"] > started
+    assert deadlines["during"] is not None and deadlines["during"] <= started + 2.05
+
+
+def test_flush_with_nothing_to_say_is_silent(make: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+    """Everything delivered: flush returns True at once and logs nothing, any number of times."""
+    queue, _ = make()
+    for lane in range(10):
+        queue.put(lane, Kind.FINAL, lane)
+    assert queue.flush() and queue.flush() and queue.flush(timeout=0)
+    assert _warnings(caplog) == [] and (queue.sent, queue.lost, queue.pending) == (10, 0, 0)
+
+
+def test_senders_exit_when_idle_and_come_back(make: Callable[..., Any]) -> None:
+    """With nothing to do, senders stop after ``idle`` seconds; the next report starts one again."""
+    queue, script = make(idle=0.05)
+    queue.put("a", Kind.FINAL, "first")
+    queue.flush()
+    _wait_for(lambda: not _senders(queue))
+    queue.put("a", Kind.FINAL, "second")
+    assert _senders(queue)
+    queue.flush()
+    assert script.sent == ["first", "second"]
+
+
+def test_flush_sends_on_its_own_thread_when_no_sender_can_start(
+    make: Callable[..., Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At interpreter shutdown no thread can start: flush() delivers the queue on the calling thread."""
+    queue, script = make()
+    monkeypatch.setattr(queue, "_spawn", lambda: False)
+    queue.put("a", Kind.CREATE, "create")
+    queue.put("a", Kind.FINAL, "final")
+    assert queue.flush(timeout=2)
+    assert script.sent == ["create", "final"] and not _senders(queue)
+
+
+def test_a_channel_that_raises_costs_the_report_not_the_sender(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A send that raises drops that report (counted at the flush); the next one still goes."""
+    queue, script = make(workers=1)
+
+    def explode(payload: Any, deadline: float | None) -> Outcome:
+        raise RuntimeError("bug in a provider")
+
+    original = script.open
+
+    def open_channel() -> Channel:
+        channel = original()
+        real = channel.send
+        channel.send = lambda payload, deadline: (  # type: ignore[method-assign]
+            explode(payload, deadline) if payload == "bad" else real(payload, deadline)
+        )
+        return channel
+
+    queue._open_channel = open_channel
+    queue.put("a", Kind.FINAL, "bad")
+    queue.put("b", Kind.FINAL, "good")
+    assert not queue.flush()
+    assert script.sent == ["good"]
+    assert any("1 the sender failed: RuntimeError" in m for m in _warnings(caplog))
+
+
+def test_put_returns_at_once_while_the_channel_hangs(make: Callable[..., Any]) -> None:
+    """2,000 reports queued behind a channel that never answers: putting them takes well under a second."""
+    queue, script = make()
+    script.hold.update(range(2_000))
+    started = time.monotonic()
+    for n in range(2_000):
+        queue.put(n, Kind.FINAL, n)
+    assert time.monotonic() - started < 1.0
+    assert queue.pending == 2_000
+    queue.flush(timeout=0)
+
+
+def _senders(queue: DeliveryQueue) -> list[threading.Thread]:
+    name = f"{queue.label.replace(' ', '-')}-sender"
+    return [t for t in threading.enumerate() if t.name == name and t.is_alive()]
+
+
+def _wait_for(condition: Callable[[], Any], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not met in time")
+        time.sleep(0.005)

@@ -1,0 +1,528 @@
+"""The fault-injection server: routing, bookkeeping, each mode's behaviour, the control routes and the CLI.
+
+Clients here are http.client and raw sockets only: the server must be proven on its own, not through
+the dotflow client it is meant to test.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import fault_server
+import pytest
+from fault_server import MODES, FaultServer, clear_record, fetch_record, summarize
+
+SCRIPT = Path(fault_server.__file__).resolve()
+
+Serve = Callable[..., FaultServer]
+
+
+@pytest.fixture
+def serve() -> Iterator[Serve]:
+    """Start FaultServers for one test; every one is stopped at teardown, whatever the test did."""
+    started: list[FaultServer] = []
+
+    def make(mode: str = "healthy", **options: Any) -> FaultServer:
+        server = FaultServer(mode, **options).start()
+        started.append(server)
+        return server
+
+    yield make
+    for server in started:
+        server.stop()
+
+
+def call(
+    port: int, method: str, path: str, body: Any = None, *, timeout: float = 2.0
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh connection: (status, lower-cased headers, body)."""
+    data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        conn.close()
+
+
+def send_raw(port: int, method: str, path: str, body: bytes = b"") -> socket.socket:
+    """Send one request on a raw socket and return the socket unread (for modes that never answer)."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=2.0)
+    head = f"{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {len(body)}\r\n\r\n"
+    sock.sendall(head.encode() + body)
+    return sock
+
+
+def recorded(count: int) -> Callable[[FaultServer], bool]:
+    return lambda server: len(server.requests()) >= count
+
+
+# -- construction, routing, the record ---------------------------------------------------------------
+
+
+def test_unknown_mode_is_refused() -> None:
+    """A mode outside MODES raises ValueError at construction."""
+    with pytest.raises(ValueError, match="unknown fault mode"):
+        FaultServer("flaky")
+    assert "healthy" in MODES and len(MODES) == 12
+
+
+def test_url_and_port_follow_the_bound_port_and_base_path(serve: Serve) -> None:
+    """url is http://127.0.0.1:{port}{base_path}, with the port actually bound when 0 was asked."""
+    server = serve()
+    assert server.port > 0
+    assert server.url == f"http://127.0.0.1:{server.port}/api/v1"
+    other = serve(base_path="/api/v1/cli/")
+    assert other.url == f"http://127.0.0.1:{other.port}/api/v1/cli"
+
+
+def test_context_manager_starts_and_stops() -> None:
+    """`with FaultServer()` serves inside the block and refuses connections after it."""
+    with FaultServer() as server:
+        assert call(server.port, "GET", "/api/v1/workflows")[0] == 200
+    with pytest.raises(ConnectionRefusedError):
+        call(server.port, "GET", "/api/v1/workflows")
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", "/api/v1/cli"])
+def test_routes_are_recognised_under_any_prefix(serve: Serve, prefix: str) -> None:
+    """The first `workflows` segment starts the route, whatever prefix comes before it."""
+    server = serve()
+    port = server.port
+    call(port, "POST", f"{prefix}/workflows", {"id": "w1"})
+    call(port, "PATCH", f"{prefix}/workflows/w1", {"status": "In progress"})
+    call(port, "POST", f"{prefix}/workflows/w1/tasks", {"id": 0, "status": "Not started"})
+    call(port, "POST", f"{prefix}/workflows/w1/tasks", {"task_id": 1, "status": "Not started"})
+    call(port, "PATCH", f"{prefix}/workflows/w1/tasks/0", {"status": "Completed"})
+    call(port, "GET", f"{prefix}/workflows")
+    call(port, "GET", f"{prefix}/health")
+    got = [(r.method, r.route, r.workflow_id, r.task_id) for r in server.requests()]
+    assert got == [
+        ("POST", "workflows", "w1", None),
+        ("PATCH", "workflow", "w1", None),
+        ("POST", "tasks", "w1", "0"),
+        ("POST", "tasks", "w1", "1"),
+        ("PATCH", "task", "w1", "0"),
+        ("GET", "workflows", None, None),
+        ("GET", "other", None, None),
+    ]
+
+
+def test_percent_encoded_ids_are_decoded_per_segment(serve: Serve) -> None:
+    """Ids are decoded after splitting, so `a%2Fb%20c` is the one id "a/b c" and `%2E%2E` is ".."."""
+    server = serve()
+    path = "/api/v1/workflows/a%2Fb%20c/tasks/%2E%2E?attempt=1"
+    assert call(server.port, "PATCH", path, {"status": "Completed"})[0] == 200
+    call(server.port, "PATCH", "/api/v1/workflows/a%2Fb%20c/", {"status": "Completed"})
+    task, workflow = server.requests()
+    assert (task.route, task.workflow_id, task.task_id, task.path) == ("task", "a/b c", "..", path)
+    assert (workflow.route, workflow.workflow_id) == ("workflow", "a/b c")
+    assert server.final_statuses("a/b c") == {"..": "Completed"}
+
+
+def test_healthy_answers_json_201_to_post_and_200_otherwise(serve: Serve) -> None:
+    """Healthy: 201 to POST, 200 to the rest, JSON bodies with an exact Content-Length."""
+    server = serve()
+    status, headers, body = call(server.port, "POST", "/api/v1/workflows", {"id": "w"})
+    assert status == 201 and headers["content-type"] == "application/json"
+    assert int(headers["content-length"]) == len(body) and json.loads(body)["ok"] is True
+    assert call(server.port, "PATCH", "/api/v1/workflows/w", {"status": "Completed"})[0] == 200
+    assert call(server.port, "GET", "/api/v1/workflows")[0] == 200
+
+
+def test_record_holds_raw_request_parsed_body_and_times_in_order(serve: Serve) -> None:
+    """Recorded keeps lower-cased headers, raw bytes, JSON (None when invalid) and monotonic times, in order."""
+    server = serve()
+    before = time.monotonic()
+    call(server.port, "POST", "/api/v1/workflows", {"id": "w"})
+    call(server.port, "POST", "/api/v1/workflows", b"{not json")
+    call(server.port, "GET", "/api/v1/workflows")
+    after = time.monotonic()
+    first, broken, ping = server.requests()
+    assert first.headers["content-type"] == "application/json" and first.body == {"id": "w"}
+    assert first.raw == b'{"id": "w"}' and first.status == 201
+    assert broken.body is None and broken.raw == b"{not json" and broken.workflow_id is None
+    assert ping.body is None and ping.raw == b""
+    assert before <= first.at <= broken.at <= ping.at <= after
+    server.clear()
+    assert server.requests() == []
+
+
+def test_chunked_request_bodies_are_read_whole(serve: Serve) -> None:
+    """A chunked request body is read to its end and parsed like a Content-Length one."""
+    server = serve()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+    try:
+        conn.request("POST", "/api/v1/workflows", body=iter([b'{"id": ', b'"w9"}']), encode_chunked=True)
+        assert conn.getresponse().read() and conn.sock is not None
+        conn.request("GET", "/api/v1/workflows")  # same connection: the first body was consumed exactly
+        assert conn.getresponse().status == 200
+    finally:
+        conn.close()
+    assert server.created_workflows() == ["w9"]
+
+
+# -- bookkeeping -------------------------------------------------------------------------------------
+
+
+def test_only_reports_answered_2xx_count(serve: Serve) -> None:
+    """task/final/workflow statuses hold only 2xx-answered reports; requests() holds every attempt."""
+    server = serve("unavailable", fail_first=2)
+    port = server.port
+    # The first two reports are answered 503: a backend would not have stored "Not started" nor "Failed".
+    call(port, "POST", "/api/v1/workflows/w/tasks", {"id": 7, "status": "Not started"})
+    call(port, "PATCH", "/api/v1/workflows/w/tasks/7", {"status": "Failed"})
+    call(port, "POST", "/api/v1/workflows/w/tasks", {"id": 7, "status": "In progress"})
+    call(port, "PATCH", "/api/v1/workflows/w/tasks/7", {"status": "Completed"})
+    call(port, "PATCH", "/api/v1/workflows/w", {"status": "Completed"})
+    assert [r.status for r in server.requests()] == [503, 503, 201, 200, 200]
+    assert server.task_statuses() == {"7": ["In progress", "Completed"]}
+    assert server.final_statuses() == {"7": "Completed"}
+    assert server.workflow_statuses("w") == ["Completed"]
+
+
+def test_failed_answers_store_nothing(serve: Serve) -> None:
+    """Under `error` every report is recorded with 500 and none counts as stored."""
+    server = serve("error")
+    call(server.port, "POST", "/api/v1/workflows", {"id": "w"})
+    call(server.port, "POST", "/api/v1/workflows/w/tasks", {"id": 0, "status": "Completed"})
+    assert [r.status for r in server.requests()] == [500, 500]
+    assert server.task_statuses() == {} and server.created_workflows() == []
+
+
+def test_statuses_are_ordered_and_filtered_by_workflow(serve: Serve) -> None:
+    """Statuses keep receipt order per task, and a workflow id filters tasks and workflow statuses."""
+    server = serve()
+    port = server.port
+    for wid in ("w1", "w2"):
+        call(port, "POST", "/api/v1/workflows", {"id": wid})
+        call(port, "POST", f"/api/v1/workflows/{wid}/tasks", {"id": 0, "status": "Not started"})
+        call(port, "PATCH", f"/api/v1/workflows/{wid}/tasks/0", {"status": "In progress"})
+        call(port, "PATCH", f"/api/v1/workflows/{wid}", {"status": "In progress"})
+    call(port, "PATCH", "/api/v1/workflows/w2/tasks/0", {"status": "Failed"})
+    call(port, "PATCH", "/api/v1/workflows/w2", {"status": "Failed"})
+    assert server.created_workflows() == ["w1", "w2"]
+    assert server.task_statuses("w1") == {"0": ["Not started", "In progress"]}
+    assert server.task_statuses("w2") == {"0": ["Not started", "In progress", "Failed"]}
+    assert server.final_statuses("w1") == {"0": "In progress"}
+    assert server.workflow_statuses("w2") == ["In progress", "Failed"]
+    assert server.workflow_statuses() == ["In progress", "In progress", "Failed"]
+
+
+def test_wait_for_is_bounded(serve: Serve) -> None:
+    """wait_for returns True as soon as the predicate holds, and False once the timeout has passed."""
+    server = serve()
+    started = time.monotonic()
+    assert server.wait_for(lambda s: False, timeout=0.1) is False
+    assert 0.1 <= time.monotonic() - started < 0.5
+    call(server.port, "GET", "/api/v1/workflows")
+    assert server.wait_for(recorded(1), timeout=1.0) is True
+
+
+# -- Nagle -------------------------------------------------------------------------------------------
+
+
+def _median_keepalive_ms(port: int, count: int = 10) -> float:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request("GET", "/api/v1/workflows")  # connection set-up, not measured
+        conn.getresponse().read()
+        times = []
+        for _ in range(count):
+            started = time.perf_counter()
+            conn.request("GET", "/api/v1/workflows")
+            conn.getresponse().read()
+            times.append((time.perf_counter() - started) * 1000)
+        return statistics.median(times)
+    finally:
+        conn.close()
+
+
+def test_healthy_keeps_nagle_and_nodelay_does_not(serve: Serve) -> None:
+    """On one keep-alive connection healthy answers wait on the delayed ACK (>20 ms), nodelay ones do not."""
+    assert _median_keepalive_ms(serve("healthy").port) > 20
+    assert _median_keepalive_ms(serve("nodelay").port) < 20
+
+
+# -- fault modes -------------------------------------------------------------------------------------
+
+
+def test_slow_answers_after_the_delay(serve: Serve) -> None:
+    """slow: a healthy answer, `delay` seconds late."""
+    server = serve("slow", delay=0.2)
+    started = time.monotonic()
+    assert call(server.port, "POST", "/api/v1/workflows", {"id": "w"})[0] == 201
+    assert time.monotonic() - started >= 0.2
+    assert server.created_workflows() == ["w"]
+
+
+def test_slow_sleep_ends_on_stop(serve: Serve) -> None:
+    """slow: stop() cuts the sleep short; the request stays unanswered and the client sees the close."""
+    server = serve("slow", delay=30)
+    sock = send_raw(server.port, "GET", "/api/v1/workflows")
+    try:
+        assert server.wait_for(recorded(1), timeout=1)
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1
+        assert sock.recv(100) == b""
+    finally:
+        sock.close()
+    assert server.requests()[0].status is None
+
+
+def test_blackhole_reads_and_never_answers(serve: Serve) -> None:
+    """blackhole: the client times out waiting, the request is recorded with status None."""
+    server = serve("blackhole")
+    with pytest.raises(TimeoutError):
+        call(server.port, "POST", "/api/v1/workflows", {"id": "w"}, timeout=0.3)
+    (rec,) = server.requests()
+    assert rec.body == {"id": "w"} and rec.status is None
+    assert server.created_workflows() == []
+
+
+def test_stop_is_prompt_and_idempotent_with_a_blocked_handler(serve: Serve) -> None:
+    """stop() returns in under 1 s with a blackhole handler blocked, closes its connection, and can repeat."""
+    server = serve("blackhole")
+    sock = send_raw(server.port, "GET", "/api/v1/workflows")
+    try:
+        assert server.wait_for(recorded(1), timeout=1)
+        started = time.monotonic()
+        server.stop()
+        server.stop()
+        assert time.monotonic() - started < 1
+        assert sock.recv(100) == b""
+    finally:
+        sock.close()
+    assert server._live == {}
+    with pytest.raises(ConnectionRefusedError):
+        call(server.port, "GET", "/api/v1/workflows")
+
+
+def test_stop_releases_idle_keepalive_connections(serve: Serve) -> None:
+    """stop() also ends handlers idle between keep-alive requests, promptly."""
+    server = serve()
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+    try:
+        conn.request("GET", "/api/v1/workflows")
+        conn.getresponse().read()
+        started = time.monotonic()
+        server.stop()
+        assert time.monotonic() - started < 1
+        assert server._live == {}
+    finally:
+        conn.close()
+
+
+def test_refused_has_nothing_listening(serve: Serve) -> None:
+    """refused: connecting to url's port raises ConnectionRefusedError and nothing is recorded."""
+    server = serve("refused")
+    assert server.url == f"http://127.0.0.1:{server.port}/api/v1" and server.port > 0
+    with pytest.raises(ConnectionRefusedError):
+        call(server.port, "GET", "/api/v1/workflows")
+    assert server.requests() == []
+
+
+def test_unauthorized_answers_401_to_everything(serve: Serve) -> None:
+    """unauthorized: 401 with {"detail": "invalid token"} on every route."""
+    server = serve("unauthorized")
+    for method, path in [("GET", "/api/v1/workflows"), ("POST", "/api/v1/workflows/w/tasks")]:
+        status, _, body = call(server.port, method, path, {"id": 1, "status": "Completed"})
+        assert (status, json.loads(body)) == (401, {"detail": "invalid token"})
+    assert server.task_statuses() == {}
+
+
+def test_unavailable_fails_the_first_n_over_all_connections(serve: Serve) -> None:
+    """unavailable: the first fail_first requests, on any connections, get 503 busy; then healthy."""
+    server = serve("unavailable", fail_first=3)
+    answers = [call(server.port, "POST", "/api/v1/workflows", {"id": f"w{i}"}) for i in range(5)]
+    assert [status for status, _, _ in answers] == [503, 503, 503, 201, 201]
+    assert json.loads(answers[0][2]) == {"detail": "busy"}
+    assert server.created_workflows() == ["w3", "w4"]
+
+
+def test_reset_drops_the_connection_mid_answer(serve: Serve, capfd: pytest.CaptureFixture[str]) -> None:
+    """reset: the client gets a connection reset (or an incomplete answer), the record has status None."""
+    server = serve("reset")
+    with pytest.raises((ConnectionResetError, http.client.IncompleteRead, http.client.BadStatusLine)):
+        call(server.port, "POST", "/api/v1/workflows", {"id": "w"})
+    sock = send_raw(server.port, "GET", "/api/v1/workflows")
+    try:
+        received = b""
+        with pytest.raises(ConnectionResetError):
+            while chunk := sock.recv(100):  # the partial answer may or may not arrive before the RST
+                received += chunk
+        assert b"HTTP/1.1 200 OK\r\nContent-Le".startswith(received)
+    finally:
+        sock.close()
+    assert server.wait_for(recorded(2), timeout=1)
+    assert [r.status for r in server.requests()] == [None, None]
+    server.stop()
+    assert capfd.readouterr() == ("", "")
+
+
+def test_stall_sends_headers_and_never_the_body(serve: Serve) -> None:
+    """stall: status and Content-Length 20 arrive, reading the body times out, the record has status None."""
+    server = serve("stall")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=0.3)
+    try:
+        conn.request("GET", "/api/v1/workflows")
+        response = conn.getresponse()
+        assert (response.status, response.getheader("Content-Length")) == (200, "20")
+        with pytest.raises(TimeoutError):
+            response.read()
+    finally:
+        conn.close()
+    assert [r.status for r in server.requests()] == [None]
+
+
+def test_error_answers_500_forever(serve: Serve) -> None:
+    """error: 500 with {"detail": "boom"} to every request."""
+    server = serve("error")
+    for _ in range(3):
+        status, _, body = call(server.port, "GET", "/api/v1/workflows")
+        assert (status, json.loads(body)) == (500, {"detail": "boom"})
+
+
+@pytest.mark.parametrize(
+    ("redirect_to", "target"),
+    [(None, "http://127.0.0.2:9/elsewhere"), ("http://other.invalid", "http://other.invalid")],
+)
+def test_redirect_answers_307_with_location(serve: Serve, redirect_to: str | None, target: str) -> None:
+    """redirect: 307 with an empty body and Location = target + the request's path."""
+    server = serve("redirect", redirect_to=redirect_to)
+    status, headers, body = call(server.port, "PATCH", "/api/v1/workflows/w", {"status": "Completed"})
+    assert (status, body, headers["content-length"]) == (307, b"", "0")
+    assert headers["location"] == f"{target}/api/v1/workflows/w"
+    assert server.workflow_statuses() == []
+
+
+def test_bigbody_client_may_read_part_and_hang_up(serve: Serve, capfd: pytest.CaptureFixture[str]) -> None:
+    """bigbody: Content-Length is body_size; a client reading 64 KiB then closing leaves stderr silent."""
+    server = serve("bigbody")
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+    try:
+        conn.request("POST", "/api/v1/workflows", body=b'{"id": "w"}')
+        response = conn.getresponse()
+        assert (response.status, response.getheader("Content-Length")) == (201, "50000000")
+        assert response.read(65536) == b"x" * 65536
+    finally:
+        conn.close()
+    assert server.created_workflows() == ["w"]
+    server.stop()  # joins the handler, which has met the closed connection by now or is released
+    assert server._errors == []
+    assert capfd.readouterr() == ("", "")
+
+
+def test_bigbody_sends_the_whole_body_to_a_reader(serve: Serve) -> None:
+    """bigbody: a client reading to the end gets exactly body_size bytes, and the connection stays usable."""
+    server = serve("bigbody", body_size=3 * (1 << 20) + 5)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+    try:
+        for _ in range(2):
+            conn.request("GET", "/api/v1/workflows")
+            assert len(conn.getresponse().read()) == 3 * (1 << 20) + 5
+    finally:
+        conn.close()
+
+
+# -- control routes and the other process ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", [m for m in MODES if m != "refused"])
+def test_control_routes_are_served_in_every_mode(serve: Serve, mode: str) -> None:
+    """GET /__fault__/record and POST /__fault__/clear work in every listening mode and are not recorded."""
+    server = serve(mode, delay=30, body_size=10)
+    sock = send_raw(server.port, "POST", "/api/v1/cli/workflows/w/tasks", b'{"id": 3, "status": "Completed"}')
+    try:
+        assert server.wait_for(recorded(1), timeout=1)
+        (item,) = fetch_record(server.port, timeout=2)
+        assert set(item) == set(fault_server.Recorded._fields) - {"raw"}
+        assert (item["route"], item["workflow_id"], item["task_id"]) == ("tasks", "w", "3")
+        assert item["body"] == {"id": 3, "status": "Completed"} and 0 <= item["at"] < 5
+        assert len(server.requests()) == 1
+        clear_record(server.port, timeout=2)
+        assert fetch_record(server.port, timeout=2) == [] and server.requests() == []
+    finally:
+        sock.close()
+
+
+def test_summarize_shares_the_servers_bookkeeping(serve: Serve) -> None:
+    """summarize() over fetch_record() agrees with the server's own statuses, and filters by workflow."""
+    server = serve("unavailable", fail_first=1)
+    port = server.port
+    call(port, "POST", "/api/v1/workflows", {"id": "w"})  # 503: not stored
+    call(port, "POST", "/api/v1/workflows", {"id": "w"})
+    for tid, final in [(0, "Completed"), (1, "Failed"), (2, "Completed")]:
+        call(port, "POST", "/api/v1/workflows/w/tasks", {"id": tid, "status": "In progress"})
+        call(port, "PATCH", f"/api/v1/workflows/w/tasks/{tid}", {"status": final})
+    call(port, "PATCH", "/api/v1/workflows/w", {"status": "Completed"})
+    call(port, "PATCH", "/api/v1/workflows/other", {"status": "Failed"})
+    records = fetch_record(port)
+    assert summarize(records) == {
+        "requests": 10,
+        "answered_2xx": 9,
+        "tasks": 3,
+        "final": {"Completed": 2, "Failed": 1},
+        "workflow": ["Completed", "Failed"],
+    }
+    assert summarize(records, "w")["workflow"] == server.workflow_statuses("w") == ["Completed"]
+    assert summarize(records, "w")["requests"] == 9
+    assert summarize([r._asdict() for r in server.requests()]) == summarize(records)
+
+
+def test_cli_prints_its_url_serves_and_exits_on_sigterm() -> None:
+    """The CLI prints one JSON line, serves the record to fetch_record, and exits 0 on SIGTERM."""
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "healthy", "--base-path", "/api/v1/cli"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        info = json.loads(proc.stdout.readline())
+        assert info["url"] == f"http://127.0.0.1:{info['port']}/api/v1/cli"
+        assert call(info["port"], "POST", "/api/v1/cli/workflows", {"id": "w"})[0] == 201
+        assert [(r["route"], r["workflow_id"], r["status"]) for r in fetch_record(info["port"])] == [
+            ("workflows", "w", 201)
+        ]
+        proc.terminate()
+        assert proc.wait(timeout=5) == 0
+        out, err = proc.communicate(timeout=5)
+        assert (out, err) == ("", "")
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_cli_exits_when_stdin_reaches_eof() -> None:
+    """The CLI stops by itself, exit 0, once its stdin is closed (a parent that died)."""
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "blackhole"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None and proc.stdin is not None
+        json.loads(proc.stdout.readline())
+        proc.stdin.close()
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
