@@ -105,7 +105,8 @@ def check(
             "set server.base_url and server.user_token to ping one"
         )
     result = pinger()
-    code, message = ping_outcome(result.status, result.detail, resolved.settings["server.base_url"].shown())
+    shown_url = resolved.as_dict()["settings"]["server.base_url"]["value"]  # token and password masked
+    code, message = ping_outcome(result.status, result.detail, shown_url)
     if code:
         raise fail(message, code)
     typer.echo(message)

@@ -64,10 +64,17 @@ class ResolvedProfile:
         }
 
     def as_dict(self, show_secrets: bool = False) -> dict[str, Any]:
-        """The object ``dotflow profile show --json`` prints. Secrets are ``"***"`` unless asked."""
+        """The object ``dotflow profile show --json`` prints. Secrets are ``"***"`` unless asked,
+        and so is a secret's value found inside another value (a token in ``base_url``'s path)."""
+        from dotflow.redact import Redactor
+
+        hide = Redactor(*(s.value for s in self.settings.values() if s.secret and isinstance(s.value, str)))
         settings: dict[str, Any] = {}
         for key, setting in self.settings.items():
-            entry: dict[str, Any] = {"value": setting.shown(show_secrets), "source": setting.source}
+            value = setting.shown(show_secrets)
+            if not show_secrets and isinstance(value, str) and hide:
+                value = hide(value)
+            entry: dict[str, Any] = {"value": value, "source": setting.source}
             if setting.secret:
                 entry["secret"] = True
             settings[key] = entry

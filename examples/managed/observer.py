@@ -15,6 +15,8 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+_PRINT = threading.Lock()
+
 
 class Observer(BaseHTTPRequestHandler):
     # Keep-alive with Nagle on, like Flask's and Django's dev servers: dotflow's client is made
@@ -26,7 +28,8 @@ class Observer(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(length) or b"{}")
         what = body.get("status") or ""
         token = "token ok" if self.headers.get("X-User-Token") else "NO TOKEN"
-        print(f"{self.command:<5} {self.path}  {what}  ({token})", flush=True)
+        with _PRINT:  # requests arrive on several connections at once: one whole line each
+            print(f"{self.command:<5} {self.path}  {what}  ({token})", flush=True)
         answer = json.dumps({"ok": True}).encode()
         self.send_response(201 if self.command == "POST" else 200)
         self.send_header("Content-Type", "application/json")

@@ -55,7 +55,7 @@ def test_secret_never_in_errors(make, setup):
 
 def test_secret_bad_token_is_masked_in_error(make):
     """A whitespace-only token is reported as '***'."""
-    with pytest.raises(ConfigError, match=r"^SERVER_USER_TOKEN: '\*\*\*' is empty; set it to the token your server issued"):
+    with pytest.raises(ConfigError, match=r"^SERVER_USER_TOKEN: '\*\*\*' is empty; set it to the token"):
         make(env={"SERVER_USER_TOKEN": "  "})
 
 

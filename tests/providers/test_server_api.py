@@ -1,4 +1,8 @@
-"""ServerAPI: request shapes, encoding, retries, secrecy, non-blocking delivery and bounded flush."""
+"""ServerAPI over real HTTP on 127.0.0.1: request shapes, delivery, retries, faults, secrecy and ping.
+
+The backend is ``fault_server.FaultServer`` (a plain ``http.server``, Nagle on unless the mode says
+otherwise, like the dev servers users run), or pytest-httpserver where a test scripts answers.
+"""
 
 from __future__ import annotations
 
@@ -6,427 +10,505 @@ import json
 import logging
 import pickle
 import re
-import socket
 import subprocess
 import sys
 import threading
 import time
+import tracemalloc
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-import requests
-import responses
+from fault_server import FaultServer
 from pytest_httpserver import HTTPServer
 from werkzeug.wrappers import Request, Response
 
 from dotflow.abc.server import Server
 from dotflow.errors import ConfigError
-from dotflow.providers import server_api
 from dotflow.providers.server_api import PingResult, PingStatus, ServerAPI, mask_url
 
 TOKEN = "tok-SECRET-9f3b2c7e41d0"
-BASE = "https://api.test/api/v1"
-ANY_URL = re.compile(r"https://api\.test/.*")
 
 
 class FakeWorkflow:
-    """The two attributes ServerAPI reads from a workflow."""
+    """What create_workflow receives: an object whose str() is the id, with a name."""
 
     def __init__(self, workflow_id: str = "wf-1", name: str | None = None) -> None:
         self.workflow_id = workflow_id
         self.name = name
 
+    def __str__(self) -> str:
+        return self.workflow_id
+
 
 class FakeTask:
-    """The attributes and the result() method ServerAPI reads from a task."""
+    """The attributes and result() that ServerAPI reads from a task."""
 
-    def __init__(self, task_id: Any = 0, workflow_id: str = "wf-1", status: str = "Not started") -> None:
+    def __init__(self, task_id: Any = "0", workflow_id: str = "wf-1", status: str = "Not started") -> None:
         self.task_id = task_id
         self.workflow_id = workflow_id
         self.status = status
-        self.max_seen: int | None = None
+        self.extra: dict[str, Any] = {}
 
-    def result(self, max: int) -> dict[str, Any]:
-        self.max_seen = max
-        return {"task_id": self.task_id, "workflow_id": self.workflow_id, "status": self.status, "duration": 1.5}
+    def result(self, max: int | None = None) -> dict[str, Any]:
+        data = {"task_id": self.task_id, "workflow_id": self.workflow_id, "status": self.status, **self.extra}
+        if max is not None and len(json.dumps(data)) > max:
+            data = {key: value for key, value in data.items() if key not in self.extra}
+        return data
 
 
 @pytest.fixture
-def make_server() -> Iterator[Callable[..., ServerAPI]]:
-    """A ServerAPI factory with small timeouts; every server is stopped at teardown."""
-    made: list[ServerAPI] = []
+def servers() -> Iterator[Callable[..., FaultServer]]:
+    """Start FaultServers by mode; all are stopped at teardown."""
+    started: list[FaultServer] = []
 
-    def make(base_url: str = BASE, **options: Any) -> ServerAPI:
-        settings: dict[str, Any] = {"timeout": 2.0, "flush_timeout": 3.0, "retries": 3, "backoff_max": 0.05}
-        settings.update(options)
-        server = ServerAPI(base_url, TOKEN, **settings)
-        made.append(server)
+    def start(mode: str = "nodelay", **options: Any) -> FaultServer:
+        server = FaultServer(mode, **options).start()
+        started.append(server)
         return server
 
+    yield start
+    for server in started:
+        server.stop()
+
+
+@pytest.fixture
+def make_api() -> Iterator[Callable[..., ServerAPI]]:
+    """A ServerAPI factory with short timeouts; every one is flushed at teardown."""
+    made: list[ServerAPI] = []
+
+    def make(base_url: str, **options: Any) -> ServerAPI:
+        settings: dict[str, Any] = {"timeout": 2.0, "flush_timeout": 5.0, "retries": 3, "backoff_max": 0.05}
+        settings.update(options)
+        api = ServerAPI(base_url, TOKEN, **settings)
+        made.append(api)
+        return api
+
     yield make
-    for server in made:
-        server.flush(timeout=0)
+    for api in made:
+        api.flush(timeout=0)
 
 
 @pytest.fixture
-def rsps() -> Iterator[responses.RequestsMock]:
-    """A `responses` mock active for the whole test (the sender thread goes through it too)."""
-    with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        yield mock
-
-
-@pytest.fixture
-def dotflow_logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+def logs(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
     """caplog capturing every level of the dotflow loggers."""
     caplog.set_level(logging.DEBUG, logger="dotflow")
     return caplog
 
 
-def _dotflow_lines(caplog: pytest.LogCaptureFixture, level: int = logging.DEBUG) -> list[str]:
+def _lines(caplog: pytest.LogCaptureFixture, level: int = logging.DEBUG) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name.startswith("dotflow") and r.levelno >= level]
 
 
-def _body(call: Any) -> Any:
-    return json.loads(call.request.body)
+def _bodies(server: FaultServer) -> list[Any]:
+    return [r.body for r in server.requests()]
 
 
-@pytest.fixture
-def elsewhere() -> Iterator[HTTPServer]:
-    """A second real HTTP server on 127.0.0.1, standing for another host a redirect points to."""
-    server = HTTPServer(host="127.0.0.1")
-    server.expect_request(re.compile(".*")).respond_with_data("stolen", status=200)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.clear()
-        server.stop()
-
-
-def _senders(servers: list[ServerAPI]) -> int:
-    names = {f"dotflow-server-sender-{id(server):x}" for server in servers}
-    return sum(1 for t in threading.enumerate() if t.name in names and t.is_alive())
-
-
-def _closed_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-# -- request shapes -----------------------------------------------------------------------
+# -- request shapes -----------------------------------------------------------------------------
 
 
 def test_is_a_server() -> None:
     """ServerAPI implements the Server contract."""
-    assert isinstance(ServerAPI(BASE, TOKEN), Server)
+    assert isinstance(ServerAPI("https://api.test/v1", TOKEN), Server)
 
 
-def test_create_workflow_posts_id_and_name(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """create_workflow sends POST {base}/workflows with the id and the name."""
-    rsps.add(responses.POST, f"{BASE}/workflows", status=201)
-    server = make_server()
-    server.create_workflow(FakeWorkflow("wf-1", name="nightly"))
-    server.flush()
-    assert len(rsps.calls) == 1
-    assert _body(rsps.calls[0]) == {"id": "wf-1", "name": "nightly"}
-
-
-def test_create_workflow_omits_name_when_unknown(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """create_workflow sends only the id when the workflow has no name."""
-    rsps.add(responses.POST, f"{BASE}/workflows", status=201)
-    server = make_server()
-    server.create_workflow(FakeWorkflow("wf-1", name=None))
-    server.create_workflow(FakeWorkflow("wf-2", name=""))
-    server.flush()
-    assert [_body(c) for c in rsps.calls] == [{"id": "wf-1"}, {"id": "wf-2"}]
-
-
-def test_update_workflow_patches_status(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """update_workflow sends PATCH {base}/workflows/{wid} with the status."""
-    rsps.add(responses.PATCH, f"{BASE}/workflows/wf-1", status=200)
-    server = make_server()
-    server.update_workflow(FakeWorkflow("wf-1"), "Completed")
-    server.flush()
-    assert len(rsps.calls) == 1
-    assert _body(rsps.calls[0]) == {"status": "Completed"}
-
-
-def test_create_task_renames_task_id_to_id(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """create_task POSTs task.result(max=5_000_000) to the tasks URL, task_id renamed to id."""
-    rsps.add(responses.POST, f"{BASE}/workflows/wf-1/tasks", status=201)
-    server = make_server()
-    task = FakeTask(3)
-    server.create_task(task)
-    server.flush()
-    assert task.max_seen == 5_000_000
-    assert _body(rsps.calls[0]) == {"id": 3, "workflow_id": "wf-1", "status": "Not started", "duration": 1.5}
-
-
-def test_update_task_patches_result(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """update_task PATCHes task.result(max=5_000_000) unchanged to the task's URL."""
-    rsps.add(responses.PATCH, f"{BASE}/workflows/wf-1/tasks/3", status=200)
-    server = make_server()
-    task = FakeTask(3, status="Completed")
-    server.update_task(task)
-    server.flush()
-    assert task.max_seen == 5_000_000
-    assert _body(rsps.calls[0]) == {"task_id": 3, "workflow_id": "wf-1", "status": "Completed", "duration": 1.5}
-
-
-def test_every_request_has_token_and_json_headers(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """Each request carries X-User-Token and Content-Type: application/json."""
-    rsps.add(responses.POST, ANY_URL, status=200)
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server()
-    server.create_workflow(FakeWorkflow())
-    server.update_workflow(FakeWorkflow(), "In progress")
-    server.create_task(FakeTask())
-    server.update_task(FakeTask())
-    server.flush()
-    assert len(rsps.calls) == 4
-    for call in rsps.calls:
-        assert call.request.headers["X-User-Token"] == TOKEN
-        assert call.request.headers["Content-Type"] == "application/json"
-
-
-def test_trailing_slash_in_base_url_is_tolerated(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """A base_url ending in '/' yields the same URLs, without a double slash."""
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server(BASE + "/")
-    server.update_task(FakeTask(1))
-    server.flush()
-    assert rsps.calls[0].request.url == f"{BASE}/workflows/wf-1/tasks/1"
-
-
-def test_hostile_ids_stay_single_segments(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """Ids holding '/', '?', '#', spaces, '.' or '..' are percent-encoded and never change the path."""
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    rsps.add(responses.POST, ANY_URL, status=200)
-    server = make_server()
-    server.update_task(FakeTask("..", workflow_id="a/b?c#d e"))
-    server.update_workflow(FakeWorkflow(".."), "Failed")
-    server.create_task(FakeTask(".", workflow_id="."))
-    server.flush()
-    assert [c.request.url for c in rsps.calls] == [
-        f"{BASE}/workflows/a%2Fb%3Fc%23d%20e/tasks/%2E%2E",
-        f"{BASE}/workflows/%2E%2E",
-        f"{BASE}/workflows/%2E/tasks",
+def test_create_workflow_posts_id_and_name(servers: Any, make_api: Any) -> None:
+    """create_workflow sends POST {base}/workflows with the id and, when known, the name."""
+    backend = servers()
+    api = make_api(backend.url)
+    api.create_workflow(FakeWorkflow("wf-1", name="nightly"))
+    api.create_workflow(FakeWorkflow("wf-2"))
+    api.flush()
+    calls = sorted((r.method, r.path, json.dumps(r.body, sort_keys=True)) for r in backend.requests())
+    assert calls == [
+        ("POST", "/api/v1/workflows", '{"id": "wf-1", "name": "nightly"}'),
+        ("POST", "/api/v1/workflows", '{"id": "wf-2"}'),
     ]
 
 
-def test_hostile_ids_reach_the_wire_encoded(make_server: Callable[..., ServerAPI], httpserver: HTTPServer) -> None:
-    """On a real socket the request line keeps %2E%2E and %2F, so no proxy or server can climb the path."""
-    raw: list[str] = []
-
-    def handler(request: Request) -> Response:
-        raw.append(request.environ["RAW_URI"])
-        return Response("", 200)
-
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(handler)
-    server = make_server(httpserver.url_for("/api"))
-    server.update_task(FakeTask("..", workflow_id="a/b?c#d e"))
-    server.flush()
-    assert raw == ["/api/workflows/a%2Fb%3Fc%23d%20e/tasks/%2E%2E"]
+def test_update_workflow_patches_the_status_of_the_id_it_is_given(servers: Any, make_api: Any) -> None:
+    """update_workflow gets the workflow id itself (as 1.x passes it) and PATCHes {base}/workflows/{id}."""
+    backend = servers()
+    api = make_api(backend.url)
+    api.update_workflow("wf-1", status="In progress")
+    api.update_workflow(workflow="wf-1", status="Completed")
+    api.flush()
+    assert [(r.method, r.path, r.body) for r in backend.requests()] == [
+        ("PATCH", "/api/v1/workflows/wf-1", {"status": "In progress"}),
+        ("PATCH", "/api/v1/workflows/wf-1", {"status": "Completed"}),
+    ]
 
 
-# -- retries -----------------------------------------------------------------------------
+def test_create_task_posts_the_result_with_task_id_renamed_id(servers: Any, make_api: Any) -> None:
+    """create_task POSTs task.result() to the tasks URL, with ``task_id`` sent as ``id``."""
+    backend = servers()
+    api = make_api(backend.url)
+    api.create_task(FakeTask("3"))
+    api.flush()
+    (call,) = backend.requests()
+    assert (call.method, call.path) == ("POST", "/api/v1/workflows/wf-1/tasks")
+    assert call.body == {"id": "3", "workflow_id": "wf-1", "status": "Not started"}
 
 
-def test_client_error_is_not_retried_and_logged_once(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
-) -> None:
-    """A 4xx other than 408/429 is sent once and logged once at WARNING with status and path, no token."""
-    rsps.add(responses.PATCH, ANY_URL, status=404)
-    server = make_server()
-    server.update_task(FakeTask(7))
-    server.flush()
-    assert len(rsps.calls) == 1
-    rejected = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "rejected with" in m]
-    assert len(rejected) == 1
-    assert "404" in rejected[0] and "/api/v1/workflows/wf-1/tasks/7" in rejected[0]
-    assert all(TOKEN not in m for m in _dotflow_lines(dotflow_logs))
-    assert (server.sent, server.failed, server.pending) == (0, 1, 0)
+def test_update_task_patches_the_result(servers: Any, make_api: Any) -> None:
+    """update_task PATCHes task.result() unchanged to the task's URL."""
+    backend = servers()
+    api = make_api(backend.url)
+    api.update_task(FakeTask("3", status="Completed"))
+    api.flush()
+    (call,) = backend.requests()
+    assert (call.method, call.path) == ("PATCH", "/api/v1/workflows/wf-1/tasks/3")
+    assert call.body == {"task_id": "3", "workflow_id": "wf-1", "status": "Completed"}
 
 
-@pytest.mark.parametrize("statuses", [[500, 200], [503, 502, 200], [429, 200], [408, 504, 200]])
-def test_transient_statuses_are_retried_until_success(
-    make_server: Callable[..., ServerAPI], rsps: Any, statuses: list[int]
-) -> None:
+def test_a_report_is_capped_at_five_megabytes(servers: Any, make_api: Any) -> None:
+    """A task whose result is 6 MB is sent capped (task.result(max=5_000_000)), never above 5 MB."""
+    backend = servers()
+    api = make_api(backend.url)
+    task = FakeTask("big", status="Completed")
+    task.extra["current_context"] = "x" * 6_000_000
+    api.update_task(task)
+    api.flush()
+    (call,) = backend.requests()
+    assert len(call.raw) <= 5_000_000 and call.body["status"] == "Completed"
+
+
+def test_headers_carry_the_token_json_and_an_idempotency_key_on_posts(servers: Any, make_api: Any) -> None:
+    """Every request has X-User-Token and Content-Type: application/json; each POST has its own
+    Idempotency-Key and a PATCH has none."""
+    backend = servers()
+    api = make_api(backend.url)
+    api.create_workflow(FakeWorkflow())
+    api.create_task(FakeTask("1"))
+    api.create_task(FakeTask("2"))
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    calls = backend.requests()
+    assert len(calls) == 4
+    assert all(r.headers["x-user-token"] == TOKEN and r.headers["content-type"] == "application/json" for r in calls)
+    keys = [r.headers.get("idempotency-key") for r in calls if r.method == "POST"]
+    assert len(set(keys)) == 3 and all(key and len(key) >= 32 for key in keys)
+    assert all("idempotency-key" not in r.headers for r in calls if r.method == "PATCH")
+
+
+def test_a_retried_post_keeps_its_idempotency_key(servers: Any, make_api: Any) -> None:
+    """A POST answered 503 twice is sent again with the same Idempotency-Key, then delivered."""
+    backend = servers("unavailable", fail_first=2)
+    api = make_api(backend.url)
+    api.create_task(FakeTask("1"))
+    api.flush()
+    calls = backend.requests()
+    assert [r.status for r in calls] == [503, 503, 201]
+    assert len({r.headers["idempotency-key"] for r in calls}) == 1
+    assert (api.sent, api.failed) == (1, 0)
+
+
+def test_a_trailing_slash_in_base_url_is_tolerated(servers: Any, make_api: Any) -> None:
+    """A base_url ending in '/' yields the same paths, without a double slash."""
+    backend = servers()
+    api = make_api(backend.url + "/")
+    api.update_task(FakeTask("1"))
+    api.flush()
+    assert [r.path for r in backend.requests()] == ["/api/v1/workflows/wf-1/tasks/1"]
+
+
+def test_hostile_ids_reach_the_wire_as_single_encoded_segments(servers: Any, make_api: Any) -> None:
+    """Ids holding '/', '?', '#', spaces, '.' or '..' stay one percent-encoded segment on the request line."""
+    backend = servers()
+    api = make_api(backend.url)
+    api.update_task(FakeTask("..", workflow_id="a/b?c#d e"))
+    api.update_workflow("..", status="Failed")
+    api.create_task(FakeTask(".", workflow_id="."))
+    api.flush()
+    assert sorted(r.path for r in backend.requests()) == [
+        "/api/v1/workflows/%2E%2E",
+        "/api/v1/workflows/%2E/tasks",
+        "/api/v1/workflows/a%2Fb%3Fc%23d%20e/tasks/%2E%2E",
+    ]
+
+
+# -- delivery -----------------------------------------------------------------------------------
+
+
+def test_a_nagle_on_keep_alive_server_answers_without_the_delayed_ack_stall(servers: Any, make_api: Any) -> None:
+    """50 terminal reports of one task, sent one after another over keep-alive to a Nagle-on
+    http.server, take well under a second (the 40 ms delayed-ACK stall would make it over 2 s)."""
+    backend = servers("healthy")
+    api = make_api(backend.url)
+    started = time.monotonic()
+    for n in range(50):
+        api.update_task(FakeTask("1", status="Completed" if n % 2 else "Failed"))
+    api.flush()
+    assert time.monotonic() - started < 1.0
+    assert len(backend.requests()) == 50 and api.sent == 50
+
+
+def test_tasks_are_reported_concurrently_over_max_connections(servers: Any, make_api: Any) -> None:
+    """8 tasks' terminal reports against a server taking 0.3 s each go 4 at a time: about 0.6 s, not 2.4 s."""
+    backend = servers("slow", delay=0.3)
+    api = make_api(backend.url, max_connections=4)
+    started = time.monotonic()
+    for tid in range(8):
+        api.update_task(FakeTask(str(tid), status="Completed"))
+    api.flush()
+    assert time.monotonic() - started < 1.5
+    assert sorted(backend.final_statuses().values()) == ["Completed"] * 8
+
+
+def test_each_task_is_reported_in_order_and_ends_on_its_last_status(servers: Any, make_api: Any) -> None:
+    """200 interleaved updates of 10 tasks: each task's statuses arrive in order (queued ones a newer
+    one replaced are skipped) and every task ends on its final status."""
+    backend = servers()
+    api = make_api(backend.url)
+    for step in range(20):
+        for tid in range(10):
+            api.update_task(FakeTask(str(tid), status=f"step {step:02d}"))
+    for tid in range(10):
+        api.update_task(FakeTask(str(tid), status="Completed"))
+    api.flush()
+    for tid, statuses in backend.task_statuses().items():
+        assert statuses[-1] == "Completed" and statuses[:-1] == sorted(statuses[:-1]), tid
+    assert len(backend.final_statuses()) == 10
+
+
+def test_hooks_return_at_once_while_the_server_hangs(servers: Any, make_api: Any) -> None:
+    """Against a black hole, 200 reports are queued in well under a second; nothing waits on the network."""
+    backend = servers("blackhole")
+    api = make_api(backend.url)
+    started = time.monotonic()
+    for tid in range(100):
+        task = FakeTask(str(tid))
+        api.create_task(task)
+        task.status = "Completed"
+        api.update_task(task)
+    assert time.monotonic() - started < 1.0
+    assert api.pending == 200
+
+
+def test_the_body_is_a_snapshot_taken_when_the_hook_is_called(servers: Any, make_api: Any) -> None:
+    """A report carries the task as it was at hook time, though the task changes before it is sent."""
+    backend = servers("slow", delay=0.2)
+    api = make_api(backend.url)
+    task = FakeTask("1")
+    api.create_task(task)
+    task.status = "Completed"
+    api.update_task(task)
+    task.status = "changed later"
+    api.flush()
+    assert [body["status"] for body in _bodies(backend)] == ["Not started", "Completed"]
+
+
+def test_senders_start_with_the_first_report(servers: Any, make_api: Any) -> None:
+    """Construction starts no thread; the first report starts a sender."""
+
+    def senders() -> int:
+        return sum(1 for t in threading.enumerate() if t.name == "dotflow-server-sender" and t.is_alive())
+
+    backend = servers()
+    before = senders()
+    api = make_api(backend.url)
+    assert senders() == before
+    api.update_task(FakeTask())
+    assert senders() >= 1
+    api.flush()
+
+
+def test_flush_is_safe_from_several_threads(servers: Any, make_api: Any) -> None:
+    """Concurrent flush() calls all return and every report is delivered once."""
+    backend = servers()
+    api = make_api(backend.url)
+    for tid in range(20):
+        api.update_task(FakeTask(str(tid), status="Completed"))
+    threads = [threading.Thread(target=api.flush) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert not any(t.is_alive() for t in threads)
+    assert (api.sent, len(backend.requests())) == (20, 20)
+
+
+# -- retries and faults -------------------------------------------------------------------------
+
+
+def test_transient_answers_are_retried_until_delivered(httpserver: HTTPServer, make_api: Any) -> None:
     """408, 429 and 5xx are retried, and the report is delivered once the server answers 2xx."""
-    for status in statuses:
-        rsps.add(responses.PATCH, ANY_URL, status=status)
-    server = make_server()
-    server.update_task(FakeTask())
-    server.flush()
-    assert [c.response.status_code for c in rsps.calls] == statuses
-    assert (server.sent, server.failed) == (1, 0)
+    for status in (500, 408, 429, 503, 200):
+        httpserver.expect_ordered_request("/api/workflows/wf-1/tasks/1").respond_with_data("", status=status)
+    api = make_api(httpserver.url_for("/api"), retries=5)
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    assert [response.status_code for _, response in httpserver.log] == [500, 408, 429, 503, 200]
+    assert (api.sent, api.failed) == (1, 0)
 
 
-def test_connection_errors_are_retried(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """A connection error or timeout is retried like a 5xx."""
-    rsps.add(responses.PATCH, ANY_URL, body=requests.ConnectionError("refused"))
-    rsps.add(responses.PATCH, ANY_URL, body=requests.ReadTimeout("slow"))
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server()
-    server.update_task(FakeTask())
-    server.flush()
-    assert len(rsps.calls) == 3
-    assert (server.sent, server.failed) == (1, 0)
-
-
-def test_retries_are_bounded(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+def test_retries_are_bounded_and_the_loss_is_reported_once(
+    servers: Any, make_api: Any, logs: pytest.LogCaptureFixture
 ) -> None:
-    """With retries=2 a report that keeps failing is tried 3 times, then given up and counted as lost."""
-    rsps.add(responses.PATCH, ANY_URL, status=503)
-    server = make_server(retries=2)
-    server.update_task(FakeTask())
-    server.flush()
-    assert len(rsps.calls) == 3
-    assert (server.sent, server.failed, server.pending) == (0, 1, 0)
-    lost = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "lost" in m]
-    assert len(lost) == 1 and "1 report(s) lost" in lost[0] and "HTTP 503" in lost[0]
+    """With retries=2, a report answered 500 forever is tried 3 times, then given up; the flush line counts it."""
+    backend = servers("error")
+    api = make_api(backend.url, retries=2)
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    assert len(backend.requests()) == 3
+    assert (api.sent, api.failed, api.pending) == (0, 1, 0)
+    (lost,) = [m for m in _lines(logs, logging.WARNING) if "lost" in m]
+    assert "1 report(s) lost, 1 of them terminal" in lost and "server answered HTTP 500" in lost
 
 
-def test_retry_after_is_honoured(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """A Retry-After of 0.3 s on a 429 delays the next attempt by at least that long."""
+def test_retry_after_is_honoured(httpserver: HTTPServer, make_api: Any) -> None:
+    """A 429 with Retry-After: 0.3 delays the next attempt by at least that long."""
     times: list[float] = []
 
-    def answer(request: Any) -> tuple[int, dict[str, str], str]:
+    def answer(request: Request) -> Response:
         times.append(time.monotonic())
-        return (429, {"Retry-After": "0.3"}, "") if len(times) == 1 else (200, {}, "")
+        return Response("", 429, headers={"Retry-After": "0.3"}) if len(times) == 1 else Response("", 200)
 
-    rsps.add_callback(responses.PATCH, ANY_URL, callback=answer)
-    server = make_server(backoff_max=2.0)
-    server.update_task(FakeTask())
-    server.flush()
-    assert len(times) == 2
-    assert times[1] - times[0] >= 0.25
+    httpserver.expect_request(re.compile(".*")).respond_with_handler(answer)
+    api = make_api(httpserver.url_for("/api"), backoff_max=2.0)
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    assert len(times) == 2 and times[1] - times[0] >= 0.25
 
 
-def test_retry_after_is_capped_by_backoff_max(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
+def test_retry_after_is_capped_by_backoff_max(httpserver: HTTPServer, make_api: Any) -> None:
     """A Retry-After of 120 s waits only backoff_max before the next attempt."""
-    rsps.add(responses.PATCH, ANY_URL, status=503, headers={"Retry-After": "120"})
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server(backoff_max=0.1)
+    httpserver.expect_ordered_request(re.compile(".*")).respond_with_data("", 503, headers={"Retry-After": "120"})
+    httpserver.expect_ordered_request(re.compile(".*")).respond_with_data("", 200)
+    api = make_api(httpserver.url_for("/api"), backoff_max=0.1)
     started = time.monotonic()
-    server.update_task(FakeTask())
-    server.flush(timeout=5)
-    assert time.monotonic() - started < 2.0
-    assert server.sent == 1
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    assert time.monotonic() - started < 2.0 and api.sent == 1
 
 
-def test_flush_cuts_a_backoff_wait_short(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
-) -> None:
-    """flush(timeout) returns near its deadline even while the sender waits out a long Retry-After."""
-    rsps.add(responses.PATCH, ANY_URL, status=503, headers={"Retry-After": "60"})
-    server = make_server(backoff_max=60.0)
-    server.update_task(FakeTask())
-    server.update_task(FakeTask())
+def test_a_flush_cuts_a_long_backoff_short(httpserver: HTTPServer, make_api: Any, logs: Any) -> None:
+    """flush(0.3) returns near its deadline while a report waits out a 60 s Retry-After."""
+    httpserver.expect_request(re.compile(".*")).respond_with_data("", 503, headers={"Retry-After": "60"})
+    api = make_api(httpserver.url_for("/api"), backoff_max=60.0)
+    api.update_task(FakeTask("1", status="Completed"))
+    _wait(lambda: httpserver.log)
     started = time.monotonic()
-    server.flush(timeout=0.3)
-    assert time.monotonic() - started < 1.5
-    lost = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "lost" in m]
-    assert len(lost) == 1 and "2 report(s) lost" in lost[0] and "HTTP 503" in lost[0]
-    assert (server.failed, server.pending) == (2, 0)
+    api.flush(timeout=0.3)
+    assert time.monotonic() - started < 1.0
+    (lost,) = [m for m in _lines(logs, logging.WARNING) if "lost" in m]
+    assert "1 report(s) lost, 1 of them terminal: 1 still queued when the 0.3 s flush timeout ran out" in lost
 
 
-# -- redirects and rejections ---------------------------------------------------------------
-
-
-def test_redirect_is_not_followed_so_the_token_stays_home(
-    make_server: Callable[..., ServerAPI], httpserver: HTTPServer, elsewhere: HTTPServer
+@pytest.mark.parametrize("mode", ["reset", "stall", "blackhole", "refused"])
+def test_a_broken_server_costs_at_most_the_flush_timeout(
+    servers: Any, make_api: Any, logs: pytest.LogCaptureFixture, mode: str
 ) -> None:
-    """A 302 to another host is not followed: that host never gets a request nor the token."""
-    target = elsewhere.url_for("/steal")
-    httpserver.expect_request(re.compile(".*")).respond_with_data("", status=302, headers={"Location": target})
-    server = make_server(httpserver.url_for("/api"))
-    server.update_task(FakeTask())
-    server.flush()
-    assert elsewhere.log == []
-    assert len(httpserver.log) == 1
-    assert (server.sent, server.failed, server.pending) == (0, 1, 0)
+    """Reset mid-answer, headers then silence, no answer, connection refused: flush(1 s) returns in about
+    a second, one line says the reports were lost, and neither the token nor a traceback is logged."""
+    backend = servers(mode)
+    api = make_api(backend.url, timeout=0.5, flush_timeout=1.0, retries=10)
+    api.create_task(FakeTask("1"))
+    api.update_task(FakeTask("1", status="Completed"))
+    started = time.monotonic()
+    api.flush()
+    assert time.monotonic() - started < 1.8
+    (lost,) = [m for m in _lines(logs, logging.WARNING) if "lost" in m]
+    assert "2 report(s) lost, 1 of them terminal" in lost
+    assert all(TOKEN not in m for m in _lines(logs)) and not any(r.exc_info for r in logs.records)
+    assert backend.final_statuses() == {}
 
 
-def test_redirect_is_a_rejection_logged_with_the_target_host_only(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+def test_a_rejection_is_not_retried_and_is_logged_once_per_route(
+    servers: Any, make_api: Any, logs: pytest.LogCaptureFixture
 ) -> None:
-    """A 3xx is sent once, not retried, and logged with its status and target host, never its path or query."""
-    location = f"https://user:pw@evil.test:8443/steal/path?token={TOKEN}&q=querysecret"
-    rsps.add(responses.PATCH, ANY_URL, status=307, headers={"Location": location})
-    server = make_server()
-    server.update_task(FakeTask())
-    server.flush()
-    assert len(rsps.calls) == 1
-    lines = _dotflow_lines(dotflow_logs, logging.WARNING)
-    redirected = [m for m in lines if "HTTP 307" in m and "evil.test" in m]
-    assert len(redirected) == 1
-    for secret in (TOKEN, "querysecret", "/steal", "user:pw", "pw@"):
-        assert all(secret not in m for m in _dotflow_lines(dotflow_logs))
-    assert (server.sent, server.failed) == (0, 1)
-
-
-def test_rejections_are_logged_once_per_status_and_summed_at_flush(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
-) -> None:
-    """62 reports answered 401 give one WARNING for the first and one flush line with the totals per status."""
-    rsps.add(responses.POST, ANY_URL, status=401)
-    rsps.add(responses.PATCH, ANY_URL, status=401)
-    server = make_server()
-    server.create_workflow(FakeWorkflow())
+    """401 to 20 tasks' POSTs: each POST is sent once, their PATCHes never (no row to update), one
+    warning for the route with the server's answer and the token hint, one flush line with the totals."""
+    backend = servers("unauthorized")
+    api = make_api(backend.url)
     for tid in range(20):
-        task = FakeTask(tid)
-        server.create_task(task)
-        server.update_task(task)
-        server.update_task(task)
-    server.update_workflow(FakeWorkflow(), "Completed")
-    server.flush(timeout=30)
-    assert len(rsps.calls) == 62
-    lines = _dotflow_lines(dotflow_logs, logging.WARNING)
-    assert len(lines) == 2
-    assert "HTTP 401" in lines[0] and "POST /api/v1/workflows" in lines[0] and "SERVER_USER_TOKEN" in lines[0]
-    assert "62 report(s) lost" in lines[1] and "62 reports rejected (401: 62)" in lines[1]
-    assert (server.sent, server.failed) == (0, 62)
+        task = FakeTask(str(tid))
+        api.create_task(task)
+        task.status = "Completed"
+        api.update_task(task)
+    api.flush()
+    assert [r.method for r in backend.requests()] == ["POST"] * 20
+    warnings = _lines(logs, logging.WARNING)
+    rejected = [m for m in warnings if "was rejected with HTTP 401" in m]
+    assert len(rejected) == 1
+    assert "POST /api/v1/workflows/wf-1/tasks" in rejected[0] and "invalid token" in rejected[0]
+    assert "check SERVER_USER_TOKEN" in rejected[0]
+    (lost,) = [m for m in warnings if "lost" in m]
+    assert "40 report(s) lost, 20 of them terminal: 20 rejected with HTTP 401" in lost
+    assert "20 not sent: its creation was not delivered" in lost
+    assert all(TOKEN not in m for m in _lines(logs))
 
 
-def test_each_rejected_status_is_logged_once(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+def test_a_post_answered_409_counts_as_created(httpserver: HTTPServer, make_api: Any) -> None:
+    """A POST answered 409 Conflict (the row exists, say from an earlier attempt) lets the task's PATCH go."""
+    httpserver.expect_request("/api/workflows/wf-1/tasks", method="POST").respond_with_data("", 409)
+    httpserver.expect_request("/api/workflows/wf-1/tasks/1", method="PATCH").respond_with_data("", 200)
+    api = make_api(httpserver.url_for("/api"))
+    api.create_task(FakeTask("1"))
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    assert [request.method for request, _ in httpserver.log] == ["POST", "PATCH"]
+    assert (api.sent, api.failed) == (2, 0)
+
+
+def test_a_redirect_is_never_followed_so_the_token_stays_home(
+    servers: Any, make_api: Any, logs: pytest.LogCaptureFixture
 ) -> None:
-    """Two statuses give two first-rejection lines, and the flush line counts each status."""
-    rsps.add(responses.PATCH, f"{BASE}/workflows/wf-1/tasks/1", status=404)
-    rsps.add(responses.PATCH, f"{BASE}/workflows/wf-1/tasks/2", status=422)
-    server = make_server()
-    for _ in range(3):
-        server.update_task(FakeTask(1))
-        server.update_task(FakeTask(2))
-    server.flush()
-    rejected = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "rejected with" in m]
-    assert [m.split("HTTP ")[1][:3] for m in rejected] == ["404", "422"]
-    lost = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "lost" in m]
-    assert len(lost) == 1 and "6 reports rejected (404: 3, 422: 3)" in lost[0]
+    """A 307 to another server is not followed (that server gets nothing) and the log names only its host."""
+    elsewhere = servers()
+    backend = servers("redirect", redirect_to=f"http://user:pw@127.0.0.1:{elsewhere.port}/steal?token={TOKEN}")
+    api = make_api(backend.url)
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    assert elsewhere.requests() == [] and len(backend.requests()) == 1
+    (redirected,) = [m for m in _lines(logs, logging.WARNING) if "was rejected with HTTP 307" in m]
+    assert f"127.0.0.1:{elsewhere.port}" in redirected
+    for secret in (TOKEN, "/steal", "user:pw", "pw@"):
+        assert all(secret not in m for m in _lines(logs))
 
 
-def test_logged_paths_hide_a_token_in_the_base_url(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
+def test_a_huge_answer_is_not_read(servers: Any, make_api: Any) -> None:
+    """A 50 MB answer body is read 64 KiB deep at most: the report counts as delivered and memory stays flat."""
+    backend = servers("bigbody", body_size=50_000_000)
+    api = make_api(backend.url)
+    tracemalloc.start()
+    try:
+        api.update_task(FakeTask("1", status="Completed"))
+        api.flush()
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert api.sent == 1 and peak < 5_000_000
+
+
+# -- secrecy and configuration ------------------------------------------------------------------
+
+
+def test_a_token_in_base_url_is_hidden_from_every_logged_path(
+    servers: Any, make_api: Any, logs: pytest.LogCaptureFixture
 ) -> None:
-    """A token inside base_url's path is redacted from rejection, give-up and failure lines alike."""
-    rsps.add(responses.PATCH, re.compile(r".*/tasks/1$"), status=401)
-    rsps.add(responses.PATCH, re.compile(r".*/tasks/2$"), status=503)
-    rsps.add(responses.PATCH, re.compile(r".*/tasks/3$"), body=requests.exceptions.InvalidHeader("bad"))
-    server = make_server(f"https://api.test/{TOKEN}/api", retries=1)
-    for tid in (1, 2, 3):
-        server.update_task(FakeTask(tid))
-    server.flush()
-    lines = _dotflow_lines(dotflow_logs)
-    assert server.failed == 3
-    assert sum("/***/api/workflows/wf-1/tasks/" in m for m in lines) >= 3
+    """A token inside base_url's path is redacted from rejection and loss lines, the repr and base_url."""
+    backend = servers("unauthorized", base_path=f"/{TOKEN}/api")
+    api = make_api(backend.url)
+    api.create_task(FakeTask("1"))
+    api.flush()
+    lines = _lines(logs)
+    assert any("/***/api/workflows/wf-1/tasks" in m for m in lines)
     assert all(TOKEN not in m for m in lines)
+    assert TOKEN not in repr(api) and TOKEN not in api.base_url
 
 
-# -- configuration and secrecy -----------------------------------------------------------
+def test_an_error_quoting_the_token_is_logged_without_it(make_api: Any, logs: pytest.LogCaptureFixture) -> None:
+    """A task whose result() raises a message holding the token is logged with the token redacted."""
+
+    class Leaky(FakeTask):
+        def result(self, max: int | None = None) -> dict[str, Any]:
+            raise RuntimeError(f"could not read task, token={TOKEN}")
+
+    api = make_api("http://127.0.0.1:9/api")
+    api.update_task(Leaky())
+    (line,) = [m for m in _lines(logs, logging.WARNING) if "could not queue" in m]
+    assert TOKEN not in line and "token=***" in line
 
 
 @pytest.mark.parametrize(
@@ -440,339 +522,184 @@ def test_logged_paths_hide_a_token_in_the_base_url(
         "https:///v1",
         "file:///etc/passwd",
         "https://api.test/v1?x=1",
+        "https://api.test/v1#top",
         "https://api.test:notaport/v1",
         "https://api .test/v1",
     ],
 )
-def test_bad_base_url_raises_config_error(url: str) -> None:
-    """A base_url that is not http(s) with a host raises ConfigError with a one-line message."""
+def test_a_bad_base_url_is_a_one_line_config_error(url: str) -> None:
+    """A base_url that is not http(s) with a host, or holds a query or fragment, raises ConfigError on one line."""
     with pytest.raises(ConfigError) as info:
         ServerAPI(url, TOKEN)
     message = str(info.value)
     assert "\n" not in message and "base_url" in message and TOKEN not in message
 
 
-def test_bad_base_url_message_masks_credentials() -> None:
-    """The ConfigError for a bad URL shows user:pass@ as ***@."""
+@pytest.mark.parametrize(
+    "url",
+    [
+        "ftp://alice:hunter2@api.test/v1",
+        "https://alice:hun ter2@api.test/v1",
+        "https://alice:hun'ter2@api .test/v1",
+        "https://alice:hunter2@api.test/v1?k=1",
+    ],
+)
+def test_a_bad_base_url_error_never_shows_the_password(url: str) -> None:
+    """The error for a bad URL shows user:pass@ as ***@, whatever the password holds."""
     with pytest.raises(ConfigError) as info:
-        ServerAPI("ftp://alice:hunter2@api.test/v1", TOKEN)
-    assert "hunter2" not in str(info.value) and "alice" not in str(info.value)
-    assert "***@api.test" in str(info.value)
+        ServerAPI(url, TOKEN)
+    assert "hunter2" not in str(info.value) and "hun" not in str(info.value) and "alice" not in str(info.value)
+    assert "***@" in str(info.value)
 
 
 @pytest.mark.parametrize("token", ["", "   ", None, f"{TOKEN}\nX-Evil: 1", f"{TOKEN}\u00e9"])
-def test_bad_token_raises_config_error_without_echoing_it(token: Any) -> None:
+def test_a_bad_token_is_refused_without_being_echoed(token: Any) -> None:
     """An empty, missing or header-breaking token raises ConfigError that never repeats the token."""
     with pytest.raises(ConfigError) as info:
-        ServerAPI(BASE, token)
+        ServerAPI("https://api.test/v1", token)
     assert TOKEN not in str(info.value) and "user_token" in str(info.value)
 
 
-def test_bad_numbers_raise_config_error() -> None:
-    """A negative retries or a non-positive timeout raises ConfigError naming the option."""
-    with pytest.raises(ConfigError, match="retries"):
-        ServerAPI(BASE, TOKEN, retries=-1)
-    with pytest.raises(ConfigError, match="timeout"):
-        ServerAPI(BASE, TOKEN, timeout=0)
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("retries", -1), ("timeout", 0), ("backoff_max", 0), ("flush_timeout", -1), ("signal_flush_timeout", -0.5),
+     ("max_connections", 0), ("max_connections", 65), ("queue_size", 0), ("retries", 1.5), ("timeout", True)],
+)
+def test_a_bad_number_names_the_option(option: str, value: Any) -> None:
+    """An out-of-range or mistyped setting raises ConfigError naming it."""
+    with pytest.raises(ConfigError, match=option):
+        ServerAPI("https://api.test/v1", TOKEN, **{option: value})
 
 
-def test_repr_hides_token_and_userinfo() -> None:
-    """repr() shows the masked base_url and user_token='***'."""
-    text = repr(ServerAPI("https://alice:hunter2@api.test/v1/", TOKEN))
-    assert text == "ServerAPI(base_url='https://***@api.test/v1', user_token='***', timeout=15.0)"
+@pytest.mark.parametrize("password", ["hunter2", "hun'ter2", 'hun"ter2', "hun%20ter2", "p/ss"])
+def test_repr_and_base_url_hide_the_token_and_any_password(password: str) -> None:
+    """repr() and base_url show user:pass@ as ***@ and the token as ***, whatever the password holds."""
+    url = f"https://alice:{password}@api.test/v1/"
+    if "/" in password:
+        with pytest.raises(ConfigError) as info:  # an unencoded '/' cannot be in a password
+            ServerAPI(url, TOKEN)
+        assert password not in str(info.value)
+        return
+    api = ServerAPI(url, TOKEN)
+    assert repr(api) == "ServerAPI(base_url='https://***@api.test/v1', user_token='***', timeout=15.0)"
+    assert password not in api.base_url and TOKEN not in repr(api.options)
+
+
+def test_plain_http_to_another_host_warns_once(logs: pytest.LogCaptureFixture) -> None:
+    """http:// to a host that is not this machine warns (once per URL) that the token travels unencrypted;
+    loopback and https do not."""
+    for _ in range(2):
+        ServerAPI("http://backend.example/api", TOKEN)
+    ServerAPI("http://127.0.0.1:8000/api", TOKEN)
+    ServerAPI("http://localhost:8000/api", TOKEN)
+    ServerAPI("http://[::1]:8000/api", TOKEN)
+    ServerAPI("https://backend.example/api", TOKEN)
+    warned = [m for m in _lines(logs, logging.WARNING) if "unencrypted" in m]
+    assert len(warned) == 1 and "http://backend.example/api" in warned[0]
 
 
 def test_mask_url_never_leaks_a_password() -> None:
-    """mask_url hides user:pass@, even a malformed password holding '/'."""
+    """mask_url hides user:pass@, even a password holding '/', quotes or spaces."""
     assert mask_url("https://u:p@h.test/x") == "https://***@h.test/x"
     assert mask_url("https://h.test/x") == "https://h.test/x"
-    assert "se/cret" not in mask_url("https://u:se/cret@h.test/x")
+    for password in ("se/cret", "se'cret", "se cret"):
+        assert "cret" not in mask_url(f"https://u:{password}@h.test/x")
 
 
-def test_token_never_logged_even_when_an_error_quotes_it(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
-) -> None:
-    """Errors whose text contains the token are logged by type only; no record holds the token."""
-    rsps.add(responses.PATCH, ANY_URL, body=requests.ConnectionError(f"refused with {TOKEN}"))
-    rsps.add(responses.POST, ANY_URL, body=requests.exceptions.InvalidHeader(f"bad {TOKEN}"))
-    server = make_server(retries=1)
-    server.update_task(FakeTask())
-    server.create_task(FakeTask())
-    server.flush()
-    assert server.failed == 2
-    lines = _dotflow_lines(dotflow_logs)
-    assert lines and all(TOKEN not in line for line in lines)
-    assert all(TOKEN not in (r.exc_text or "") for r in dotflow_logs.records)
+def test_a_pickled_copy_keeps_the_settings_and_hides_the_token() -> None:
+    """A pickled ServerAPI comes back with the same settings and an empty queue of its own."""
+    original = ServerAPI("https://api.test/v1", TOKEN, retries=2, max_connections=2)
+    copy = pickle.loads(pickle.dumps(original))
+    assert copy.options == original.options and copy.pending == 0
+    assert TOKEN not in repr(copy)
 
 
-def test_pickled_copy_keeps_settings_and_hides_token() -> None:
-    """A pickled ServerAPI comes back with the same settings and a fresh, empty queue."""
-    copy = pickle.loads(pickle.dumps(ServerAPI(BASE, TOKEN, retries=2)))
-    assert repr(copy) == repr(ServerAPI(BASE, TOKEN)) and copy.pending == 0
-
-
-# -- never raising, snapshots, lifecycle --------------------------------------------------
-
-
-def test_hooks_never_raise(make_server: Callable[..., ServerAPI], dotflow_logs: pytest.LogCaptureFixture) -> None:
-    """A task whose result() fails, or objects missing attributes, are logged and never raise."""
+def test_hooks_never_raise(make_api: Any, logs: pytest.LogCaptureFixture) -> None:
+    """A task whose result() fails, an empty id or objects missing attributes are logged, never raised."""
 
     class Broken(FakeTask):
-        def result(self, max: int) -> dict[str, Any]:
+        def result(self, max: int | None = None) -> dict[str, Any]:
             raise RuntimeError("no result")
 
-    server = make_server()
-    server.create_task(Broken())
-    server.update_task(Broken())
-    server.create_workflow(object())
-    server.update_workflow(object(), "Failed")
-    server.update_task(FakeTask("", workflow_id="wf-1"))
-    assert server.pending == 0
-    assert len([m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "could not queue" in m]) == 5
-
-
-def test_body_is_snapshotted_when_the_hook_is_called(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """A report carries the task's state at hook time, even if the task changes before it is sent."""
-    gate = threading.Event()
-
-    def slow(request: Any) -> tuple[int, dict[str, str], str]:
-        gate.wait(5)
-        return (200, {}, "")
-
-    rsps.add_callback(responses.POST, ANY_URL, callback=slow)
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server()
-    task = FakeTask(1)
-    server.create_task(task)  # blocks the sender until the gate opens
-    task.status = "In progress"
-    server.update_task(task)
-    task.status = "Completed"
-    gate.set()
-    server.flush()
-    assert [_body(c)["status"] for c in rsps.calls] == ["Not started", "In progress"]
-
-
-def test_sender_starts_on_first_report(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """No thread runs after construction; the first report starts one sender, flush stops it."""
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server()
-    name = f"dotflow-server-sender-{id(server):x}"
-
-    def senders() -> int:
-        return sum(1 for t in threading.enumerate() if t.name == name and t.is_alive())
-
-    assert senders() == 0
-    server.update_task(FakeTask())
-    server.update_task(FakeTask())
-    assert senders() == 1
-    server.flush()
-    deadline = time.monotonic() + 2
-    while senders() and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert senders() == 0
-
-
-def test_json_is_encoded_on_the_sender_thread(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """Hooks hand a dict to the queue; json encoding (and its default=str) runs on the sender thread."""
-    threads: list[str] = []
-
-    class Probe:
-        def __str__(self) -> str:
-            threads.append(threading.current_thread().name)
-            return "probe"
-
-    class ProbeTask(FakeTask):
-        def result(self, max: int) -> dict[str, Any]:
-            return dict(super().result(max), probe=Probe())
-
-    rsps.add(responses.POST, ANY_URL, status=201)
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server()
-    server.create_task(ProbeTask(1))
-    server.update_task(ProbeTask(1))
-    server.flush()
-    assert [_body(c)["probe"] for c in rsps.calls] == ["probe", "probe"]
-    assert len(threads) == 2 and all(name.startswith("dotflow-server-sender-") for name in threads)
-
-
-def test_idle_senders_exit_and_restart_on_the_next_report(
-    make_server: Callable[..., ServerAPI], rsps: Any, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """30 servers left without a flush stop their senders once idle; a later report starts one again."""
-    monkeypatch.setattr(server_api, "_SENDER_IDLE", 0.05)
-    rsps.add(responses.POST, ANY_URL, status=201)
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    servers = [make_server() for _ in range(30)]
-    for server in servers:
-        server.create_workflow(FakeWorkflow())
-    deadline = time.monotonic() + 10
-    while _senders(servers) and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert _senders(servers) == 0
-    assert [s.sent for s in servers] == [1] * 30
-    servers[0].update_task(FakeTask())
-    servers[0].flush()
-    assert (servers[0].sent, servers[0].failed) == (2, 0)
-
-
-def test_counters_and_flush_idempotence(
-    make_server: Callable[..., ServerAPI], rsps: Any, dotflow_logs: pytest.LogCaptureFixture
-) -> None:
-    """sent counts deliveries; a second flush returns at once and logs nothing; later reports still go out."""
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server()
-    for _ in range(3):
-        server.update_task(FakeTask())
-    server.flush()
-    started = time.monotonic()
-    server.flush()
-    server.flush(timeout=0)
-    assert time.monotonic() - started < 0.1
-    assert (server.sent, server.failed, server.pending) == (3, 0, 0)
-    server.update_task(FakeTask())
-    server.flush()
-    assert server.sent == 4
-    assert _dotflow_lines(dotflow_logs, logging.WARNING) == []
-
-
-def test_flush_is_safe_from_several_threads(make_server: Callable[..., ServerAPI], rsps: Any) -> None:
-    """Concurrent flush() calls all return and the queue is delivered once."""
-    rsps.add(responses.PATCH, ANY_URL, status=200)
-    server = make_server()
-    for _ in range(20):
-        server.update_task(FakeTask())
-    threads = [threading.Thread(target=server.flush) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(5)
-    assert not any(t.is_alive() for t in threads)
-    assert (server.sent, len(rsps.calls)) == (20, 20)
-
-
-# -- ping --------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("answer", "expected"),
-    [
-        ({"status": 200}, PingStatus.OK),
-        ({"status": 401}, PingStatus.AUTH),
-        ({"status": 403}, PingStatus.AUTH),
-        ({"status": 500}, PingStatus.ERROR),
-        ({"status": 404}, PingStatus.REACHABLE),
-        ({"status": 405}, PingStatus.REACHABLE),
-        ({"status": 501}, PingStatus.REACHABLE),
-        ({"status": 400}, PingStatus.ERROR),
-        ({"status": 302, "headers": {"Location": "https://elsewhere.test/x"}}, PingStatus.ERROR),
-        ({"body": requests.ConnectionError("refused")}, PingStatus.UNREACHABLE),
-        ({"body": requests.ConnectTimeout("slow")}, PingStatus.UNREACHABLE),
-    ],
-)
-def test_ping_classifies_the_answer(rsps: Any, answer: dict[str, Any], expected: PingStatus) -> None:
-    """ping() GETs {base}/workflows with the token and maps the answer to ok/auth/reachable/unreachable/error."""
-    rsps.add(responses.GET, f"{BASE}/workflows", **answer)
-    result = ServerAPI(BASE, TOKEN).ping()
-    assert isinstance(result, PingResult) and result.status is expected
-    assert bool(result) is (expected in (PingStatus.OK, PingStatus.REACHABLE))
-    assert len(rsps.calls) == 1
-    assert rsps.calls[0].request.headers["X-User-Token"] == TOKEN
-    assert TOKEN not in result.detail
-
-
-@pytest.mark.parametrize("status", [404, 405, 501])
-def test_ping_counts_a_missing_get_route_as_reachable(rsps: Any, status: int) -> None:
-    """A backend with only the POST/PATCH routes answering 404/405/501 is 'reachable', and the detail says why."""
-    rsps.add(responses.GET, f"{BASE}/workflows", status=status)
-    result = ServerAPI(BASE, TOKEN).ping()
-    assert result.status == "reachable"
-    assert result.detail == f"HTTP {status}: the server answered; the token could not be checked with GET /workflows"
-
-
-def test_ping_does_not_follow_a_redirect(httpserver: HTTPServer, elsewhere: HTTPServer) -> None:
-    """ping() given a 302 to another host sends nothing there and reports an error naming only that host."""
-    target = elsewhere.url_for(f"/steal?token={TOKEN}")
-    httpserver.expect_request("/api/workflows").respond_with_data("", status=302, headers={"Location": target})
-    result = ServerAPI(httpserver.url_for("/api"), TOKEN, timeout=2).ping()
-    assert elsewhere.log == []
-    assert result.status is PingStatus.ERROR
-    assert "HTTP 302" in result.detail and "127.0.0.1" in result.detail
-    assert TOKEN not in result.detail and "/steal" not in result.detail
-
-
-def test_ping_on_a_closed_port_is_unreachable() -> None:
-    """ping() against a closed port on 127.0.0.1 returns 'unreachable' without raising."""
-    result = ServerAPI(f"http://127.0.0.1:{_closed_port()}", TOKEN, timeout=2).ping()
-    assert result.status == "unreachable"
-
-
-# -- real server on 127.0.0.1 -------------------------------------------------------------
-
-
-def test_order_is_kept_under_load(make_server: Callable[..., ServerAPI], httpserver: HTTPServer) -> None:
-    """200 interleaved reports for 10 tasks arrive in exactly the order the hooks were called."""
-    seen: list[tuple[str, str, str]] = []
-
-    def handler(request: Request) -> Response:
-        seen.append((request.method, request.environ["RAW_URI"], request.get_json()["status"]))
-        return Response("", 200)
-
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(handler)
-    server = make_server(httpserver.url_for("/api"))
-    expected = []
-    for step in range(20):
-        for tid in range(10):
-            server.update_task(FakeTask(tid, status=f"step-{step}"))
-            expected.append(("PATCH", f"/api/workflows/wf-1/tasks/{tid}", f"step-{step}"))
-    server.flush(timeout=30)
-    assert seen == expected
-    assert (server.sent, server.failed) == (200, 0)
-
-
-def test_hooks_return_fast_while_server_is_slow(make_server: Callable[..., ServerAPI], httpserver: HTTPServer) -> None:
-    """With a server taking 0.5 s per request, queuing 20 reports takes well under 0.5 s."""
-
-    def slow(request: Request) -> Response:
-        time.sleep(0.5)
-        return Response("", 200)
-
-    httpserver.expect_request(re.compile(".*")).respond_with_handler(slow)
-    server = make_server(httpserver.url_for("/api"))
-    started = time.monotonic()
-    for tid in range(20):
-        server.update_task(FakeTask(tid))
-    elapsed = time.monotonic() - started
-    assert elapsed < 0.25
-    assert server.pending > 0
-    server.flush(timeout=0.1)
-
-
-def test_flush_with_dead_server_is_bounded(
-    make_server: Callable[..., ServerAPI], dotflow_logs: pytest.LogCaptureFixture
-) -> None:
-    """With nothing listening, flush returns within flush_timeout plus slack and logs one 'lost' line."""
-    server = make_server(f"http://127.0.0.1:{_closed_port()}", flush_timeout=1.0, retries=5, backoff_max=5.0)
-    server.create_workflow(FakeWorkflow())
-    server.create_task(FakeTask())
-    server.update_task(FakeTask())
-    started = time.monotonic()
-    server.flush()
-    assert time.monotonic() - started < 2.5
-    lost = [m for m in _dotflow_lines(dotflow_logs, logging.WARNING) if "lost" in m]
-    assert len(lost) == 1
-    assert "3 report(s) lost" in lost[0] and "server unreachable: ConnectionError" in lost[0]
-    assert TOKEN not in lost[0]
-    assert (server.sent, server.failed, server.pending) == (0, 3, 0)
+    api = make_api("http://127.0.0.1:9/api")
+    api.create_task(Broken())
+    api.update_task(Broken())
+    api.create_workflow(FakeWorkflow(""))
+    api.update_workflow("", status="Failed")
+    api.update_task(FakeTask(""))
+    api.create_task(object())
+    assert api.pending == 0
+    assert len([m for m in _lines(logs, logging.WARNING) if "could not queue" in m]) == 6
 
 
 def test_import_does_not_load_requests() -> None:
-    """Importing the module stays cheap: requests is imported only when a report is sent."""
-    code = "import sys, dotflow.providers.server_api; print('requests' in sys.modules)"
+    """Importing the provider stays cheap: requests is imported only when a connection opens."""
+    code = "import sys, dotflow.providers.server_api as s; s.ServerAPI; print('requests' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.strip() == "False"
 
 
 def test_a_short_token_does_not_garble_the_shown_url() -> None:
     """A one-letter token is hidden where it stands alone, not inside 'http' or the host."""
-    server = ServerAPI("http://127.0.0.1:9/api/t/x", "t")
-    assert "http://127.0.0.1:9/api/***/x" in repr(server)
+    assert "http://127.0.0.1:9/api/***/x" in repr(ServerAPI("http://127.0.0.1:9/api/t/x", "t"))
+
+
+# -- ping ---------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        (200, PingStatus.OK),
+        (401, PingStatus.AUTH),
+        (403, PingStatus.AUTH),
+        (500, PingStatus.ERROR),
+        (404, PingStatus.REACHABLE),
+        (405, PingStatus.REACHABLE),
+        (501, PingStatus.REACHABLE),
+        (400, PingStatus.ERROR),
+        (302, PingStatus.ERROR),
+    ],
+)
+def test_ping_classifies_the_answer(httpserver: HTTPServer, status: int, expected: PingStatus) -> None:
+    """ping() GETs {base}/workflows with the token and maps the answer to ok/auth/reachable/error."""
+    headers = {"Location": "https://elsewhere.test/x"} if status == 302 else {}
+    httpserver.expect_request("/api/workflows", method="GET").respond_with_data("", status, headers=headers)
+    result = ServerAPI(httpserver.url_for("/api"), TOKEN, timeout=2).ping()
+    assert isinstance(result, PingResult) and result.status is expected
+    assert bool(result) is (expected in (PingStatus.OK, PingStatus.REACHABLE))
+    ((request, _),) = httpserver.log
+    assert request.headers["X-User-Token"] == TOKEN and TOKEN not in result.detail
+
+
+def test_ping_explains_a_missing_get_route(httpserver: HTTPServer) -> None:
+    """A backend with only the POST/PATCH routes answering 404 is 'reachable', and the detail says why."""
+    httpserver.expect_request("/api/workflows").respond_with_data("", 404)
+    result = ServerAPI(httpserver.url_for("/api"), TOKEN).ping()
+    assert result.detail == "HTTP 404: the server answered; the token could not be checked with GET /workflows"
+
+
+def test_ping_does_not_follow_a_redirect(servers: Any) -> None:
+    """ping() given a 307 to another server sends nothing there and names only that host."""
+    elsewhere = servers()
+    backend = servers("redirect", redirect_to=f"http://127.0.0.1:{elsewhere.port}/steal?token={TOKEN}")
+    result = ServerAPI(backend.url, TOKEN, timeout=2).ping()
+    assert elsewhere.requests() == [] and result.status is PingStatus.ERROR
+    assert "HTTP 307" in result.detail and f"127.0.0.1:{elsewhere.port}" in result.detail
+    assert TOKEN not in result.detail and "/steal" not in result.detail
+
+
+@pytest.mark.parametrize("mode", ["refused", "blackhole"])
+def test_ping_of_a_dead_server_is_unreachable(servers: Any, mode: str) -> None:
+    """ping() against a closed port or a server that never answers returns 'unreachable' without raising."""
+    backend = servers(mode)
+    started = time.monotonic()
+    assert ServerAPI(backend.url, TOKEN, timeout=0.5).ping().status is PingStatus.UNREACHABLE
+    assert time.monotonic() - started < 2
+
+
+def _wait(condition: Callable[[], Any], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        time.sleep(0.005)

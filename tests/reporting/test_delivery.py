@@ -194,7 +194,9 @@ def test_a_creation_given_up_takes_the_lanes_later_reports(
     assert "1 rejected with HTTP 422" in line and "2 not sent: its creation was not delivered" in line
 
 
-def test_transient_failures_are_retried_then_given_up(make: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
+def test_transient_failures_are_retried_then_given_up(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
     """Two transient failures then success: 3 attempts, delivered. With retries=1 a report failing
     for good is tried twice, lost, and the give-up is logged once."""
     queue, script = make()
