@@ -293,3 +293,39 @@ def test_check_refuses_a_workflow_id_that_start_would_refuse(run_cli, project):
     result = run_cli("profile", "check", env={"DOTFLOW_WORKFLOW_ID": "a\tb"})
     assert result.returncode == 2
     assert result.stderr.startswith("error: DOTFLOW_WORKFLOW_ID: 'a\\tb' contains the control character")
+
+
+@pytest.mark.parametrize("password", ["pa'ss-Wd42x", 'pa"ss-Wd42x', "pa%20ss-Wd42x"])
+def test_no_output_shows_a_base_url_password_whatever_it_holds(run_cli, project, httpserver, password):
+    """A base_url password holding quotes or an encoded space is masked in `profile show`, `--json`,
+    `profile check` (its repr of ServerAPI) and `check --ping`."""
+    base = httpserver.url_for("/api").replace("http://", f"http://bob:{password}@")
+    httpserver.expect_request("/api/workflows").respond_with_data("", 200)
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN}
+    for args in (("profile", "show"), ("profile", "show", "--json"), ("profile", "check"),
+                 ("profile", "check", "--ping")):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        output = result.stdout + result.stderr
+        assert password not in output and "bob" not in output and "***@" in output, (args, output)
+        _no_secret(result)
+
+
+def test_a_token_inside_base_url_is_masked_in_every_profile_output(run_cli, project):
+    """A token that also sits in base_url's path shows as *** in `profile show`, `--json` and `check`."""
+    env = {"SERVER_BASE_URL": f"https://api.example.com/{TOKEN}/v1", "SERVER_USER_TOKEN": TOKEN}
+    for args in (("profile", "show"), ("profile", "show", "--json"), ("profile", "check")):
+        result = run_cli(*args, env=env)
+        assert result.returncode == 0, (args, result.stderr)
+        assert "https://api.example.com/***/v1" in result.stdout, (args, result.stdout)
+        _no_secret(result)
+
+
+@pytest.mark.parametrize("url", ["https://bob:pa ss-Wd42x@api.example.com/v1", "https://bob:pa'ss-Wd42x@api .example/v1",
+                                 f"https://api.example.com/{TOKEN}/v1?x=1"])
+def test_an_invalid_base_url_is_never_echoed_with_its_secrets(run_cli, project, url):
+    """An invalid base_url's error (exit 2, one line) shows at most its masked origin: no password, no token."""
+    result = run_cli("profile", "show", env={"SERVER_BASE_URL": url, "SERVER_USER_TOKEN": TOKEN})
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "Wd42x" not in result.stderr and "bob" not in result.stderr
+    _no_secret(result)

@@ -703,3 +703,29 @@ def _wait(condition: Callable[[], Any], timeout: float = 5.0) -> None:
     while not condition():
         assert time.monotonic() < deadline, "condition not met in time"
         time.sleep(0.005)
+
+
+def test_user_and_password_in_base_url_are_sent_as_basic_auth(servers: Any, make_api: Any) -> None:
+    """``https://user:pass@host/...`` sends Basic credentials, as requests would, besides the token."""
+    backend = servers()
+    api = make_api(backend.url.replace("http://", "http://bob:s3cret@"))
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    (call,) = backend.requests()
+    assert call.headers["authorization"] == "Basic Ym9iOnMzY3JldA==" and call.headers["x-user-token"] == TOKEN
+
+
+def test_a_post_given_up_takes_its_patches_with_it(httpserver: HTTPServer, make_api: Any) -> None:
+    """A task's POST answered 503 until its retries run out: its PATCHes are never sent (no row to update)."""
+    httpserver.expect_request("/api/workflows/wf-1/tasks", method="POST").respond_with_data("", 503)
+    httpserver.expect_request(re.compile(".*"), method="PATCH").respond_with_data("", 200)
+    api = make_api(httpserver.url_for("/api"), retries=5, backoff_max=0.01)
+    task = FakeTask("1")
+    api.create_task(task)
+    task.status = "In progress"
+    api.update_task(task)
+    task.status = "Completed"
+    api.update_task(task)
+    api.flush()
+    assert [request.method for request, _ in httpserver.log] == ["POST"] * 6
+    assert (api.sent, api.failed) == (0, 2)
