@@ -11,17 +11,22 @@ class Server(ABC):
 
     The engine calls ``create_workflow`` once when it generated the workflow id,
     ``create_task`` when a task is added, ``update_workflow`` when a run starts and
-    ends, and ``update_task`` on every task status change. An implementation must
-    never raise into the workflow and must never make a task wait on the network.
+    ends, and ``update_task`` on every task status change, always with keyword
+    arguments (``create_task(task=...)``), as dotflow 1.x does. An implementation must
+    never raise into the workflow and must never make a task wait on the network: queue
+    the report and deliver it elsewhere (``dotflow.reporting.delivery.DeliveryQueue``
+    does that), then deliver what is left in ``flush``.
     """
 
     @abstractmethod
     def create_workflow(self, workflow: Any) -> None:
-        """Announce a workflow whose id was generated locally."""
+        """Announce a workflow whose id was generated locally. ``workflow`` is the DotFlow;
+        ``str(workflow)`` is its id."""
 
     @abstractmethod
     def update_workflow(self, workflow: Any, status: str = "") -> None:
-        """Report the workflow's status ("In progress", "Completed" or "Failed")."""
+        """Report the workflow's status ("In progress", "Completed" or "Failed"). ``workflow``
+        is the workflow id, as 1.x passes it."""
 
     @abstractmethod
     def create_task(self, task: Any) -> None:
@@ -32,4 +37,6 @@ class Server(ABC):
         """Report a task's new status."""
 
     def flush(self, timeout: float | None = None) -> None:
-        """Deliver pending reports, waiting at most ``timeout`` seconds. No-op by default."""
+        """Deliver pending reports, waiting at most ``timeout`` seconds (None: the provider's own
+        bound). Called at the end of ``dotflow start``, at interpreter exit, after a signal and by
+        ``DotFlow.flush()``. No-op by default."""

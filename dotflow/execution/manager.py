@@ -75,8 +75,10 @@ class Manager:
         self._errors: list[BaseException] = []
         self._reported = False  # the final workflow status was reported (by the run or by interrupt)
         self._lock = threading.RLock()
-        if mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks):
-            options.lock = self._lock  # tasks run on worker threads: status changes take the lock
+        if mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks) or self.reporter.remote:
+            # tasks run on worker threads, or a SIGTERM may interrupt from another thread
+            # (dotflow.reporting.signals): status changes take the lock
+            options.lock = self._lock
 
     def run(self) -> Manager:
         for task in self.tasks:
@@ -84,7 +86,8 @@ class Manager:
                 task._reset()
         self.reporter.workflow_status(TypeStatus.IN_PROGRESS)
         self.status = TypeStatus.IN_PROGRESS
-        if self.reporter.remote:
+        watched = self.reporter.remote
+        if watched:
             signals.watch(self)  # SIGTERM and interpreter exit still leave a terminal status
         if self.mode == TypeExecution.BACKGROUND:
             from dotflow.execution.background import start_background
@@ -94,7 +97,8 @@ class Manager:
             try:
                 self._run_and_finish()
             finally:
-                signals.unwatch(self)
+                if watched:
+                    signals.unwatch(self)
         return self
 
     def _run_and_finish(self) -> None:
@@ -162,7 +166,7 @@ class Manager:
             ok = all(task.status is TypeStatus.COMPLETED for task in self.tasks)
             self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
         self.reporter.workflow_status(self.status)
-        if self._thread is not None:
+        if self._thread is not None and self.reporter.remote:
             signals.unwatch(self)  # from the background thread: forgets the run; wait() restores SIGTERM
         callback = self.on_success if ok else self.on_failure
         if callback is not None:
@@ -194,7 +198,7 @@ class Manager:
                 self.interrupt(exc)
                 self.reporter.flush_after_signal()
                 raise
-            if not self._thread.is_alive():
+            if not self._thread.is_alive() and self.reporter.remote:
                 signals.unwatch(self)
         if self._errors:
             raise self._errors.pop(0)

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from dotflow.execution.manager import Manager
 
+# Seconds past the flush bound given to marking the tasks Failed (a user's Server may be slow at it).
+_GRACE = 2.0
 _lock = threading.RLock()
 _watched: dict[Manager, None] = {}  # insertion-ordered set
 _state: dict[str, Any] = {"installed": False, "atexit": False, "exiting": False}
@@ -87,15 +89,23 @@ def _on_sigterm(signum: int, frame: Any) -> None:
 
 def _stop(managers: list[Manager], signum: int) -> None:
     name = signal.Signals(signum).name
-    try:
-        _interrupt_and_flush(managers, f"interrupted by {name}", signal_bound=True)
-    finally:
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except Exception:  # a closed or broken stream must not keep the process alive
-                pass
-        os._exit(128 + signum)
+    # the reporting runs on a daemon thread of its own, watched: a user's Server hook that blocks
+    # must not keep the process from ending once the bound is spent
+    bound = max((manager.reporter.signal_flush_timeout for manager in managers), default=0.0)
+    work = threading.Thread(
+        target=_interrupt_and_flush,
+        args=(managers, f"interrupted by {name}", True),
+        name="dotflow-sigterm-report",
+        daemon=True,
+    )
+    work.start()
+    work.join(bound + _GRACE)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or broken stream must not keep the process alive
+            pass
+    os._exit(128 + signum)
 
 
 def _interrupt_and_flush(managers: list[Manager], message: str, signal_bound: bool) -> None:

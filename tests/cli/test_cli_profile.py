@@ -321,7 +321,8 @@ def test_a_token_inside_base_url_is_masked_in_every_profile_output(run_cli, proj
         _no_secret(result)
 
 
-@pytest.mark.parametrize("url", ["https://bob:pa ss-Wd42x@api.example.com/v1", "https://bob:pa'ss-Wd42x@api .example/v1",
+@pytest.mark.parametrize("url", ["https://bob:pa ss-Wd42x@api.example.com/v1",
+                                 "https://bob:pa'ss-Wd42x@api .example/v1",
                                  f"https://api.example.com/{TOKEN}/v1?x=1"])
 def test_an_invalid_base_url_is_never_echoed_with_its_secrets(run_cli, project, url):
     """An invalid base_url's error (exit 2, one line) shows at most its masked origin: no password, no token."""

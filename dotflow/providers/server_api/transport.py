@@ -120,7 +120,7 @@ class Connection:
         self._prefix = adapter.request_url(probe, settings["proxies"]).rstrip("/")  # type: ignore[attr-defined]
         self._headers = {str(k): str(v) for k, v in session.headers.items()}
         if "Authorization" in probe.headers:  # user:pass@ in base_url: Basic auth, as requests sends it
-            self._headers["Authorization"] = probe.headers["Authorization"]
+            self._headers["Authorization"] = str(probe.headers["Authorization"])
         self._headers.update(transport._headers)
 
     def request(self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]) -> Answer:
