@@ -119,6 +119,22 @@ class _Lane:
         self.dead: str | None = None  # why this lane's CREATE was given up
 
 
+_queues: weakref.WeakSet[DeliveryQueue] = weakref.WeakSet()
+
+
+def _after_fork_reset(queue: DeliveryQueue) -> None:
+    """Have every queue start empty in a child process: the parent's lock, sender threads and
+    reports are not the child's (registered once, on the first queue, not at import)."""
+    if not _queues and hasattr(os, "register_at_fork"):
+        os.register_at_fork(after_in_child=_reset_all)
+    _queues.add(queue)
+
+
+def _reset_all() -> None:
+    for queue in list(_queues):
+        queue._reset()
+
+
 def _flush_at_exit(ref: weakref.ReferenceType[DeliveryQueue]) -> None:
     queue = ref()
     if queue is not None:
@@ -157,11 +173,11 @@ class DeliveryQueue:
         self._rand = random.Random().random
         self._atexit = False
         self._reset()
+        _after_fork_reset(self)
 
     def _reset(self) -> None:
         """Empty state: at construction, and in a child process after ``fork()`` (the parent's
         lock, threads and queue are not the child's)."""
-        self._pid = os.getpid()
         lock = threading.RLock()  # re-entrant: a signal handler may report while this thread holds it
         self._work_cv = threading.Condition(lock)  # senders wait here for work
         self._done_cv = threading.Condition(lock)  # flushes wait here for the queue to drain
@@ -197,8 +213,6 @@ class DeliveryQueue:
     def put(self, lane_key: Any, kind: Kind, payload: Any, after: Any = None) -> None:
         """Queue ``payload`` on lane ``lane_key``; ``after`` names a lane whose queued CREATE
         must be settled before this lane sends anything (taken from a lane's first report)."""
-        if os.getpid() != self._pid:
-            self._reset()
         with self._work_cv:
             lane = self._lanes.get(lane_key)
             if lane is None:
@@ -407,7 +421,8 @@ class DeliveryQueue:
         self._forget_if_idle(lane)
         if self._overflow and self._queued <= self._size // 2:
             self._warn_overflow()
-        self._done_cv.notify_all()
+        if not self._queued:
+            self._done_cv.notify_all()  # a flush waits for exactly this
 
     def _forget_if_idle(self, lane: _Lane) -> None:
         """Drop a lane with nothing left to do, so a long run holds no state per finished task."""
@@ -466,8 +481,6 @@ class DeliveryQueue:
             return False
 
     def _flush(self, wait: float) -> bool:
-        if os.getpid() != self._pid:
-            return True  # a forked child that never reported has nothing of its own to flush
         deadline = monotonic() + wait
         inline = False
         with self._work_cv:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import random
 from dataclasses import dataclass
 from enum import Enum
 from time import monotonic
@@ -241,9 +242,8 @@ class ServerAPI(Server):
         self._queue.flush(timeout)
 
     def _put(self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None) -> None:
-        from uuid import uuid4
-
-        key = uuid4().hex if method == "POST" else None
+        # the module's generator is reseeded in a forked child, and costs no system call
+        key = f"{random.getrandbits(128):032x}" if method == "POST" else None
         self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after)
 
     def _hook_failed(self, hook: str, exc: Exception) -> None:

@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 BODY_LIMIT = 64 * 1024
 # Characters of a body kept for a log line.
 SNIPPET = 200
+# Session headers not worth sending on every report: HTTP/1.1 keeps connections alive and any
+# answer type is read the same way.
+_DEFAULTS = ("connection", "accept")
 
 
 class Answer(NamedTuple):
@@ -118,15 +121,15 @@ class Connection:
         )
         # the path, or the whole URL when an HTTP proxy carries the request
         self._prefix = adapter.request_url(probe, settings["proxies"]).rstrip("/")  # type: ignore[attr-defined]
-        self._headers = {str(k): str(v) for k, v in session.headers.items()}
+        # the session's headers but the two that only restate HTTP/1.1's defaults
+        self._headers = {str(k): str(v) for k, v in session.headers.items() if k.lower() not in _DEFAULTS}
         if "Authorization" in probe.headers:  # user:pass@ in base_url: Basic auth, as requests sends it
             self._headers["Authorization"] = str(probe.headers["Authorization"])
         self._headers.update(transport._headers)
+        self._last_timeout: tuple[float, Any] = (-1.0, None)
 
     def request(self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]) -> Answer:
         """One HTTP call, never following a redirect. Raises urllib3's errors."""
-        from urllib3 import Timeout
-
         sent = {**self._headers, **headers}
         if body is not None:
             sent["Content-Length"] = str(len(body))
@@ -143,33 +146,27 @@ class Connection:
             preload_content=False,
             decode_content=False,
             retries=False,
-            timeout=Timeout(connect=timeout, read=timeout),
+            timeout=self._timeout(timeout),
         )
-        complete = False
         try:
-            text, complete = _read_bounded(response)
+            # one read: it returns at the body's end, or once past the bound
+            data = response.read(BODY_LIMIT + 1, decode_content=False)
+            if len(data) > BODY_LIMIT:
+                response.close()  # the unread rest is never drained: the connection goes instead
+            text = data[:SNIPPET].decode("utf-8", "replace")
             return Answer(response.status, response.headers.get("Retry-After"), response.headers.get("Location"), text)
         finally:
-            if not complete:
-                response.close()  # an unread rest is never drained: the connection goes instead
             response.release_conn()
+
+    def _timeout(self, seconds: float) -> Any:
+        """urllib3's Timeout for ``seconds``, made once per distinct value (most calls share one)."""
+        if self._last_timeout[0] != seconds:
+            from urllib3 import Timeout
+
+            self._last_timeout = (seconds, Timeout(connect=seconds, read=seconds))
+        return self._last_timeout[1]
 
     def close(self) -> None:
         if self._owned:
             with contextlib.suppress(Exception):  # best effort
                 self._session.close()
-
-
-def _read_bounded(raw: Any) -> tuple[str, bool]:
-    """The start of the body, reading at most ``BODY_LIMIT`` bytes of it, and whether it was read
-    to its end (then the connection can carry the next request)."""
-    head = b""
-    size = 0
-    while size <= BODY_LIMIT:
-        chunk = raw.read(16_384, decode_content=False)
-        if not chunk:
-            return head.decode("utf-8", "replace"), True
-        if len(head) < SNIPPET:
-            head += chunk[: SNIPPET - len(head)]
-        size += len(chunk)
-    return head.decode("utf-8", "replace"), False
