@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -68,21 +69,58 @@ def emit(result: dict[str, Any]) -> None:
     print(json.dumps(result, sort_keys=True), flush=True)
 
 
-def timed_run(cmd: list[str], *, cwd: str, env: dict[str, str], limit: float = 60.0) -> float:
-    """Wall seconds of one child process, output discarded; exits if it fails.
+def watched_run(
+    cmd: list[str],
+    *,
+    cwd: str,
+    env: dict[str, str],
+    limit: float = 60.0,
+    stdout: Any = subprocess.DEVNULL,
+    own_group: bool = False,
+) -> tuple[float, int, bool]:
+    """Wall seconds from spawn to exit of one child process, its exit code, and whether the watchdog killed it.
 
-    Not ``subprocess.run(timeout=...)``: with a timeout, ``wait()`` polls with sleeps of up
-    to 50 ms, which quantizes the measurement. A watchdog timer kills a hung child instead.
+    stderr is discarded; stdout goes to ``stdout`` (discarded by default). Not
+    ``subprocess.run(timeout=...)``: with a timeout, ``wait()`` polls with sleeps of up to
+    50 ms, which quantizes the measurement. A watchdog timer kills a child still running
+    after ``limit`` seconds instead. ``own_group``: the child gets its own process group,
+    and the whole group is killed (by the watchdog, and again once the child has exited),
+    so workers it forked cannot outlive it (dotflow 1.0.1's parallel mode leaves some).
     """
+    killed = threading.Event()
     begin = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    watchdog = threading.Timer(limit, proc.kill)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=stdout, stderr=subprocess.DEVNULL, start_new_session=own_group
+    )
+
+    def kill_group() -> None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)  # the group id is the child's pid
+        except ProcessLookupError:
+            pass  # nothing left in it
+
+    def kill() -> None:
+        killed.set()
+        if own_group:
+            kill_group()
+        else:
+            proc.kill()
+
+    watchdog = threading.Timer(limit, kill)
     watchdog.start()
     try:
         code = proc.wait()
     finally:
         watchdog.cancel()
-    elapsed = time.perf_counter() - begin
+        elapsed = time.perf_counter() - begin
+        if own_group:
+            kill_group()
+    return elapsed, code, killed.is_set()
+
+
+def timed_run(cmd: list[str], *, cwd: str, env: dict[str, str], limit: float = 60.0) -> float:
+    """Wall seconds of one child process, output discarded; exits if it fails (or is killed after ``limit`` s)."""
+    elapsed, code, _ = watched_run(cmd, cwd=cwd, env=env, limit=limit)
     if code != 0:
         sys.exit(f"{' '.join(cmd)} exited {code} (killed after {limit:g} s if negative)")
     return elapsed
