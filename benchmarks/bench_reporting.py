@@ -9,7 +9,7 @@ child's environment is PATH and HOME plus ``SERVER_BASE_URL`` (the fault server)
 ``SERVER_USER_TOKEN`` and a fresh uuid4 ``WORKFLOW_ID``: managed mode, which both dotflow
 1.0.1 and this repo switch on from those variables. stderr is discarded (1.0.1 logs three
 lines per task). The figure is the wall time from spawn to exit; a child still running after
-its cap (180 s; 90 s for the slow and black-hole servers) is killed, with its whole process
+its cap (180 s; 90 s for the slow and black-hole servers, 60 s in parallel mode) is killed, with its whole process
 group (1.0.1's parallel mode deadlocks at 500 tasks: it joins its forked workers before
 draining the queue they write to), and its wall reported as the cap, a lower bound, with
 ``killed: true``.
@@ -93,9 +93,10 @@ SCENARIOS = [
     Scenario("20-nagle", 20, "sequential", "healthy", 5),
     Scenario("20-nodelay", 20, "sequential", "nodelay", 5),
     Scenario("500-nagle", 500, "sequential", "healthy", 3),
-    Scenario("500-nagle-parallel", 500, "parallel", "healthy", 1),
-    Scenario("5000-nodelay", 5000, "sequential", "nodelay", 1),
-    Scenario("5000-nagle", 5000, "sequential", "healthy", 1),
+    # 1.0.1 deadlocks here (see the docstring): its run is killed at the cap, a lower bound
+    Scenario("500-nagle-parallel", 500, "parallel", "healthy", 1, limit=60.0),
+    Scenario("5000-nodelay", 5000, "sequential", "nodelay", 3),
+    Scenario("5000-nagle", 5000, "sequential", "healthy", 3),
     Scenario("5-no-server", 5, "sequential", None, 3),
     Scenario("5-slow", 5, "sequential", "slow", 1, limit=90.0, delay=2.0),
     Scenario("5-blackhole", 5, "sequential", "blackhole", 1, limit=90.0),

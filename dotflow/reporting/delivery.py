@@ -236,9 +236,7 @@ class DeliveryQueue:
             lane.pending.append(report)
             self._queued += 1
             if kind is Kind.UPDATE:
-                self._updates.append(report)
-                while self._updates and self._updates[0].state == _DONE:
-                    self._updates.popleft()
+                self._track_update(report)
             elif kind is Kind.FINAL:
                 lane.finals += 1
             else:
@@ -258,11 +256,16 @@ class DeliveryQueue:
         lane.pending[-1] = report
         last.state, last.payload = _DONE, None
         if kind is Kind.UPDATE:
-            self._updates.append(report)
+            self._track_update(report)
         else:
             lane.finals += 1
             self._schedule(lane)  # its priority rose
         return True
+
+    def _track_update(self, report: _Report) -> None:
+        self._updates.append(report)
+        while self._updates and self._updates[0].state == _DONE:  # settled ones leave from the front
+            self._updates.popleft()
 
     def _make_room(self, kind: Kind) -> bool:
         """Drop the oldest queued UPDATE; without one, admit only a CREATE or a FINAL."""

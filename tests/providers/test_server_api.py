@@ -729,3 +729,29 @@ def test_a_post_given_up_takes_its_patches_with_it(httpserver: HTTPServer, make_
     api.flush()
     assert [request.method for request, _ in httpserver.log] == ["POST"] * 6
     assert (api.sent, api.failed) == (0, 2)
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("base_url", "https://api.test/v1?x=1"), ("base_url", "https://api.test/v1#f"), ("base_url", "ftp://api.test"),
+     ("base_url", "https://api.test/v1"), ("backoff_max", 0.0), ("backoff_max", 0.5), ("timeout", 0.0),
+     ("flush_timeout", 0.0), ("retries", 0), ("max_connections", 65), ("max_connections", 1), ("queue_size", 0)],
+)
+def test_a_profile_and_serverapi_accept_exactly_the_same_values(key: str, value: Any, tmp_path: Any) -> None:
+    """One validator per setting: a value ServerAPI refuses, the profile refuses too, and the reverse."""
+    from dotflow.profiles import resolve
+
+    settings = {"base_url": "https://api.test/v1", "user_token": TOKEN, key: value}
+    try:
+        ServerAPI(**settings)
+        api_ok = True
+    except ConfigError:
+        api_ok = False
+    env = {f"DOTFLOW_SERVER_{k.upper()}": str(v) for k, v in settings.items()}
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+    try:
+        resolve(env=env, cwd=tmp_path).config()
+        profile_ok = True
+    except ConfigError:
+        profile_ok = False
+    assert api_ok == profile_ok
