@@ -1,4 +1,4 @@
-"""Config: the providers a workflow reports to, stores in and is scheduled by."""
+"""Config: the providers of a workflow: where results go, who hears about it, and when it runs."""
 
 from __future__ import annotations
 
@@ -7,44 +7,67 @@ from typing import TYPE_CHECKING, Any
 from dotflow.errors import UsageError
 
 if TYPE_CHECKING:
+    from dotflow.abc.log import Log
+    from dotflow.abc.metrics import Metrics
+    from dotflow.abc.notify import Notify
     from dotflow.abc.scheduler import Scheduler
     from dotflow.abc.server import Server
     from dotflow.abc.storage import Storage
+    from dotflow.abc.tracer import Tracer
+
+# role -> (contract module, contract class, default provider module, default class), in 1.x's order
+_ROLES: dict[str, tuple[str, str, str, str]] = {
+    "storage": ("dotflow.abc.storage", "Storage", "dotflow.providers.storage_default", "StorageDefault"),
+    "notify": ("dotflow.abc.notify", "Notify", "dotflow.providers.notify_default", "NotifyDefault"),
+    "log": ("dotflow.abc.log", "Log", "dotflow.providers.log_default", "LogDefault"),
+    "server": ("dotflow.abc.server", "Server", "dotflow.providers.server_default", "ServerDefault"),
+    "scheduler": ("dotflow.abc.scheduler", "Scheduler", "dotflow.providers.scheduler_default", "SchedulerDefault"),
+    "tracer": ("dotflow.abc.tracer", "Tracer", "dotflow.providers.tracer_default", "TracerDefault"),
+    "metrics": ("dotflow.abc.metrics", "Metrics", "dotflow.providers.metrics_default", "MetricsDefault"),
+}
 
 
 class Config:
-    """The providers of one workflow. Anything left out is the built-in no-op or in-memory one."""
+    """The providers of one workflow, with dotflow 1.x's keywords and positional order:
+    ``Config(storage, notify, log, server, scheduler, tracer, metrics)``.
 
-    __slots__ = ("storage", "server", "scheduler")
+    Anything left out is the built-in one: results in memory, no notifications, status
+    records on the standard ``dotflow`` logger (``LogDefault(output="logger")``: the library
+    attaches no handler), no server, no scheduler, no tracing, no metrics.
+    """
+
+    __slots__ = tuple(_ROLES)
+    storage: Storage
+    notify: Notify
+    log: Log
+    server: Server
+    scheduler: Scheduler
+    tracer: Tracer
+    metrics: Metrics
 
     def __init__(
         self,
         storage: Storage | None = None,
+        notify: Notify | None = None,
+        log: Log | None = None,
         server: Server | None = None,
         scheduler: Scheduler | None = None,
+        tracer: Tracer | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
-        from dotflow.abc.scheduler import Scheduler
-        from dotflow.abc.server import Server
-        from dotflow.abc.storage import Storage
+        from importlib import import_module
 
-        if storage is None:
-            from dotflow.providers.storage_default import StorageDefault
-
-            storage = StorageDefault()
-        if server is None:
-            from dotflow.providers.server_default import ServerDefault
-
-            server = ServerDefault()
-        if scheduler is None:
-            from dotflow.providers.scheduler_default import SchedulerDefault
-
-            scheduler = SchedulerDefault()
-        _check("storage", storage, Storage)
-        _check("server", server, Server)
-        _check("scheduler", scheduler, Scheduler)
-        self.storage = storage
-        self.server = server
-        self.scheduler = scheduler
+        given = {"storage": storage, "notify": notify, "log": log, "server": server, "scheduler": scheduler,
+                 "tracer": tracer, "metrics": metrics}
+        for role, (contract_module, contract_name, default_module, default_name) in _ROLES.items():
+            value = given[role]
+            if value is None:
+                default = getattr(import_module(default_module), default_name)
+                value = default(output="logger") if role == "log" else default()
+            else:
+                contract = getattr(import_module(contract_module), contract_name)
+                _check(role, value, contract)
+            setattr(self, role, value)
 
     @classmethod
     def from_profile(cls, name: str | None = None, **options: Any) -> Config:
@@ -54,7 +77,8 @@ class Config:
         return resolve(name, **options).config()
 
     def __repr__(self) -> str:
-        return f"Config(storage={self.storage!r}, server={self.server!r}, scheduler={self.scheduler!r})"
+        inner = ", ".join(f"{role}={getattr(self, role)!r}" for role in _ROLES)
+        return f"Config({inner})"
 
 
 def _check(role: str, value: Any, contract: type) -> None:

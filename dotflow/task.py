@@ -308,7 +308,7 @@ class TaskBuilder:
         if reporter is None:
             from dotflow.reporting import Reporter
 
-            reporter = Reporter(config.server, workflow)
+            reporter = Reporter(config, workflow)
         self._reporter = reporter
 
     def add(

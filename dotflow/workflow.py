@@ -64,7 +64,7 @@ class DotFlow:
                 raise UsageError(
                     f"workflow_id={self.workflow_id!r} {problem}; pass another, or leave it out for a generated one"
                 )
-        self._reporter = Reporter(config.server, self)
+        self._reporter = Reporter(config, self)
         self.task = TaskBuilder(config=config, workflow_id=self.workflow_id, workflow=self)
         if external is None:
             self._reporter.workflow_created()

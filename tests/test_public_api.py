@@ -207,8 +207,8 @@ def bad() -> None:
 
 
 def test_status_transitions_are_logged(caplog: pytest.LogCaptureFixture) -> None:
-    """Each task status change is logged on ``dotflow`` as ``ID <workflow> - <task> - <status>``: at INFO,
-    except Failed, which is one WARNING line carrying the reason."""
+    """Each task status change is logged on ``dotflow`` as ``ID <workflow> - <task> - <status>``, at the
+    level dotflow 1.x logs it: INFO, but Retry (WARNING) and Failed (ERROR), which carry the reason."""
     workflow = DotFlow(config=Config(), workflow_id="wf-log")
     workflow.task.add([ok, bad])
     with caplog.at_level(logging.INFO, logger="dotflow"):
@@ -216,9 +216,11 @@ def test_status_transitions_are_logged(caplog: pytest.LogCaptureFixture) -> None
     good, failing = (t.task_id for t in workflow.result_task())
     records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "dotflow"]
     for task_id, statuses in ((good, ["In progress", "Completed"]),
-                              (failing, ["In progress", "Retry", "In progress", "Failed: RuntimeError: bad"])):
+                              (failing, ["In progress", "Retry: RuntimeError: bad", "In progress",
+                                         "Failed: RuntimeError: bad"])):
+        levels = {"Retry": logging.WARNING, "Failed": logging.ERROR}
         assert [(level, line) for level, line in records if line.startswith(f"ID wf-log - {task_id} - ")] == [
-            (logging.WARNING if status.startswith("Failed") else logging.INFO, f"ID wf-log - {task_id} - {status}")
+            (levels.get(status.split(":")[0], logging.INFO), f"ID wf-log - {task_id} - {status}")
             for status in statuses
         ]
 

@@ -407,8 +407,9 @@ def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
     return [r.getMessage() for r in caplog.records if r.name == "dotflow" and r.levelno >= logging.WARNING]
 
 
-def test_a_failed_task_logs_one_warning_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
-    """A task ending Failed logs exactly one WARNING ``ID <wf> - <task> - Failed: <Type>: <message>``."""
+def test_a_failed_task_logs_one_error_with_its_reason(caplog: pytest.LogCaptureFixture) -> None:
+    """A task ending Failed logs exactly one ERROR ``ID <wf> - <task> - Failed: <Type>: <message>``; each
+    retry before it one WARNING with the error that caused it."""
 
     @action(retry=2, retry_delay=0)
     def multi_line() -> None:
@@ -419,9 +420,12 @@ def test_a_failed_task_logs_one_warning_with_its_reason(caplog: pytest.LogCaptur
     with caplog.at_level(logging.INFO, logger="dotflow"):
         workflow.start()
     task = workflow.result_task()[0]
-    assert _warnings(caplog) == [f"ID wf-log - {task.task_id} - Failed: ValueError: first line second line"]
-    assert [r.getMessage() for r in caplog.records if "Failed" in r.getMessage() and task.task_id in r.getMessage()] \
-        == _warnings(caplog)
+    assert _warnings(caplog) == [
+        f"ID wf-log - {task.task_id} - Retry: ValueError: first line second line",
+        f"ID wf-log - {task.task_id} - Failed: ValueError: first line second line",
+    ]
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == [f"ID wf-log - {task.task_id} - Failed: ValueError: first line second line"]
 
 
 def test_the_failure_line_is_short_and_on_one_line(caplog: pytest.LogCaptureFixture) -> None:

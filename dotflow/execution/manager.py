@@ -84,7 +84,7 @@ class Manager:
         for task in self.tasks:
             if task._started is not None or task._status is not TypeStatus.NOT_STARTED:
                 task._reset()
-        self.reporter.workflow_status(TypeStatus.IN_PROGRESS)
+        self.reporter.run_started(self.mode, len(self.tasks))
         self.status = TypeStatus.IN_PROGRESS
         watched = self.reporter.remote
         if watched:
@@ -165,7 +165,7 @@ class Manager:
             self._reported = True
             ok = all(task.status is TypeStatus.COMPLETED for task in self.tasks)
             self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
-        self.reporter.workflow_status(self.status)
+        self.reporter.run_finished(self.status)
         if self._thread is not None and self.reporter.remote:
             signals.unwatch(self)  # from the background thread: forgets the run; wait() restores SIGTERM
         callback = self.on_success if ok else self.on_failure

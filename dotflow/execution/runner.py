@@ -101,7 +101,7 @@ def _resume(task: Task, value: object, options: RunOptions) -> None:
     task.mark_finished()
     if logger.isEnabledFor(logging.INFO):
         log_event(logging.INFO, task.workflow_id, task.task_id, "resumed from checkpoint")
-    if _set_status(task, TypeStatus.COMPLETED, options):
+    if _set_status(task, TypeStatus.COMPLETED, options, resumed=True):
         _callback(task)
 
 
@@ -148,18 +148,18 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
             return
 
 
-def _set_status(task: Task, status: str, options: RunOptions) -> bool:
+def _set_status(task: Task, status: str, options: RunOptions, resumed: bool = False) -> bool:
     """Set (and so report) ``status`` unless the run was interrupted; returns whether it did."""
     lock = options.lock
     if lock is None:
         if options.interrupted:
             return False
-        options.reporter.task_status(task, status)
+        options.reporter.task_status(task, status, resumed)
         return True
     with lock:
         if options.interrupted:
             return False
-        options.reporter.task_status(task, status)
+        options.reporter.task_status(task, status, resumed)
         return True
 
 

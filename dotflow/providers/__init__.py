@@ -7,6 +7,9 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from dotflow.providers.log_default import LogDefault
+    from dotflow.providers.metrics_default import MetricsDefault
+    from dotflow.providers.notify_default import NotifyDefault
     from dotflow.providers.scheduler_cron import SchedulerCron
     from dotflow.providers.scheduler_default import SchedulerDefault
     from dotflow.providers.server_api import ServerAPI
@@ -15,8 +18,12 @@ if TYPE_CHECKING:
     from dotflow.providers.storage_file import StorageFile
     from dotflow.providers.storage_gcs import StorageGCS
     from dotflow.providers.storage_s3 import StorageS3
+    from dotflow.providers.tracer_default import TracerDefault
 
 _MODULES = {
+    "LogDefault": "log_default",
+    "MetricsDefault": "metrics_default",
+    "NotifyDefault": "notify_default",
     "SchedulerCron": "scheduler_cron",
     "SchedulerDefault": "scheduler_default",
     "ServerAPI": "server_api",
@@ -25,9 +32,13 @@ _MODULES = {
     "StorageFile": "storage_file",
     "StorageGCS": "storage_gcs",
     "StorageS3": "storage_s3",
+    "TracerDefault": "tracer_default",
 }
 
 __all__ = [
+    "LogDefault",
+    "MetricsDefault",
+    "NotifyDefault",
     "SchedulerCron",
     "SchedulerDefault",
     "ServerAPI",
@@ -36,6 +47,7 @@ __all__ = [
     "StorageFile",
     "StorageGCS",
     "StorageS3",
+    "TracerDefault",
 ]
 
 

@@ -1,113 +1,178 @@
-"""Reporter: the one caller of a workflow's Server hooks and of its flush, and the one place a status changes.
+"""Reporter: the one caller of a workflow's providers' hooks, and the one place a status changes.
 
-The engine never calls a Server itself: ``DotFlow`` announces the workflow, ``TaskBuilder`` the
-tasks, and the run's status changes all go through ``task_status`` / ``workflow_status``, which
-set the status, log the change and report it. The hooks are called with keyword arguments, as
-dotflow 1.x calls them, and what ``create_workflow`` and ``update_workflow`` receive has ``str()``
-equal to the workflow id (``update_workflow`` gets the id itself), so a user's own Server written
-for 1.x builds the same URLs and bodies. A hook that raises is logged once per hook and never
-reaches the workflow.
+The engine never calls a provider itself: ``DotFlow`` announces the workflow, ``TaskBuilder`` the
+tasks, and the run's status changes all go through ``task_status``, ``run_started`` and
+``run_finished``, which set the status and tell, in dotflow 1.x's order and call shapes:
+
+- at ``task.add``: notify, log (info), server ``create_task``;
+- on each task status: tracer ``start_task`` (first attempt), notify, log and metrics (by status:
+  Failed ``error``/``task_failed``, Retry ``warning``/``task_retried``, Completed
+  ``info``/``task_completed``, else ``info``), tracer ``end_task`` (terminal), server ``update_task``;
+- when a run starts: tracer ``start_workflow``, metrics ``workflow_started``, server
+  ``update_workflow("In progress")``; when it ends: tracer ``end_workflow``, metrics
+  ``workflow_completed``/``workflow_failed``, server ``update_workflow``.
+
+The hooks are called with keyword arguments, as 1.x calls them; what ``create_workflow`` and
+``update_workflow`` receive has ``str()`` equal to the workflow id (``update_workflow`` gets the
+id itself). A hook that raises is logged once per provider and hook, and never reaches the
+workflow. The built-in no-op providers are not called at all.
 """
 
 from __future__ import annotations
 
 import logging
+from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from dotflow.core.types.status import TypeStatus
-from dotflow.task import failure_reason, log_event
+from dotflow.task import log_event
 
 if TYPE_CHECKING:
-    from dotflow.abc.server import Server
+    from dotflow.config import Config
     from dotflow.task import Task
 
 logger = logging.getLogger("dotflow")
 
 # The bound of a flush after SIGTERM or SIGINT for a Server that does not say (ServerAPI does).
 SIGNAL_FLUSH_TIMEOUT = 5.0
+_TERMINAL = (TypeStatus.COMPLETED, TypeStatus.FAILED)
+# status -> (log method, metrics method); the rest log at info and count nothing
+_BY_STATUS = {
+    TypeStatus.FAILED: ("error", "task_failed"),
+    TypeStatus.RETRY: ("warning", "task_retried"),
+    TypeStatus.COMPLETED: ("info", "task_completed"),
+}
 
 
 class Reporter:
-    """Reports one workflow's events to its ``server`` (and to the ``dotflow`` logger).
+    """Reports one workflow's events to the providers of ``config``.
 
     ``workflow`` is the DotFlow; ``create_workflow`` receives it, every other hook its id.
     """
 
-    __slots__ = ("_failed_hooks", "_silent", "server", "workflow")
+    __slots__ = ("_failed_hooks", "_log", "_metrics", "_notify", "_run_began", "_server", "_tracer", "config",
+                 "workflow")
 
-    def __init__(self, server: Server, workflow: Any = None) -> None:
+    def __init__(self, config: Config, workflow: Any = None) -> None:
+        from dotflow.providers.metrics_default import MetricsDefault
+        from dotflow.providers.notify_default import NotifyDefault
         from dotflow.providers.server_default import ServerDefault
+        from dotflow.providers.tracer_default import TracerDefault
 
-        self.server = server
+        self.config = config
         self.workflow = workflow
-        self._silent = type(server) is ServerDefault  # the no-op server: skip the calls altogether
-        self._failed_hooks: set[str] = set()
+        # the built-in no-ops are skipped altogether: nothing to tell, and the hot path stays short
+        self._server = None if type(config.server) is ServerDefault else config.server
+        self._notify = None if type(config.notify) is NotifyDefault else config.notify
+        self._tracer = None if type(config.tracer) is TracerDefault else config.tracer
+        self._metrics = None if type(config.metrics) is MetricsDefault else config.metrics
+        self._log = config.log
+        self._failed_hooks: set[tuple[str, str]] = set()
+        self._run_began = monotonic()
+
+    @property
+    def server(self) -> Any:
+        return self.config.server
 
     @property
     def remote(self) -> bool:
-        """Whether anything is reported anywhere (any server but the no-op ``ServerDefault``)."""
-        return not self._silent
+        """Whether status goes to a server (any but the no-op ``ServerDefault``)."""
+        return self._server is not None
 
     @property
     def signal_flush_timeout(self) -> float:
         """How long a flush may take after SIGTERM or SIGINT: the server's own bound, else 5 s."""
-        value = getattr(self.server, "signal_flush_timeout", SIGNAL_FLUSH_TIMEOUT)
+        value = getattr(self.config.server, "signal_flush_timeout", SIGNAL_FLUSH_TIMEOUT)
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else SIGNAL_FLUSH_TIMEOUT
+
+    # -- the events -------------------------------------------------------------------------
 
     def workflow_created(self) -> None:
         """The workflow's id was generated here: announce the workflow."""
-        if not self._silent:
-            self._call("create_workflow", workflow=self.workflow)
+        if self._server is not None:
+            self._call(self._server, "create_workflow", workflow=self.workflow)
 
     def task_added(self, task: Task) -> None:
-        if logger.isEnabledFor(logging.INFO):
-            log_event(logging.INFO, task.workflow_id, task.task_id, task.status)
-        if not self._silent:
-            self._call("create_task", task=task)
+        if self._notify is not None:
+            self._call(self._notify, "hook_status_task", task=task)
+        self._call(self._log, "info", task=task)
+        if self._server is not None:
+            self._call(self._server, "create_task", task=task)
 
-    def task_status(self, task: Task, status: str) -> None:
-        """Set ``task``'s status, log the change, and report it."""
+    def task_status(self, task: Task, status: str, resumed: bool = False) -> None:
+        """Set ``task``'s status and tell every provider. A task ``resumed`` from its checkpoint
+        gets no span (it did not run), as in 1.x."""
+        tracer = None if resumed else self._tracer
+        if tracer is not None and status is TypeStatus.IN_PROGRESS and not task.retry_count:
+            self._call(tracer, "start_task", task=task)
         task._status = status
-        if status is TypeStatus.FAILED:
-            # the one line a failure gets: the CLI's --quiet shows WARNING and up
-            if logger.isEnabledFor(logging.WARNING):
-                reason = failure_reason(task._errors)
-                log_event(logging.WARNING, task.workflow_id, task.task_id, f"{status}: {reason}" if reason else status)
-        elif logger.isEnabledFor(logging.INFO):
-            log_event(logging.INFO, task.workflow_id, task.task_id, status)
-        if not self._silent:
-            self._call("update_task", task=task)
+        if self._notify is not None:
+            self._call(self._notify, "hook_status_task", task=task)
+        log_method, count = _BY_STATUS.get(status, ("info", None))
+        self._call(self._log, log_method, task=task)
+        if count is not None and self._metrics is not None:
+            self._call(self._metrics, count, task=task)
+        if tracer is not None and status in _TERMINAL and task._started is not None:
+            self._call(tracer, "end_task", task=task)
+        if self._server is not None:
+            self._call(self._server, "update_task", task=task)
+
+    def run_started(self, mode: str, tasks: int) -> None:
+        self._run_began = monotonic()
+        workflow_id = self.workflow.workflow_id
+        if self._tracer is not None:
+            self._call(self._tracer, "start_workflow", workflow_id=workflow_id, mode=mode, tasks_count=tasks)
+        if self._metrics is not None:
+            self._call(self._metrics, "workflow_started", workflow_id=workflow_id, mode=mode)
+        self.workflow_status(TypeStatus.IN_PROGRESS)
+
+    def run_finished(self, status: str) -> None:
+        workflow_id = self.workflow.workflow_id
+        duration = monotonic() - self._run_began
+        failed = status is not TypeStatus.COMPLETED
+        if self._tracer is not None:
+            self._call(self._tracer, "end_workflow", workflow_id=workflow_id, duration=duration, failed=failed)
+        if self._metrics is not None:
+            # positional, as 1.x calls these two
+            self._call(self._metrics, "workflow_failed" if failed else "workflow_completed", workflow_id, duration)
+        self.workflow_status(status)
 
     def workflow_status(self, status: str) -> None:
-        """Report the workflow's status: In progress when a run starts, Completed or Failed at its end."""
-        if not self._silent:
-            self._call("update_workflow", workflow=self.workflow.workflow_id, status=status)
+        """Report the workflow's status to the server: In progress, then Completed or Failed."""
+        if self._server is not None:
+            self._call(self._server, "update_workflow", workflow=self.workflow.workflow_id, status=status)
         if status is not TypeStatus.IN_PROGRESS and logger.isEnabledFor(logging.INFO):
             log_event(logging.INFO, self.workflow.workflow_id, "workflow", status)
 
+    # -- delivery ---------------------------------------------------------------------------
+
     def flush(self, timeout: float | None = None) -> None:
-        """Wait for the reports to be delivered, at most ``timeout`` seconds (None: the server's own
-        ``flush_timeout``). The tasks never wait on this; the end of a program does."""
-        if not self._silent:
-            self._call("flush", timeout=timeout)
+        """Wait for what the providers queued to be delivered: at most ``timeout`` seconds in all
+        (None: each provider's own bound, the server's ``flush_timeout`` say). The tasks never
+        wait on this; the end of a program does."""
+        deadline = None if timeout is None else monotonic() + timeout
+        for provider in (self._server, self._notify, self._tracer, self._metrics, self._log):
+            if provider is not None:
+                left = None if deadline is None else max(0.0, deadline - monotonic())
+                self._call(provider, "flush", timeout=left)
 
     def flush_after_signal(self) -> None:
         self.flush(self.signal_flush_timeout)
 
-    def _call(self, hook: str, **kwargs: Any) -> None:
+    def _call(self, provider: Any, hook: str, *args: Any, **kwargs: Any) -> None:
         try:
-            getattr(self.server, hook)(**kwargs)
+            getattr(provider, hook)(*args, **kwargs)
         except Exception as exc:
-            if hook not in self._failed_hooks:
+            name = type(provider).__name__
+            if (name, hook) not in self._failed_hooks:
                 from dotflow.redact import describe
 
-                self._failed_hooks.add(hook)
-                workflow_id = getattr(self.workflow, "workflow_id", None)
+                self._failed_hooks.add((name, hook))
                 logger.warning(
-                    "ID %s - the server provider %s.%s() raised %s; the workflow goes on without that report "
+                    "ID %s - the provider %s.%s() raised %s; the workflow goes on without it "
                     "(later failures of this hook are not logged)",
-                    workflow_id,
-                    type(self.server).__name__,
+                    getattr(self.workflow, "workflow_id", None),
+                    name,
                     hook,
                     describe(exc),
                 )

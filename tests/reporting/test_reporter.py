@@ -136,12 +136,12 @@ def test_the_no_op_server_is_never_called_but_its_subclasses_are() -> None:
         def update_task(self, task: Any) -> None:
             self.count += 1
 
-    assert not Reporter(ServerDefault()).remote
+    assert not Reporter(Config()).remote
     server = Counting()
     flow = DotFlow(config=Config(server=server))
     flow.task.add(one)
     flow.start()
-    assert Reporter(server).remote and server.count == 2
+    assert Reporter(Config(server=server)).remote and server.count == 2
 
 
 def test_start_returns_without_waiting_for_delivery_and_flush_waits() -> None:
@@ -178,13 +178,14 @@ def test_flush_passes_its_timeout_to_the_server() -> None:
     assert server.flushes == []  # the run itself never waits for delivery
     flow.flush(1.5)
     manager.flush()
-    assert server.flushes == [1.5, None]
+    assert server.flushes[0] == pytest.approx(1.5, abs=0.01) and server.flushes[1:] == [None]
 
 
 def test_the_signal_bound_is_the_servers_or_five_seconds() -> None:
     """After a signal the flush is bounded by the server's signal_flush_timeout, else 5 s."""
-    assert Reporter(ServerAPI("http://127.0.0.1:9", "tok-12345678", signal_flush_timeout=2)).signal_flush_timeout == 2
-    assert Reporter(RecordingServer()).signal_flush_timeout == 5.0
+    api = ServerAPI("http://127.0.0.1:9", "tok-12345678", signal_flush_timeout=2)
+    assert Reporter(Config(server=api)).signal_flush_timeout == 2
+    assert Reporter(Config(server=RecordingServer())).signal_flush_timeout == 5.0
 
 
 def test_status_changes_are_logged_once_each(caplog: pytest.LogCaptureFixture) -> None:

@@ -1,0 +1,93 @@
+"""The Log contract: one record per task status change, in the text or JSON format of dotflow 1.x."""
+
+from __future__ import annotations
+
+import logging
+from abc import ABC
+from typing import Any
+
+LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
+FORMATS = ("simple", "json")
+
+logger = logging.getLogger("dotflow")
+
+
+class Log(ABC):
+    """The engine calls ``info(task=...)`` when a task is added or starts or completes,
+    ``warning(task=...)`` when it is retried and ``error(task=...)`` when it fails, as dotflow 1.x
+    does. A subclass sets ``_logger`` (a ``logging.Logger``), ``_level`` and ``_format``
+    (``"simple"`` or ``"json"``), or overrides the four methods. Never raises into the workflow.
+
+    ``simple``: ``ID <workflow> - <task> - <status>``, and ``: <Exception>: <message>`` after a
+    failure (one line; 1.x appended the whole traceback). ``json``: one object per record with
+    ``timestamp, level, workflow_id, task_id, status`` and, when known, ``duration``,
+    ``retry_count`` and, on errors, ``error: {exception, message}``.
+    """
+
+    _logger: logging.Logger = logger
+    _level: int = logging.INFO
+    _format: str = "simple"
+
+    def info(self, **kwargs: Any) -> None:
+        self._log(logging.INFO, **kwargs)
+
+    def warning(self, **kwargs: Any) -> None:
+        self._log(logging.WARNING, **kwargs)
+
+    def error(self, **kwargs: Any) -> None:
+        self._log(logging.ERROR, **kwargs)
+
+    def debug(self, **kwargs: Any) -> None:
+        self._log(logging.DEBUG, **kwargs)
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Write out what is buffered. No-op by default."""
+
+    def _log(self, level: int, **kwargs: Any) -> None:
+        if level < self._level or not self._logger.isEnabledFor(level):
+            return
+        format_record = self._format_json if self._format == "json" else self._format_text
+        self._logger.log(level, format_record(level, **kwargs))
+
+    def _format_text(self, level: int, **kwargs: Any) -> str:
+        task = kwargs.get("task")
+        if task is None:
+            return " ".join(f"{key}={value}" for key, value in kwargs.items())
+        line = f"ID {task.workflow_id} - {task.task_id} - {task.status}"
+        reason = _reason(task) if level >= logging.WARNING else ""
+        return f"{line}: {reason}" if reason else line
+
+    def _format_json(self, level: int, **kwargs: Any) -> str:
+        import json
+        from datetime import datetime, timezone
+
+        record: dict[str, Any] = {
+            "timestamp": datetime.now(timezone.utc).isoformat(),
+            "level": logging.getLevelName(level),
+        }
+        task = kwargs.get("task")
+        if task is None:
+            record.update({key: str(value) for key, value in kwargs.items()})
+            return json.dumps(record)
+        record.update(workflow_id=str(task.workflow_id), task_id=str(task.task_id), status=str(task.status))
+        if task.duration is not None:
+            record["duration"] = task.duration
+        if task.retry_count:
+            record["retry_count"] = task.retry_count
+        errors = task.errors
+        if errors and level >= logging.WARNING:
+            last = errors[-1]
+            record["error"] = {"exception": str(last.exception), "message": _one_line(last.message)}
+        return json.dumps(record)
+
+
+def _reason(task: Any) -> str:
+    from dotflow.task import failure_reason
+
+    return failure_reason(getattr(task, "_errors", None) or task.errors)
+
+
+def _one_line(text: Any) -> str:
+    from dotflow.redact import one_line
+
+    return one_line(str(text))

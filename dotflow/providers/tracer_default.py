@@ -1,0 +1,26 @@
+"""TracerDefault: traces nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dotflow.abc.tracer import Tracer
+
+
+class TracerDefault(Tracer):
+    """The no-op tracer."""
+
+    def start_workflow(self, workflow_id: Any, **kwargs: Any) -> None:
+        pass
+
+    def end_workflow(self, workflow_id: Any, **kwargs: Any) -> None:
+        pass
+
+    def start_task(self, task: Any) -> None:
+        pass
+
+    def end_task(self, task: Any) -> None:
+        pass
+
+    def __repr__(self) -> str:
+        return "TracerDefault()"
