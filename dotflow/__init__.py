@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from dotflow.workflow import DotFlow
 
 __version__ = "2.0.0.dev0"
+__description__ = "\U0001f3b2 Dotflow turns an idea into flow!"
 
 _EXPORTS = {
     "Config": "dotflow.config",

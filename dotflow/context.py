@@ -10,26 +10,47 @@ from typing import Any
 class Context:
     """Wraps a step's input or output.
 
-    ``Context(Context(x))`` copies the inner Context rather than nesting it.
+    ``Context(Context(x))`` copies the inner Context rather than nesting it. As in dotflow 1.x,
+    ``task_id`` must be a str (or None) and ``workflow_id`` a str or a UUID (or None), else
+    ``TypeError``; a UUID is kept as its string, since workflow ids are strings here.
     """
 
-    __slots__ = ("storage", "task_id", "workflow_id", "_ts")
+    __slots__ = ("storage", "_task_id", "_workflow_id", "_ts")
 
     storage: Any
-    task_id: Any
-    workflow_id: Any
+    _task_id: str | None
+    _workflow_id: str | None
     _ts: float
 
     def __init__(self, storage: Any = None, task_id: Any = None, workflow_id: Any = None) -> None:
         if isinstance(storage, Context):
             inner = storage
             storage = inner.storage
-            task_id = inner.task_id if task_id is None else task_id
-            workflow_id = inner.workflow_id if workflow_id is None else workflow_id
+            task_id = inner._task_id if task_id is None else task_id
+            workflow_id = inner._workflow_id if workflow_id is None else workflow_id
         self.storage = storage
-        self.task_id = task_id
-        self.workflow_id = workflow_id
+        # checked inline: a Context is made for every result, and the properties cost a call each
+        self._task_id = task_id if task_id is None or type(task_id) is str else _task_id(task_id)
+        self._workflow_id = (
+            workflow_id if workflow_id is None or type(workflow_id) is str else _workflow_id(workflow_id)
+        )
         self._ts = _now()
+
+    @property
+    def task_id(self) -> str | None:
+        return self._task_id
+
+    @task_id.setter
+    def task_id(self, value: Any) -> None:
+        self._task_id = value if value is None else _task_id(value)
+
+    @property
+    def workflow_id(self) -> str | None:
+        return self._workflow_id
+
+    @workflow_id.setter
+    def workflow_id(self, value: Any) -> None:
+        self._workflow_id = value if value is None else _workflow_id(value)
 
     @property
     def time(self) -> datetime:
@@ -45,6 +66,22 @@ class Context:
         return (self.storage, self.task_id, self.workflow_id) == (other.storage, other.task_id, other.workflow_id)
 
     __hash__ = None  # type: ignore[assignment]
+
+
+def _task_id(value: Any) -> str:
+    if not isinstance(value, str):
+        raise TypeError(f"task_id must be a str, got {type(value).__name__}: {value!r}")
+    return value
+
+
+def _workflow_id(value: Any) -> str:
+    from uuid import UUID
+
+    if isinstance(value, UUID):
+        return str(value)
+    if not isinstance(value, str):
+        raise TypeError(f"workflow_id must be a str or a UUID, got {type(value).__name__}: {value!r}")
+    return value
 
 
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})

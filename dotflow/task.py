@@ -36,32 +36,46 @@ def failure_reason(errors: list[TaskError] | None) -> str:
     from dotflow.redact import one_line
 
     last = errors[-1]
-    if isinstance(last.exception, (KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
+    if isinstance(last.error, (KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
         return one_line(last.message, _FAILURE_TEXT)
-    return f"{type(last.exception).__name__}: {one_line(last.message, _FAILURE_TEXT)}"
+    return f"{last.exception}: {one_line(last.message, _FAILURE_TEXT)}"
 
 
 class TaskError:
-    """One failed attempt of a task."""
+    """One failed attempt of a task, as in dotflow 1.x: ``attempt``, ``exception`` (the exception's
+    class name, a str), ``traceback`` and ``message``; ``error`` is the exception itself.
 
-    __slots__ = ("attempt", "exception", "traceback", "message")
+    ``TaskError(error, attempt=None)`` builds one from an exception, as 1.x does.
+    """
 
-    def __init__(self, attempt: int, exception: BaseException, traceback: str, message: str) -> None:
+    __slots__ = ("attempt", "error", "exception", "traceback", "message")
+
+    def __init__(
+        self,
+        error: BaseException | None = None,
+        attempt: int | None = None,
+        traceback: str | None = None,
+        message: str | None = None,
+    ) -> None:
         self.attempt = attempt
-        self.exception = exception
+        self.error = error
+        self.exception = type(error).__name__ if error is not None else ""
+        if traceback is None:
+            from dotflow.utils import traceback_error
+
+            traceback = traceback_error(error) if error is not None else ""
         self.traceback = traceback
+        if message is None:
+            message = (str(error) or type(error).__name__) if error is not None else ""
         self.message = message
 
     def as_dict(self) -> dict[str, Any]:
-        return {
-            "attempt": self.attempt,
-            "exception": type(self.exception).__name__,
-            "traceback": self.traceback,
-            "message": self.message,
-        }
+        return {"attempt": self.attempt, "exception": self.exception, "traceback": self.traceback,
+                "message": self.message}
 
     def __repr__(self) -> str:
-        return f"TaskError(attempt={self.attempt}, exception={type(self.exception).__name__}, message={self.message!r})"
+        return f"TaskError(attempt={self.attempt}, exception={self.exception}, message={self.message!r})"
+
 
 
 class Task:
@@ -164,6 +178,15 @@ class Task:
         if self._errors is None:
             self._errors = []
         return self._errors
+
+    @property
+    def error(self) -> TaskError:
+        """The last error (an empty TaskError without one). Deprecated, as in 1.x: use ``errors``."""
+        import warnings
+
+        warnings.warn("Task.error is deprecated; use Task.errors (TaskError.exception is the class name, a str)",
+                      DeprecationWarning, stacklevel=2)
+        return self._errors[-1] if self._errors else TaskError()
 
     @property
     def created_at(self) -> datetime:

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator
 
 from dotflow.config import Config
 from dotflow.context import Context
+from dotflow.core.types.input_change import VALID_POLICIES
 from dotflow.errors import InputChangedError, UsageError
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
@@ -20,7 +21,6 @@ from dotflow.task import Task, TaskBuilder
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
 
-_ON_INPUT_CHANGE = ("reuse", "reset", "raise")
 # characters that would split or garble a log line (C0/C1 controls, line and paragraph separators)
 _ADDRESS = re.compile(r"\bat 0x[0-9A-Fa-f]+")
 _UNSET: Any = object()
@@ -51,6 +51,13 @@ class DotFlow:
         elif (active := _active_profile.get()) is not None:
             profile_id = active["workflow.id"]
         self.config = config
+        # as in 1.x, a workflow without a name is named after the machine; that default is kept
+        # for logs and result(), but never sent to a server (the host name is not its business)
+        self._name_is_host = name is None
+        if name is None:
+            from dotflow.utils import hostname
+
+            name = hostname()
         self.name = name
         external = workflow_id if workflow_id is not None else profile_id
         if external is None:
@@ -95,8 +102,8 @@ class DotFlow:
         resume = bool(self._defaults.get("resume", False) if resume is _UNSET else resume)
         check_callback("on_success", on_success)
         check_callback("on_failure", on_failure)
-        if on_input_change not in _ON_INPUT_CHANGE:
-            raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(_ON_INPUT_CHANGE)}")
+        if on_input_change not in VALID_POLICIES:
+            raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(VALID_POLICIES)}")
         if max_workers is not None and (
             not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1
         ):

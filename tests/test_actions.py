@@ -187,8 +187,8 @@ def test_timeout_fails_the_task_and_is_not_retried(caplog: pytest.LogCaptureFixt
     assert task.status is TypeStatus.FAILED
     assert calls == [1]
     assert len(task.errors) == 1
-    assert isinstance(task.errors[0].exception, StepTimeoutError)
-    assert isinstance(task.errors[0].exception, DotflowError)
+    assert isinstance(task.errors[0].error, StepTimeoutError)
+    assert isinstance(task.errors[0].error, DotflowError)
     assert sleeps == []
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert any("stuck" in message and "abandoned" in message for message in warnings), warnings
@@ -229,7 +229,7 @@ def test_async_timeout_cancels_the_step() -> None:
     task = _run(slow).result_task()[0]
     assert task.status is TypeStatus.FAILED
     assert len(task.errors) == 1
-    assert isinstance(task.errors[0].exception, StepTimeoutError)
+    assert isinstance(task.errors[0].error, StepTimeoutError)
     assert cancelled.is_set()
 
 
@@ -256,7 +256,7 @@ def test_a_class_step_timeout_bounds_the_whole_attempt(sleeps: list[float]) -> N
     assert entered.is_set()
     assert task.status is TypeStatus.FAILED
     assert len(task.errors) == 1
-    error = task.errors[0].exception
+    error = task.errors[0].error
     assert isinstance(error, StepTimeoutError)
     assert "Slow" in str(error) and "0.3s" in str(error)
 
@@ -276,8 +276,8 @@ def test_a_method_timeout_still_applies_inside_a_class_step() -> None:
     finally:
         release.set()
     assert task.status is TypeStatus.FAILED
-    assert isinstance(task.errors[0].exception, StepTimeoutError)
-    assert "stuck" in str(task.errors[0].exception)
+    assert isinstance(task.errors[0].error, StepTimeoutError)
+    assert "stuck" in str(task.errors[0].error)
 
 
 def test_a_timeout_logs_one_warning(caplog: pytest.LogCaptureFixture) -> None:
@@ -726,7 +726,7 @@ def test_sys_exit_in_a_step_fails_that_step_only() -> None:
     workflow.start()
     task = workflow.result_task()[0]
     assert task.status is TypeStatus.FAILED and len(calls) == 1
-    assert isinstance(task.errors[-1].exception, StepExitError)
+    assert isinstance(task.errors[-1].error, StepExitError)
     assert "sys.exit(3)" in task.errors[-1].message
 
 

@@ -20,7 +20,26 @@ def test_attributes_keep_what_was_given() -> None:
     assert context.storage is rows
     assert context.task_id == "t-1"
     assert context.workflow_id == "wf-1"
-    assert Context(storage=5, task_id=2, workflow_id="w") == Context(5, 2, "w")
+    assert Context(storage=5, task_id="2", workflow_id="w") == Context(5, "2", "w")
+
+
+def test_ids_are_validated_as_in_1x() -> None:
+    """A non-str task_id, or a workflow_id that is neither a str nor a UUID, raises TypeError (on
+    construction and on assignment); a UUID workflow_id is kept as its string."""
+    import uuid
+
+    import pytest
+
+    for bad in ({"task_id": 2}, {"task_id": b"t"}, {"workflow_id": 7}, {"workflow_id": ["w"]}):
+        with pytest.raises(TypeError, match="must be a str"):
+            Context(1, **bad)
+    context = Context(1, "t", "w")
+    with pytest.raises(TypeError):
+        context.task_id = 3
+    wid = uuid.uuid4()
+    assert Context(workflow_id=wid).workflow_id == str(wid)
+    context.workflow_id = wid
+    assert context.workflow_id == str(wid)
 
 
 def test_time_is_the_creation_datetime() -> None:

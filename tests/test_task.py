@@ -357,7 +357,7 @@ def test_errors_hold_one_task_error_per_failed_attempt() -> None:
     assert task.status is TypeStatus.FAILED
     assert [e.attempt for e in task.errors] == [1, 2]
     error = task.errors[0]
-    assert isinstance(error.exception, ValueError)
+    assert isinstance(error.error, ValueError) and error.exception == "ValueError"
     assert error.message == "broken on purpose"
     assert "Traceback" in error.traceback and "broken on purpose" in error.traceback
     assert 'raise ValueError("broken on purpose")' in error.traceback

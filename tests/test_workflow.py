@@ -92,9 +92,25 @@ def test_result_dict_keys_and_json() -> None:
 
 
 def test_result_without_a_name() -> None:
-    """Without ``name``, workflow_name and name are None."""
+    """Without ``name``, the workflow is named after the machine, as in 1.x."""
+    import socket
+
     data = DotFlow(config=Config(), workflow_id="x").result()
-    assert (data["workflow_name"], data["name"], data["tasks"]) == (None, None, [])
+    assert (data["workflow_name"], data["name"], data["tasks"]) == (socket.gethostname(), socket.gethostname(), [])
+
+
+def test_the_host_name_is_never_sent_to_a_server() -> None:
+    """The default name (the host name) stays local: create_workflow's body has only the id; a given name goes."""
+    from fault_server import FaultServer
+
+    from dotflow.providers import ServerAPI
+
+    with FaultServer("nodelay") as backend:
+        for name in (None, "nightly"):
+            server = ServerAPI(backend.url, "tok-12345678")
+            DotFlow(config=Config(server=server), name=name)
+            server.flush()
+        assert [r.body.get("name") for r in backend.requests()] == [None, "nightly"]
 
 
 def test_schedule_hands_start_to_the_scheduler() -> None:

@@ -25,19 +25,19 @@ EXIT_FAILED = 1
 
 
 def start(
-    step: Optional[str] = typer.Option(None, "--step", help="One step to run: pkg.mod.fn or pkg.mod:fn."),
+    step: Optional[str] = typer.Option(None, "--step", "-s", help="One step to run: pkg.mod.fn or pkg.mod:fn."),
     workflow: Optional[str] = typer.Option(
-        None, "--workflow", help="pkg.mod:factory, a callable returning a ready DotFlow (multi-step pipelines)."
+        None, "--workflow", "-w", help="pkg.mod:factory, a callable returning a ready DotFlow (multi-step pipelines)."
     ),
-    callback: Optional[str] = typer.Option(None, "--callback", help="With --step: called as callback(task=...)."),
+    callback: Optional[str] = typer.Option(None, "--callback", "-c", help="With --step: called as callback(task=...)."),
     initial_context: Optional[str] = typer.Option(
-        None, "--initial-context", help="With --step: the initial context, as JSON or a plain string."
+        None, "--initial-context", "-i", help="With --step: the initial context, as JSON or a plain string."
     ),
     profile: Optional[str] = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list')."),
     config: Optional[str] = typer.Option(None, "--config", help="Path of the dotflow.toml to use."),
-    mode: Optional[str] = typer.Option(None, "--mode", help="sequential, background, parallel or sequential_group."),
-    storage: Optional[str] = typer.Option(None, "--storage", help="memory, file, s3, gcs or pkg.mod:Class."),
-    path: Optional[str] = typer.Option(None, "--path", help="Folder of the file storage."),
+    mode: Optional[str] = typer.Option(None, "--mode", "-m", help="sequential, background, parallel or sequential_group."),
+    storage: Optional[str] = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class."),
+    path: Optional[str] = typer.Option(None, "--path", "-p", help="Folder of the file storage."),
     workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id."),
     keep_going: Optional[bool] = typer.Option(
         None, "--keep-going/--no-keep-going", help="Run the remaining tasks after a failure."

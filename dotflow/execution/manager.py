@@ -152,7 +152,7 @@ class Manager:
             for task in self.tasks:
                 if task.status is TypeStatus.COMPLETED or task.status is TypeStatus.FAILED:
                     continue
-                task.errors.append(TaskError(task.retry_count + 1, cause, "", text))
+                task.errors.append(TaskError(cause, task.retry_count + 1, traceback="", message=text))
                 if task.started_at is not None:
                     task.mark_finished()
                 self.reporter.task_status(task, TypeStatus.FAILED)

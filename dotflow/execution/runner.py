@@ -165,7 +165,7 @@ def _set_status(task: Task, status: str, options: RunOptions, resumed: bool = Fa
 
 def _record(task: Task, attempt: int, exc: BaseException, message: str | None = None) -> None:
     message = message or str(exc) or type(exc).__name__
-    task.errors.append(TaskError(attempt, exc, format_exc(), message))
+    task.errors.append(TaskError(exc, attempt, traceback=format_exc(), message=message))
     if logger.isEnabledFor(logging.DEBUG):
         log_event(logging.DEBUG, task.workflow_id, task.task_id, f"attempt {attempt} failed: {message}")
 

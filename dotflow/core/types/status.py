@@ -6,12 +6,31 @@ from typing import Final
 
 
 class TypeStatus:
-    """The status strings. The engine stores these very objects, so ``is`` comparisons hold."""
+    """The status strings. The engine stores these very objects, so ``is`` comparisons hold.
+
+    ``PAUSED`` exists for 1.x compatibility; the engine never sets it.
+    """
 
     NOT_STARTED: Final = "Not started"
     IN_PROGRESS: Final = "In progress"
     COMPLETED: Final = "Completed"
-    FAILED: Final = "Failed"
+    PAUSED: Final = "Paused"
     RETRY: Final = "Retry"
+    FAILED: Final = "Failed"
 
     ALL: Final = (NOT_STARTED, IN_PROGRESS, COMPLETED, FAILED, RETRY)
+
+    @classmethod
+    def get_symbol(cls, value: str) -> str | None:
+        """The emoji 1.x shows for a status (None for an unknown one), as in notifications."""
+        return _SYMBOLS.get(value)
+
+
+_SYMBOLS = {
+    TypeStatus.NOT_STARTED: "\u26aa",
+    TypeStatus.IN_PROGRESS: "\U0001f535",
+    TypeStatus.COMPLETED: "\u2705",
+    TypeStatus.PAUSED: "\u25fc\ufe0f",
+    TypeStatus.RETRY: "\u2757",
+    TypeStatus.FAILED: "\u274c",
+}

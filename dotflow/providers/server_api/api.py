@@ -191,7 +191,7 @@ class ServerAPI(Server):
             wid = _workflow_id(workflow)
             body: dict[str, Any] = {"id": wid}
             name = getattr(workflow, "name", None)
-            if name:
+            if name and not getattr(workflow, "_name_is_host", False):  # the machine's name stays here
                 body["name"] = str(name)
             segment(wid, "workflow id")
             self._put(("workflow", wid), Kind.CREATE, "POST", "/workflows", _dumps(body), "create_workflow")
