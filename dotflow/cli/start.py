@@ -35,7 +35,9 @@ def start(
     ),
     profile: Optional[str] = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list')."),
     config: Optional[str] = typer.Option(None, "--config", help="Path of the dotflow.toml to use."),
-    mode: Optional[str] = typer.Option(None, "--mode", "-m", help="sequential, background, parallel or sequential_group."),
+    mode: Optional[str] = typer.Option(
+        None, "--mode", "-m", help="sequential, background, parallel or sequential_group."
+    ),
     storage: Optional[str] = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class."),
     path: Optional[str] = typer.Option(None, "--path", "-p", help="Folder of the file storage."),
     workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id."),

@@ -10,8 +10,12 @@ from dotflow.imports import import_string
 from dotflow.redact import describe
 
 if TYPE_CHECKING:
+    from dotflow.abc.log import Log
+    from dotflow.abc.metrics import Metrics
+    from dotflow.abc.notify import Notify
     from dotflow.abc.server import Server
     from dotflow.abc.storage import Storage
+    from dotflow.abc.tracer import Tracer
 
 Get = Callable[[str], Any]
 
@@ -80,6 +84,94 @@ def server(get: Get, source: Get) -> Server:
     from dotflow.abc.server import Server
 
     return plugin("server.provider", provider, Server)
+
+
+def notify(get: Get, source: Get) -> Notify | None:
+    """The Notify named by ``notify.provider`` (None: Config's default, no notifications)."""
+    provider = get("notify.provider")
+    if provider == "none":
+        return None
+    common = {"notification_type": get("notify.notification_type"), "show_result": get("notify.show_result")}
+    if provider == "telegram":
+        _require(get, source, "notify.provider", ("notify.token", "notify.chat_id"))
+        from dotflow.providers.notify_telegram import NotifyTelegram
+
+        return NotifyTelegram(token=get("notify.token"), chat_id=get("notify.chat_id"), **common)
+    if provider == "discord":
+        _require(get, source, "notify.provider", ("notify.webhook_url",))
+        from dotflow.providers.notify_discord import NotifyDiscord
+
+        return NotifyDiscord(webhook_url=get("notify.webhook_url"), **common)
+    if provider == "apprise":
+        _require(get, source, "notify.provider", ("notify.urls",))
+        from dotflow.providers.notify_apprise import NotifyApprise
+
+        urls = [url.strip() for url in get("notify.urls").split(",") if url.strip()]
+        return NotifyApprise(urls=urls, **common)
+    from dotflow.abc.notify import Notify
+
+    return plugin("notify.provider", provider, Notify)  # type: ignore[no-any-return]
+
+
+def log(get: Get, source: Get) -> Log | None:
+    """The Log named by ``log.provider``; ``default`` is LogDefault with the ``[log]`` keys."""
+    provider = get("log.provider")
+    if provider == "default":
+        from dotflow.providers.log_default import LogDefault
+
+        return LogDefault(level=get("log.level"), output=get("log.output"), path=get("log.path"),
+                          format=get("log.format"))
+    if provider == "sentry":
+        from dotflow.providers.log_sentry import LogSentry
+
+        return LogSentry(dsn=get("log.dsn"))
+    if provider == "opentelemetry":
+        from dotflow.providers.log_opentelemetry import LogOpenTelemetry
+
+        return LogOpenTelemetry()
+    from dotflow.abc.log import Log
+
+    return plugin("log.provider", provider, Log)  # type: ignore[no-any-return]
+
+
+def tracer(get: Get, source: Get) -> Tracer | None:
+    """The Tracer named by ``tracer.provider`` (None: no tracing)."""
+    provider = get("tracer.provider")
+    if provider == "none":
+        return None
+    if provider == "opentelemetry":
+        from dotflow.providers.tracer_opentelemetry import TracerOpenTelemetry
+
+        return TracerOpenTelemetry(service_name=get("tracer.service_name"))
+    if provider == "sentry":
+        from dotflow.providers.tracer_sentry import TracerSentry
+
+        return TracerSentry(dsn=get("tracer.dsn"))
+    from dotflow.abc.tracer import Tracer
+
+    return plugin("tracer.provider", provider, Tracer)  # type: ignore[no-any-return]
+
+
+def metrics(get: Get, source: Get) -> Metrics | None:
+    """The Metrics named by ``metrics.provider`` (None: no metrics)."""
+    provider = get("metrics.provider")
+    if provider == "none":
+        return None
+    if provider == "opentelemetry":
+        from dotflow.providers.metrics_opentelemetry import MetricsOpenTelemetry
+
+        return MetricsOpenTelemetry(service_name=get("metrics.service_name"))
+    from dotflow.abc.metrics import Metrics
+
+    return plugin("metrics.provider", provider, Metrics)  # type: ignore[no-any-return]
+
+
+def _require(get: Get, source: Get, chooser: str, keys: tuple[str, ...]) -> None:
+    """One ConfigError naming every key the chosen provider needs and is not set."""
+    missing = [key for key in keys if not get(key)]
+    if missing:
+        names = ", ".join(f"{key} (DOTFLOW_{key.replace('.', '_').upper()})" for key in missing)
+        raise ConfigError(f"{chooser} is {get(chooser)!r} (from {source(chooser)}) but {names} is not set")
 
 
 def plugin(key: str, spec: str, contract: type) -> Any:

@@ -16,7 +16,8 @@ from dotflow.profiles.setting import Layer, Problems, Setting
 DEFAULT_PROFILE = "default_profile"
 PROFILES = "profiles"
 _TOP = (*SECTIONS, PROFILES, DEFAULT_PROFILE)
-STORAGE_PATH = "storage.path"
+# paths a file's author wrote about the file, not about wherever dotflow runs
+FILE_RELATIVE = ("storage.path", "log.path")
 
 
 def _ignored(key: str) -> bool:
@@ -51,7 +52,7 @@ def _check_profiles(doc: Document, profiles: Any) -> None:
         if not isinstance(tables, dict):
             raise ConfigError(
                 f"{doc.where(PROFILES, name)}: {dotted((PROFILES, name))!r} must be a table "
-                f"holding server, storage and workflow tables"
+                f"holding {', '.join(SECTIONS)} tables"
             )
         for section, table in tables.items():
             if _ignored(section):
@@ -135,7 +136,7 @@ def file_layer(
             except ConfigError as exc:
                 pending[spec.dotted] = [str(exc)]
                 continue
-            if spec.dotted == STORAGE_PATH:
+            if spec.dotted in FILE_RELATIVE:
                 value = os.path.expanduser(value)
                 if not os.path.isabs(value):
                     # the file's author wrote the path about the file, not about wherever dotflow runs

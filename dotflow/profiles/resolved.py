@@ -48,11 +48,18 @@ class ResolvedProfile:
         return build.server_provider(self.__getitem__)
 
     def config(self) -> Config:
-        """The Config of this profile: its storage and server providers, built now."""
+        """The Config of this profile: its providers, built now (each provider module is imported
+        only when chosen)."""
         from dotflow.config import Config
 
+        get, source = self.__getitem__, self.source
         return Config(
-            storage=build.storage(self.__getitem__, self.source), server=build.server(self.__getitem__, self.source)
+            storage=build.storage(get, source),
+            notify=build.notify(get, source),
+            log=build.log(get, source),
+            server=build.server(get, source),
+            tracer=build.tracer(get, source),
+            metrics=build.metrics(get, source),
         )
 
     def workflow_options(self) -> dict[str, Any]:

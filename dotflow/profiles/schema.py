@@ -7,13 +7,14 @@ from collections.abc import Callable
 from typing import Any
 
 from dotflow.core.types.execution import TypeExecution
+from dotflow.core.types.status import TypeStatus
 from dotflow.errors import ConfigError
 from dotflow.ids import workflow_id_problem
 from dotflow.imports import is_import_string
 from dotflow.providers.server_api.options import OPTIONS as SERVER_OPTIONS
 from dotflow.redact import mask_credentials, origin
 
-SECTIONS = ("server", "storage", "workflow")
+SECTIONS = ("server", "storage", "workflow", "notify", "log", "tracer", "metrics")
 
 _HTTP_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
 
@@ -22,7 +23,15 @@ FALSE = frozenset({"false", "0", "no", "off"})
 
 SERVER_PROVIDERS = ("auto", "none", "api")
 STORAGE_PROVIDERS = ("memory", "default", "file", "s3", "gcs")
+NOTIFY_PROVIDERS = ("none", "telegram", "discord", "apprise")
+LOG_PROVIDERS = ("default", "opentelemetry", "sentry")
+TRACER_PROVIDERS = ("none", "opentelemetry", "sentry")
+METRICS_PROVIDERS = ("none", "opentelemetry")
 MODES = TypeExecution.ALL
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+LOG_OUTPUTS = ("logger", "console", "file", "both")
+LOG_FORMATS = ("simple", "json")
+STATUSES = (TypeStatus.NOT_STARTED, TypeStatus.IN_PROGRESS, TypeStatus.RETRY, TypeStatus.COMPLETED, TypeStatus.FAILED)
 
 
 class Key:
@@ -100,6 +109,8 @@ def _to_int(value: Any) -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
+        if "_" in value:  # int() reads "1_000" as 1000; a setting is written the plain way
+            return _BAD
         try:
             return int(value.strip())
         except ValueError:
@@ -116,6 +127,8 @@ def _to_float(value: Any) -> Any:
         except OverflowError:
             return _BAD
     if isinstance(value, str):
+        if "_" in value:  # float() reads "1_000" as 1000.0; a setting is written the plain way
+            return _BAD
         try:
             return float(value.strip())
         except ValueError:
@@ -176,6 +189,25 @@ KEYS: tuple[Key, ...] = (
     Key("workflow", "mode", str, "sequential", check=_one_of(MODES, False)),
     Key("workflow", "keep_going", bool, False),
     Key("workflow", "resume", bool, False),
+    # the 1.x provider families; each provider's own keys are read only when it is chosen
+    Key("notify", "provider", str, "none", check=_one_of(NOTIFY_PROVIDERS, True)),
+    Key("notify", "token", str, secret=True, check=_non_empty),  # telegram
+    Key("notify", "chat_id", str, check=_non_empty),  # telegram
+    Key("notify", "webhook_url", str, secret=True, check=_http_url),  # discord: the URL is the secret
+    Key("notify", "urls", str, secret=True, check=_non_empty),  # apprise, comma-separated; they hold tokens
+    Key("notify", "notification_type", str, check=_one_of(STATUSES, False)),  # notify only this status
+    Key("notify", "show_result", bool, False),
+    Key("log", "provider", str, "default", check=_one_of(LOG_PROVIDERS, True)),
+    Key("log", "level", str, "INFO", check=_one_of(LOG_LEVELS, False)),
+    Key("log", "output", str, "logger", check=_one_of(LOG_OUTPUTS, False)),
+    Key("log", "path", str, ".output/flow.log", check=_non_empty),
+    Key("log", "format", str, "simple", check=_one_of(LOG_FORMATS, False)),
+    Key("log", "dsn", str, secret=True, check=_non_empty),  # sentry
+    Key("tracer", "provider", str, "none", check=_one_of(TRACER_PROVIDERS, True)),
+    Key("tracer", "service_name", str, "dotflow", check=_non_empty),  # opentelemetry
+    Key("tracer", "dsn", str, secret=True, check=_non_empty),  # sentry
+    Key("metrics", "provider", str, "none", check=_one_of(METRICS_PROVIDERS, True)),
+    Key("metrics", "service_name", str, "dotflow", check=_non_empty),  # opentelemetry
 )
 
 BY_NAME: dict[str, Key] = {key.dotted: key for key in KEYS}

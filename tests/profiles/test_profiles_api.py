@@ -38,6 +38,24 @@ TABLE = [
     "workflow.mode",
     "workflow.keep_going",
     "workflow.resume",
+    "notify.provider",
+    "notify.token",
+    "notify.chat_id",
+    "notify.webhook_url",
+    "notify.urls",
+    "notify.notification_type",
+    "notify.show_result",
+    "log.provider",
+    "log.level",
+    "log.output",
+    "log.path",
+    "log.format",
+    "log.dsn",
+    "tracer.provider",
+    "tracer.service_name",
+    "tracer.dsn",
+    "metrics.provider",
+    "metrics.service_name",
 ]
 
 
@@ -57,7 +75,9 @@ def test_api_keys_follow_the_table():
     assert defaults["server.signal_flush_timeout"] == 5.0
     assert defaults["server.max_connections"] == 4 and defaults["server.queue_size"] == 10_000
     assert defaults["storage.prefix"] == "dotflow/" and defaults["storage.path"] == ".output"
-    assert [key.dotted for key in KEYS if key.secret] == ["server.user_token"]
+    assert [key.dotted for key in KEYS if key.secret] == [
+        "server.user_token", "notify.token", "notify.webhook_url", "notify.urls", "log.dsn", "tracer.dsn"
+    ]
 
 
 def test_api_settings_every_key_in_table_order(make):

@@ -106,6 +106,12 @@ def test_error_bad_bool_from_env_names_variable(make):
         ("DOTFLOW_WORKFLOW_MODE", "turbo", "DOTFLOW_WORKFLOW_MODE: 'turbo' is not one of sequential, background"),
         ("DOTFLOW_STORAGE_PROVIDER", "nfs", "'nfs' is not one of memory, default, file, s3, gcs or pkg.module:Class"),
         ("DOTFLOW_SERVER_PROVIDER", "pkg:", "'pkg:' is not an import string; write it as pkg.module:Class"),
+        # Python's int() and float() read "1_000" as 1000: a setting is written the plain way
+        ("DOTFLOW_SERVER_FLUSH_TIMEOUT", "1_000", "DOTFLOW_SERVER_FLUSH_TIMEOUT: '1_000' is not a number"),
+        ("DOTFLOW_SERVER_RETRIES", "1_0", "DOTFLOW_SERVER_RETRIES: '1_0' is not an integer"),
+        ("DOTFLOW_NOTIFY_PROVIDER", "slack", "'slack' is not one of none, telegram, discord, apprise"),
+        ("DOTFLOW_LOG_LEVEL", "LOUD", "DOTFLOW_LOG_LEVEL: 'LOUD' is not one of DEBUG, INFO, WARNING, ERROR"),
+        ("DOTFLOW_NOTIFY_NOTIFICATION_TYPE", "Broken", "'Broken' is not one of Not started, In progress"),
     ],
 )
 def test_error_bad_env_value(make, variable, value, expected):

@@ -1,0 +1,82 @@
+"""The [notify], [log], [tracer] and [metrics] tables: what they build, what they require, what they hide."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from dotflow.errors import ConfigError
+from dotflow.providers import LogDefault, MetricsDefault, NotifyDefault, TracerDefault
+
+
+def test_no_table_builds_the_defaults(make):
+    """Without the tables, the Config has no notifications, tracing or metrics, and logs to the dotflow logger."""
+    config = make().config()
+    assert type(config.notify) is NotifyDefault and type(config.tracer) is TracerDefault
+    assert type(config.metrics) is MetricsDefault
+    assert isinstance(config.log, LogDefault) and config.log.output == "logger"
+
+
+def test_the_log_table_configures_log_default(make, setup):
+    """[log] level, output, path and format reach LogDefault; a relative path is next to the file."""
+    make("[log]\nlevel = 'WARNING'\noutput = 'file'\npath = 'logs/run.log'\nformat = 'json'\n")
+    log = setup.resolve().config().log
+    assert isinstance(log, LogDefault)
+    assert (log.level, log.output, log.format) == ("WARNING", "file", "json")
+    assert log.path == str(setup.project / "logs" / "run.log")
+    assert (setup.project / "logs").is_dir()
+
+
+def test_environment_variables_override_the_tables(make):
+    """DOTFLOW_LOG_FORMAT and friends override the file, as for every other key."""
+    rp = make("[log]\nformat = 'simple'\n", env={"DOTFLOW_LOG_FORMAT": "json", "DOTFLOW_LOG_OUTPUT": "console"})
+    assert rp.source("log.format") == "env:DOTFLOW_LOG_FORMAT"
+    assert rp.config().log.format == "json"
+
+
+@pytest.mark.parametrize(
+    ("table", "missing"),
+    [
+        ("[notify]\nprovider = 'telegram'\nchat_id = '42'\n", "notify.token (DOTFLOW_NOTIFY_TOKEN)"),
+        ("[notify]\nprovider = 'telegram'\n", "notify.token (DOTFLOW_NOTIFY_TOKEN), notify.chat_id"),
+        ("[notify]\nprovider = 'discord'\n", "notify.webhook_url (DOTFLOW_NOTIFY_WEBHOOK_URL)"),
+        ("[notify]\nprovider = 'apprise'\n", "notify.urls (DOTFLOW_NOTIFY_URLS)"),
+    ],
+)
+def test_a_notifier_without_its_keys_is_one_error(make, table, missing):
+    """Choosing a notifier without the keys it needs is one ConfigError naming each key and its variable."""
+    with pytest.raises(ConfigError) as info:
+        make(table).config()
+    assert missing in str(info.value) and "from file:" in str(info.value)
+
+
+def test_secrets_of_the_tables_are_masked(make):
+    """notify.token, notify.webhook_url, notify.urls and the dsns show as *** in profile show's data."""
+    rp = make(env={"DOTFLOW_NOTIFY_TOKEN": "bot-secret-123", "DOTFLOW_NOTIFY_URLS": "slack://a/b/c",
+                   "DOTFLOW_LOG_DSN": "https://k@o.ingest.sentry.io/1"})
+    shown = rp.as_dict()["settings"]
+    for key in ("notify.token", "notify.urls", "log.dsn"):
+        assert shown[key] == {"value": "***", "source": f"env:DOTFLOW_{key.replace('.', '_').upper()}", "secret": True}
+    assert "bot-secret-123" not in repr(rp.settings)
+
+
+def test_a_project_provider_class_is_built_from_its_import_string(make, setup, monkeypatch):
+    """provider = "pkg.mod:Class" builds the project's own Notify (or Log, Tracer, Metrics) class."""
+    (setup.project / "my_notify.py").write_text(
+        "from dotflow.abc.notify import Notify\n\n"
+        "class Mine(Notify):\n    def hook_status_task(self, task):\n        pass\n"
+    )
+    monkeypatch.syspath_prepend(str(setup.project))
+    sys.modules.pop("my_notify", None)
+    config = make("[notify]\nprovider = 'my_notify:Mine'\n").config()
+    assert type(config.notify).__name__ == "Mine"
+
+
+def test_a_provider_string_of_the_wrong_contract_is_refused(make, setup, monkeypatch):
+    """A class that is not a Notify named as the notifier is a one-line ConfigError."""
+    (setup.project / "not_notify.py").write_text("class Other:\n    pass\n")
+    monkeypatch.syspath_prepend(str(setup.project))
+    sys.modules.pop("not_notify", None)
+    with pytest.raises(ConfigError, match="is not a subclass of dotflow.abc.notify.Notify"):
+        make("[notify]\nprovider = 'not_notify:Other'\n").config()
