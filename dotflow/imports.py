@@ -35,7 +35,15 @@ def import_string(
             f"{label} {spec!r}: cannot import {module_name!r}: {describe(exc)}; "
             "check the name and that its folder is on sys.path"
         ) from None
-    except Exception as exc:
+    except SystemExit as exc:  # a module that "exits" while imported must not end the run silently
+        raise error(
+            f"{label} {spec!r}: importing {module_name!r} called sys.exit({exc.code!r}); "
+            "a module must define things, not exit, when imported"
+        ) from None
+    except KeyboardInterrupt:
+        # no signal came (that would have been seen elsewhere): the module raised it itself
+        raise error(f"{label} {spec!r}: importing {module_name!r} raised KeyboardInterrupt") from None
+    except BaseException as exc:  # noqa: BLE001 - GeneratorExit & co. from a module's top level
         raise error(f"{label} {spec!r}: importing {module_name!r} raised {describe(exc)}") from None
     for part in attribute.split("."):
         try:

@@ -183,14 +183,17 @@ def plugin(key: str, spec: str, contract: type) -> Any:
     target = import_string(spec, label=key, error=ConfigError, colon=True, forms="pkg.module:Class")
     attribute = spec.partition(":")[2]
     expected = f"{contract.__module__}.{contract.__name__}"
-    if isinstance(target, type) and not issubclass(target, contract):
+    # only a class implementing the contract is ever called: a string naming any callable
+    # ("os:abort", "sys:exit", "builtins:breakpoint") must not run it
+    if not isinstance(target, type):
+        raise ConfigError(f"{head}: {attribute} is not a class (it is a {type(target).__name__}); "
+                          f"name a subclass of {expected}")
+    if not issubclass(target, contract):
         raise ConfigError(f"{head}: {attribute} is not a subclass of {expected}")
-    if not callable(target):
-        raise ConfigError(f"{head}: {attribute} is not a class (it is a {type(target).__name__})")
     try:
         instance = target()
-    except Exception as exc:
-        raise ConfigError(f"{head}: {attribute}() raised {describe(exc)}") from exc
+    except BaseException as exc:  # noqa: BLE001 - even sys.exit() in its __init__ is one line, not an exit
+        raise ConfigError(f"{head}: {attribute}() raised {describe(exc)}") from None
     if not isinstance(instance, contract):
         raise ConfigError(f"{head}: {attribute}() returned a {type(instance).__name__}, not a {expected}")
     return instance

@@ -290,7 +290,7 @@ def test_api_config_plugin_classes(make, plugins):
         ),
         ("profplug.prov:NotAStorage", "NotAStorage is not a subclass of dotflow.abc.storage.Storage"),
         ("profplug.prov:Broken", "storage.provider 'profplug.prov:Broken': Broken() raised RuntimeError: no way"),
-        ("profplug.prov:make_storage", "make_storage() returned a int, not a dotflow.abc.storage.Storage"),
+        ("profplug.prov:make_storage", "make_storage is not a class (it is a function); name a subclass of"),
     ],
 )
 def test_api_config_plugin_failures(make, plugins, spec, expected):

@@ -80,3 +80,40 @@ def test_a_provider_string_of_the_wrong_contract_is_refused(make, setup, monkeyp
     sys.modules.pop("not_notify", None)
     with pytest.raises(ConfigError, match="is not a subclass of dotflow.abc.notify.Notify"):
         make("[notify]\nprovider = 'not_notify:Other'\n").config()
+
+
+@pytest.mark.parametrize("spec", ["os:abort", "sys:exit", "builtins:breakpoint", "os:getcwd", "json:dumps"])
+def test_a_provider_string_naming_a_function_is_refused_before_it_runs(make, spec):
+    """A provider string naming any callable but a contract class is refused, and nothing is called:
+    'os:abort' must not kill the process, 'sys:exit' must not make a broken profile "pass"."""
+    with pytest.raises(ConfigError, match="is not a class"):
+        make(f"[storage]\nprovider = '{spec}'\n").config()
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [("import sys\nsys.exit(7)\n", "called sys.exit(7)"), ("raise KeyboardInterrupt\n", "raised KeyboardInterrupt"),
+     ("raise BaseException('odd')\n", "raised BaseException: odd"), ("raise ValueError('bad')\n", "ValueError: bad")],
+)
+def test_a_provider_module_that_exits_or_raises_at_import_is_one_error(make, setup, monkeypatch, body, shown):
+    """A provider module that calls sys.exit(), raises KeyboardInterrupt or a BaseException while
+    imported is a one-line ConfigError, never an exit, an "interrupted" or a traceback."""
+    (setup.project / "hostile_mod.py").write_text(body)
+    monkeypatch.syspath_prepend(str(setup.project))
+    sys.modules.pop("hostile_mod", None)
+    with pytest.raises(ConfigError) as info:
+        make("[notify]\nprovider = 'hostile_mod:Anything'\n").config()
+    assert shown in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_provider_class_whose_constructor_exits_is_one_error(make, setup, monkeypatch):
+    """sys.exit() inside a provider class's __init__ is a ConfigError naming the class."""
+    (setup.project / "exiting_cls.py").write_text(
+        "import sys\nfrom dotflow.abc.notify import Notify\n\n"
+        "class Quits(Notify):\n    def __init__(self):\n        sys.exit(3)\n\n"
+        "    def hook_status_task(self, task):\n        pass\n"
+    )
+    monkeypatch.syspath_prepend(str(setup.project))
+    sys.modules.pop("exiting_cls", None)
+    with pytest.raises(ConfigError, match=r"Quits\(\) raised SystemExit: 3"):
+        make("[notify]\nprovider = 'exiting_cls:Quits'\n").config()
