@@ -62,6 +62,21 @@ def setup_logging(quiet: bool = False) -> None:
     logger.setLevel(logging.WARNING if quiet else logging.INFO)
 
 
+def add_import_paths(resolved: Any = None) -> None:
+    """Put the current folder, and the folder of the project's dotflow.toml, first on ``sys.path``,
+    so a project's own modules (steps, providers) import from anywhere inside the project, the
+    same way for every command."""
+    import os
+
+    folders = [os.getcwd()]
+    project_file = getattr(resolved, "project_file", None)
+    if project_file:
+        folders.append(os.path.dirname(project_file))
+    for folder in reversed(folders):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+
+
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print ``error: <message>`` as one line on stderr and return the Exit to raise."""
     typer.echo(f"error: {message}", err=True)

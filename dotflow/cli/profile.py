@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.app import fail, setup_logging
+from dotflow.cli.app import add_import_paths, fail, setup_logging
 from dotflow.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -26,19 +26,24 @@ app = typer.Typer(
 _CONFIG_HELP = "Path of the dotflow.toml to use (default: found walking up from the current folder)."
 
 
-def _resolve(name: str | None, config: str | None) -> ResolvedProfile:
+_PROFILE_HELP = "Profile to use (default: the one that would be selected); the same as the NAME argument."
+
+
+def _resolve(name: str | None, flag: str | None, config: str | None) -> ResolvedProfile:
     from dotflow.profiles import resolve
 
+    if name is not None and flag is not None and name != flag:
+        raise ConfigError(f"give the profile once: NAME {name!r} and --profile {flag!r} differ")
     setup_logging(quiet=True)  # warnings (unknown DOTFLOW_* variables, shadowed values) still show
-    return resolve(name, config_path=config)
+    return resolve(name or flag, config_path=config)
 
 
 @app.command("list")
 def list_profiles(config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP)) -> None:
     """Every profile and where it is defined; '*' marks the one that would be selected.
 
-    The list is printed even when no profile can be selected or the selected one does not
-    resolve; that problem follows on stderr, and the exit code is 2.
+    When no profile can be selected, or the selected one does not resolve, the list is still
+    printed and exits 0 (listing worked); the problem follows on stderr as a warning.
     """
     from dotflow.profiles import list_profiles as listing_of
 
@@ -51,21 +56,22 @@ def list_profiles(config: Optional[str] = typer.Option(None, "--config", help=_C
     if listing.selected is not None:
         typer.echo(f"\nselected: {listing.selected} (by {listing.selected_by})")
     try:
-        _resolve(None, config)  # also logs the warnings, such as a misspelt DOTFLOW_* variable
+        _resolve(None, None, config)  # also logs the warnings, such as a misspelt DOTFLOW_* variable
     except ConfigError as exc:
         why = "no profile can be selected" if listing.selected is None else "the selected profile does not resolve"
-        raise fail(f"{why}: {exc}") from None
+        typer.echo(f"warning: {why}: {exc}", err=True)
 
 
 @app.command("show")
 def show(
     name: Optional[str] = typer.Argument(None, help="Profile to show (default: the one that would be selected)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help=_PROFILE_HELP),
     config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of a table."),
     show_secrets: bool = typer.Option(False, "--show-secrets", help="Print secret values instead of ***."),
 ) -> None:
     """The resolved settings of a profile and where each value came from."""
-    resolved = _resolve(name, config)
+    resolved = _resolve(name, profile, config)
     data = resolved.as_dict(show_secrets=show_secrets)
     if as_json:
         typer.echo(json.dumps(data, indent=2))
@@ -86,6 +92,7 @@ def show(
 @app.command("check")
 def check(
     name: Optional[str] = typer.Argument(None, help="Profile to check (default: the one that would be selected)."),
+    profile: Optional[str] = typer.Option(None, "--profile", help=_PROFILE_HELP),
     config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP),
     ping: bool = typer.Option(False, "--ping", help="Also reach the server with the token."),
 ) -> None:
@@ -93,17 +100,22 @@ def check(
 
     Exit codes: 0 valid, 2 invalid, 3 server unreachable or token refused.
     """
-    resolved = _resolve(name, config)
+    resolved = _resolve(name, profile, config)
+    add_import_paths(resolved)  # a project-local provider imports as it would under `dotflow start`
     built = resolved.config()
     typer.echo(f"profile {resolved.name!r} is valid: storage {built.storage!r}, server {built.server!r}")
     if not ping:
         return
     pinger = getattr(built.server, "ping", None)
     if pinger is None:
-        raise ConfigError(
-            f"profile {resolved.name!r} reports to no server (server.provider resolves to none); "
-            "set server.base_url and server.user_token to ping one"
+        unset = [key for key in ("server.base_url", "server.user_token") if resolved[key] is None]
+        advice = (
+            f"set {' and '.join(unset)} (DOTFLOW_{unset[0].replace('.', '_').upper()}"
+            + (" and the like" if len(unset) > 1 else "") + ") to ping one"
+            if unset and resolved["server.provider"] == "auto"
+            else f"server.provider is {resolved['server.provider']!r} (from {resolved.source('server.provider')})"
         )
+        raise ConfigError(f"profile {resolved.name!r} reports to no server, so there is nothing to ping; {advice}")
     result = pinger()
     shown_url = resolved.as_dict()["settings"]["server.base_url"]["value"]  # token and password masked
     code, message = ping_outcome(result.status, result.detail, shown_url)

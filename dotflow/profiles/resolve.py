@@ -214,18 +214,40 @@ def _resolve(
 
     settings = {key.dotted: merged[key.section][key.name] for key in KEYS}
     builtin.check_required(name, selected_by, settings)
-    resume = _resume_warning(settings)
-    if resume:
-        warnings.append(resume)
+    for warning in (_resume_warning(settings), _half_server_warning(settings)):
+        if warning:
+            warnings.append(warning)
     if env.get("WORKFLOW_ID") == "" and name != builtin.MANAGED:
         # empty counts as unset, but a runner that meant to pass an id would lose its reports
         warnings.append("WORKFLOW_ID is set but empty, so it counts as unset and managed mode is off")
-    return ResolvedProfile(name, selected_by, [doc.path for doc in documents], settings, warnings, known)
+    return ResolvedProfile(
+        name, selected_by, [doc.path for doc in documents], settings, warnings, known,
+        project_file=project.path if project is not None else None,
+    )
 
 
 def _sets(layer: Layer, dotted: str) -> bool:
     section, _, key = dotted.partition(".")
     return key in layer.get(section, ())
+
+
+def _half_server_warning(settings: Mapping[str, Setting]) -> str | None:
+    """A warning when ``auto`` finds only one of base_url and user_token: the run would report
+    nowhere, and without a word that would look like a working setup."""
+    if settings["server.provider"].value != "auto":
+        return None
+    url, token = settings["server.base_url"], settings["server.user_token"]
+    if (url.value is None) == (token.value is None):
+        return None
+    have, lacking, variable = (
+        (url, "server.user_token", "SERVER_USER_TOKEN") if token.value is None
+        else (token, "server.base_url", "SERVER_BASE_URL")
+    )
+    what = "server.base_url" if have is url else "server.user_token"
+    return (
+        f"{what} is set (from {have.source}) but {lacking} is not, so no status will be reported; "
+        f"set {variable} (or DOTFLOW_{lacking.replace('.', '_').upper()}), or unset {what}"
+    )
 
 
 def _resume_warning(settings: Mapping[str, Setting]) -> str | None:

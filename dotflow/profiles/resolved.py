@@ -17,7 +17,7 @@ class ResolvedProfile:
     ``settings`` holds every key of the table, in table order, each with its value and source.
     """
 
-    __slots__ = ("files", "name", "profiles", "selected_by", "settings", "warnings")
+    __slots__ = ("files", "name", "profiles", "project_file", "selected_by", "settings", "warnings")
 
     def __init__(
         self,
@@ -27,6 +27,7 @@ class ResolvedProfile:
         settings: dict[str, Setting],
         warnings: list[str],
         profiles: dict[str, str],
+        project_file: str | None = None,
     ) -> None:
         self.name = name
         self.selected_by = selected_by
@@ -34,6 +35,7 @@ class ResolvedProfile:
         self.settings = settings
         self.warnings = warnings
         self.profiles = profiles
+        self.project_file = project_file  # the project's dotflow.toml (or pyproject.toml), if one was found
 
     def __getitem__(self, key: str) -> Any:
         return self.settings[key].value

@@ -236,9 +236,9 @@ def test_check_env_rescues_a_file_value_with_an_unset_variable(run_cli, project)
 
 
 def test_list_still_lists_when_the_selected_profile_is_unknown(run_cli, with_file):
-    """`DOTFLOW_PROFILE=typo profile list` prints every profile, then the selection error: exit 2."""
+    """`DOTFLOW_PROFILE=typo profile list` prints every profile, then warns of the selection error: exit 0."""
     result = run_cli("profile", "list", env={"DOTFLOW_PROFILE": "typo"})
-    assert result.returncode == 2
+    assert result.returncode == 0
     names = [line.split()[0] for line in result.stdout.splitlines() if line.strip()]
     assert names == ["default", "managed", "dev", "prod"]
     assert "*" not in result.stdout
@@ -246,9 +246,9 @@ def test_list_still_lists_when_the_selected_profile_is_unknown(run_cli, with_fil
 
 
 def test_list_still_lists_when_managed_is_incomplete(run_cli, with_file):
-    """`WORKFLOW_ID=abc profile list` marks managed, then says what it is missing: exit 2."""
+    """`WORKFLOW_ID=abc profile list` marks managed, then warns of what it is missing: exit 0 (it listed)."""
     result = run_cli("profile", "list", env={"WORKFLOW_ID": "abc"})
-    assert result.returncode == 2
+    assert result.returncode == 0
     assert re.search(r"^\* managed\s+built-in", result.stdout, re.MULTILINE)
     assert "selected: managed (by env:WORKFLOW_ID)" in result.stdout
     assert "SERVER_BASE_URL" in result.stderr and "SERVER_USER_TOKEN" in result.stderr
@@ -330,3 +330,43 @@ def test_an_invalid_base_url_is_never_echoed_with_its_secrets(run_cli, project, 
     assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
     assert "Wd42x" not in result.stderr and "bob" not in result.stderr
     _no_secret(result)
+
+
+def test_profile_commands_take_the_profile_flag_too(run_cli, with_file):
+    """`profile show --profile prod` and `profile check --profile prod` work like the NAME argument."""
+    for args in (("profile", "show", "--profile", "prod"), ("profile", "check", "--profile", "prod")):
+        result = run_cli(*args, env={"PROD_TOKEN": TOKEN})
+        assert result.returncode == 0, (args, result.stderr)
+        assert "prod" in result.stdout
+    result = run_cli("profile", "show", "dev", "--profile", "prod", env={"PROD_TOKEN": TOKEN})
+    assert result.returncode == 2 and "give the profile once" in result.stderr
+
+
+def test_check_ping_without_a_token_says_what_is_missing(run_cli, project):
+    """`check --ping` with base_url but no token exits 2 naming the token, not telling to set base_url."""
+    result = run_cli("profile", "check", "--ping", env={"SERVER_BASE_URL": "https://api.example.com/v1"})
+    assert result.returncode == 2
+    error = result.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: ") and "set server.user_token (DOTFLOW_SERVER_USER_TOKEN)" in error
+    assert "server.base_url" not in error
+    assert "no status will be reported" in result.stderr  # the warning said so first
+
+
+def test_check_imports_a_project_provider_as_start_does(run_cli, project):
+    """A provider class in the project folder is found by `profile check` run from a subfolder."""
+    (project / "dotflow.toml").write_text("[storage]\nprovider = 'mystore:Store'\n")
+    (project / "mystore.py").write_text(
+        "from dotflow.abc.storage import Storage\nfrom dotflow.context import Context\n\n"
+        "class Store(Storage):\n    def post(self, key, context):\n        pass\n\n"
+        "    def get(self, key):\n        return Context()\n"
+    )
+    sub = project / "sub"
+    sub.mkdir()
+    import subprocess
+
+    from cli_support import clean_env, dotflow_exe
+
+    result = subprocess.run([dotflow_exe(), "profile", "check"], cwd=sub, env=clean_env(project),
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "Store" in result.stdout

@@ -117,3 +117,13 @@ def test_a_provider_class_whose_constructor_exits_is_one_error(make, setup, monk
     sys.modules.pop("exiting_cls", None)
     with pytest.raises(ConfigError, match=r"Quits\(\) raised SystemExit: 3"):
         make("[notify]\nprovider = 'exiting_cls:Quits'\n").config()
+
+
+@pytest.mark.parametrize(("env", "lacking"), [({"SERVER_BASE_URL": "https://api.test/v1"}, "SERVER_USER_TOKEN"),
+                                             ({"SERVER_USER_TOKEN": "tok-123456"}, "SERVER_BASE_URL")])
+def test_half_a_server_is_warned_about(make, caplog, env, lacking):
+    """base_url without a token (or the reverse) resolves to no server, with one warning saying which is missing."""
+    rp = make(env=env)
+    assert rp.server_provider == "none"
+    (warning,) = [w for w in rp.warnings if "no status will be reported" in w]
+    assert f"set {lacking}" in warning and "tok-123456" not in warning
