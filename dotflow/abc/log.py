@@ -27,6 +27,8 @@ class Log(ABC):
     _logger: logging.Logger = logger
     _level: int = logging.INFO
     _format: str = "simple"
+    # format name -> method, as in 1.x: a subclass may add its own format here
+    _FORMATTERS: dict[str, str] = {"json": "_format_json", "simple": "_format_text"}
 
     def info(self, **kwargs: Any) -> None:
         self._log(logging.INFO, **kwargs)
@@ -46,7 +48,7 @@ class Log(ABC):
     def _log(self, level: int, **kwargs: Any) -> None:
         if level < self._level or not self._logger.isEnabledFor(level):
             return
-        format_record = self._format_json if self._format == "json" else self._format_text
+        format_record = getattr(self, self._FORMATTERS.get(self._format, "_format_text"))
         self._logger.log(level, format_record(level, **kwargs))
 
     def _format_text(self, level: int, **kwargs: Any) -> str:
@@ -77,8 +79,14 @@ class Log(ABC):
         errors = task.errors
         if errors and level >= logging.WARNING:
             last = errors[-1]
-            record["error"] = {"exception": str(last.exception), "message": _one_line(last.message)}
+            record["error"] = {"exception": exception_name(last.exception), "message": _one_line(last.message)}
         return json.dumps(record)
+
+
+def exception_name(exception: Any) -> str:
+    """The class name a ``TaskError.exception`` stands for: it is that name already (a str, as in
+    1.x), or the exception itself."""
+    return exception if isinstance(exception, str) else type(exception).__name__
 
 
 def _reason(task: Any) -> str:

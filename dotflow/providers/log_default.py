@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
+import weakref
 from pathlib import Path
+from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
 from dotflow.errors import UsageError
 
 OUTPUTS = ("console", "file", "both", "logger")
+# 1.x's line; a json record is already a whole object with its own timestamp and level
 _LINE = "%(asctime)s - %(levelname)s [%(name)s]: %(message)s"
+_JSON_LINE = "%(message)s"
 
 
 class LogDefault(Log):
@@ -22,51 +27,108 @@ class LogDefault(Log):
     - ``output="logger"`` hands the records to the standard ``dotflow`` logger and attaches
       nothing: the application (or ``dotflow start``) decides where they go. This is what
       ``Config()`` uses when no ``log`` is given, so the library prints nothing by itself.
-    - ``level`` is the lowest level written (DEBUG, INFO, WARNING or ERROR); ``format`` is
-      ``simple`` or ``json`` (see ``dotflow.abc.log.Log``).
+    - ``level`` is the lowest level written (DEBUG, INFO, WARNING or ERROR, any case, or the
+      ``logging`` constant); ``format`` is ``simple`` (1.x's ``time - LEVEL [dotflow]: ID ...``
+      line) or ``json`` (one JSON object per line, nothing around it; see ``dotflow.abc.log.Log``).
 
     Each instance owns its handlers; none is registered globally, so making many instances
-    leaks no logger (1.x created one per instance, for good).
+    leaks no logger (1.x created one per instance, for good), and the file is closed when the
+    instance goes (or on ``close()``). The file is opened on the first record.
     """
 
     def __init__(
-        self, level: str = "INFO", output: str = "console", path: str = ".output/flow.log", format: str = "simple"
+        self,
+        level: str | int = "INFO",
+        output: str = "console",
+        path: str | os.PathLike[str] = ".output/flow.log",
+        format: str = "simple",
     ) -> None:
-        name = level.upper() if isinstance(level, str) else level
-        if name not in LEVELS:
-            raise UsageError(f"LogDefault(level={level!r}); use one of: {', '.join(LEVELS)}")
+        name = _level_name(level)
         if output not in OUTPUTS:
             raise UsageError(f"LogDefault(output={output!r}); use one of: {', '.join(OUTPUTS)}")
         if format not in FORMATS:
             raise UsageError(f"LogDefault(format={format!r}); use one of: {', '.join(FORMATS)}")
-        self.level, self.output, self.path, self.format = str(name), output, str(path), format
-        self._level = LEVELS[str(name)]
+        self.level, self.output, self.path, self.format = name, output, os.fspath(path), format
+        self._level = LEVELS[name]
         self._format = format
         if output == "logger":
             self._logger = logging.getLogger("dotflow")
             return
         own = logging.Logger("dotflow", self._level)  # not in logging's registry: it goes with the instance
         own.propagate = False
-        formatter = logging.Formatter(_LINE)
+        formatter = logging.Formatter(_JSON_LINE if format == "json" else _LINE)
         handlers: list[logging.Handler] = []
         if output in ("file", "both"):
-            file = Path(path)
-            try:
-                file.parent.mkdir(parents=True, exist_ok=True)
-                handlers.append(logging.FileHandler(file, mode="a", encoding="utf-8"))
-            except OSError as exc:
-                raise UsageError(f"LogDefault(path={str(path)!r}): cannot write there: {exc.strerror}") from None
+            handlers.append(_file_handler(self.path))
         if output in ("console", "both"):
-            handlers.append(logging.StreamHandler(sys.stderr))
+            handlers.append(_StderrHandler())
         for handler in handlers:
             handler.setFormatter(formatter)
             own.addHandler(handler)
         self._logger = own
+        weakref.finalize(self, _close, handlers)
 
     def flush(self, timeout: float | None = None) -> None:
-        for handler in self._logger.handlers if self.output != "logger" else ():
+        for handler in self._own_handlers():
             handler.flush()
+
+    def close(self) -> None:
+        """Close the file (a later record opens it again)."""
+        _close(self._own_handlers())
+
+    def _own_handlers(self) -> list[logging.Handler]:
+        return list(self._logger.handlers) if self.output != "logger" else []
 
     def __repr__(self) -> str:
         path = f", path={self.path!r}" if self.output in ("file", "both") else ""
         return f"LogDefault(level={self.level!r}, output={self.output!r}{path}, format={self.format!r})"
+
+
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at each record, as ``print(file=sys.stderr)`` does,
+    so a redirected stderr (``contextlib.redirect_stderr``, a test's capture) gets the records."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def _level_name(level: Any) -> str:
+    if isinstance(level, int) and not isinstance(level, bool):
+        name = logging.getLevelName(level)
+    elif isinstance(level, str):
+        name = level.strip().upper()
+    else:
+        name = None
+    if name not in LEVELS:
+        raise UsageError(f"LogDefault(level={level!r}); use one of: {', '.join(LEVELS)}")
+    return str(name)
+
+
+def _file_handler(path: str) -> logging.FileHandler:
+    """An appending handler on ``path``, its folder made; checked now, opened at the first record."""
+    file = Path(path)
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+        if file.is_dir():
+            raise IsADirectoryError(21, "it is a folder")
+        if not os.access(file if file.exists() else file.parent, os.W_OK):
+            raise PermissionError(13, "permission denied")
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UsageError(
+            f"LogDefault(path={path!r}): cannot write there ({reason}); give a writable file path"
+        ) from None
+    return logging.FileHandler(file, mode="a", encoding="utf-8", delay=True)
+
+
+def _close(handlers: list[logging.Handler]) -> None:
+    for handler in handlers:
+        handler.close()

@@ -755,3 +755,13 @@ def test_a_profile_and_serverapi_accept_exactly_the_same_values(key: str, value:
     except ConfigError:
         profile_ok = False
     assert api_ok == profile_ok
+
+
+def test_a_refused_connection_is_called_unreachable(servers: Any, make_api: Any, logs: Any) -> None:
+    """A closed port is reported as 'server unreachable', not as a timeout."""
+    backend = servers("refused")
+    api = make_api(backend.url, retries=0)
+    api.update_task(FakeTask("1", status="Completed"))
+    api.flush()
+    (lost,) = [m for m in _lines(logs, logging.WARNING) if "lost" in m]
+    assert "server unreachable: NewConnectionError" in lost

@@ -372,7 +372,11 @@ class _Channel:
         except errors.SSLError as exc:  # a certificate problem does not go away by retrying
             return drop(f"failed with TLS error {type(exc).__name__}")
         except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
-            what = "timed out" if isinstance(exc, (errors.TimeoutError, TimeoutError)) else "unreachable"
+            # urllib3's NewConnectionError (refused, no route) subclasses its timeout error
+            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError)) and not isinstance(
+                exc, errors.NewConnectionError
+            )
+            what = "timed out" if timed_out else "unreachable"
             return transient(f"server {what}: {type(exc).__name__}")
         except Exception as exc:
             logger.warning(

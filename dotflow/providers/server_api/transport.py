@@ -61,15 +61,17 @@ def redirect_host(url: str, location: str | None) -> str:
 
 
 class Transport:
-    """Makes the connections to one API root, all sending the same token header."""
+    """Makes the connections to one API root, all sending the same token header (none when
+    ``token`` is None: the notify providers, whose secret is in the URL, reuse these connections)."""
 
-    def __init__(self, base_url: str, token: str, session: requests.Session | None = None) -> None:
+    def __init__(self, base_url: str, token: str | None, session: requests.Session | None = None) -> None:
         self._base_url = base_url
         self._headers = {
-            "X-User-Token": token,
             "Content-Type": "application/json",
             "Accept-Encoding": "identity",  # the body is read raw and bounded: no decompression bombs
         }
+        if token is not None:
+            self._headers["X-User-Token"] = token
         self._session = session
         self._prepared_base: str | None = None
 

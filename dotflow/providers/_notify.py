@@ -1,0 +1,385 @@
+"""What the notify providers share: the status filter, the message parts, and background delivery.
+
+``QueuedNotify`` turns ``hook_status_task`` into a message built on the caller's thread (a
+snapshot of the task) and queued on a ``DeliveryQueue``: one lane per task, so a task's messages
+go out in order, a terminal one (Completed, Failed) is never replaced nor dropped, and a
+non-terminal one still queued when a newer message of the same task comes is replaced by it.
+``HTTPNotify`` sends the queued messages as JSON POSTs over ``server_api.transport``'s
+connections (no redirect followed, answers read 64 KiB deep at most), one sender per provider,
+which is what a chat's rate limit wants, and retries what the queue retries (connection errors,
+timeouts, 408, 429, 5xx, honouring ``Retry-After``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+import weakref
+from collections.abc import Iterable
+from time import monotonic
+from typing import TYPE_CHECKING, Any, NamedTuple
+from urllib.parse import urlsplit
+
+from dotflow.abc.log import exception_name
+from dotflow.abc.notify import Notify
+from dotflow.core.types.status import TypeStatus
+from dotflow.errors import UsageError
+from dotflow.redact import Redactor, one_line
+from dotflow.reporting import retry
+from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+
+if TYPE_CHECKING:
+    import requests
+
+    from dotflow.providers.server_api.transport import Answer, Connection
+
+logger = logging.getLogger("dotflow.notify")
+
+STATUSES = (
+    TypeStatus.NOT_STARTED,
+    TypeStatus.IN_PROGRESS,
+    TypeStatus.COMPLETED,
+    TypeStatus.PAUSED,
+    TypeStatus.RETRY,
+    TypeStatus.FAILED,
+)
+_TERMINAL = (TypeStatus.COMPLETED, TypeStatus.FAILED)
+# Messages queued per provider before the oldest non-terminal ones are dropped to make room.
+QUEUE_SIZE = 1_000
+# Characters of an error message put in a notification.
+ERROR_TEXT = 1_000
+_RETRY_AFTER = re.compile(r'"retry_after"\s*:\s*([0-9]+(?:\.[0-9]+)?)')
+
+
+# -- settings ------------------------------------------------------------------------------------
+
+
+def status_filter(owner: str, value: Any) -> frozenset[str] | None:
+    """The statuses ``notification_type`` selects: None (or "") for every one, a status, or
+    several of them (a list or tuple, which 1.x did not take)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        values: tuple[Any, ...] = (value,)
+    elif isinstance(value, Iterable):
+        values = tuple(value)
+    else:
+        values = (value,)
+    unknown = [item for item in values if item not in STATUSES]
+    if unknown or not values:
+        raise UsageError(
+            f"{owner}(notification_type={value!r}); use None (every status), one of "
+            f"{', '.join(map(repr, STATUSES))} (TypeStatus.FAILED, ...), or a list of them"
+        )
+    return frozenset(values)
+
+
+def check_number(owner: str, name: str, value: Any, *, minimum: float = 0.0, integer: bool = False) -> Any:
+    """``value`` if it is a finite number (an int when ``integer``) of at least ``minimum``
+    (above it when ``minimum`` is 0 and ``name`` is a timeout)."""
+    kind = int if integer else (int, float)
+    ok = isinstance(value, kind) and not isinstance(value, bool) and math.isfinite(value)
+    if ok and name == "timeout":
+        ok = value > 0
+    if not ok or value < minimum:
+        what = "an integer" if integer else "a number"
+        bound = "greater than 0" if name == "timeout" else f">= {minimum:g}"
+        raise UsageError(f"{owner}({name}={value!r}); it must be {what} {bound}")
+    return value
+
+
+def http_url_problem(url: Any) -> str | None:
+    """What is wrong with a URL a message is POSTed to (a query is allowed, as Discord's
+    ``?thread_id=`` needs), or None."""
+    if not isinstance(url, str) or not url.strip():
+        return "must be a non-empty string"
+    if any(ch.isspace() or not ch.isprintable() for ch in url.strip()):
+        return "holds whitespace or a control character"
+    try:
+        parts = urlsplit(url.strip())
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        return "is not a valid URL"
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        return "must be an http:// or https:// URL with a host"
+    if parts.fragment or "#" in url:
+        return "must not hold a fragment ('#')"
+    return None
+
+
+# -- the message parts ---------------------------------------------------------------------------
+
+
+def headline(status: str) -> str:
+    """``<symbol> <status>``, as 1.x titles a notification."""
+    symbol = TypeStatus.get_symbol(status)
+    return f"{symbol} {status}" if symbol else status
+
+
+def failure(task: Any) -> tuple[str, str] | None:
+    """``(exception class name, one-line message)`` of a Failed task's last error, else None."""
+    if task.status != TypeStatus.FAILED:
+        return None
+    errors = task.errors
+    if not errors:
+        return None
+    last = errors[-1]
+    return exception_name(last.exception), one_line(str(last.message), ERROR_TEXT)
+
+
+def result_text(task: Any, limit: int) -> str:
+    """The task's ``result()`` as JSON of at most ``limit`` characters."""
+    value = task.result(max=max(2, limit))
+    text = value if isinstance(value, str) else json.dumps(value, default=str)
+    return text[:limit]
+
+
+# -- secrets in other libraries' log lines --------------------------------------------------------
+
+
+class _Scrub(logging.Filter):
+    """Hides the live notifiers' secrets in the records of a library's logger: urllib3 logs each
+    request's path at DEBUG (a bot token, a webhook's), apprise logs URLs and connection errors."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.owners: weakref.WeakSet[QueuedNotify] = weakref.WeakSet()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            owners = list(self.owners)
+            if owners:
+                text = record.getMessage()
+                clean = text
+                for owner in owners:
+                    clean = owner._hide(clean)
+                if clean != text:
+                    record.msg, record.args = clean, None
+        except Exception:  # a filter lets the record through whatever happens
+            pass
+        return True
+
+
+_scrubs: dict[str, _Scrub] = {}
+
+
+def hide_in_logs(owner: QueuedNotify, *names: str) -> None:
+    """Have the loggers ``names`` hide ``owner``'s secrets while it lives (a filter is attached to
+    each the first time: when a notifier is made, never at import)."""
+    for name in names:
+        scrub = _scrubs.get(name)
+        if scrub is None:
+            scrub = _scrubs[name] = _Scrub()
+            logging.getLogger(name).addFilter(scrub)
+        scrub.owners.add(owner)
+
+
+# -- queued delivery -----------------------------------------------------------------------------
+
+
+class QueuedNotify(Notify):
+    """A notifier whose messages are built at once and delivered in the background.
+
+    A subclass sets ``_wanted`` (``status_filter``), ``_hide`` (a Redactor of its secrets) and
+    ``_queues`` (its DeliveryQueues), and implements ``_route(task)``: the ``(queue, payload)``
+    pairs one status change sends.
+    """
+
+    _wanted: frozenset[str] | None
+    _hide: Redactor
+    _queues: tuple[DeliveryQueue, ...]
+    _flush_timeout: float
+
+    def hook_status_task(self, task: Any) -> None:
+        status = task.status
+        if self._wanted is not None and status not in self._wanted:
+            return
+        try:
+            kind = Kind.FINAL if status in _TERMINAL else Kind.UPDATE
+            lane = (str(task.workflow_id), str(task.task_id))
+            for queue, payload in self._route(task):
+                queue.put(lane, kind, payload)
+        except Exception as exc:  # the Reporter would log the text, which may hold a secret
+            logger.warning(
+                "%s: could not queue the notification (%s: %s); the workflow goes on without it",
+                type(self).__name__,
+                type(exc).__name__,
+                self._hide(one_line(str(exc), 200)),
+            )
+
+    def _route(self, task: Any) -> Iterable[tuple[DeliveryQueue, Any]]:
+        raise NotImplementedError
+
+    def flush(self, timeout: float | None = None) -> None:
+        """Deliver what is queued, waiting at most ``timeout`` seconds (default ``flush_timeout``).
+        What is still queued then is given up, and one warning counts it. Never raises."""
+        wait = self._flush_timeout if timeout is None else max(0.0, float(timeout))
+        deadline = monotonic() + wait
+        for index, queue in enumerate(self._queues):  # the others' senders go on meanwhile
+            queue.flush(wait if index == 0 else max(0.0, deadline - monotonic()))
+
+    @property
+    def flush_timeout(self) -> float:
+        return self._flush_timeout
+
+    @property
+    def sent(self) -> int:
+        """Messages delivered."""
+        return sum(queue.sent for queue in self._queues)
+
+    @property
+    def failed(self) -> int:
+        """Messages given up: rejected, out of retries, dropped for room, or left when a flush ran out of time."""
+        return sum(queue.lost for queue in self._queues)
+
+    @property
+    def pending(self) -> int:
+        """Messages queued or being sent."""
+        return sum(queue.pending for queue in self._queues)
+
+
+class Post(NamedTuple):
+    """One queued message: the JSON body, and another to send if the service cannot parse the first."""
+
+    body: bytes
+    fallback: bytes | None = None
+
+
+def dumps(payload: Any) -> bytes:
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"), default=str).encode("utf-8")
+
+
+class HTTPNotify(QueuedNotify):
+    """A notifier POSTing JSON to one URL that carries its secret (a bot token, a webhook)."""
+
+    service = "the service"  # "Telegram", "Discord": how log lines name the other end
+    timeout: float
+
+    def _start(
+        self,
+        *,
+        base_url: str,
+        path: str,
+        shown: str,
+        hide: Redactor,
+        flush_timeout: float,
+        retries: int,
+        backoff_max: float,
+        session: requests.Session | None,
+    ) -> None:
+        from dotflow.providers.server_api.transport import Transport
+
+        owner = type(self).__name__
+        self._flush_timeout = float(check_number(owner, "flush_timeout", flush_timeout))
+        retries = check_number(owner, "retries", retries, integer=True)
+        backoff_max = check_number(owner, "backoff_max", backoff_max, minimum=0.001)
+        self._hide = hide
+        hide_in_logs(self, "urllib3.connectionpool")
+        self._shown = shown
+        self._path = path
+        self._transport = Transport(base_url, None, session)
+        self._rejected: set[int] = set()  # HTTP statuses already logged
+        self._queue = DeliveryQueue(
+            self._open_channel,
+            label=f"dotflow notify {self.service}",
+            target=shown,
+            workers=1,
+            queue_size=QUEUE_SIZE,
+            retries=retries,
+            backoff_max=backoff_max,
+            flush_timeout=self._flush_timeout,
+            logger=logger,
+        )
+        self._queues = (self._queue,)
+
+    def _route(self, task: Any) -> Iterable[tuple[DeliveryQueue, Any]]:
+        return ((self._queue, self._post(task)),)
+
+    def _post(self, task: Any) -> Post:
+        raise NotImplementedError
+
+    def _open_channel(self) -> _Channel:
+        return _Channel(self, self._transport.connect())
+
+    def _deliver(self, connection: Connection, post: Post, timeout: float) -> Outcome:
+        """One message: the POST, and the fallback body when the service says it cannot parse it."""
+        answer = connection.request("POST", self._path, post.body, timeout, {})
+        if post.fallback is not None and self._unparsable(answer):
+            answer = connection.request("POST", self._path, post.fallback, timeout, {})
+        return self._outcome(answer)
+
+    def _unparsable(self, answer: Answer) -> bool:
+        return False
+
+    def _hint(self, status: int) -> str:
+        """What to check after a rejection with ``status`` ("" when nothing useful to say)."""
+        return ""
+
+    def _outcome(self, answer: Answer) -> Outcome:
+        status = answer.status
+        if 200 <= status < 300:
+            return SENT
+        if retry.is_transient(status):
+            return transient(f"{self.service} answered HTTP {status}", _retry_after(answer))
+        if status not in self._rejected:
+            self._rejected.add(status)
+            said = " ".join(answer.text.split())
+            if 300 <= status < 400:
+                hint = "a redirect, not followed, so the URL's secret stays with its host"
+            else:
+                hint = self._hint(status)
+            logger.warning(
+                "dotflow notify: %s rejected a message with HTTP %d%s%s; not retried, and later HTTP %d "
+                "rejections are counted in the warning of the next flush",
+                self.service,
+                status,
+                f" ({self._hide(said)[:200]})" if said else "",
+                f"; {hint}" if hint else "",
+                status,
+            )
+        return drop(f"rejected with HTTP {status}")
+
+
+class _Channel:
+    """The sender's connection; turns what happens to one POST into a delivery Outcome."""
+
+    def __init__(self, notify: HTTPNotify, connection: Connection) -> None:
+        from urllib3 import exceptions
+
+        self._notify = notify
+        self._connection = connection
+        self._errors = exceptions
+
+    def send(self, post: Post, deadline: float | None) -> Outcome:
+        notify = self._notify
+        timeout = notify.timeout
+        if deadline is not None:  # a flush is waiting: no request may outlive it
+            timeout = max(0.05, min(timeout, deadline - monotonic()))
+        errors = self._errors
+        try:
+            return notify._deliver(self._connection, post, timeout)
+        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
+            return drop(f"failed with TLS error {type(exc).__name__}")
+        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out: the text holds the URL
+            # urllib3 makes a refused connection a kind of connect timeout: it is not one
+            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError))
+            what = "timed out" if timed_out and not isinstance(exc, errors.NewConnectionError) else "unreachable"
+            return transient(f"{notify.service} {what}: {type(exc).__name__}")
+        except Exception as exc:
+            return drop(f"failed with {type(exc).__name__}")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+def _retry_after(answer: Answer) -> float | None:
+    """The wait an answer asks for: its ``Retry-After`` header, else a ``retry_after`` in its JSON
+    body (Telegram's ``parameters.retry_after``, Discord's ``retry_after``)."""
+    seconds = retry.parse_retry_after(answer.retry_after)
+    if seconds is None:
+        match = _RETRY_AFTER.search(answer.text)
+        if match is not None:
+            seconds = float(match.group(1))
+    return seconds
