@@ -9,29 +9,52 @@ from datetime import datetime
 from typing import Any
 
 from dotflow.abc.scheduler import Scheduler
+from dotflow.core.types.overlap import TypeOverlap
 from dotflow.errors import MissingExtraError, UsageError
 
 logger = logging.getLogger("dotflow")
 
-_OVERLAPS = ("skip", "wait")
-# How often "wait" checks whether a background run has ended; stop() still wakes it at once.
+OVERLAPS = (TypeOverlap.SKIP, TypeOverlap.QUEUE, TypeOverlap.PARALLEL)
+# "wait" was this scheduler's name for "queue" before 1.x's names were adopted; it still works
+_ALIASES = {"wait": TypeOverlap.QUEUE}
+# runs at once with overlap="parallel", as in 1.x
+PARALLEL_LIMIT = 10
+# How often "queue" checks whether a background run has ended; stop() still wakes it at once.
 _POLL_SECONDS = 1.0
+# The longest single sleep: a wall clock that jumps (suspend, NTP) is noticed within this.
+_MAX_SLEEP = 60.0
 
 
 class SchedulerCron(Scheduler):
-    """``DotFlow.schedule()`` with it blocks and calls ``start`` at each time of ``cron``
-    (5, 6 or 7 fields, or ``@hourly`` and friends, read in the clock's time zone).
+    """``SchedulerCron(cron, overlap="skip", *, max_runs=None, clock=None, sleep=None)``.
 
-    - ``max_runs`` ends the schedule after that many runs; ``stop()`` (from any thread, or
-      from inside a run) ends it at once, waking it if it is sleeping. A ``stop()`` that comes
-      before ``start()`` makes that ``start()`` return without a run.
-    - ``overlap`` says what happens to a run that falls due while the previous one is still
-      going: ``"skip"`` (the default) drops it with a warning; ``"wait"`` starts it as soon as
-      the previous one ends, several such runs collapsing into one. A background-mode run
-      (``schedule(mode="background")``) is "going" until its Manager is done; a blocking run
-      holds the scheduler, so times that pass during it are treated the same way.
+    ``DotFlow.schedule()`` with it blocks and runs the whole workflow at each time of ``cron``
+    (croniter's forms: 5 fields; a 6th for seconds, so ``* * * * * *`` is every second; a
+    7th for years; ``@hourly`` and friends; read in the clock's time zone). Every time is a full
+    run (1.x ran the workflow only at the first).
+
+    - ``overlap`` says what happens to a run that falls due while an earlier one is going:
+
+      - ``"skip"`` (default): it is dropped, with a warning;
+      - ``"queue"``: at most one run waits, and starts as soon as the going one ends; the
+        times that pass meanwhile collapse into that one run. ``"wait"`` is the same;
+      - ``"parallel"``: it starts at once on a thread of its own, up to 10 runs at a time
+        (a time when 10 are going is dropped, with a warning). ``DotFlow.schedule()`` runs an
+        overlapping run on a copy of the workflow, with its own tasks and a new workflow id,
+        since one DotFlow's tasks hold one run's state; any other callable must be safe to
+        call while an earlier call is still going.
+
+      With ``"skip"`` and ``"queue"`` runs happen in the thread that called ``start()``, so a
+      Ctrl-C interrupts the run (its tasks are reported Failed) and then ends the schedule. A
+      background-mode run (``schedule(mode="background")``) is "going" until it is done.
+    - ``max_runs`` ends the schedule after that many runs (with ``"parallel"``, ``start()``
+      then waits for them to end). ``stop()`` ends it at once, from any thread or from inside
+      a run, waking it if it sleeps; a ``stop()`` before ``start()`` makes that ``start()``
+      return without a run. ``running`` is True while ``start()`` goes.
     - A run that raises, AssertionError included, is logged on the ``dotflow`` logger and the
       schedule goes on: unlike ``start()``, a long-lived schedule has no caller to raise to.
+    - Unlike 1.x no signal handler is installed: the application owns its signals (``dotflow
+      schedule`` handles SIGTERM and SIGINT itself; see the README).
     - ``clock`` (returns the current datetime) and ``sleep`` (takes seconds) are injectable for
       tests; they default to ``datetime.now`` and a wait that ``stop()`` interrupts.
     """
@@ -39,9 +62,9 @@ class SchedulerCron(Scheduler):
     def __init__(
         self,
         cron: str,
+        overlap: str = TypeOverlap.SKIP,
         *,
         max_runs: int | None = None,
-        overlap: str = "skip",
         clock: Callable[[], datetime] | None = None,
         sleep: Callable[[float], object] | None = None,
     ) -> None:
@@ -56,31 +79,45 @@ class SchedulerCron(Scheduler):
             croniter(cron, datetime(2000, 1, 1)).get_next(datetime)
         except (ValueError, KeyError) as exc:
             raise UsageError(f"invalid cron expression {cron!r}: {exc}") from exc
-        if overlap not in _OVERLAPS:
+        overlap = _ALIASES.get(overlap, overlap) if isinstance(overlap, str) else overlap
+        if overlap not in OVERLAPS:
             raise UsageError(
-                f"SchedulerCron(overlap={overlap!r}) is not supported; use one of {', '.join(map(repr, _OVERLAPS))}"
+                f"SchedulerCron(overlap={overlap!r}) is not supported; use one of {', '.join(map(repr, OVERLAPS))}"
             )
         if max_runs is not None and (isinstance(max_runs, bool) or not isinstance(max_runs, int) or max_runs < 1):
             raise UsageError(f"SchedulerCron(max_runs={max_runs!r}): expected a positive int, or None for no limit")
         self.cron = cron
+        self.overlap = str(overlap)
         self.max_runs = max_runs
-        self.overlap = overlap
+        self.running = False
         self._croniter = croniter
         self._stopped = threading.Event()
         self._clock: Callable[[], datetime] = clock or datetime.now
         self._sleep: Callable[[float], object] = sleep or self._stopped.wait
+        self._lock = threading.Lock()
+        self._slots = threading.BoundedSemaphore(PARALLEL_LIMIT)
+        self._threads: list[threading.Thread] = []
 
     def start(self, workflow: Callable[..., Any], **kwargs: Any) -> None:
         """Call ``workflow(**kwargs)`` at each cron time until ``max_runs`` or ``stop()``."""
+        self.running = True
         runs = 0
         last: Any = None
+        parallel = self.overlap == TypeOverlap.PARALLEL
+        if parallel:
+            workflow = _one_run_per_dotflow(workflow)
         try:
             due = self._next_after(self._clock())
             while self.max_runs is None or runs < self.max_runs:
                 if not self._sleep_until(due):
                     break
+                if parallel:
+                    runs += self._dispatch(workflow, due, kwargs)
+                    due = self._next_after(due)
+                    due = self._catch_up(due, skip=True)
+                    continue
                 if _is_running(last):
-                    if self.overlap == "skip":
+                    if self.overlap == TypeOverlap.SKIP:
                         logger.warning("%r: skipped the run due at %s: the previous run is still going", self, due)
                         due = self._next_after(due)
                         continue
@@ -90,25 +127,50 @@ class SchedulerCron(Scheduler):
                 runs += 1
                 if self._stopped.is_set():
                     break
-                due = self._next_after(due)
-                now = self._clock()
-                if due < now:  # it came while that run blocked the scheduler
-                    if self.overlap == "skip":
-                        logger.warning(
-                            "%r: skipped the runs due from %s to %s: the previous run was still going", self, due, now
-                        )
-                        due = self._next_after(now)
-                    else:
-                        due = now
+                due = self._catch_up(self._next_after(due), skip=self.overlap == TypeOverlap.SKIP)
+            if parallel and not self._stopped.is_set():
+                self.join()  # max_runs reached: the runs it started are part of the schedule
         finally:
+            self.running = False
             self._stopped.clear()  # so that the scheduler can be started again
 
-    def stop(self) -> None:
-        """End the schedule (thread-safe); a sleeping scheduler wakes at once."""
+    def stop(self, timeout: float | None = None) -> None:
+        """End the schedule (thread-safe); a sleeping scheduler wakes at once. Then wait up to
+        ``timeout`` seconds for the ``"parallel"`` runs still going (None: until they end, as
+        1.x does; 0: not at all). A run in the thread that called ``start()`` is not waited
+        for here: ``start()`` returns once it ends."""
         self._stopped.set()
+        if timeout is None or timeout > 0:
+            self.join(timeout)
+
+    def join(self, timeout: float | None = None) -> bool:
+        """Wait up to ``timeout`` seconds (None: no limit) for the runs going on threads of
+        their own (``overlap="parallel"``); True when none is left."""
+        from time import monotonic
+
+        deadline = None if timeout is None else monotonic() + timeout
+        current = threading.current_thread()
+        with self._lock:
+            threads = [thread for thread in self._threads if thread is not current]
+        for thread in threads:
+            thread.join(None if deadline is None else max(0.0, deadline - monotonic()))
+        with self._lock:
+            self._threads = [thread for thread in self._threads if thread.is_alive()]
+            return not [thread for thread in self._threads if thread is not current]
 
     def _next_after(self, moment: datetime) -> datetime:
         return self._croniter(self.cron, moment).get_next(datetime)  # type: ignore[no-any-return]
+
+    def _catch_up(self, due: datetime, skip: bool) -> datetime:
+        """The next time to run once ``due`` came while a run blocked the scheduler (or the
+        clock jumped): skip those times (logged), or run once right now for all of them."""
+        now = self._clock()
+        if due >= now:
+            return due
+        if skip:
+            logger.warning("%r: skipped the runs due from %s to %s: the previous run was still going", self, due, now)
+            return self._next_after(now)
+        return now
 
     def _sleep_until(self, due: datetime) -> bool:
         """Sleep until ``due``; False if ``stop()`` came first."""
@@ -116,7 +178,7 @@ class SchedulerCron(Scheduler):
             remaining = (due - self._clock()).total_seconds()
             if remaining <= 0:
                 return True
-            self._sleep(remaining)
+            self._sleep(min(remaining, _MAX_SLEEP))
         return False
 
     def _wait_for(self, run: Any) -> bool:
@@ -135,10 +197,83 @@ class SchedulerCron(Scheduler):
             logger.exception("%r: the run due at %s failed; the schedule goes on", self, due)
             return None
 
+    def _dispatch(self, workflow: Callable[..., Any], due: datetime, kwargs: dict[str, Any]) -> int:
+        """Start one ``"parallel"`` run on a thread of its own; 0 when 10 are already going."""
+        if not self._slots.acquire(blocking=False):
+            logger.warning("%r: skipped the run due at %s: %d runs are still going", self, due, PARALLEL_LIMIT)
+            return 0
+        thread = threading.Thread(target=self._run_on_thread, args=(workflow, due, kwargs),
+                                  name=f"dotflow-schedule-{due:%H%M%S}")
+        with self._lock:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        try:
+            thread.start()
+        except BaseException:
+            self._slots.release()
+            raise
+        return 1
+
+    def _run_on_thread(self, workflow: Callable[..., Any], due: datetime, kwargs: dict[str, Any]) -> None:
+        try:
+            result = self._run(workflow, due, kwargs)
+            if _is_running(result) and callable(getattr(result, "wait", None)):
+                result.wait()  # a background-mode run holds its slot until it is done
+        except Exception:
+            logger.exception("%r: the run due at %s failed", self, due)
+        finally:
+            self._slots.release()
+
     def __repr__(self) -> str:
-        return f"SchedulerCron({self.cron!r}, max_runs={self.max_runs!r}, overlap={self.overlap!r})"
+        return f"SchedulerCron({self.cron!r}, overlap={self.overlap!r}, max_runs={self.max_runs!r})"
 
 
 def _is_running(result: Any) -> bool:
     """Whether a run's result (a Manager, in background mode) says it is still going."""
     return getattr(result, "done", True) is False
+
+
+def _one_run_per_dotflow(workflow: Callable[..., Any]) -> Callable[..., Any]:
+    """For ``DotFlow.start``: a callable that runs on that DotFlow when no other run of it is
+    going, and on a copy of it otherwise. One DotFlow's tasks hold one run's state (status,
+    errors, results), so two runs of it at once would overwrite each other's. Anything else is
+    returned as it is."""
+    from dotflow.workflow import DotFlow
+
+    flow = getattr(workflow, "__self__", None)
+    if not isinstance(flow, DotFlow) or getattr(workflow, "__func__", None) is not DotFlow.start:
+        return workflow
+    busy = threading.Lock()
+
+    def run(**kwargs: Any) -> Any:
+        own = busy.acquire(blocking=False)
+        try:
+            manager = (flow if own else copy_workflow(flow)).start(**kwargs)
+            if _is_running(manager):
+                manager.wait()  # background mode: the run is this one's until it is done
+            return manager
+        finally:
+            if own:
+                busy.release()
+
+    return run
+
+
+def copy_workflow(flow: Any) -> Any:
+    """A new DotFlow with ``flow``'s providers, name, run defaults and tasks, and a new id
+    (so its checkpoints, spans and server rows are its own)."""
+    from dotflow.workflow import DotFlow
+
+    twin = DotFlow(config=flow.config, name=None if getattr(flow, "_name_is_host", False) else flow.name)
+    twin._defaults = dict(getattr(flow, "_defaults", {}))
+    for task in flow.task.queue:
+        initial = task._initial_context
+        twin.task.add(
+            step=task.step,
+            callback=task.callback,
+            initial_context=None if initial is None else initial.storage,
+            group_name=task.group_name,
+        )
+    logger.info("ID %s - runs as a copy of workflow %s, whose previous run is still going", twin.workflow_id,
+                flow.workflow_id)
+    return twin

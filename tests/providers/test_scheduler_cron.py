@@ -177,8 +177,8 @@ def test_a_bad_expression_message_gives_the_reason() -> None:
 
 
 def test_a_bad_overlap_is_rejected() -> None:
-    """overlap accepts only "skip" and "wait"; anything else raises UsageError listing them."""
-    with pytest.raises(UsageError, match=r"overlap='later'.*'skip', 'wait'"):
+    """overlap accepts "skip", "queue" and "parallel" (and "wait"); anything else raises UsageError listing them."""
+    with pytest.raises(UsageError, match=r"overlap='later'.*'skip', 'queue', 'parallel'"):
         SchedulerCron("* * * * *", overlap="later")
 
 
@@ -312,3 +312,163 @@ def test_dotflow_schedule_in_background_mode_waits_for_the_real_manager() -> Non
         time.sleep(0.01)
     assert finished == [1, 1]
     assert overlapped == [False, False]
+
+
+# --- 1.x's overlap names and "parallel" ------------------------------------------------------------
+
+
+def test_overlap_is_the_second_positional_argument_as_in_1x() -> None:
+    """SchedulerCron(cron, overlap) keeps 1.x's positional order, and exposes cron, overlap and running."""
+    scheduler = SchedulerCron("*/5 * * * *", "parallel")
+    assert (scheduler.cron, scheduler.overlap, scheduler.running) == ("*/5 * * * *", "parallel", False)
+
+
+def test_wait_is_an_alias_of_queue() -> None:
+    """overlap="wait" (this scheduler's earlier name) is stored as 1.x's "queue"."""
+    assert SchedulerCron("* * * * *", overlap="wait").overlap == "queue"
+
+
+def test_queue_collapses_the_times_a_blocking_run_overran_into_one_run() -> None:
+    """overlap="queue": the times a blocking run overran become one run right after it (at most one pending)."""
+    fake = FakeTime()
+    started: list[datetime] = []
+
+    def workflow() -> None:
+        started.append(fake.now)
+        if len(started) == 1:
+            fake.advance(150)  # over 12:02 and 12:03: two times, one queued run
+
+    cron("* * * * *", fake, max_runs=3, overlap="queue").start(workflow)
+    assert started == [at(12, 1), at(12, 3, 30), at(12, 4)]
+
+
+def test_running_is_true_only_while_start_goes() -> None:
+    """``running`` is True inside a run and False once start() returned."""
+    fake = FakeTime()
+    scheduler = cron("* * * * *", fake, max_runs=1)
+    seen: list[bool] = []
+    scheduler.start(lambda: seen.append(scheduler.running))
+    assert seen == [True] and scheduler.running is False
+
+
+def test_parallel_starts_a_run_while_the_previous_one_goes() -> None:
+    """overlap="parallel": two runs go at the same time (each waits for the other at a barrier),
+    and start() returns once both ended when max_runs is reached."""
+    fake = FakeTime()
+    barrier = threading.Barrier(2, timeout=5)
+    ended: list[str] = []
+
+    def workflow() -> None:
+        barrier.wait()  # raises BrokenBarrierError unless the other run is going too
+        ended.append(threading.current_thread().name)
+
+    cron("* * * * *", fake, max_runs=2, overlap="parallel").start(workflow)
+    assert len(ended) == 2 and all(name.startswith("dotflow-schedule-") for name in ended)
+
+
+def test_parallel_drops_the_times_when_ten_runs_are_going(records: list[logging.LogRecord]) -> None:
+    """overlap="parallel" runs at most 10 at once: a time that comes while 10 go is dropped with a warning."""
+    fake = FakeTime()
+    release = threading.Event()
+    started: list[int] = []
+    lock = threading.Lock()
+
+    def workflow() -> None:
+        with lock:
+            started.append(1)
+        release.wait(10)
+
+    scheduler = cron("* * * * *", fake, overlap="parallel")
+
+    def sleep(seconds: float) -> None:
+        fake.sleep(seconds)
+        if len(fake.sleeps) == 15:  # 14 times have come: 10 started, the later ones dropped
+            release.set()
+            scheduler.stop(timeout=5)
+
+    scheduler._sleep = sleep
+    scheduler.start(workflow)
+    assert scheduler.join(5)
+    assert len(started) == 10
+    assert len([m for m in messages(records, logging.WARNING) if "10 runs are still going" in m]) == 4
+
+
+def test_stop_waits_for_parallel_runs_at_most_its_timeout() -> None:
+    """stop(timeout) returns after about timeout while a parallel run still goes; join() then waits for it."""
+    fake = FakeTime()
+    release = threading.Event()
+    scheduler = cron("* * * * *", fake, overlap="parallel", max_runs=1)
+    began = threading.Event()
+
+    def workflow() -> None:
+        began.set()
+        release.wait(10)
+
+    thread = threading.Thread(target=scheduler.start, args=(workflow,))
+    thread.start()
+    assert began.wait(5)
+    t0 = time.monotonic()
+    scheduler.stop(timeout=0.2)
+    assert 0.15 < time.monotonic() - t0 < 3
+    assert scheduler.join(0) is False
+    release.set()
+    assert scheduler.join(5) is True
+    thread.join(5)
+    assert not thread.is_alive()
+
+
+def test_dotflow_schedule_in_parallel_runs_overlapping_runs_on_copies() -> None:
+    """DotFlow.schedule() with overlap="parallel": an overlapping run goes on a copy with its own
+    workflow id and tasks, so both runs complete and neither overwrites the other's results."""
+    from dotflow.abc.tracer import Tracer
+
+    class Runs(Tracer):
+        def __init__(self) -> None:
+            self.started: list[str] = []
+            self.ended: list[tuple[str, bool]] = []
+
+        def start_workflow(self, workflow_id: Any, **kwargs: Any) -> None:
+            self.started.append(workflow_id)
+
+        def end_workflow(self, workflow_id: Any, **kwargs: Any) -> None:
+            self.ended.append((workflow_id, kwargs["failed"]))
+
+        def start_task(self, task: Any) -> None: ...
+
+        def end_task(self, task: Any) -> None: ...
+
+    fake = FakeTime()
+    barrier = threading.Barrier(2, timeout=5)
+
+    @action
+    def meet(initial_context: Any) -> Any:
+        barrier.wait()
+        return initial_context.storage * 2
+
+    runs = Runs()
+    scheduler = SchedulerCron("* * * * *", "parallel", max_runs=2, clock=fake.clock, sleep=fake.sleep)
+    workflow = DotFlow(config=Config(scheduler=scheduler, tracer=runs))
+    workflow.task.add(meet, initial_context=21)
+    workflow.schedule()
+    assert len(set(runs.started)) == 2 and workflow.workflow_id in runs.started
+    assert sorted(failed for _, failed in runs.ended) == [False, False]
+    assert workflow.result_storage() == [42]
+
+
+def test_each_tick_of_dotflow_schedule_is_a_full_fresh_run() -> None:
+    """Every cron time runs every task again from a clean slate (1.x ran the workflow only at the first)."""
+    fake = FakeTime()
+    counter = {"calls": 0}
+
+    @action
+    def count() -> int:
+        counter["calls"] += 1
+        return counter["calls"]
+
+    scheduler = SchedulerCron("* * * * *", max_runs=3, clock=fake.clock, sleep=fake.sleep)
+    workflow = DotFlow(config=Config(scheduler=scheduler))
+    workflow.task.add(count)
+    workflow.schedule()
+    assert counter["calls"] == 3
+    assert workflow.result_storage() == [3]
+    assert [task.status for task in workflow.result_task()] == ["Completed"]

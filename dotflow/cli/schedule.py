@@ -1,0 +1,267 @@
+"""``dotflow schedule``: build the workflow as ``dotflow start`` does, then run it at each cron time
+until ``--max-runs`` or a signal, one line per run."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+from dotflow.cli.app import add_import_paths, setup_logging
+from dotflow.cli.start import EXIT_FAILED, _build, _check_reporting, _last_error, _report_failed_start
+from dotflow.errors import DotflowError, UsageError
+from dotflow.redact import describe
+
+if TYPE_CHECKING:
+    from dotflow.execution.manager import Manager
+    from dotflow.providers.scheduler_cron import SchedulerCron
+    from dotflow.workflow import DotFlow
+
+logger = logging.getLogger("dotflow")
+
+# How long runs still going on their own threads (--overlap parallel) get to end after a signal.
+PARALLEL_GRACE = 5.0
+
+
+def schedule(
+    step: Optional[str] = typer.Option(None, "--step", "-s", help="One step to run: pkg.mod.fn or pkg.mod:fn."),
+    workflow: Optional[str] = typer.Option(
+        None, "--workflow", "-w", help="pkg.mod:factory, a callable returning a ready DotFlow (multi-step pipelines)."
+    ),
+    cron: str = typer.Option(
+        ..., "--cron", help="When to run, as cron: '*/5 * * * *'; a 6th field counts seconds ('* * * * * *')."
+    ),
+    overlap: str = typer.Option(
+        "skip", "--overlap", help="A run due while the last one goes on: skip it, queue it (at most one), or parallel."
+    ),
+    max_runs: Optional[int] = typer.Option(None, "--max-runs", help="End after this many runs (default: never)."),
+    callback: Optional[str] = typer.Option(None, "--callback", "-c", help="With --step: called as callback(task=...)."),
+    initial_context: Optional[str] = typer.Option(
+        None, "--initial-context", "-i", help="With --step: the initial context, as JSON or a plain string."
+    ),
+    profile: Optional[str] = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list')."),
+    config: Optional[str] = typer.Option(None, "--config", help="Path of the dotflow.toml to use."),
+    mode: Optional[str] = typer.Option(
+        None, "--mode", "-m", help="sequential, background, parallel or sequential_group."
+    ),
+    storage: Optional[str] = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class."),
+    path: Optional[str] = typer.Option(None, "--path", "-p", help="Folder of the file storage."),
+    workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id."),
+    keep_going: Optional[bool] = typer.Option(
+        None, "--keep-going/--no-keep-going", help="Run the remaining tasks after a failure."
+    ),
+    resume: Optional[bool] = typer.Option(
+        None, "--resume/--no-resume",
+        help="Skip the tasks an unfinished earlier run completed; after a completed run, start afresh.",
+    ),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines; only one line per run."),
+) -> int:
+    """Run a workflow at each time of a cron expression: one --step, or a --workflow factory."""
+    if (step is None) == (workflow is None):
+        raise UsageError("give exactly one of --step pkg.mod.fn or --workflow pkg.mod:factory")
+    if workflow is not None and (callback is not None or initial_context is not None):
+        raise UsageError("--callback and --initial-context go with --step; a --workflow factory sets its own")
+    from dotflow.providers.scheduler_cron import _ALIASES, OVERLAPS, SchedulerCron
+
+    if overlap not in OVERLAPS and overlap not in _ALIASES:
+        raise UsageError(f"--overlap {overlap!r} is not supported; use one of: {', '.join(OVERLAPS)}")
+    if max_runs is not None and max_runs < 1:
+        raise UsageError(f"--max-runs {max_runs} must be 1 or more; leave it out to run until stopped")
+    scheduler = SchedulerCron(cron, overlap, max_runs=max_runs)  # a bad --cron fails here, before any import
+    setup_logging(quiet)
+    add_import_paths()
+
+    from dotflow.profiles import resolve
+    from dotflow.workflow import use_profile
+
+    overrides = {
+        "workflow.mode": mode,
+        "storage.provider": storage,
+        "storage.path": path,
+        "workflow.id": workflow_id,
+        "workflow.keep_going": keep_going,
+        "workflow.resume": resume,
+    }
+    resolved = resolve(profile, config_path=config, overrides=overrides)
+    add_import_paths(resolved)
+    with use_profile(resolved):
+        try:
+            flow = _build(step, workflow, callback, initial_context)
+            _check_reporting(resolved, flow)
+        except DotflowError:
+            _report_failed_start(resolved)
+            raise
+    fixed = resolved["workflow.id"]
+    if scheduler.overlap == "parallel" and fixed is not None:
+        raise UsageError(
+            f"--overlap parallel runs each overlapping run as a new workflow, but the workflow id is fixed to "
+            f"{fixed!r} (from {resolved.source('workflow.id')}); use --overlap skip or queue"
+        )
+    return _Schedule(flow, resolved.workflow_options(), scheduler).run_all()
+
+
+class _Schedule:
+    """The runs of one ``dotflow schedule``: each run's line, the counts, and the signals."""
+
+    def __init__(self, flow: DotFlow, options: dict[str, Any], scheduler: SchedulerCron) -> None:
+        self.flow = flow
+        self.options = options
+        self.scheduler = scheduler
+        self.lock = threading.Lock()
+        self.busy = threading.Lock()  # held while a run uses ``flow``; an overlapping run uses a copy
+        self.runs = 0
+        self.failed = 0
+        self.last_ok = False  # --resume picks up an unfinished run; after a completed one, start afresh
+        self.going = 0
+        self.signal: int | None = None  # a signal that came between runs (or with --overlap parallel)
+        # the run going in the main thread (skip and queue run there): what a signal interrupts
+        self.current: tuple[int, DotFlow, float] | None = None
+        self.manager: Manager | None = None
+
+    def run_all(self) -> int:
+        from dotflow.execution.step import RunInterrupted
+
+        logger.info(
+            "ID %s - scheduled with cron %r (overlap %s%s); stop with Ctrl-C or SIGTERM",
+            self.flow.workflow_id,
+            self.scheduler.cron,
+            self.scheduler.overlap,
+            f", {self.scheduler.max_runs} runs" if self.scheduler.max_runs else "",
+        )
+        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
+        interrupted: BaseException | None = None
+        try:
+            self.scheduler.start(self.run_once)
+        except (KeyboardInterrupt, RunInterrupted) as exc:
+            interrupted = exc
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+        if interrupted is not None:
+            self._end_interrupted(interrupted)
+        if self.signal is not None:
+            return self._end_after_signal(self.signal)
+        completed = self.runs - self.failed
+        typer.echo(f"schedule ended after {_runs(self.runs)}: {completed} completed, {self.failed} failed")
+        return EXIT_FAILED if self.failed else 0
+
+    def run_once(self) -> None:
+        """One run, called by the scheduler at each due time (in the main thread, or on a
+        thread of its own with --overlap parallel)."""
+        from dotflow.core.types.status import TypeStatus
+        from dotflow.execution.step import RunInterrupted
+        from dotflow.providers.scheduler_cron import copy_workflow
+
+        own = self.busy.acquire(blocking=False)
+        main = threading.current_thread() is threading.main_thread()
+        with self.lock:
+            self.runs += 1
+            self.going += 1
+            number = self.runs
+        began = time.perf_counter()
+        ok, note, interrupted = False, "", False
+        try:
+            flow = self.flow if own else copy_workflow(self.flow)
+            if main:
+                self.current = (number, flow, began)
+            options = dict(self.options)
+            if own and self.last_ok:
+                options["resume"] = False
+            try:
+                manager = flow.start(**options)
+                if main:
+                    self.manager = manager
+                manager.wait()
+                ok = manager.status is TypeStatus.COMPLETED
+            except AssertionError as exc:
+                note = f"a step's assertion failed: {exc or 'AssertionError'}"
+            except SystemExit as exc:
+                if isinstance(exc, RunInterrupted):
+                    raise
+                note = f"the workflow's code called sys.exit({exc.code!r})"
+            except DotflowError as exc:  # the run could not start: storage unreachable, inputs changed...
+                note = str(exc)
+            except Exception as exc:  # an on_success/on_failure callback raised
+                note = f"the workflow's code raised {describe(exc)}"
+            flow.flush()
+            self._line(number, flow, ok, time.perf_counter() - began, note)
+        except BaseException:  # a signal: _end_interrupted still needs the run in self.current
+            interrupted = True
+            raise
+        finally:
+            if main and not interrupted:
+                self.current, self.manager = None, None
+            with self.lock:
+                self.going -= 1
+                self.failed += 0 if ok else 1
+                if own:
+                    self.last_ok = ok
+            if own:
+                self.busy.release()
+
+    def _on_signal(self, signum: int, frame: Any) -> None:
+        if self.current is not None:  # a run goes on in this thread: unwind it, as dotflow start does
+            from dotflow.execution.step import RunInterrupted
+
+            if signum == signal.SIGINT:
+                raise KeyboardInterrupt
+            raise RunInterrupted(128 + signum)
+        self.signal = signum  # between runs: just end the schedule
+        self.scheduler.stop(timeout=0)
+
+    def _line(self, number: int, flow: DotFlow, ok: bool, elapsed: float, note: str = "") -> None:
+        if not ok and not note:
+            failed = [task for task in flow.result_task() if task.status != "Completed"]
+            if failed:
+                from dotflow.task import step_name
+
+                task = failed[0]
+                note = f"{task.task_id} {step_name(task.step)}: {_last_error(task) or task.status}"
+        outcome = "Completed" if ok else "Failed"
+        typer.echo(f"run {number}: workflow {flow.workflow_id} {outcome} in {elapsed:.3f}s" + (f": {note}" if note
+                                                                                               else ""))
+
+    def _end_interrupted(self, exc: BaseException) -> None:
+        """A signal came during a run in this thread: that run's tasks are Failed (the Manager
+        did it, or it is done here), its reports are flushed, and the process ends now."""
+        current, manager = self.current, self.manager
+        if current is not None:
+            number, flow, began = current
+            if manager is not None:  # the signal may land between start() returning and wait()
+                manager.interrupt(exc)
+            flow._reporter.flush(flow._reporter.signal_flush_timeout)
+            self._line(number, flow, False, time.perf_counter() - began, "interrupted by a signal")
+        typer.echo("error: interrupted by a signal; pending reports were flushed", err=True)
+        code = exc.code if isinstance(exc, SystemExit) else 130
+        _exit(code if isinstance(code, int) else 1)
+
+    def _end_after_signal(self, signum: int) -> int:
+        name = signal.Signals(signum).name
+        if self.going:  # --overlap parallel: runs on their own threads get a bounded grace
+            if self.scheduler.join(PARALLEL_GRACE):
+                typer.echo(f"schedule stopped by {name} after {_runs(self.runs)}; the runs still going ended")
+                return 0
+            with self.lock:
+                going = self.going
+            typer.echo(f"error: schedule stopped by {name}; {_runs(going)} still going after {PARALLEL_GRACE:g}s "
+                       "were cut off", err=True)
+            _exit(128 + signum)
+        typer.echo(f"schedule stopped by {name} after {_runs(self.runs)}")
+        return 0
+
+
+def _runs(count: int) -> str:
+    return f"{count} run" if count == 1 else f"{count} runs"
+
+
+def _exit(code: int) -> None:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    # steps may still run on worker threads; waiting for them is what the signal asked not to do
+    os._exit(code)
