@@ -2,17 +2,43 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
 from dotflow.errors import DotflowError
-from dotflow.providers._codec import decode, encode, safe_name
+from dotflow.providers._codec import (
+    Entry,
+    check_prefix,
+    decode_entry,
+    decode_legacy,
+    encode,
+    expires_at_of,
+    expiry,
+    is_flat,
+    key_of,
+    safe_name,
+)
+
+try:  # POSIX: a lock every process sees; elsewhere the lock holds between threads only
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
 
 _MAX_NAME = 200  # characters of one file name before ".json"; all ASCII after safe_name
+_HEAD = 64  # bytes read to learn a document's expiry: encode() writes "expires_at" first
+_LOCK_NAME = ".dotflow.lock"
+_LOCK_TIMEOUT = 10.0  # seconds a writer waits for another process's write before giving up
+_LEGACY = "tasks"  # dotflow 1.0.1 kept its files in <path>/tasks/
+_OURS, _OLD = "ours", "1.0.1"
 _UMASK_LOCK = threading.Lock()
 
 
@@ -20,28 +46,250 @@ class StorageFile(Storage):
     """Writes ``<path>/<key>.json``. Writes are atomic (temp file, then rename), and no
     key can name a file outside ``path``. Files get the mode any new file of the process
     gets (``0o666`` minus the umask). A ``path`` that cannot be used (a file, no permission)
-    raises a one-line DotflowError naming it."""
+    raises a one-line DotflowError naming it.
+
+    Writes (``post``, ``delete``, ``delete_prefix``, ``atomic_swap``) hold an exclusive lock on
+    ``<path>/.dotflow.lock`` (``flock``, so across processes on POSIX; between threads only on
+    Windows and where the file system ignores ``flock``, as some network mounts do), so
+    ``atomic_swap`` is a true compare-and-swap against every other writer. Reads take no lock.
+    An entry posted with ``ttl`` reads as missing once expired, and stays on disk until it
+    is overwritten or deleted.
+
+    Checkpoints written by dotflow 1.0.1 under ``<path>/tasks/`` stay readable: when a key has
+    no file here, ``get``, ``exists`` and ``list_keys`` look there, and ``delete``,
+    ``delete_prefix`` and ``clear`` remove those files too. Nothing is written there.
+    """
 
     def __init__(self, path: str | os.PathLike[str] = ".output") -> None:
         self.path = Path(path).expanduser()
         self._mode: int | None = None  # read from the umask at the first write
+        self._lock = threading.RLock()
 
-    def _file(self, key: str) -> Path:
+    # --- the contract -------------------------------------------------------------------------
+
+    def post(self, key: str, context: Context, ttl: int | float | None = None, fingerprint: str | None = None) -> None:
+        target, hashed = self._file(key)
+        data = encode(context, expiry(ttl), fingerprint, key if hashed else None)
+        with self._exclusive("write", target):
+            self._write(target, data)
+
+    def get(self, key: str) -> Context:
+        found = self._load(key)
+        return found if found is not None else Context()
+
+    def exists(self, key: str) -> bool:
+        file, _ = self._file(key)
+        head = self._read(file, _HEAD)
+        if head is not None:
+            expires_at = expires_at_of(head)
+            return expires_at is None or time.time() < expires_at
+        legacy = self._load_legacy(key)
+        # 1.0.1 stored "null" for a failed task as for a step that returned None, and ran
+        # both again; so a null there does not count as a stored result
+        return legacy is not None and legacy.storage is not None
+
+    def delete(self, key: str) -> bool:
+        file, _ = self._file(key)
+        if not os.path.lexists(self.path):
+            return False  # nothing stored, and no folder made just to find that out
+        with self._exclusive("delete", file):
+            found = self._unlink(file)
+            for legacy in self._legacy_files(key):
+                found = self._unlink(legacy, legacy=True) or found
+                self._unlink(_meta(legacy), legacy=True)
+        return found
+
+    def delete_prefix(self, prefix: str) -> int:
+        check_prefix(prefix, "StorageFile")
+        if not os.path.lexists(self.path):
+            return 0
+        removed = 0
+        with self._exclusive("delete", self.path):
+            for files in self._scan(prefix).values():
+                gone = False
+                for file, kind in files:
+                    gone = self._unlink(file, legacy=kind == _OLD) or gone
+                    if kind == _OLD:
+                        self._unlink(_meta(file), legacy=True)
+                removed += gone
+        return removed
+
+    def list_keys(self, prefix: str) -> list[str]:
+        return sorted(key for key, files in self._scan(prefix).items() if self._live(files))
+
+    def atomic_swap(
+        self,
+        key: str,
+        expected: Any,
+        new: Any,
+        ttl: int | float | None = None,
+        fingerprint: str | None = None,
+    ) -> bool:
+        target, hashed = self._file(key)
+        expires_at = expiry(ttl)
+        payload = new if isinstance(new, Context) else Context(new)
+        with self._exclusive("write", target):
+            current = self._load(key)
+            if (current.storage if current is not None else None) != expected:
+                return False
+            self._write(target, encode(payload, expires_at, fingerprint, key if hashed else None))
+        return True
+
+    # --- names ----------------------------------------------------------------------------------
+
+    def _file(self, key: str) -> tuple[Path, bool]:
+        """The file of ``key`` and whether its name is shortened (then the file records the key)."""
         name = safe_name(key)
-        if len(name) > _MAX_NAME:
-            # File names stop at 255 bytes (percent-encoding triples non-ASCII ids). Keep a
-            # readable head plus a hash of the whole key; "~" never appears in safe_name's
-            # output, so a shortened name cannot collide with a short one.
-            from hashlib import sha256
+        if len(name) <= _MAX_NAME:
+            return self.path / f"{name}.json", False
+        # File names stop at 255 bytes (percent-encoding triples non-ASCII ids). Keep a
+        # readable head plus a hash of the whole key; "~" never appears in safe_name's
+        # output, so a shortened name cannot collide with a short one.
+        from hashlib import sha256
 
-            name = f"{name[:150]}~{sha256(str(key).encode('utf-8', 'surrogatepass')).hexdigest()[:32]}"
-        return self.path / f"{name}.json"
+        digest = sha256(str(key).encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        return self.path / f"{name[:150]}~{digest}.json", True
 
-    def post(self, key: str, context: Context) -> None:
-        data = encode(context)
-        target = self._file(key)
+    def _legacy_files(self, key: str) -> list[Path]:
+        """Where 1.0.1 kept ``key``: ``tasks/<key>`` (its own keys, e.g. ``<wf>-_input_fp``),
+        then ``tasks/<key>.json`` (1.0.1's key for a task was ``<wf>-<task_id>.json``). Its ``.meta``
+        sidecars are not keys, as in 1.0.1's ``list_keys``."""
+        if not is_flat(key) or key.endswith(".meta"):
+            return []
+        folder = self.path / _LEGACY
+        return [folder / key, folder / f"{key}.json"]
+
+    def _scan(self, prefix: str) -> dict[str, list[tuple[Path, str]]]:
+        """Every file that holds a key starting with ``prefix``: ours first, then 1.0.1's."""
+        found: dict[str, list[tuple[Path, str]]] = {}
+        for entry in self._entries(self.path, legacy=False):
+            name = entry.name
+            if not name.endswith(".json") or name.startswith("."):
+                continue
+            stem = name[: -len(".json")]
+            key = self._stored_key(entry.path) if "~" in stem else key_of(stem)
+            if key is not None and key.startswith(prefix):
+                found.setdefault(key, []).append((Path(entry.path), _OURS))
+        for entry in self._entries(self.path / _LEGACY, legacy=True):
+            name = entry.name
+            if name.endswith(".meta") or name.startswith("."):
+                continue
+            key = name[: -len(".json")] if name.endswith(".json") else name
+            if is_flat(key) and key.startswith(prefix):
+                found.setdefault(key, []).append((Path(entry.path), _OLD))
+        return found
+
+    def _entries(self, folder: Path, legacy: bool) -> list[os.DirEntry[str]]:
         try:
-            self.path.mkdir(parents=True, exist_ok=True)
+            with os.scandir(folder) as listing:
+                return [entry for entry in listing if entry.is_file()]
+        except (FileNotFoundError, NotADirectoryError) as exc:
+            if legacy or isinstance(exc, FileNotFoundError):
+                return []
+            raise self._error("list", folder, exc) from None
+        except OSError as exc:
+            raise self._error("list", folder, exc) from None
+
+    def _stored_key(self, file: str | os.PathLike[str]) -> str | None:
+        """The key a shortened file name stands for, as recorded in the file."""
+        data = self._read(Path(file))
+        if data is None:
+            return None
+        try:
+            return decode_entry(data).key
+        except ValueError:
+            return None
+
+    # --- reading --------------------------------------------------------------------------------
+
+    def _load(self, key: str) -> Context | None:
+        """The live Context under ``key`` (ours, else 1.0.1's), or None."""
+        file, _ = self._file(key)
+        data = self._read(file)
+        if data is not None:
+            entry = self._decode(file, data)
+            return None if entry.expired() else entry.context
+        return self._load_legacy(key)
+
+    def _load_legacy(self, key: str) -> Context | None:
+        for file in self._legacy_files(key):
+            data = self._read(file, legacy=True)
+            if data is not None:
+                return None if _legacy_expired(file) else decode_legacy(data)
+        return None
+
+    def _live(self, files: list[tuple[Path, str]]) -> bool:
+        """Whether a key with these files reads as present: our file decides when there is one."""
+        ours = [file for file, kind in files if kind == _OURS]
+        if ours:
+            head = self._read(ours[0], _HEAD)
+            expires_at = expires_at_of(head) if head is not None else None
+            return head is not None and (expires_at is None or time.time() < expires_at)
+        return any(not _legacy_expired(file) for file, _ in files)
+
+    def _read(self, file: Path, size: int = -1, legacy: bool = False) -> bytes | None:
+        """The bytes of ``file`` (the first ``size`` when given), or None when it does not exist."""
+        try:
+            with open(file, "rb") as handle:
+                return handle.read(size)
+        except FileNotFoundError:
+            return None
+        except (NotADirectoryError, IsADirectoryError) as exc:
+            if legacy:
+                return None
+            raise self._error("read", file, exc) from None
+        except OSError as exc:
+            raise self._error("read", file, exc) from None
+
+    def _decode(self, file: Path, data: bytes) -> Entry:
+        try:
+            return decode_entry(data)
+        except ValueError as exc:
+            raise DotflowError(
+                f"{file}: stored result is not valid JSON ({exc}); delete the file to run that step again"
+            ) from None
+
+    # --- writing --------------------------------------------------------------------------------
+
+    @contextmanager
+    def _exclusive(self, action: str, file: Path) -> Iterator[None]:
+        """Hold this folder's write lock: a thread lock, plus ``flock`` where there is one."""
+        with self._lock:
+            try:
+                self.path.mkdir(parents=True, exist_ok=True)
+                handle = (
+                    os.open(self.path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666) if fcntl is not None else None
+                )
+            except OSError as exc:
+                raise self._error(action, file, exc) from None
+            try:
+                if handle is not None:
+                    self._flock(handle)
+                yield
+            finally:
+                if handle is not None:
+                    os.close(handle)  # releases the flock
+
+    def _flock(self, handle: int) -> None:
+        deadline = time.monotonic() + _LOCK_TIMEOUT
+        delay = 0.001
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                if time.monotonic() >= deadline:
+                    raise DotflowError(
+                        f"StorageFile(path={str(self.path)!r}): {self.path / _LOCK_NAME} stayed locked by another "
+                        f"process for {_LOCK_TIMEOUT:g} s; check for a stuck dotflow process writing to this folder"
+                    ) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.05)
+            except OSError as exc:
+                raise self._error("lock", self.path / _LOCK_NAME, exc) from None
+
+    def _write(self, target: Path, data: bytes) -> None:
+        try:
             fd, tmp = tempfile.mkstemp(dir=self.path, prefix=".tmp-", suffix=".json")
         except OSError as exc:
             raise self._error("write", target, exc) from None
@@ -60,37 +308,18 @@ class StorageFile(Storage):
                 raise self._error("write", target, exc) from None
             raise
 
-    def get(self, key: str) -> Context:
-        file = self._file(key)
+    def _unlink(self, file: Path, legacy: bool = False) -> bool:
         try:
-            data = file.read_bytes()
-        except FileNotFoundError:
-            return Context()
-        except OSError as exc:
-            raise self._error("read", file, exc) from None
-        try:
-            return decode(data)
-        except ValueError as exc:
-            raise DotflowError(
-                f"{file}: stored result is not valid JSON ({exc}); delete the file to run that step again"
-            ) from None
-
-    def exists(self, key: str) -> bool:
-        file = self._file(key)
-        try:
-            file.stat()
+            file.unlink()
         except FileNotFoundError:
             return False
-        except OSError as exc:
-            raise self._error("check", file, exc) from None
-        return True
-
-    def delete(self, key: str) -> None:
-        file = self._file(key)
-        try:
-            file.unlink(missing_ok=True)
+        except (NotADirectoryError, IsADirectoryError) as exc:
+            if legacy:
+                return False
+            raise self._error("delete", file, exc) from None
         except OSError as exc:
             raise self._error("delete", file, exc) from None
+        return True
 
     def _file_mode(self) -> int:
         if self._mode is None:
@@ -107,6 +336,20 @@ class StorageFile(Storage):
 
     def __repr__(self) -> str:
         return f"StorageFile(path={str(self.path)!r})"
+
+
+def _meta(file: Path) -> Path:
+    """1.0.1's sidecar of ``file``, holding its ``ttl`` as ``{"expires_at": <epoch>}``."""
+    return file.with_name(f"{file.name}.meta")
+
+
+def _legacy_expired(file: Path) -> bool:
+    try:
+        meta = json.loads(_meta(file).read_bytes())
+        expires_at = meta.get("expires_at") if isinstance(meta, dict) else None
+        return isinstance(expires_at, (int, float)) and time.time() >= expires_at
+    except (OSError, ValueError):
+        return False
 
 
 def _umask() -> int:

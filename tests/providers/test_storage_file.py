@@ -8,11 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import storage_contract
 
 from dotflow import Config, Context, DotFlow, TypeStatus, action
+from dotflow.abc.storage import Storage
 from dotflow.errors import DotflowError
 from dotflow.providers import StorageFile
+from dotflow.testing import StorageContract, check_hostile_keys_are_distinct
+
+LOCK = ".dotflow.lock"  # the folder's write lock: the only file besides the results
 
 HOSTILE = (
     "../../etc/x",
@@ -31,7 +34,13 @@ HOSTILE = (
 
 
 def _files(root: Path) -> list[Path]:
-    return sorted(p for p in root.rglob("*") if p.is_file())
+    """Every file below ``root`` except the write lock."""
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.name != LOCK)
+
+
+def _names(root: Path) -> list[str]:
+    """The names directly in ``root`` except the write lock."""
+    return sorted(p.name for p in root.iterdir() if p.name != LOCK)
 
 
 @pytest.fixture
@@ -41,10 +50,18 @@ def nested(tmp_path: Path) -> tuple[Path, StorageFile]:
     return root, StorageFile(root)
 
 
-def test_contract(tmp_path: Path) -> None:
-    """StorageFile meets the whole Storage contract, and every file is one flat ``*.json`` name."""
-    root = tmp_path / "store"
-    storage_contract.check_all(StorageFile(root), lambda: [p.name for p in root.iterdir()], prefix="")
+class TestContract(StorageContract):
+    """StorageFile meets dotflow.testing.StorageContract, and every file it makes is one flat ``*.json`` name."""
+
+    @pytest.fixture(autouse=True)
+    def _folder(self, tmp_path: Path) -> None:
+        self.root = tmp_path / "store"
+
+    def make_storage(self) -> Storage:
+        return StorageFile(self.root)
+
+    def stored_names(self) -> list[str]:
+        return _names(self.root)
 
 
 def test_default_path_is_dot_output(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -85,7 +102,7 @@ def test_writes_leave_no_temp_files(tmp_path: Path) -> None:
     storage = StorageFile(tmp_path)
     for n in range(30):
         storage.post(f"key-{n % 5}", Context("v" * n))
-    assert sorted(p.name for p in tmp_path.iterdir()) == [f"key-{n}.json" for n in range(5)]
+    assert _names(tmp_path) == [f"key-{n}.json" for n in range(5)]
 
 
 class Unprintable:
@@ -103,7 +120,7 @@ def test_failing_encode_does_not_clobber_the_old_file(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="cannot encode me"):
         storage.post("k", Context({"bad": Unprintable()}))
     assert (tmp_path / "k.json").read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
+    assert _names(tmp_path) == ["k.json"]
 
 
 def test_failing_rename_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -119,7 +136,7 @@ def test_failing_rename_keeps_the_old_file(tmp_path: Path, monkeypatch: pytest.M
         storage.post("k", Context("new"))
     monkeypatch.undo()
     assert storage.get("k").storage == "old"
-    assert [p.name for p in tmp_path.iterdir()] == ["k.json"]
+    assert _names(tmp_path) == ["k.json"]
 
 
 def test_write_goes_through_a_rename(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -174,7 +191,7 @@ def test_hostile_keys_do_not_read_outside_path(nested: tuple[Path, StorageFile])
 def test_all_hostile_keys_together_stay_distinct(nested: tuple[Path, StorageFile]) -> None:
     """Every hostile key keeps its own value, and all files sit directly in ``path``."""
     root, storage = nested
-    storage_contract.check_hostile_keys_are_distinct(storage, HOSTILE)
+    check_hostile_keys_are_distinct(storage, HOSTILE)
     assert all(p.parent == root for p in _files(root.parent.parent.parent))
 
 
@@ -296,3 +313,119 @@ def test_a_list_of_contexts_is_marked_and_comes_back_as_contexts(tmp_path: Path)
     storage.post("plain", Context([1, 2]))
     assert json.loads((tmp_path / "plain.json").read_text()) == {"storage": [1, 2]}
     assert storage.get("plain").storage == [1, 2]
+
+
+# --- ttl, fingerprint, prefixes, the lock ------------------------------------------------------------
+
+
+def test_ttl_and_fingerprint_are_kept_in_the_document(tmp_path: Path) -> None:
+    """``post(ttl=, fingerprint=)`` writes ``expires_at`` first (exists reads only the head), and the fingerprint."""
+    import time
+
+    storage = StorageFile(tmp_path)
+    before = time.time()
+    storage.post("k", Context({"a": 1}), ttl=60, fingerprint="fp-1")
+    text = (tmp_path / "k.json").read_text()
+    assert text.startswith('{"expires_at": ')
+    document = json.loads(text)
+    assert before + 60 <= document["expires_at"] <= time.time() + 60
+    assert document["storage"] == {"a": 1} and document["fingerprint"] == "fp-1"
+    storage.post("k", Context(2))
+    assert json.loads((tmp_path / "k.json").read_text()) == {"storage": 2}
+
+
+def test_an_expired_entry_reads_as_missing_but_stays_until_deleted(tmp_path: Path) -> None:
+    """A file whose ``expires_at`` passed reads as missing everywhere; only delete removes the file."""
+    (tmp_path / "old.json").write_text(json.dumps({"expires_at": 1.0, "storage": "stale"}))
+    storage = StorageFile(tmp_path)
+    assert storage.get("old").storage is None and storage.exists("old") is False
+    assert storage.list_keys("") == []
+    assert (tmp_path / "old.json").exists()
+    assert storage.delete("old") is True and not (tmp_path / "old.json").exists()
+
+
+def test_long_keys_are_listed_and_deleted_by_prefix(tmp_path: Path) -> None:
+    """Keys too long for a file name (stored under a hashed name) come back from list_keys and delete_prefix."""
+    storage = StorageFile(tmp_path)
+    long_keys = ["wf-" + "w" * 400, "wf-" + "工作流" * 40]
+    for key in long_keys:
+        storage.post(key, Context(key))
+    storage.atomic_swap(long_keys[0], long_keys[0], "swapped")
+    assert storage.list_keys("wf-") == sorted(long_keys)
+    assert storage.get(long_keys[0]).storage == "swapped"
+    assert storage.delete_prefix("wf-") == 2
+    assert _files(tmp_path) == []
+
+
+def test_empty_and_nul_keys_do_not_collide(tmp_path: Path) -> None:
+    """The empty key and the key ``"\\x00"`` are two files and list back as themselves."""
+    storage = StorageFile(tmp_path)
+    storage.post("", Context("empty"))
+    storage.post("\x00", Context("nul"))
+    assert (storage.get("").storage, storage.get("\x00").storage) == ("empty", "nul")
+    assert sorted(storage.list_keys("")) == ["", "\x00"]
+
+
+def test_foreign_files_in_the_folder_are_not_keys(tmp_path: Path) -> None:
+    """Files the storage did not name (no ``.json``, dot files, non-canonical escapes) are not listed or deleted."""
+    for name in ("notes.txt", ".hidden.json", "%41.json", "a%2fb.json"):
+        (tmp_path / name).write_text("{}")
+    storage = StorageFile(tmp_path)
+    storage.post("a", Context(1))
+    assert storage.list_keys("") == ["a"]
+    assert storage.delete_prefix("%") == 0 and storage.delete_prefix("a") == 1
+    assert _names(tmp_path) == sorted(["notes.txt", ".hidden.json", "%41.json", "a%2fb.json"])
+
+
+def test_delete_of_a_missing_folder_creates_nothing(tmp_path: Path) -> None:
+    """delete and delete_prefix on a folder that does not exist answer False and 0 without making it."""
+    storage = StorageFile(tmp_path / "never")
+    assert storage.delete("k") is False and storage.delete_prefix("k") == 0
+    assert storage.list_keys("") == [] and not (tmp_path / "never").exists()
+
+
+def test_a_stuck_writer_makes_post_fail_with_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """While another process holds the folder's lock, post waits at most the lock timeout, then raises naming it."""
+    import fcntl
+
+    import dotflow.providers.storage_file as module
+
+    monkeypatch.setattr(module, "_LOCK_TIMEOUT", 0.2)
+    storage = StorageFile(tmp_path)
+    storage.post("k", Context(1))
+    with open(tmp_path / LOCK, "rb") as other:  # another open file: flock treats it as another process
+        fcntl.flock(other.fileno(), fcntl.LOCK_EX)
+        with pytest.raises(DotflowError) as info:
+            storage.post("k", Context(2))
+    assert LOCK in str(info.value) and "\n" not in str(info.value)
+    assert storage.get("k").storage == 1
+    storage.post("k", Context(3))
+    assert storage.get("k").storage == 3
+
+
+SWAP_SCRIPT = """
+import sys
+from dotflow.providers import StorageFile
+storage = StorageFile(sys.argv[1])
+for _ in range(int(sys.argv[2])):
+    while True:
+        current = storage.get("counter").storage
+        if storage.atomic_swap("counter", current, current + 1):
+            break
+"""
+
+
+def test_atomic_swap_is_atomic_across_processes(tmp_path: Path) -> None:
+    """Three processes incrementing one counter with atomic_swap lose no increment (the flock holds)."""
+    import subprocess
+    import sys
+
+    storage = StorageFile(tmp_path)
+    storage.post("counter", Context(0))
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    workers = [
+        subprocess.Popen([sys.executable, "-c", SWAP_SCRIPT, str(tmp_path), "60"], env=env) for _ in range(3)
+    ]
+    for worker in workers:
+        assert worker.wait(timeout=60) == 0
+    assert storage.get("counter").storage == 180

@@ -8,11 +8,12 @@ import sys
 from typing import Any
 
 import pytest
-import storage_contract
 
+from dotflow.abc.storage import Storage
 from dotflow.context import Context
 from dotflow.errors import DotflowError, MissingExtraError
 from dotflow.providers.storage_gcs import StorageGCS
+from dotflow.testing import StorageContract
 
 
 @pytest.fixture
@@ -25,39 +26,20 @@ def _names(gcs_client: Any, bucket: str) -> list[str]:
     return [blob.name for blob in gcs_client.list_blobs(bucket)]
 
 
-def test_round_trip_of_every_json_value(storage: StorageGCS) -> None:
-    """dict, list, str, int, float, bool, None and nested values come back unchanged."""
-    storage_contract.check_round_trip(storage)
+class TestContract(StorageContract):
+    """StorageGCS meets dotflow.testing.StorageContract on the emulator; each object is ``dotflow/<flat>.json``."""
 
+    stored_prefix = "dotflow/"
 
-def test_missing_key_returns_empty_context(storage: StorageGCS) -> None:
-    """``get`` of a key never posted returns an empty Context instead of raising NotFound."""
-    storage_contract.check_missing_key_is_empty(storage)
+    @pytest.fixture(autouse=True)
+    def _bucket(self, gcs_client: Any, gcs_bucket: str) -> None:
+        self.client, self.bucket = gcs_client, gcs_bucket
 
+    def make_storage(self) -> Storage:
+        return StorageGCS(self.bucket, client=self.client)
 
-def test_overwrite_replaces_value(storage: StorageGCS) -> None:
-    """Posting twice under one key keeps only the second value."""
-    storage_contract.check_overwrite_replaces(storage)
-
-
-def test_hostile_keys_do_not_collide(storage: StorageGCS) -> None:
-    """Keys like ``../../etc/passwd``, ``a/b`` and ``a%2Fb`` each keep their own value."""
-    storage_contract.check_hostile_keys_are_distinct(storage)
-
-
-def test_exists_and_delete(storage: StorageGCS) -> None:
-    """``exists`` sees a stored None result, ``delete`` removes the object, and deleting a missing one is a no-op."""
-    storage_contract.check_exists_and_delete(storage)
-
-
-def test_key_is_workflow_dash_task(storage: StorageGCS) -> None:
-    """``key(task)`` is ``<workflow_id>-<task_id>``."""
-    storage_contract.check_key_format(storage)
-
-
-def test_hostile_keys_stay_under_prefix(storage: StorageGCS, gcs_client: Any, gcs_bucket: str) -> None:
-    """Every object a hostile key writes is ``dotflow/<flat name>.json``, with no ``/`` after the prefix."""
-    storage_contract.check_names_stay_under_prefix(storage, lambda: _names(gcs_client, gcs_bucket), "dotflow/")
+    def stored_names(self) -> list[str]:
+        return _names(self.client, self.bucket)
 
 
 def test_custom_prefix_is_used_verbatim(gcs_client: Any, gcs_bucket: str) -> None:
@@ -130,3 +112,92 @@ def test_corrupt_object_raises_dotflow_error(storage: StorageGCS, gcs_client: An
 def test_repr_shows_bucket_and_prefix(gcs_client: Any) -> None:
     """``repr`` names the bucket and prefix, and nothing from the client."""
     assert repr(StorageGCS("b", prefix="p/", client=gcs_client)) == "StorageGCS(bucket='b', prefix='p/')"
+
+
+# --- ttl, atomic_swap, prefixes ------------------------------------------------------------------
+
+
+def test_ttl_goes_in_the_document_and_the_metadata(storage: StorageGCS, gcs_client: Any, gcs_bucket: str) -> None:
+    """``post(ttl=)`` writes ``expires_at`` in the body and in the blob's ``dotflow-expires-at`` metadata;
+    a post without ttl has neither."""
+    storage.post("t", Context("v"), ttl=60, fingerprint="fp")
+    blob = gcs_client.bucket(gcs_bucket).get_blob("dotflow/t.json")
+    body = json.loads(blob.download_as_bytes())
+    assert float(blob.metadata["dotflow-expires-at"]) == body["expires_at"]
+    assert body["storage"] == "v" and body["fingerprint"] == "fp"
+    storage.post("t", Context("w"))
+    blob = gcs_client.bucket(gcs_bucket).get_blob("dotflow/t.json")
+    assert not blob.metadata and json.loads(blob.download_as_bytes()) == {"storage": "w"}
+
+
+def test_expired_blob_reads_as_missing(storage: StorageGCS, gcs_client: Any, gcs_bucket: str) -> None:
+    """A blob whose expiry passed is missing for get, exists, list_keys and atomic_swap, but delete removes it."""
+    blob = gcs_client.bucket(gcs_bucket).blob("dotflow/old.json")
+    blob.metadata = {"dotflow-expires-at": "1.0"}
+    blob.upload_from_string(b'{"expires_at": 1.0, "storage": "stale"}')
+    assert storage.get("old").storage is None and storage.exists("old") is False
+    assert storage.list_keys("") == []
+    assert storage.atomic_swap("old", "stale", "x") is False
+    assert storage.delete("old") is True and _names(gcs_client, gcs_bucket) == []
+
+
+def _spy_uploads(monkeypatch: pytest.MonkeyPatch, fail: bool = False) -> list[Any]:
+    """Record the ``if_generation_match`` of every upload; with ``fail``, answer conditional ones with 412."""
+    from google.api_core.exceptions import PreconditionFailed
+    from google.cloud.storage import Blob
+
+    seen: list[Any] = []
+    real = Blob.upload_from_string
+
+    def upload(self: Any, data: Any, *args: Any, **kwargs: Any) -> Any:
+        seen.append(kwargs.get("if_generation_match"))
+        if fail and "if_generation_match" in kwargs:
+            raise PreconditionFailed("conditionNotMet")
+        return real(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Blob, "upload_from_string", upload)
+    return seen
+
+
+def test_atomic_swap_uploads_on_the_generation_it_read(
+    storage: StorageGCS, gcs_client: Any, gcs_bucket: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A swap uploads with ``if_generation_match``: the generation it read, or 0 when there was no blob.
+    (The emulator ignores the precondition; real GCS enforces it.)"""
+    storage.post("k", Context("old"))
+    generation = gcs_client.bucket(gcs_bucket).get_blob("dotflow/k.json").generation
+    seen = _spy_uploads(monkeypatch)
+    assert storage.atomic_swap("k", "old", "new") is True
+    assert storage.atomic_swap("fresh", None, "created") is True
+    storage.post("plain", Context(1))
+    assert seen == [generation, 0, None]
+    assert storage.get("k").storage == "new" and storage.get("fresh").storage == "created"
+
+
+def test_atomic_swap_is_false_when_the_generation_changed(storage: StorageGCS, monkeypatch: pytest.MonkeyPatch) -> None:
+    """GCS's 412 answer to the conditional upload (another writer came first) makes the swap return False."""
+    storage.post("k", Context("old"))
+    _spy_uploads(monkeypatch, fail=True)
+    assert storage.atomic_swap("k", "old", "new") is False
+    assert storage.get("k").storage == "old"
+
+
+def test_list_and_delete_prefix_stay_in_their_prefix(storage: StorageGCS, gcs_client: Any, gcs_bucket: str) -> None:
+    """Blobs of a nested prefix (``dotflow/sub/``) or outside ``dotflow/`` are neither listed nor deleted."""
+    bucket = gcs_client.bucket(gcs_bucket)
+    for name in ("dotflow/sub/wf-1.json", "other/wf-1.json", "dotflow-wf-1.json"):
+        bucket.blob(name).upload_from_string(b'{"storage": 1}')
+    storage.post("wf-1", Context(2))
+    assert storage.list_keys("") == ["wf-1"]
+    assert storage.delete_prefix("wf-") == 1
+    assert sorted(_names(gcs_client, gcs_bucket)) == ["dotflow-wf-1.json", "dotflow/sub/wf-1.json", "other/wf-1.json"]
+
+
+def test_empty_prefix_is_refused(storage: StorageGCS) -> None:
+    """``delete_prefix("")`` raises UsageError instead of emptying the prefix."""
+    from dotflow.errors import UsageError
+
+    storage.post("k", Context(1))
+    with pytest.raises(UsageError, match="non-empty prefix"):
+        storage.delete_prefix("")
+    assert storage.get("k").storage == 1
