@@ -1,17 +1,21 @@
 """The one error tree of dotflow: every mistake a user can make raises a DotflowError.
 
-::
-
+```text
     DotflowError                  every error dotflow raises on purpose; one line: what, where, what to do
     ├── UsageError                the library was called the wrong way
-    │   └── StepImportError       an import string names nothing importable
+    │   ├── StepImportError       an import string names nothing importable
+    │   └── StepPickleError       a step, its inputs or its result cannot cross to a worker process
     ├── ConfigError               a profile, dotflow.toml, variable or flag holds a bad value
     ├── MissingExtraError         an optional provider's package is missing (also an ImportError)
     ├── InputChangedError         resume found inputs that differ from the checkpoints'
     ├── StorageError              a storage could not read or write (the folder, the bucket, the SDK)
     ├── ServerError               a server provider could not be set up or reached when asked to
+    ├── ExecutorError             the executor cannot start (a Dask scheduler unreachable) or lost contact
+    │   └── WorkerDiedError       the worker process running a step died (recorded on the task)
+    ├── RemoteStepError           a step's exception from a worker process that cannot be re-created here
     ├── StepTimeoutError          a step ran past its timeout (recorded on the task, not raised by start())
     └── StepExitError             a step called sys.exit() (recorded on the task, not raised by start())
+```
 """
 
 from __future__ import annotations
@@ -19,14 +23,18 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "DotflowError",
+    "ExecutorError",
     "InputChangedError",
     "MissingExtraError",
+    "RemoteStepError",
     "ServerError",
     "StepExitError",
     "StepImportError",
+    "StepPickleError",
     "StepTimeoutError",
     "StorageError",
     "UsageError",
+    "WorkerDiedError",
 ]
 
 
@@ -75,3 +83,23 @@ class StepTimeoutError(DotflowError):
 
 class StepExitError(DotflowError):
     """A step called ``sys.exit()``; that fails the step rather than ending the whole run."""
+
+
+class StepPickleError(UsageError):
+    """A step, its inputs or its result cannot be pickled to cross to or from a worker process
+    (``executor="process"``, Dask, an Executor instance); the task fails and is not retried."""
+
+
+class ExecutorError(DotflowError):
+    """The executor of a run cannot start or lost contact: the process pool's helper process
+    died, a Dask scheduler is unreachable, an Executor refused a call."""
+
+
+class WorkerDiedError(ExecutorError):
+    """The worker process (or Dask worker) running a step died mid-step; the attempt fails
+    like a step error, so it is retried when attempts are left."""
+
+
+class RemoteStepError(DotflowError):
+    """A step raised, in a worker process, an exception that cannot be re-created here; the
+    message names its type and keeps its text, and the worker's traceback is its cause."""

@@ -34,11 +34,13 @@ _FENCE = "```json\n{}```"
 class NotifyDiscord(HTTPNotify):
     """``NotifyDiscord(webhook_url, notification_type=None, show_result=False, timeout=1.5)``, as in
     dotflow 1.x: one embed per task status change (or only for the status(es)
-    ``notification_type`` names), posted to a channel's webhook::
+    ``notification_type`` names), posted to a channel's webhook:
 
+    ```text
         {"embeds": [{"title": "❌ Failed", "color": 0xF44336,
                      "description": "`<workflow id>` — Task <task id>",
                      "fields": [{"name": "Result", ...}, {"name": "Error", "value": "`ValueError`: ..."}]}]}
+    ```
 
     ``show_result=True`` adds the ``Result`` field (the task's ``result()`` as JSON, capped to
     Discord's 1024 characters a field, which 1.x overran); ``Error`` comes with a Failed status.

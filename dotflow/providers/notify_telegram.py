@@ -35,11 +35,13 @@ _MARKDOWN = re.compile(r"([_*`\[])")
 class NotifyTelegram(HTTPNotify):
     """``NotifyTelegram(token, chat_id, notification_type=None, show_result=False, timeout=1.5)``,
     as in dotflow 1.x: a bot (``token`` from @BotFather) posts to ``chat_id`` a message per task
-    status change, or only for the status(es) ``notification_type`` names::
+    status change, or only for the status(es) ``notification_type`` names:
 
+    ```text
         ✅ Completed                                ❌ Failed
         `<workflow id>` — Task <task id>            `ValueError`: <message>
                                                     `<workflow id>` — Task <task id>
+    ```
 
     ``show_result=True`` adds the task's ``result()`` as a JSON block (capped to fit the message).
     The text is Telegram's ``markdown``, with the task's own text escaped; if Telegram still
