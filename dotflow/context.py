@@ -38,6 +38,7 @@ class Context:
 
     @property
     def task_id(self) -> str | None:
+        """The task that made this Context (None for an input)."""
         return self._task_id
 
     @task_id.setter
@@ -46,6 +47,7 @@ class Context:
 
     @property
     def workflow_id(self) -> str | None:
+        """The workflow of that task."""
         return self._workflow_id
 
     @workflow_id.setter

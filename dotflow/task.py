@@ -70,6 +70,7 @@ class TaskError:
         self.message = message
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON-safe form ``task.result()`` holds under ``errors``."""
         return {"attempt": self.attempt, "exception": self.exception, "traceback": self.traceback,
                 "message": self.message}
 
@@ -135,6 +136,7 @@ class Task:
 
     @property
     def initial_context(self) -> Context:
+        """The input given at ``task.add(initial_context=...)``, as a Context."""
         if self._initial_context is None:
             self._initial_context = Context()
         return self._initial_context
@@ -147,6 +149,7 @@ class Task:
     # that failed or never ran); the empty ones are made on first use, so tasks stay small.
     @property
     def previous_context(self) -> Context:
+        """The previous task's result (in sequential modes); an empty Context for the first."""
         if self._previous_context is None:
             self._previous_context = Context()
         return self._previous_context
@@ -157,6 +160,7 @@ class Task:
 
     @property
     def current_context(self) -> Context:
+        """This task's result, once it completed; an empty Context before, or after a failure."""
         if self._current_context is None:
             self._current_context = Context()
         return self._current_context
@@ -167,6 +171,7 @@ class Task:
 
     @property
     def status(self) -> str:
+        """One of the ``TypeStatus`` strings (the constants themselves: compare with ``is``)."""
         return self._status
 
     @status.setter
@@ -175,6 +180,7 @@ class Task:
 
     @property
     def errors(self) -> list[TaskError]:
+        """One TaskError per failed attempt, oldest first."""
         if self._errors is None:
             self._errors = []
         return self._errors
@@ -190,6 +196,7 @@ class Task:
 
     @property
     def created_at(self) -> datetime:
+        """When the task was added."""
         return datetime.fromtimestamp(self._created)
 
     @property
@@ -199,6 +206,7 @@ class Task:
 
     @property
     def finished_at(self) -> datetime | None:
+        """When the task ended (None while it has not)."""
         return None if self._finished is None else datetime.fromtimestamp(self._finished)
 
     def _reset(self) -> None:
@@ -211,6 +219,7 @@ class Task:
         self._previous_context = self._current_context = None
 
     def mark_started(self) -> None:
+        """Start the task's clock (the engine calls it at the first attempt)."""
         self._started = _now()
 
     def mark_finished(self) -> float:
@@ -377,12 +386,15 @@ class TaskBuilder:
         return self
 
     def count(self) -> int:
+        """How many tasks were added."""
         return len(self.queue)
 
     def clear(self) -> None:
+        """Remove every task (nothing is reported)."""
         self.queue.clear()
 
     def reverse(self) -> None:
+        """Reverse the order the tasks will run in."""
         self.queue.reverse()
 
     def result(self) -> dict[str, Any]:

@@ -31,15 +31,19 @@ class Log(ABC):
     _FORMATTERS: dict[str, str] = {"json": "_format_json", "simple": "_format_text"}
 
     def info(self, **kwargs: Any) -> None:
+        """Write a INFO record (the engine passes ``task=``)."""
         self._log(logging.INFO, **kwargs)
 
     def warning(self, **kwargs: Any) -> None:
+        """Write a WARNING record (the engine passes ``task=``)."""
         self._log(logging.WARNING, **kwargs)
 
     def error(self, **kwargs: Any) -> None:
+        """Write a ERROR record (the engine passes ``task=``)."""
         self._log(logging.ERROR, **kwargs)
 
     def debug(self, **kwargs: Any) -> None:
+        """Write a DEBUG record (the engine passes ``task=``)."""
         self._log(logging.DEBUG, **kwargs)
 
     def flush(self, timeout: float | None = None) -> None:
