@@ -428,8 +428,12 @@ def task_id_for(index: int, step: Any, group_name: str) -> str:
     The index alone makes ids unique; the checksum makes a checkpoint of another step at the
     same position miss instead of being fed on. CRC-32 is plenty for that and, unlike
     hashlib, costs nothing to import."""
-    checksum = crc32(f"{step_name(step)}\x00{group_name}".encode())
-    return f"{index}-{checksum:08x}"
+    return f"{index}-{step_checksum(step_name(step), group_name)}"
+
+
+def step_checksum(name: str, group_name: str = "default") -> str:
+    """The part of a task id that names its step (``pkg.mod.fn``) and group: 8 hex digits."""
+    return f"{crc32(f'{name}{chr(0)}{group_name}'.encode()):08x}"
 
 
 def import_step(path: str) -> Any:

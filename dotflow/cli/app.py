@@ -42,9 +42,15 @@ def _register() -> None:
     from dotflow.cli import start
 
     app.command("start")(start.start)
+    from dotflow.cli import schedule
+
+    app.command("schedule")(schedule.schedule)
     from dotflow.cli import profile
 
     app.add_typer(profile.app, name="profile")
+    from dotflow.cli import checkpoints
+
+    app.add_typer(checkpoints.app, name="checkpoints")
 
 
 def setup_logging(quiet: bool = False) -> None:

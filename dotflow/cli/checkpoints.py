@@ -1,0 +1,128 @@
+"""``dotflow checkpoints``: list and clear the stored results (checkpoints) of the selected profile's storage."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, Any, Optional
+
+import typer
+
+from dotflow.cli.app import add_import_paths, setup_logging
+from dotflow.errors import ConfigError, UsageError
+
+if TYPE_CHECKING:
+    from dotflow.abc.storage import Storage
+    from dotflow.profiles import ResolvedProfile
+
+app = typer.Typer(
+    help="List or clear the checkpoints (stored task results) that resume reads.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+)
+
+# "<workflow id>-<position>-<crc32 of step and group>" (see dotflow.task.task_id_for), or the
+# workflow's "<workflow id>-inputs" fingerprint
+_TASK_KEY = re.compile(r"^(?P<workflow>.+)-(?P<task>\d+-[0-9a-f]{8})$")
+_INPUTS_KEY = re.compile(r"^(?P<workflow>.+)-inputs$")
+
+_PROFILE = typer.Option(None, "--profile", help="Profile whose storage to read (see 'dotflow profile list').")
+_CONFIG = typer.Option(None, "--config", help="Path of the dotflow.toml to use.")
+_STORAGE = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class (as dotflow start).")
+_PATH = typer.Option(None, "--path", "-p", help="Folder of the file storage (as dotflow start).")
+_ID_HELP = "Only this workflow's checkpoints (default: the profile's workflow.id, if any)."
+
+
+@app.command("list")
+def list_checkpoints(
+    workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help=_ID_HELP),
+    profile: Optional[str] = _PROFILE,
+    config: Optional[str] = _CONFIG,
+    storage_provider: Optional[str] = _STORAGE,
+    path: Optional[str] = _PATH,
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object instead of lines."),
+) -> None:
+    """The stored checkpoints, by workflow: each task id that resume would skip."""
+    resolved, storage = _storage(profile, config, storage_provider, path)
+    wanted = workflow_id or resolved["workflow.id"]
+    found = _by_workflow(_keys(storage, f"{wanted}-" if wanted else ""), wanted)
+    if as_json:
+        typer.echo(json.dumps({"storage": repr(storage), "workflows": found}, indent=2))
+        return
+    if not found:
+        where = f" for workflow {wanted!r}" if wanted else ""
+        typer.echo(f"no checkpoints{where} in {storage!r}")
+        return
+    for workflow, entry in found.items():
+        inputs = "; inputs fingerprinted" if entry["inputs"] else ""
+        typer.echo(f"workflow {workflow}: {len(entry['tasks'])} task(s){inputs}")
+        for task in entry["tasks"]:
+            typer.echo(f"  {task}")
+
+
+@app.command("clear")
+def clear_checkpoints(
+    workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help=_ID_HELP),
+    task: Optional[str] = typer.Option(
+        None, "--task", help="Only the checkpoint of this step (pkg.mod.fn, as the summary names it)."
+    ),
+    group: str = typer.Option("default", "--group", help="With --task: the step's group_name."),
+    profile: Optional[str] = _PROFILE,
+    config: Optional[str] = _CONFIG,
+    storage_provider: Optional[str] = _STORAGE,
+    path: Optional[str] = _PATH,
+) -> None:
+    """Drop a workflow's checkpoints (or one step's), so the next resume runs them again."""
+    resolved, storage = _storage(profile, config, storage_provider, path)
+    wanted = workflow_id or resolved["workflow.id"]
+    if not wanted:
+        raise UsageError("give --workflow-id ID (or set workflow.id in the profile): clear drops one workflow's "
+                         "checkpoints, never a whole storage")
+    keys = _keys(storage, f"{wanted}-")
+    if task is not None:
+        from dotflow.task import step_checksum
+
+        # a task id ends with the checksum of its step's name and group: the same step at any position
+        checksum = step_checksum(task, group)
+        keys = [key for key in keys if key.endswith(f"-{checksum}") and _TASK_KEY.match(key)]
+    dropped = sum(1 for key in keys if storage.delete(key) is not False)
+    what = f"step {task!r} of workflow {wanted!r}" if task else f"workflow {wanted!r}"
+    typer.echo(f"dropped {dropped} checkpoint(s) of {what} from {storage!r}")
+
+
+def _storage(
+    profile: str | None, config: str | None, provider: str | None, path: str | None
+) -> tuple[ResolvedProfile, Storage]:
+    from dotflow.profiles import resolve
+
+    setup_logging(quiet=True)
+    resolved = resolve(profile, config_path=config, overrides={"storage.provider": provider, "storage.path": path})
+    add_import_paths(resolved)
+    return resolved, resolved.config().storage
+
+
+def _keys(storage: Storage, prefix: str) -> list[str]:
+    try:
+        return sorted(storage.list_keys(prefix))
+    except NotImplementedError:
+        raise ConfigError(
+            f"{storage!r} cannot list its keys (it does not implement Storage.list_keys); "
+            "checkpoints can only be listed and cleared on storages that do"
+        ) from None
+
+
+def _by_workflow(keys: list[str], wanted: str | None) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key in keys:
+        task = _TASK_KEY.match(key)
+        inputs = _INPUTS_KEY.match(key)
+        match = task or inputs
+        if match is None or (wanted and match["workflow"] != wanted):
+            continue
+        entry = found.setdefault(match["workflow"], {"tasks": [], "inputs": False})
+        if task:
+            entry["tasks"].append(task["task"])
+        else:
+            entry["inputs"] = True
+    return found

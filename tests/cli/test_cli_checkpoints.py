@@ -1,0 +1,66 @@
+"""``dotflow checkpoints list|clear`` through the real console script, on a file storage."""
+
+from __future__ import annotations
+
+import json
+
+PIPELINE = '''
+from dotflow import DotFlow, action
+
+@action
+def extract():
+    return [1, 2]
+
+@action
+def load(previous_context):
+    print("load ran")
+    return sum(previous_context.storage)
+
+def build():
+    flow = DotFlow()
+    flow.task.add(extract).add(load)
+    return flow
+'''
+STORE = ("-o", "file", "-p", "out")
+
+
+def _run_pipeline(run_cli, project, *extra):
+    (project / "pipe.py").write_text(PIPELINE)
+    result = run_cli("start", "-w", "pipe:build", *STORE, "--workflow-id", "etl", "-q", *extra)
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_list_shows_each_workflows_checkpoints(run_cli, project):
+    """After a run, `checkpoints list` names the workflow, its task ids and the inputs fingerprint."""
+    _run_pipeline(run_cli, project)
+    result = run_cli("checkpoints", "list", *STORE)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines()[0] == "workflow etl: 2 task(s); inputs fingerprinted"
+    data = json.loads(run_cli("checkpoints", "list", *STORE, "--json").stdout)
+    assert len(data["workflows"]["etl"]["tasks"]) == 2
+
+
+def test_clear_one_step_makes_the_next_resume_run_it_again(run_cli, project):
+    """`checkpoints clear --task pipe.load` drops that step's checkpoint only: the next resume runs it alone."""
+    _run_pipeline(run_cli, project)
+    result = run_cli("checkpoints", "clear", *STORE, "--workflow-id", "etl", "--task", "pipe.load")
+    assert result.returncode == 0 and "dropped 1 checkpoint(s) of step 'pipe.load'" in result.stdout
+    again = _run_pipeline(run_cli, project, "--resume")
+    assert again.stdout.count("load ran") == 1
+
+
+def test_clear_a_workflow_drops_all_its_checkpoints(run_cli, project):
+    """`checkpoints clear --workflow-id etl` drops every checkpoint of that workflow, and list then says none."""
+    _run_pipeline(run_cli, project)
+    result = run_cli("checkpoints", "clear", *STORE, "--workflow-id", "etl")
+    assert result.returncode == 0 and "dropped 3 checkpoint(s) of workflow 'etl'" in result.stdout
+    assert "no checkpoints" in run_cli("checkpoints", "list", *STORE).stdout
+
+
+def test_clear_without_a_workflow_id_is_refused(run_cli, project):
+    """`checkpoints clear` with no workflow id (flag or profile) exits 2 and drops nothing."""
+    _run_pipeline(run_cli, project)
+    result = run_cli("checkpoints", "clear", *STORE)
+    assert result.returncode == 2 and "give --workflow-id" in result.stderr
+    assert "etl: 2 task(s)" in run_cli("checkpoints", "list", *STORE).stdout
