@@ -12,6 +12,8 @@ this repo's working tree, reinstalled each time). Then:
   python in turn; the overhead alternates venvs for ``ROUNDS`` rounds;
 * reporting (managed mode against ``tests/fault_server.py``) runs ``bench_reporting.py``
   under 1.0.1's python, then under this repo's: whole child processes, one per run;
+* executors (CPU-bound and no-op parallel runs, thread pool, small workflows in a fresh
+  process) runs ``bench_executors.py`` under 1.0.1's python, then under this repo's;
 * ``bench_profiles.py`` (this repo only), if present, is run and its median row shown.
 
 Every script starts with PATH and HOME only. Each script's own output is echoed; the
@@ -220,6 +222,59 @@ def figure_reporting() -> list[Row]:
     ]
 
 
+def figure_executors() -> list[Row]:
+    """bench_executors.py under 1.0.1, then under this repo: CPU-bound and no-op parallel runs, small workflows."""
+    res = {
+        py: last_json(sh([py, script("bench_executors.py"), "-r", "5"], label="bench_executors"))["scenarios"]
+        for py in (OLD_PY, NEW_PY)
+    }
+    old, new = res[OLD_PY], res[NEW_PY]
+    sequential = new["cpu"]["sequential"]["s"]
+    threads = new["threads"]
+    NOTES.append(
+        f"executors: this repo's thread pool, parallel mode: 500 no-op tasks {threads['noop500_us_per_task']:.1f} "
+        f"µs/task, 4 steps sleeping 0.2 s {threads['sleep4_s']:.3f} s (max_workers = CPU count); "
+        f"4 CPU-bound steps on threads {new['cpu']['parallel']['s']:.3f} s"
+    )
+    return [
+        (
+            "4 CPU-bound steps, parallel, executor='process' vs this repo's sequential, s",
+            None,
+            new["cpu"]["parallel-process"]["s"],
+            f"<= 0.6 x sequential ({sequential:.3f} s) = {0.6 * sequential:.3f} s",
+            ("abs", 0.6 * sequential),
+        ),
+        (
+            "4 CPU-bound steps, parallel: 1.0.1 (fork per task) vs executor='process', s",
+            old["cpu"]["parallel"]["s"],
+            new["cpu"]["parallel-process"]["s"],
+            "ratio <= 1",
+            1.0,
+        ),
+        (
+            "50 no-op tasks, parallel: 1.0.1 vs executor='process' (pool start-up included), ms/task",
+            old["noop"]["parallel"]["ms_per_task"],
+            new["noop"]["parallel-process"]["ms_per_task"],
+            "ratio <= 1/2",
+            1 / 2,
+        ),
+        (
+            "50 no-op tasks, parallel, the only run of a fresh process, ms/task",
+            old["noop"]["parallel"]["fresh_ms_per_task"],
+            new["noop"]["parallel-process"]["fresh_ms_per_task"],
+            "-",
+            None,
+        ),
+        (
+            "small workflow: 100 no-op tasks in a fresh process, ms",
+            old["small"]["ms"],
+            new["small"]["ms"],
+            "ratio <= 1/2",
+            1 / 2,
+        ),
+    ]
+
+
 def figure_profiles() -> list[Row]:
     if not os.path.exists(script("bench_profiles.py")):
         return []
@@ -244,6 +299,15 @@ FIGURES: list[tuple[str, Callable[[], list[Row]], list[str]]] = [
             "5,000 tasks, Nagle-on server, whole process s",
             "5 tasks, server answering in 2 s, whole process s",
             "5 tasks, black hole, whole process s",
+        ],
+    ),
+    (
+        "executors",
+        figure_executors,
+        [
+            "4 CPU-bound steps, parallel: 1.0.1 (fork per task) vs executor='process', s",
+            "50 no-op tasks, parallel: 1.0.1 vs executor='process' (pool start-up included), ms/task",
+            "small workflow: 100 no-op tasks in a fresh process, ms",
         ],
     ),
     ("profiles (this repo only)", figure_profiles, ["profiles: bench_profiles.py"]),

@@ -24,3 +24,18 @@ def workflow_id_problem(workflow_id: str) -> str | None:
     except UnicodeEncodeError as exc:
         return f"contains {workflow_id[exc.start]!r}, which is not valid text (a lone surrogate)"
     return None
+
+
+def new_workflow_id() -> str:
+    """A fresh random id, the text of a version-4 UUID (as ``str(uuid.uuid4())`` gives).
+
+    Made here from ``os.urandom`` because importing ``uuid`` (it loads ``platform`` and a C
+    module) was a fifth of the first ``DotFlow()``'s time.
+    """
+    import os
+
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40  # version 4
+    raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"

@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable
-from urllib.parse import quote
 
 __all__ = ["Redactor", "describe", "mask_credentials", "mask_url", "one_line", "origin", "userinfo"]
 
@@ -107,6 +106,8 @@ class Redactor:
 
 
 def _forms(secret: str) -> Iterable[str]:
+    from urllib.parse import quote  # here, not at import: urllib.parse (and ipaddress) cost the first DotFlow() ~2 ms
+
     yield secret
     yield quote(secret, safe="")
     yield quote(secret, safe=_REQUOTE_SAFE)

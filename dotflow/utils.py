@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
-import socket
-import traceback as _traceback
-from pathlib import Path
-from typing import Any
+import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = ["basic_callback", "basic_function", "hostname", "message_error", "read_file", "traceback_error",
            "write_file"]
@@ -22,6 +23,10 @@ def basic_callback(*args: Any, **kwargs: Any) -> None:
 
 def hostname() -> str:
     """This machine's name, or ``local`` when it has none."""
+    if hasattr(os, "uname"):  # what socket.gethostname() returns on POSIX, without importing socket
+        return os.uname().nodename or "local"
+    import socket
+
     try:
         return socket.gethostname() or "local"
     except OSError:
@@ -30,6 +35,8 @@ def hostname() -> str:
 
 def traceback_error(error: BaseException) -> str:
     """The formatted traceback of ``error``, without a trailing newline."""
+    import traceback as _traceback
+
     return "".join(_traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
 
 
@@ -49,6 +56,8 @@ def write_file(path: str | Path, content: Any, mode: str = "w", encoding: str = 
 
 def read_file(path: str | Path, encoding: str = "utf-8") -> Any:
     """The JSON in ``path`` (the raw text when it is not JSON), or None when there is no such file."""
+    from pathlib import Path
+
     file = Path(path)
     if not file.exists():
         return None

@@ -12,6 +12,7 @@ from dotflow.config import Config
 from dotflow.context import Context
 from dotflow.core.types.input_change import VALID_POLICIES
 from dotflow.errors import InputChangedError, UsageError
+from dotflow.execution.executors import check_executor, max_workers_problem
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
@@ -61,9 +62,9 @@ class DotFlow:
         self.name = name
         external = workflow_id if workflow_id is not None else profile_id
         if external is None:
-            from uuid import uuid4
+            from dotflow.ids import new_workflow_id
 
-            self.workflow_id = str(uuid4())
+            self.workflow_id = new_workflow_id()
         else:
             self.workflow_id = str(external)
             problem = workflow_id_problem(self.workflow_id) if workflow_id is not None else None
@@ -85,7 +86,8 @@ class DotFlow:
         resume: bool = _UNSET,
         on_input_change: str = "reuse",
         fingerprint: str | None = None,
-        max_workers: int | None = None,
+        max_workers: int | None = _UNSET,
+        executor: Any = _UNSET,
     ) -> Manager:
         """Run the workflow and return its Manager.
 
@@ -96,18 +98,26 @@ class DotFlow:
         what happens when the tasks' initial contexts differ from the stored run's (``reset``
         deletes this workflow's checkpoints with ``storage.delete``). Each ``start()`` begins
         from a clean slate: the previous run's statuses, errors and results are cleared.
+
+        ``executor`` says where the step calls run: ``"thread"`` (default), ``"process"`` (a
+        process pool of ``max_workers`` workers, default the CPU count), ``"dask"`` (a local
+        Dask cluster), a Dask scheduler address (``"tcp://host:8786"``) or a
+        ``concurrent.futures.Executor``; statuses, retries, timeouts, callbacks, storage and
+        reports stay on this process's threads whatever it is (see ``dotflow.execution.executors``).
         """
         mode = check_mode(self._defaults.get("mode", "sequential") if mode is _UNSET else mode)
+        if executor is _UNSET or executor is None:  # None: whatever the profile says, else threads
+            executor = self._defaults.get("executor", "thread")
+        executor = check_executor(executor)
+        max_workers = self._defaults.get("max_workers") if max_workers is _UNSET else max_workers
         keep_going = bool(self._defaults.get("keep_going", False) if keep_going is _UNSET else keep_going)
         resume = bool(self._defaults.get("resume", False) if resume is _UNSET else resume)
         check_callback("on_success", on_success)
         check_callback("on_failure", on_failure)
         if on_input_change not in VALID_POLICIES:
             raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(VALID_POLICIES)}")
-        if max_workers is not None and (
-            not isinstance(max_workers, int) or isinstance(max_workers, bool) or max_workers < 1
-        ):
-            raise UsageError(f"max_workers={max_workers!r}; pass a positive integer or None for the CPU count")
+        if max_workers is not None and max_workers_problem(max_workers):
+            raise UsageError(f"max_workers={max_workers!r} {max_workers_problem(max_workers)}")
         resume = self._check_inputs(resume, on_input_change, fingerprint)
         manager = Manager(
             self,
@@ -117,6 +127,7 @@ class DotFlow:
             on_success=on_success,
             on_failure=on_failure,
             max_workers=max_workers,
+            executor=executor,
         )
         return manager.run()
 
@@ -171,18 +182,20 @@ class DotFlow:
         or by its type alone when that repr shows a memory address (``<X object at 0x..>``).
         """
         import json
-        from hashlib import sha256
 
         inputs = [[task.task_id, canonical(task._initial_context)] for task in self.task.queue]
-        return sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        return _sha256()(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
 
     def result_task(self) -> list[Task]:
+        """The tasks, in the order they were added."""
         return list(self.task.queue)
 
     def result_context(self) -> list[Context]:
+        """Each task's result Context (empty for a task that failed or did not run), in task order."""
         return [task.current_context for task in self.task.queue]
 
     def result_storage(self) -> list[Any]:
+        """Each task's result value (``current_context.storage``), in task order."""
         return [task.current_context.storage for task in self.task.queue]
 
     def result(self) -> dict[str, Any]:
@@ -195,6 +208,19 @@ class DotFlow:
     def __str__(self) -> str:
         # a Server written for 1.x builds URLs and bodies with str() of what create_workflow receives
         return self.workflow_id
+
+
+def _sha256() -> Any:
+    """SHA-256 from CPython's built-in module when there is one (the same digests): loading
+    hashlib's OpenSSL binding costs ~2 ms, as much as a whole small run."""
+    try:
+        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
+    except ImportError:
+        try:
+            from _sha256 import sha256  # type: ignore[import-not-found,no-redef]  # 3.10, 3.11
+        except ImportError:
+            from hashlib import sha256
+    return sha256
 
 
 def canonical(value: Any) -> Any:

@@ -8,8 +8,10 @@ import signal
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
+import executor_steps
 import pytest
 from engine_support import RecordingServer
 
@@ -19,6 +21,11 @@ from dotflow.errors import UsageError
 from dotflow.execution.manager import Manager
 
 WAIT = 20  # generous upper bound for any Event or Barrier wait; a pass never waits this long
+# Where the step calls run. The run's own threads keep statuses, retries, callbacks and storage
+# whatever the executor, so every test of a mode's semantics runs on both; a test whose steps
+# share memory with the test (a Barrier, a list) has a sibling on processes that passes files
+# or results instead (see tests/test_executors.py for what only a process can do).
+EXECUTORS = ["thread", "process"]
 
 
 def _flow(server: RecordingServer | None = None) -> DotFlow:
@@ -40,6 +47,11 @@ def fails() -> None:
     raise RuntimeError("fails on purpose")
 
 
+@action
+def looks_back(previous_context: Context) -> Any:
+    return previous_context.storage
+
+
 def test_mode_constants() -> None:
     """TypeExecution holds the four mode strings, also at the legacy import path."""
     assert TypeExecution.SEQUENTIAL == "sequential"
@@ -52,11 +64,12 @@ def test_mode_constants() -> None:
 # --- sequential ----------------------------------------------------------------------------------
 
 
-def test_sequential_chains_previous_context() -> None:
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_sequential_chains_previous_context(executor: str) -> None:
     """Each task's result is the next task's previous_context; the first gets an empty one."""
     workflow = _flow()
     workflow.task.add([one, add_one, add_one])
-    manager = workflow.start()
+    manager = workflow.start(executor=executor)
     tasks = workflow.result_task()
     assert isinstance(manager, Manager)
     assert workflow.result_storage() == [1, 2, 3]
@@ -193,6 +206,16 @@ def test_parallel_runs_tasks_at_the_same_time() -> None:
     assert workflow.result_storage() == [0, 1, 2]
 
 
+def test_parallel_runs_tasks_at_the_same_time_on_processes(tmp_path: Path) -> None:
+    """Three parallel tasks on processes all reach a 3-party barrier (files), so they run at once."""
+    workflow = _flow()
+    for n in range(3):
+        workflow.task.add(executor_steps.meet, initial_context=[str(tmp_path), str(n), 3])
+    workflow.start(mode="parallel", max_workers=3, executor="process")
+    assert [t.status for t in workflow.result_task()] == ["Completed"] * 3
+    assert len(set(workflow.result_storage())) == 3 and os.getpid() not in workflow.result_storage()
+
+
 def test_parallel_passes_no_context_between_tasks() -> None:
     """In parallel mode every task gets an empty previous_context."""
     seen: list[Any] = []
@@ -207,6 +230,14 @@ def test_parallel_passes_no_context_between_tasks() -> None:
     workflow.start(mode="parallel")
     assert seen == [None] * 4
     assert all(t.previous_context.storage is None for t in workflow.result_task())
+
+
+def test_parallel_passes_no_context_between_tasks_on_processes() -> None:
+    """On processes too, every parallel task gets an empty previous_context."""
+    workflow = _flow()
+    workflow.task.add([executor_steps.one, looks_back, looks_back, looks_back])
+    workflow.start(mode="parallel", executor="process")
+    assert workflow.result_storage() == [1, None, None, None]
 
 
 def test_parallel_pool_is_bounded_by_max_workers() -> None:
@@ -237,6 +268,16 @@ def test_parallel_pool_is_bounded_by_max_workers() -> None:
     assert peak[0] == 2
 
 
+def test_parallel_on_processes_is_bounded_by_max_workers() -> None:
+    """With executor="process" and max_workers=2, eight tasks all complete in at most two other processes."""
+    workflow = _flow()
+    workflow.task.add([executor_steps.pid] * 8)
+    workflow.start(mode="parallel", max_workers=2, executor="process")
+    pids = set(workflow.result_storage())
+    assert [t.status for t in workflow.result_task()] == ["Completed"] * 8
+    assert 1 <= len(pids) <= 2 and os.getpid() not in pids
+
+
 def test_parallel_uses_threads_of_this_process() -> None:
     """Parallel tasks run in this process, not one forked process per task."""
     pids: list[int] = []
@@ -251,7 +292,16 @@ def test_parallel_uses_threads_of_this_process() -> None:
     assert pids == [os.getpid()] * 5
 
 
-def test_parallel_large_results_come_back_intact() -> None:
+def test_parallel_on_processes_uses_other_processes() -> None:
+    """With executor="process" the same tasks run in worker processes, never in this one."""
+    workflow = _flow()
+    workflow.task.add([executor_steps.pid] * 5)
+    workflow.start(mode="parallel", max_workers=2, executor="process")
+    assert os.getpid() not in workflow.result_storage()
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_parallel_large_results_come_back_intact(executor: str) -> None:
     """A 300 KB (and a 3 MB) result returns whole from parallel mode without hanging."""
     payload = {"blob": "y" * 300_000, "rows": list(range(10_000))}
 
@@ -265,21 +315,23 @@ def test_parallel_large_results_come_back_intact() -> None:
 
     workflow = _flow()
     workflow.task.add([big, bigger, big])
-    manager = workflow.start(mode="parallel")
+    manager = workflow.start(mode="parallel", executor=executor)
     assert manager.status is TypeStatus.COMPLETED
     assert workflow.result_storage() == [payload, "z" * 3_000_000, payload]
 
 
-def test_parallel_failure_does_not_stop_the_others() -> None:
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_parallel_failure_does_not_stop_the_others(executor: str) -> None:
     """One failing task in parallel mode leaves the others Completed and the workflow Failed."""
     workflow = _flow()
     workflow.task.add([one, fails, one])
-    manager = workflow.start(mode="parallel")
+    manager = workflow.start(mode="parallel", executor=executor)
     assert [t.status for t in workflow.result_task()] == ["Completed", "Failed", "Completed"]
     assert manager.status is TypeStatus.FAILED
 
 
-def test_parallel_assertion_propagates() -> None:
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_parallel_assertion_propagates(executor: str) -> None:
     """An AssertionError in a parallel step escapes ``start()`` after the pool drains."""
 
     @action
@@ -289,7 +341,7 @@ def test_parallel_assertion_propagates() -> None:
     workflow = _flow()
     workflow.task.add([one, checks, one])
     with pytest.raises(AssertionError, match="parallel check"):
-        workflow.start(mode="parallel")
+        workflow.start(mode="parallel", executor=executor)
     assert [t.status for t in workflow.result_task()] == ["Completed", "Failed", "Completed"]
 
 
@@ -340,6 +392,24 @@ def test_groups_run_concurrently_and_in_order_inside(mode: str) -> None:
         assert [depth for g, depth in order if g == group] == [0, 1, 2]
 
 
+@pytest.mark.parametrize("mode", ["sequential_group", "sequential", "background"])
+def test_groups_run_concurrently_and_in_order_inside_on_processes(mode: str, tmp_path: Path) -> None:
+    """On processes, groups overlap (all three meet at a file barrier) and each group's tasks run in order, chained.
+
+    The pool has ``max_workers`` processes (default: the CPU count, which may be under three here).
+    """
+    workflow = _flow()
+    for group in ("a", "b", "c"):
+        workflow.task.add(executor_steps.meet, initial_context=[str(tmp_path), group, 3], group_name=group)
+        workflow.task.add([executor_steps.add_one, executor_steps.add_one], group_name=group)
+    workflow.start(mode=mode, executor="process", max_workers=3).wait(timeout=WAIT)
+    assert [t.status for t in workflow.result_task()] == ["Completed"] * 9
+    firsts = workflow.result_storage()[::3]
+    assert len(set(firsts)) == 3 and os.getpid() not in firsts  # three workers, met at once
+    for n in range(3):
+        assert workflow.result_storage()[3 * n + 1 : 3 * n + 3] == [firsts[n] + 1, firsts[n] + 2]
+
+
 def test_a_group_does_not_see_another_groups_context() -> None:
     """The first task of each group gets an empty previous_context, not another group's result."""
     seen: dict[str, Any] = {}
@@ -356,21 +426,32 @@ def test_a_group_does_not_see_another_groups_context() -> None:
     assert seen == {"x": None, "y": None}
 
 
-def test_failure_in_one_group_stops_only_that_group() -> None:
+def test_a_group_does_not_see_another_groups_context_on_processes() -> None:
+    """On processes too, the first task of each group gets an empty previous_context."""
+    workflow = _flow()
+    workflow.task.add([executor_steps.one, looks_back], group_name="x")
+    workflow.task.add(looks_back, group_name="y")
+    workflow.start(mode="sequential_group", executor="process")
+    assert workflow.result_storage() == [1, 1, None]
+
+
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_failure_in_one_group_stops_only_that_group(executor: str) -> None:
     """A failure stops the rest of its own group; the other group runs to the end."""
     workflow = _flow()
     workflow.task.add([fails, one], group_name="bad")
     workflow.task.add([one, add_one], group_name="good")
-    manager = workflow.start(mode="sequential_group")
+    manager = workflow.start(mode="sequential_group", executor=executor)
     assert [t.status for t in workflow.result_task()] == ["Failed", "Not started", "Completed", "Completed"]
     assert manager.status is TypeStatus.FAILED
 
 
-def test_single_group_sequential_group_runs_like_sequential() -> None:
+@pytest.mark.parametrize("executor", EXECUTORS)
+def test_single_group_sequential_group_runs_like_sequential(executor: str) -> None:
     """``sequential_group`` with one group chains the contexts like sequential."""
     workflow = _flow()
     workflow.task.add([one, add_one, add_one])
-    workflow.start(mode="sequential_group")
+    workflow.start(mode="sequential_group", executor=executor)
     assert workflow.result_storage() == [1, 2, 3]
 
 
@@ -402,8 +483,9 @@ def test_on_failure_gets_the_tasks_and_can_read_every_context() -> None:
     assert calls == [("failure", [("Completed", 1), ("Failed", None), ("Not started", None)])]
 
 
+@pytest.mark.parametrize("executor", EXECUTORS)
 @pytest.mark.parametrize("mode", ["parallel", "sequential_group", "background"])
-def test_workflow_callbacks_run_in_every_mode(mode: str) -> None:
+def test_workflow_callbacks_run_in_every_mode(mode: str, executor: str) -> None:
     """on_success is called after all tasks finish, in every mode."""
     finished = threading.Event()
     statuses: list[str] = []
@@ -414,7 +496,7 @@ def test_workflow_callbacks_run_in_every_mode(mode: str) -> None:
 
     workflow = _flow()
     workflow.task.add([one, one])
-    workflow.start(mode=mode, on_success=on_success).wait(timeout=WAIT)
+    workflow.start(mode=mode, on_success=on_success, executor=executor).wait(timeout=WAIT)
     assert finished.is_set()
     assert statuses == ["Completed", "Completed"]
 
@@ -489,6 +571,20 @@ def test_pooled_steps_see_the_callers_context_vars(mode: str) -> None:
     finally:
         TENANT.reset(token)
     assert workflow.result_storage() == ["tenant-7", "tenant-7"]
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential_group", "background"])
+def test_steps_on_processes_do_not_see_the_callers_context_vars(mode: str) -> None:
+    """A worker process imports the step's module afresh: it sees the ContextVar's default, not the caller's value."""
+    workflow = _flow()
+    workflow.task.add(reads_tenant, group_name="a")
+    workflow.task.add(reads_tenant, group_name="b")
+    token = TENANT.set("tenant-7")
+    try:
+        workflow.start(mode=mode, executor="process").wait(timeout=WAIT)
+    finally:
+        TENANT.reset(token)
+    assert workflow.result_storage() == ["unset", "unset"]
 
 
 # --- interruption -------------------------------------------------------------------------------

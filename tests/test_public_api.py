@@ -145,16 +145,23 @@ def test_errors_raised_by_the_engine_are_dotflow_errors() -> None:
 
 # --- import cost --------------------------------------------------------------------------------
 
-HEAVY = ("requests", "typer", "asyncio", "pydantic", "boto3", "botocore", "google.cloud", "urllib3")
+HEAVY = ("requests", "typer", "asyncio", "pydantic", "boto3", "botocore", "google.cloud", "urllib3", "apprise",
+         "opentelemetry", "sentry_sdk", "croniter", "cloudpickle", "distributed", "dask")
 
 
 def test_import_loads_no_heavy_module() -> None:
-    """``import dotflow`` and the common names load none of requests, typer, asyncio, pydantic, boto3, google.cloud."""
+    """``import dotflow``, the common names and the provider modules load none of requests, typer, asyncio,
+    pydantic, boto3, google.cloud, nor the OpenTelemetry, Sentry or croniter SDKs (they load in constructors),
+    nor cloudpickle, distributed or dask (they load when an executor other than thread is chosen)."""
     code = (
         "import sys, json\n"
         "import dotflow\n"
         "from dotflow import DotFlow, action, Config, Context, Task, TypeStatus, TypeExecution\n"
         "import dotflow.providers, dotflow.abc.server, dotflow.core.types.status\n"
+        "import dotflow.providers.tracer_opentelemetry, dotflow.providers.metrics_opentelemetry\n"
+        "import dotflow.providers.log_opentelemetry, dotflow.providers.log_sentry, dotflow.providers.tracer_sentry\n"
+        "import dotflow.providers.scheduler_cron\n"
+        "import dotflow.execution.executors, dotflow.profiles.schema\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     loaded = json.loads(engine_support.run_python(code))

@@ -107,12 +107,13 @@ def test_exact_hook_sequence_of_a_successful_run() -> None:
     ]
 
 
-def test_exact_hook_sequence_of_a_failed_run() -> None:
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_exact_hook_sequence_of_a_failed_run(executor: str) -> None:
     """A task failing all its attempts reports In progress/Retry per attempt, then Failed, and the workflow Failed."""
     server = RecordingServer()
     workflow = DotFlow(config=Config(server=server), workflow_id="wf-f")
     workflow.task.add(fails_twice).add(one)
-    workflow.start()
+    workflow.start(executor=executor)
     failing, skipped = (t.task_id for t in workflow.result_task())
     assert server.events()[2:] == [
         ("update_workflow", "In progress"),
@@ -126,12 +127,13 @@ def test_exact_hook_sequence_of_a_failed_run() -> None:
     assert server.task_statuses(failing) == ["In progress", "Retry", "In progress", "Failed"]
 
 
-def test_update_task_reports_every_status_in_parallel_mode() -> None:
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_update_task_reports_every_status_in_parallel_mode(executor: str) -> None:
     """In parallel mode each task still reports In progress then its terminal status, in that order."""
     server = RecordingServer()
     workflow = DotFlow(config=Config(server=server), workflow_id="wf-p")
     workflow.task.add([one, fails, one, one])
-    workflow.start(mode="parallel")
+    workflow.start(mode="parallel", executor=executor)
     statuses = {t.task_id: server.task_statuses(t.task_id) for t in workflow.result_task()}
     assert [statuses[t.task_id] for t in workflow.result_task()] == [
         ["In progress", "Completed"],

@@ -47,6 +47,12 @@ def start(
     resume: Optional[bool] = typer.Option(
         None, "--resume/--no-resume", help="Skip tasks whose result is already stored."
     ),
+    executor: Optional[str] = typer.Option(
+        None, "--executor", help="Where steps run: thread, process, dask or a Dask scheduler tcp://host:8786."
+    ),
+    max_workers: Optional[str] = typer.Option(
+        None, "--max-workers", help="Steps run at once (threads or processes); default: the CPU count."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines; only the summary."),
 ) -> int:
     """Run a workflow: one --step, or a --workflow factory."""
@@ -69,6 +75,8 @@ def start(
         "workflow.id": workflow_id,
         "workflow.keep_going": keep_going,
         "workflow.resume": resume,
+        "workflow.executor": executor,
+        "workflow.max_workers": max_workers,  # a string: the profile key converts and checks it, as for env values
     }
     resolved = resolve(profile, config_path=config, overrides=overrides)
     begin = time.perf_counter()

@@ -13,6 +13,7 @@ from dotflow.execution.runner import RunOptions
 from dotflow.reporting import signals
 
 if TYPE_CHECKING:
+    from dotflow.execution.executors.base import StepRunner
     from dotflow.reporting import Reporter
     from dotflow.task import Task
 
@@ -58,6 +59,7 @@ class Manager:
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
         max_workers: int | None = None,
+        executor: Any = "thread",
     ) -> None:
         self.workflow = workflow
         self.workflow_id = workflow.workflow_id
@@ -67,6 +69,7 @@ class Manager:
         self.on_success = on_success
         self.on_failure = on_failure
         self.max_workers = max_workers
+        self.executor = executor  # checked by start(); opened by run(), closed when the run ends
         self.reporter: Reporter = workflow._reporter
         options.reporter = self.reporter
         self.started = datetime.now()
@@ -81,10 +84,18 @@ class Manager:
             options.lock = self._lock
 
     def run(self) -> Manager:
+        """Run the tasks (in the background for that mode) and return this Manager. ``DotFlow.start``
+        calls it."""
         for task in self.tasks:
             if task._started is not None or task._status is not TypeStatus.NOT_STARTED:
                 task._reset()
-        self.reporter.run_started(self.mode, len(self.tasks))
+        # before the first report: a Dask scheduler that cannot be reached is start()'s error
+        self.options.executor = self._open_executor()
+        try:
+            self.reporter.run_started(self.mode, len(self.tasks))
+        except BaseException:
+            self._close_executor()
+            raise
         self.status = TypeStatus.IN_PROGRESS
         watched = self.reporter.remote
         if watched:
@@ -92,7 +103,11 @@ class Manager:
         if self.mode == TypeExecution.BACKGROUND:
             from dotflow.execution.background import start_background
 
-            self._thread = start_background(self._run_and_finish, self._errors)
+            try:
+                self._thread = start_background(self._run_and_finish, self._errors)
+            except BaseException:
+                self._close_executor()
+                raise
         else:
             try:
                 self._run_and_finish()
@@ -106,19 +121,49 @@ class Manager:
             self._run_tasks()
         except (KeyboardInterrupt, SystemExit) as exc:
             self.interrupt(exc)
+            self._close_executor()  # after interrupt(): a task whose worker is killed now stays "interrupted"
             self.reporter.flush_after_signal()
             raise
         finally:
+            self._close_executor()
             self._finish()
 
-    def _run_tasks(self) -> None:
+    def _effective_mode(self) -> str:
+        """The mode the tasks run in: a sequential run whose tasks carry several groups runs them as groups."""
         mode = self.mode
         if mode in (TypeExecution.SEQUENTIAL, TypeExecution.BACKGROUND) and _has_groups(self.tasks):
-            mode = TypeExecution.SEQUENTIAL_GROUP
+            return TypeExecution.SEQUENTIAL_GROUP
+        return mode
+
+    def _open_executor(self) -> StepRunner | None:
+        """Start the run's executor (None for threads), sized to what the mode can run at once."""
+        if not self.tasks or (isinstance(self.executor, str) and self.executor == "thread"):
+            return None
+        from dotflow.execution.executors import open_executor
+
+        mode = self._effective_mode()
+        if mode == TypeExecution.PARALLEL:
+            concurrency = len(self.tasks)
+        elif mode == TypeExecution.SEQUENTIAL_GROUP:
+            concurrency = len({task.group_name for task in self.tasks})
+        else:
+            concurrency = 1
+        return open_executor(self.executor, self.max_workers, concurrency)
+
+    def _close_executor(self) -> None:
+        executor, self.options.executor = self.options.executor, None
+        if executor is not None:
+            executor.close()
+
+    def _run_tasks(self) -> None:
+        mode = self._effective_mode()
         if mode == TypeExecution.PARALLEL:
             from dotflow.execution.parallel import run_parallel
 
-            run_parallel(self.tasks, self.options, self.max_workers)
+            executor = self.options.executor
+            # a remote executor runs as many steps at once as it has workers; threads only wait on them
+            capacity = executor.capacity if executor is not None else None
+            run_parallel(self.tasks, self.options, self.max_workers or capacity)
         elif mode == TypeExecution.SEQUENTIAL_GROUP:
             from dotflow.execution.groups import run_groups
 
@@ -157,6 +202,9 @@ class Manager:
                     task.mark_finished()
                 self.reporter.task_status(task, TypeStatus.FAILED)
         self._finish()
+        # a process pool's busy workers are killed now (steps in threads can only run on unseen),
+        # whichever thread interrupts: a background run's own thread may be waiting on them
+        self._close_executor()
 
     def _finish(self) -> None:
         with self._lock:
@@ -185,6 +233,7 @@ class Manager:
 
     @property
     def done(self) -> bool:
+        """Whether the run is over (always true once a foreground run returned)."""
         return self._thread is None or not self._thread.is_alive()
 
     def wait(self, timeout: float | None = None) -> bool:

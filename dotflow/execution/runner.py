@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from dotflow.context import Context
 from dotflow.core.types.status import TypeStatus
-from dotflow.errors import StepExitError, StepTimeoutError
+from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
 from dotflow.execution.step import RunInterrupted, run_step
 from dotflow.task import TaskError, log_event
 
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     import threading
 
     from dotflow.abc.storage import Storage
+    from dotflow.execution.executors.base import StepRunner
     from dotflow.reporting import Reporter
     from dotflow.task import Task
 
@@ -47,9 +48,11 @@ class RunOptions:
     reported Failed into Completed. When tasks run on worker threads, the Manager gives the
     run a ``lock`` that every status change takes, so that check and change are one step; a
     run in the caller's thread alone needs none. Every status change goes through ``reporter``.
+    ``executor`` runs the step calls when the run has one other than threads (see
+    ``dotflow.execution.executors``); everything else stays on the run's threads.
     """
 
-    __slots__ = ("resume", "keep_going", "interrupted", "lock", "reporter")
+    __slots__ = ("resume", "keep_going", "interrupted", "lock", "reporter", "executor")
 
     def __init__(self, resume: bool = False, keep_going: bool = False) -> None:
         self.resume = resume
@@ -57,6 +60,7 @@ class RunOptions:
         self.interrupted = False
         self.lock: threading.RLock | None = None
         self.reporter: Reporter = None  # type: ignore[assignment]  # set by the Manager that runs it
+        self.executor: StepRunner | None = None  # set by the Manager; None: this thread calls the step
 
 
 def run_task(task: Task, previous: Context | None, options: RunOptions) -> Context:
@@ -109,11 +113,15 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
     """Run the step until it succeeds, fails for good, or runs out of attempts."""
     step_options = task.options
     delay = step_options.retry_delay
+    executor = options.executor
     for attempt in range(1, step_options.retry + 1):
         if not _set_status(task, TypeStatus.IN_PROGRESS, options):
             return
         try:
-            value = run_step(task.step, step_options, task, previous)
+            if executor is None:
+                value = run_step(task.step, step_options, task, previous)
+            else:  # only the call goes to the executor: this thread keeps statuses, retries and storage
+                value = executor.run(task, previous)
         except AssertionError as exc:
             _record(task, attempt, exc)
             _finish(task, TypeStatus.FAILED, options)
@@ -122,7 +130,7 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
             if options.interrupted:
                 return
             _record(task, attempt, exc)
-            if isinstance(exc, (StepTimeoutError, StepExitError)) or attempt == step_options.retry:
+            if isinstance(exc, _FINAL) or attempt == step_options.retry:
                 _finish(task, TypeStatus.FAILED, options)
                 return
             task.retry_count += 1
@@ -146,6 +154,10 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
                 return
             _set_status(task, TypeStatus.COMPLETED, options)
             return
+
+
+# failures that another attempt would repeat: the timeout, a step's sys.exit(), a step that cannot be pickled
+_FINAL = (StepTimeoutError, StepExitError, StepPickleError)
 
 
 def _set_status(task: Task, status: str, options: RunOptions, resumed: bool = False) -> bool:

@@ -70,6 +70,8 @@ class ResolvedProfile:
             "mode": self["workflow.mode"],
             "keep_going": self["workflow.keep_going"],
             "resume": self["workflow.resume"],
+            "executor": self["workflow.executor"],
+            "max_workers": self["workflow.max_workers"],
         }
 
     def as_dict(self, show_secrets: bool = False) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from typing import Any
 from dotflow.core.types.execution import TypeExecution
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import ConfigError
+from dotflow.execution.executors import executor_problem, max_workers_problem
 from dotflow.ids import workflow_id_problem
 from dotflow.imports import is_import_string
 from dotflow.providers.server_api.options import OPTIONS as SERVER_OPTIONS
@@ -189,6 +190,9 @@ KEYS: tuple[Key, ...] = (
     Key("workflow", "mode", str, "sequential", check=_one_of(MODES, False)),
     Key("workflow", "keep_going", bool, False),
     Key("workflow", "resume", bool, False),
+    # where the step calls run, and how many at once; start() checks its arguments with the same validators
+    Key("workflow", "executor", str, "thread", check=executor_problem),
+    Key("workflow", "max_workers", int, check=max_workers_problem),
     # the 1.x provider families; each provider's own keys are read only when it is chosen
     Key("notify", "provider", str, "none", check=_one_of(NOTIFY_PROVIDERS, True)),
     Key("notify", "token", str, secret=True, check=_non_empty),  # telegram
@@ -230,6 +234,8 @@ FLAGS: dict[str, str] = {
     "workflow.id": "--workflow-id",
     "workflow.keep_going": "--keep-going",
     "workflow.resume": "--resume",
+    "workflow.executor": "--executor",
+    "workflow.max_workers": "--max-workers",
 }
 
 

@@ -8,8 +8,14 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dotflow.providers.log_default import LogDefault
+    from dotflow.providers.log_opentelemetry import LogOpenTelemetry
+    from dotflow.providers.log_sentry import LogSentry
     from dotflow.providers.metrics_default import MetricsDefault
+    from dotflow.providers.metrics_opentelemetry import MetricsOpenTelemetry
+    from dotflow.providers.notify_apprise import NotifyApprise
     from dotflow.providers.notify_default import NotifyDefault
+    from dotflow.providers.notify_discord import NotifyDiscord
+    from dotflow.providers.notify_telegram import NotifyTelegram
     from dotflow.providers.scheduler_cron import SchedulerCron
     from dotflow.providers.scheduler_default import SchedulerDefault
     from dotflow.providers.server_api import ServerAPI
@@ -19,11 +25,19 @@ if TYPE_CHECKING:
     from dotflow.providers.storage_gcs import StorageGCS
     from dotflow.providers.storage_s3 import StorageS3
     from dotflow.providers.tracer_default import TracerDefault
+    from dotflow.providers.tracer_opentelemetry import TracerOpenTelemetry
+    from dotflow.providers.tracer_sentry import TracerSentry
 
 _MODULES = {
     "LogDefault": "log_default",
+    "LogOpenTelemetry": "log_opentelemetry",
+    "LogSentry": "log_sentry",
     "MetricsDefault": "metrics_default",
+    "MetricsOpenTelemetry": "metrics_opentelemetry",
+    "NotifyApprise": "notify_apprise",
     "NotifyDefault": "notify_default",
+    "NotifyDiscord": "notify_discord",
+    "NotifyTelegram": "notify_telegram",
     "SchedulerCron": "scheduler_cron",
     "SchedulerDefault": "scheduler_default",
     "ServerAPI": "server_api",
@@ -33,12 +47,20 @@ _MODULES = {
     "StorageGCS": "storage_gcs",
     "StorageS3": "storage_s3",
     "TracerDefault": "tracer_default",
+    "TracerOpenTelemetry": "tracer_opentelemetry",
+    "TracerSentry": "tracer_sentry",
 }
 
 __all__ = [
     "LogDefault",
+    "LogOpenTelemetry",
+    "LogSentry",
     "MetricsDefault",
+    "MetricsOpenTelemetry",
+    "NotifyApprise",
     "NotifyDefault",
+    "NotifyDiscord",
+    "NotifyTelegram",
     "SchedulerCron",
     "SchedulerDefault",
     "ServerAPI",
@@ -48,6 +70,8 @@ __all__ = [
     "StorageGCS",
     "StorageS3",
     "TracerDefault",
+    "TracerOpenTelemetry",
+    "TracerSentry",
 ]
 
 

@@ -10,9 +10,7 @@ import json
 import math
 import re
 import time
-from dataclasses import dataclass
-from typing import Any
-from urllib.parse import unquote
+from typing import Any, NamedTuple
 
 from dotflow.context import Context, to_jsonable
 from dotflow.errors import UsageError
@@ -26,9 +24,11 @@ EMPTY_KEY_NAME = "%"  # no other key's safe_name is a lone "%": every other "%" 
 EXPIRES_METADATA = "dotflow-expires-at"  # object metadata copy of expires_at (buckets)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One stored document: the Context, and when it expires (epoch seconds, None: never)."""
+class Entry(NamedTuple):
+    """One stored document: the Context, and when it expires (epoch seconds, None: never).
+
+    A NamedTuple, not a frozen dataclass: importing ``dataclasses`` (it loads ``inspect``) was
+    the biggest cost of the first ``DotFlow()``, whose default storage imports this module."""
 
     context: Context
     expires_at: float | None = None
@@ -181,6 +181,8 @@ def key_of(name: str) -> str | None:
         return ""
     if not _SAFE_NAME.fullmatch(name) or name.startswith("."):
         return None
+    from urllib.parse import unquote  # here: urllib.parse (and ipaddress) would cost every first DotFlow()
+
     key = unquote(name, encoding="utf-8", errors="surrogatepass")
     return key if safe_name(key) == name else None
 

@@ -6,7 +6,6 @@ import logging
 import os
 import sys
 import weakref
-from pathlib import Path
 from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
@@ -114,6 +113,8 @@ def _level_name(level: Any) -> str:
 
 def _file_handler(path: str) -> logging.FileHandler:
     """An appending handler on ``path``, its folder made; checked now, opened at the first record."""
+    from pathlib import Path  # here: pathlib costs every first DotFlow() ~1 ms, and only a log file needs it
+
     file = Path(path)
     try:
         file.parent.mkdir(parents=True, exist_ok=True)

@@ -38,6 +38,8 @@ TABLE = [
     "workflow.mode",
     "workflow.keep_going",
     "workflow.resume",
+    "workflow.executor",
+    "workflow.max_workers",
     "notify.provider",
     "notify.token",
     "notify.chat_id",
@@ -120,9 +122,17 @@ def test_api_getitem_and_source(make):
 
 
 def test_api_workflow_options(make):
-    """workflow_options() returns mode, keep_going and resume."""
+    """workflow_options() returns mode, keep_going, resume, executor and max_workers."""
     rp = make(overrides={"workflow.keep_going": True, "workflow.resume": "yes"})
-    assert rp.workflow_options() == {"mode": "sequential", "keep_going": True, "resume": True}
+    assert rp.workflow_options() == {
+        "mode": "sequential",
+        "keep_going": True,
+        "resume": True,
+        "executor": "thread",
+        "max_workers": None,
+    }
+    rp = make(overrides={"workflow.executor": "process", "workflow.max_workers": "3"})
+    assert (rp.workflow_options()["executor"], rp.workflow_options()["max_workers"]) == ("process", 3)
 
 
 @pytest.mark.parametrize(
@@ -134,6 +144,8 @@ def test_api_workflow_options(make):
         ("workflow.id", "--workflow-id"),
         ("workflow.keep_going", "--keep-going"),
         ("workflow.resume", "--resume"),
+        ("workflow.executor", "--executor"),
+        ("workflow.max_workers", "--max-workers"),
         ("server.base_url", "--server-base-url"),
         ("server.flush_timeout", "--server-flush-timeout"),
     ],

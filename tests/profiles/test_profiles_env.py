@@ -48,6 +48,8 @@ def test_env_every_key_has_a_variable(make):
         "workflow.mode": "parallel",
         "workflow.keep_going": "1",
         "workflow.resume": "0",
+        "workflow.executor": "tcp://127.0.0.1:8786",
+        "workflow.max_workers": "3",
         "notify.provider": "none",
         "notify.token": "t",
         "notify.chat_id": "42",

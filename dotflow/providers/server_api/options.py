@@ -8,9 +8,7 @@ call these, so the two can never disagree on what a setting accepts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, fields
 from typing import Any, Callable, NamedTuple
-from urllib.parse import urlsplit
 
 from dotflow.errors import ConfigError
 from dotflow.redact import Redactor, mask_url, userinfo
@@ -23,6 +21,8 @@ def base_url_problem(url: str) -> str | None:
     and no query or fragment (ids are appended to it as path segments)."""
     if any(ch.isspace() or not ch.isprintable() for ch in url):
         return "holds whitespace or a control character; remove it (percent-encode it inside a password)"
+    from urllib.parse import urlsplit  # here, not at import: the profile schema imports this module
+
     try:
         parts = urlsplit(url)
         host = parts.hostname
@@ -94,9 +94,11 @@ OPTIONS: tuple[Option, ...] = (
 BY_NAME = {option.name: option for option in OPTIONS}
 
 
-@dataclass(frozen=True)
-class ServerOptions:
-    """ServerAPI's validated settings. Build it with ``ServerOptions.of(...)``."""
+class ServerOptions(NamedTuple):
+    """ServerAPI's validated settings. Build it with ``ServerOptions.of(...)``.
+
+    A NamedTuple rather than a frozen dataclass: the profile schema imports this module, and
+    ``dataclasses`` (with ``inspect``) was the biggest cost of the first ``DotFlow()``."""
 
     base_url: str
     user_token: str
@@ -115,10 +117,10 @@ class ServerOptions:
         token = values.get("user_token")
         hide = Redactor(token.strip() if isinstance(token, str) else None)
         converted: dict[str, Any] = {}
-        for field in fields(cls):
-            option = BY_NAME[field.name]
-            value = values.get(field.name, option.default)
-            converted[field.name] = _convert(option, value, hide)
+        for name in cls._fields:
+            option = BY_NAME[name]
+            value = values.get(name, option.default)
+            converted[name] = _convert(option, value, hide)
         converted["base_url"] = converted["base_url"].rstrip("/")
         return cls(**converted)
 

@@ -1,0 +1,117 @@
+"""The contract of an executor, and the driver's side of the wire: one request out, one reply back.
+
+A request is ``cloudpickle.dumps((step, initial_context, previous_context))``; cloudpickle
+sends steps defined in ``__main__``, closures and classes made at run time by value, and
+everything importable by reference. The reply (see ``remote.py``) is the step's value, or
+the exception it raised with the worker's traceback, or a note that something could not
+be pickled.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dotflow.errors import RemoteStepError, StepPickleError
+
+if TYPE_CHECKING:
+    from dotflow.context import Context
+    from dotflow.task import Task
+
+
+class StepRunner:
+    """Runs one step call somewhere else and returns its value, or raises what the call raised.
+
+    ``run`` is called by the run's orchestrating thread (one per running task) and blocks
+    until the call ends; it enforces the step's ``timeout`` (raising StepTimeoutError) and
+    turns a lost worker into WorkerDiedError. ``capacity`` is how many calls it runs at
+    once (None: unknown), which sizes the run's thread pool in parallel mode. ``close``
+    ends what ``open_executor`` started; it is called once, when the run ends.
+    """
+
+    label = "executor"
+    capacity: int | None = None
+
+    def run(self, task: Task, previous: Context) -> Any:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Release what the run started (nothing by default)."""
+
+
+class RemoteTraceback(Exception):
+    """The worker's traceback, as the cause of the exception re-raised here (so the task's
+    error traceback shows where the step failed, in the worker)."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.text = text
+
+    def __str__(self) -> str:
+        return f'\n"""\n{self.text.rstrip()}\n"""'
+
+
+def encode(task: Task, previous: Context, where: str) -> bytes:
+    """The request for ``task``'s step call; StepPickleError naming the step when the step
+    or its inputs cannot be pickled. ``where`` ends the message ("a worker process", ...)."""
+    import cloudpickle
+
+    try:
+        return cloudpickle.dumps((task.step, task._initial_context, previous), protocol=5)
+    except Exception as exc:
+        raise StepPickleError(_unpicklable_request(task, previous, where, exc)) from None
+
+
+def _unpicklable_request(task: Task, previous: Context, where: str, exc: Exception) -> str:
+    import cloudpickle
+
+    from dotflow.redact import one_line
+    from dotflow.task import step_name
+
+    name = step_name(task.step)
+    reason = one_line(f"{type(exc).__name__}: {exc}", 300)
+    for label, value in (("initial_context", task._initial_context), ("previous_context", previous)):
+        try:
+            cloudpickle.dumps(value, protocol=5)
+        except Exception:
+            return (
+                f"the {label} of step {name} cannot be sent to {where}: {reason}; "
+                "pass plain data (dicts, lists, numbers, strings) or picklable objects"
+            )
+    return (
+        f"step {name} cannot be sent to {where}: {reason}; define it at module level, or keep what it "
+        "uses picklable (no locks, open files, sockets or generators), or use executor='thread'"
+    )
+
+
+def decode(reply: bytes | memoryview, task: Task, where: str) -> Any:
+    """The value of a reply, or raise what the step raised (with the worker's traceback as its
+    cause), or StepPickleError when the step or its result could not cross."""
+    import pickle
+
+    from dotflow.task import step_name
+
+    kind, *rest = pickle.loads(reply)
+    if kind == "ok":
+        return rest[0]
+    if kind == "raised":
+        blob, type_name, message, traceback = rest
+        error: BaseException | None = None
+        if blob is not None:
+            try:
+                error = pickle.loads(blob)
+            except Exception:
+                error = None
+        if not isinstance(error, BaseException):
+            error = RemoteStepError(f"{type_name}: {message}" if message else type_name)
+        error.__cause__ = RemoteTraceback(traceback)
+        raise error
+    name = step_name(task.step)
+    if kind == "unloadable":
+        raise StepPickleError(
+            f"step {name} cannot be loaded in {where}: {rest[0]}; a step pickled by reference needs its "
+            "module importable there (installed, or on sys.path)"
+        )
+    raise StepPickleError(
+        f"the result of step {name} cannot be sent back from {where}: {rest[0]}; return plain data "
+        "(dicts, lists, numbers, strings) or picklable objects"
+    )

@@ -1,0 +1,95 @@
+"""``executor=<a concurrent.futures.Executor>``: the user's own pool runs the step calls.
+
+Each call is submitted as ``remote.execute(request)``: a module-level function and bytes, so
+any Executor can take it (a ``ProcessPoolExecutor``, loky's reusable executor, a
+``distributed.Client``'s ``get_executor()``). A ``ThreadPoolExecutor`` shares this process's
+memory, so it gets the call itself, unpickled. The pool belongs to the caller, who shuts it
+down; the run never does. An Executor cannot stop a running call, so a step that outlives
+its timeout is cancelled if it has not started and abandoned otherwise, and the attempt
+fails with StepTimeoutError saying so.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FuturesTimeout
+from typing import TYPE_CHECKING, Any
+
+from dotflow.errors import ExecutorError, StepTimeoutError, WorkerDiedError
+from dotflow.execution.executors.base import StepRunner, decode, encode
+from dotflow.execution.executors.remote import execute, outcome
+
+if TYPE_CHECKING:
+    from dotflow.context import Context
+    from dotflow.task import Task
+
+TIMEOUTS: tuple[type[BaseException], ...] = (TimeoutError, FuturesTimeout)
+
+
+class FuturesRunner(StepRunner):
+    """Runs step calls on ``executor``; ``label`` names it in messages."""
+
+    where = "the executor's workers"
+    pickles = True  # False for a thread pool, which gets the call unpickled
+    timeouts = TIMEOUTS  # what ``Future.result(timeout)`` raises when the time is up
+
+    def __init__(self, executor: Executor, label: str | None = None) -> None:
+        self.executor = executor
+        self.label = label or type(executor).__name__
+        workers = getattr(executor, "_max_workers", None)  # ThreadPool-, ProcessPool- and loky's executors
+        self.capacity = workers if isinstance(workers, int) and workers > 0 else None
+        self.pickles = not isinstance(executor, ThreadPoolExecutor)
+
+    def submit(self, request: bytes, task: Task) -> Future[bytes]:
+        return self.executor.submit(execute, request)
+
+    def submit_here(self, task: Task, previous: Context) -> Future[Any]:
+        """A thread pool shares this process's memory: the call goes as it is, unpickled, in a
+        copy of the caller's ContextVars (as the run's own threads do)."""
+        import contextvars
+
+        return self.executor.submit(contextvars.copy_context().run, outcome, task.step, task._initial_context, previous)
+
+    def lost(self, exc: BaseException, name: str) -> Exception:
+        """The error of a call the executor could not finish (its worker died, the pool broke)."""
+        from dotflow.redact import describe
+
+        return WorkerDiedError(f"the {self.label} worker running step {name} was lost ({describe(exc)})")
+
+    def run(self, task: Task, previous: Context) -> Any:
+        from dotflow.task import step_name
+
+        request = encode(task, previous, self.where) if self.pickles else b""
+        try:
+            future = self.submit(request, task) if self.pickles else self.submit_here(task, previous)
+        except Exception as exc:
+            from dotflow.redact import describe
+
+            raise ExecutorError(f"{self.label} refused step {step_name(task.step)}: {describe(exc)}") from None
+        timeout = task.options.timeout
+        try:
+            reply: Any = future.result(timeout or None)
+        except self.timeouts:
+            if not future.done():
+                future.cancel()
+                raise StepTimeoutError(
+                    f"step {step_name(task.step)} timed out after {timeout:g}s; {self.label} cannot stop a running "
+                    "call, so it was abandoned and runs on in its worker until it returns"
+                ) from None
+            raise self.lost(_exception(future), step_name(task.step)) from None
+        except (CancelledError, Exception) as exc:
+            raise self.lost(exc, step_name(task.step)) from None
+        if self.pickles:
+            return decode(reply, task, self.where)
+        if reply[0] == "ok":
+            return reply[1]
+        error: BaseException = reply[1]
+        raise error
+
+
+def _exception(future: Future[Any]) -> BaseException:
+    try:
+        error = future.exception(0)
+    except BaseException as exc:
+        return exc
+    return error if error is not None else RuntimeError("no result")
