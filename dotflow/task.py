@@ -228,6 +228,13 @@ class Task:
         return self._finished
 
     @property
+    def resumed(self) -> bool:
+        """Whether the task was restored from a checkpoint (``start(resume=True)``) instead of run;
+        ``current_context.time`` is then when that checkpoint was written."""
+        context, started = self._current_context, self._started
+        return context is not None and started is not None and context._ts < started
+
+    @property
     def duration(self) -> float | None:
         """Seconds from the first attempt's start to the end, or None while not finished."""
         if self._started is None or self._finished is None:

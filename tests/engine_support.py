@@ -90,3 +90,13 @@ def run_python(
     )
     assert proc.returncode == 0, f"exit {proc.returncode}\nstdout:\n{proc.stdout}\nstderr:\n{proc.stderr}"
     return proc.stdout
+
+
+def stored(data: str | bytes) -> Any:
+    """A stored checkpoint document as a dict, without the ``time`` it was written at (it varies)."""
+    import json
+
+    document = json.loads(data)
+    if isinstance(document, dict):
+        assert isinstance(document.pop("time", 0.0), float)
+    return document

@@ -618,3 +618,25 @@ def test_a_rerun_without_resume_leaves_no_older_checkpoints(tmp_path: Path) -> N
     RUNS.clear()
     _pipeline(StorageFile(root)).start(resume=True)
     assert RUNS == ["transform", "load"]
+
+
+def test_a_resumed_task_says_so_and_when_its_checkpoint_was_written(tmp_path: Path, caplog: Any) -> None:
+    """A task restored from a file checkpoint is ``resumed``, its result's time is when the checkpoint
+    was written (it survives the process), and the log says resumed with that time; one that ran is not."""
+    import logging
+    import time
+
+    first = DotFlow(config=Config(storage=StorageFile(tmp_path)), workflow_id="wf-seen")
+    first.task.add(extract, initial_context={"n": 1})
+    first.start(resume=True)
+    written = first.result_task()[0].current_context.time
+    assert not first.result_task()[0].resumed
+    time.sleep(0.05)
+    second = DotFlow(config=Config(storage=StorageFile(tmp_path)), workflow_id="wf-seen")
+    second.task.add(extract, initial_context={"n": 1})
+    with caplog.at_level(logging.INFO, logger="dotflow"):
+        second.start(resume=True)
+    task = second.result_task()[0]
+    assert task.resumed and task.status is TypeStatus.COMPLETED
+    assert abs((task.current_context.time - written).total_seconds()) < 0.01
+    assert any("resumed from the checkpoint written" in r.getMessage() for r in caplog.records)

@@ -76,7 +76,7 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
     task.previous_context = previous
     key = storage.key(task)
     if options.resume and storage.exists(key):
-        _resume(task, storage.get(key).storage, options)
+        _resume(task, storage.get(key), options)
         return task.current_context
 
     task.mark_started()
@@ -94,17 +94,24 @@ def run_task(task: Task, previous: Context | None, options: RunOptions) -> Conte
     return task.current_context
 
 
-def _resume(task: Task, value: object, options: RunOptions) -> None:
-    """Complete ``task`` from its stored checkpoint ``value`` without running its step."""
+def _resume(task: Task, checkpoint: Context, options: RunOptions) -> None:
+    """Complete ``task`` from its stored ``checkpoint`` without running its step. The task's
+    result keeps the checkpoint's time, which is how a resumed task is told from one that ran
+    (``Task.resumed``)."""
+    value = checkpoint.storage
     if isinstance(task.step, type) and isinstance(value, list):
         # a class step's result is its methods' Contexts; a store that keeps plain JSON
         # returns their values, so give the next step the shape the first run gave it
         value = [item if isinstance(item, Context) else Context(item) for item in value]
     task.current_context = Context(value, task.task_id, task.workflow_id)
     task.mark_started()
+    started = task._started or checkpoint._ts
+    # before this run started, even if another machine's clock wrote it "later"
+    task.current_context._ts = min(checkpoint._ts, started - 1e-6)
     task.mark_finished()
     if logger.isEnabledFor(logging.INFO):
-        log_event(logging.INFO, task.workflow_id, task.task_id, "resumed from checkpoint")
+        written = task.current_context.time.isoformat(sep=" ", timespec="seconds")
+        log_event(logging.INFO, task.workflow_id, task.task_id, f"resumed from the checkpoint written {written}")
     if _set_status(task, TypeStatus.COMPLETED, options, resumed=True):
         _callback(task)
 

@@ -45,7 +45,7 @@ def encode(
     fingerprint: str | None = None,
     key: str | None = None,
 ) -> bytes:
-    """The JSON document stored for ``context``: ``{"storage": <value>}``.
+    """The JSON document stored for ``context``: ``{"storage": <value>, "time": <when it was made>}``.
 
     A list of Contexts (what a class step returns: one Context per ``@action`` method) is
     stored as the list of their values plus ``"contexts": true``, so that ``decode`` gives
@@ -64,6 +64,8 @@ def encode(
         document["fingerprint"] = fingerprint
     if key is not None:
         document["key"] = key
+    if isinstance(context, Context):
+        document["time"] = context._ts  # when the result was made: what a resumed task shows
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
@@ -81,8 +83,12 @@ def decode_entry(data: bytes | str) -> Entry:
     expires_at = document.get("expires_at")
     fingerprint = document.get("fingerprint")
     key = document.get("key")
+    context = Context(value)
+    made = document.get("time")
+    if isinstance(made, (int, float)) and not isinstance(made, bool) and math.isfinite(made):
+        context._ts = float(made)
     return Entry(
-        Context(value),
+        context,
         float(expires_at) if isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool) else None,
         fingerprint if isinstance(fingerprint, str) else None,
         key if isinstance(key, str) else None,

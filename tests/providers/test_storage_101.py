@@ -9,12 +9,12 @@ bucket's ``post(fingerprint=)`` in ``<key>.fingerprint``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
+from engine_support import stored
 
 from dotflow import Config, Context, DotFlow, TypeStatus, action
 from dotflow.abc.storage import Storage
@@ -120,7 +120,7 @@ def test_file_writes_go_to_our_format_only(planted: tuple[StorageFile, Path]) ->
     storage.post(_key(1), Context([1, 2]))
     assert storage.get(_key(1)).storage == [1, 2]
     assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
-    assert json.loads((folder.parent / f"{_key(1)}.json").read_text()) == {"storage": [1, 2]}
+    assert stored((folder.parent / f"{_key(1)}.json").read_text()) == {"storage": [1, 2]}
     assert storage.list_keys(_key(1)) == [_key(1)]
     assert storage.delete(_key(1)) is True
     assert storage.get(_key(1)).storage is None and not (folder / f"{_key(1)}.json").exists()

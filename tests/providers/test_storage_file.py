@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from engine_support import stored
 
 from dotflow import Config, Context, DotFlow, TypeStatus, action
 from dotflow.abc.storage import Storage
@@ -77,7 +78,7 @@ def test_file_is_a_json_document(tmp_path: Path) -> None:
     """The file for key ``k`` is ``<path>/k.json`` holding ``{"storage": <value>}``."""
     storage = StorageFile(tmp_path)
     storage.post("k", Context(["a", {"b": None}]))
-    assert json.loads((tmp_path / "k.json").read_text()) == {"storage": ["a", {"b": None}]}
+    assert stored((tmp_path / "k.json").read_text()) == {"storage": ["a", {"b": None}]}
 
 
 def test_lists_round_trip(tmp_path: Path) -> None:
@@ -232,7 +233,7 @@ def test_workflow_result_is_stored_under_workflow_and_task_id(tmp_path: Path) ->
     workflow.task.add(produce)
     workflow.start()
     task_id = workflow.result_task()[0].task_id
-    assert json.loads((tmp_path / f"wf-7-{task_id}.json").read_text()) == {"storage": [{"n": 1}, {"n": 2}]}
+    assert stored((tmp_path / f"wf-7-{task_id}.json").read_text()) == {"storage": [{"n": 1}, {"n": 2}]}
 
 
 # --- a bad folder, file modes ---------------------------------------------------------------------
@@ -308,10 +309,10 @@ def test_a_list_of_contexts_is_marked_and_comes_back_as_contexts(tmp_path: Path)
     """A class step's result (a list of Contexts) is stored with ``"contexts": true`` and read back as Contexts."""
     storage = StorageFile(tmp_path)
     storage.post("cls", Context([Context(1), Context({"a": 2})]))
-    assert json.loads((tmp_path / "cls.json").read_text()) == {"storage": [1, {"a": 2}], "contexts": True}
+    assert stored((tmp_path / "cls.json").read_text()) == {"storage": [1, {"a": 2}], "contexts": True}
     assert storage.get("cls").storage == [Context(1), Context({"a": 2})]
     storage.post("plain", Context([1, 2]))
-    assert json.loads((tmp_path / "plain.json").read_text()) == {"storage": [1, 2]}
+    assert stored((tmp_path / "plain.json").read_text()) == {"storage": [1, 2]}
     assert storage.get("plain").storage == [1, 2]
 
 
@@ -331,7 +332,7 @@ def test_ttl_and_fingerprint_are_kept_in_the_document(tmp_path: Path) -> None:
     assert before + 60 <= document["expires_at"] <= time.time() + 60
     assert document["storage"] == {"a": 1} and document["fingerprint"] == "fp-1"
     storage.post("k", Context(2))
-    assert json.loads((tmp_path / "k.json").read_text()) == {"storage": 2}
+    assert stored((tmp_path / "k.json").read_text()) == {"storage": 2}
 
 
 def test_an_expired_entry_reads_as_missing_but_stays_until_deleted(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import pytest
+from engine_support import stored
 
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
@@ -55,7 +56,7 @@ def test_stored_object_is_json_document(storage: StorageGCS, gcs_client: Any, gc
     storage.post("doc", Context([1, "two"]))
     blob = gcs_client.bucket(gcs_bucket).get_blob("dotflow/doc.json")
     assert blob is not None and blob.content_type == "application/json"
-    assert json.loads(blob.download_as_bytes()) == {"storage": [1, "two"]}
+    assert stored(blob.download_as_bytes()) == {"storage": [1, "two"]}
 
 
 def test_builds_client_from_emulator_env(
@@ -127,7 +128,7 @@ def test_ttl_goes_in_the_document_and_the_metadata(storage: StorageGCS, gcs_clie
     assert body["storage"] == "v" and body["fingerprint"] == "fp"
     storage.post("t", Context("w"))
     blob = gcs_client.bucket(gcs_bucket).get_blob("dotflow/t.json")
-    assert not blob.metadata and json.loads(blob.download_as_bytes()) == {"storage": "w"}
+    assert not blob.metadata and stored(blob.download_as_bytes()) == {"storage": "w"}
 
 
 def test_expired_blob_reads_as_missing(storage: StorageGCS, gcs_client: Any, gcs_bucket: str) -> None:

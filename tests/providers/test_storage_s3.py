@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 import pytest
+from engine_support import stored
 
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
@@ -58,7 +59,7 @@ def test_stored_object_is_json_document(storage: StorageS3, s3_client: Any, s3_b
     storage.post("doc", Context([1, "two"]))
     obj = s3_client.get_object(Bucket=s3_bucket, Key="dotflow/doc.json")
     assert obj["ContentType"] == "application/json"
-    assert json.loads(obj["Body"].read()) == {"storage": [1, "two"]}
+    assert stored(obj["Body"].read()) == {"storage": [1, "two"]}
 
 
 def test_builds_client_from_endpoint_url(
@@ -154,7 +155,7 @@ def test_ttl_goes_in_the_document_and_the_metadata(storage: StorageS3, s3_client
     assert body["storage"] == "v" and body["fingerprint"] == "fp"
     storage.post("t", Context("w"))
     answer = s3_client.get_object(Bucket=s3_bucket, Key="dotflow/t.json")
-    assert answer["Metadata"] == {} and json.loads(answer["Body"].read()) == {"storage": "w"}
+    assert answer["Metadata"] == {} and stored(answer["Body"].read()) == {"storage": "w"}
 
 
 def test_expired_object_reads_as_missing(storage: StorageS3, s3_client: Any, s3_bucket: str) -> None:
