@@ -23,6 +23,18 @@ _CONTEXT_KEYS = ("initial_context", "current_context", "previous_context")
 _FAILURE_TEXT = 300  # characters of an exception message in the Failed log line
 
 
+# Tracebacks go to this child logger at DEBUG, apart from the one-line records: `dotflow start -v`
+# turns it on; an application can too (logging.getLogger("dotflow.traceback").setLevel("DEBUG")).
+TRACEBACK_LOGGER = "dotflow.traceback"
+
+
+def task_label(task: Any) -> str:
+    """How a log line names a task: its step, then its id for grep (``extract [0-80ff3611]``)."""
+    step = getattr(task, "step", None)
+    name = getattr(step, "__qualname__", None) or type(step).__name__
+    return f"{name} [{task.task_id}]"
+
+
 def log_event(level: int, workflow_id: Any, subject: Any, event: str, exc_info: bool = False) -> None:
     """Log ``ID <workflow> - <subject> - <event>`` on the ``dotflow`` logger: the one format of
     every per-task and per-workflow line, so a log can be grepped by workflow id."""

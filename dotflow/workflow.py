@@ -33,24 +33,32 @@ class DotFlow:
 
     ``DotFlow()`` with no ``config`` takes its providers and run options from the resolved
     profile (``dotflow.toml``, environment variables; see ``dotflow.profiles``), and its id
-    from ``workflow.id`` there. Explicit arguments always win. With an explicit ``config``
-    nothing is resolved, except under ``dotflow start``, whose profile is already resolved:
-    there the id still comes from it, so a ``--workflow`` factory that builds its own Config
-    runs under the managed runner's WORKFLOW_ID. The server's ``create_workflow`` is called
-    only when the id is generated here.
+    from ``workflow.id`` there. ``profile=`` names the profile, or hands an already resolved
+    one (``dotflow.profiles.resolve(...)``). Explicit arguments always win. With an explicit
+    ``config`` nothing is resolved, except under ``dotflow start``, whose profile is already
+    resolved: there the id still comes from it, so a ``--workflow`` factory that builds its
+    own Config runs under the managed runner's WORKFLOW_ID. The server's ``create_workflow``
+    is called only when the id is generated here.
     """
 
-    def __init__(self, config: Config | None = None, workflow_id: Any = None, name: str | None = None) -> None:
+    def __init__(
+        self,
+        config: Config | None = None,
+        workflow_id: Any = None,
+        name: str | None = None,
+        *,
+        profile: ResolvedProfile | str | None = None,
+    ) -> None:
         self._defaults: dict[str, Any] = {}
         profile_id = None
         if config is None:
-            profile = _resolve_profile()
-            config = profile.config()
-            self._defaults = profile.workflow_options()
-            profile_id = profile["workflow.id"]
-            name = name if name is not None else profile["workflow.name"]
-        elif (active := _active_profile.get()) is not None:
-            profile_id = active["workflow.id"]
+            resolved = _resolve_profile(profile)
+            config = resolved.config()
+            self._defaults = resolved.workflow_options()
+            profile_id = resolved["workflow.id"]
+            name = name if name is not None else resolved["workflow.name"]
+        elif profile is not None or _active_profile.get() is not None:
+            profile_id = _resolve_profile(profile)["workflow.id"]
         self.config = config
         # as in 1.x, a workflow without a name is named after the machine; that default is kept
         # for logs and result(), but never sent to a server (the host name is not its business)
@@ -84,7 +92,7 @@ class DotFlow:
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
         resume: bool = _UNSET,
-        on_input_change: str = "reuse",
+        on_input_change: str = _UNSET,
         fingerprint: str | None = None,
         max_workers: int | None = _UNSET,
         executor: Any = _UNSET,
@@ -112,6 +120,8 @@ class DotFlow:
         max_workers = self._defaults.get("max_workers") if max_workers is _UNSET else max_workers
         keep_going = bool(self._defaults.get("keep_going", False) if keep_going is _UNSET else keep_going)
         resume = bool(self._defaults.get("resume", False) if resume is _UNSET else resume)
+        if on_input_change is _UNSET:
+            on_input_change = self._defaults.get("on_input_change", "reuse")
         check_callback("on_success", on_success)
         check_callback("on_failure", on_failure)
         if on_input_change not in VALID_POLICIES:
@@ -275,10 +285,14 @@ def use_profile(profile: ResolvedProfile) -> Iterator[None]:
         _active_profile.reset(token)
 
 
-def _resolve_profile() -> ResolvedProfile:
+def _resolve_profile(profile: ResolvedProfile | str | None = None) -> ResolvedProfile:
+    """The profile given (resolved, or resolved now by name), else the one a command made active,
+    else the one resolution selects."""
+    if profile is not None and not isinstance(profile, str):
+        return profile
     active = _active_profile.get()
-    if active is not None:
+    if profile is None and active is not None:
         return active
     from dotflow.profiles import resolve
 
-    return resolve()
+    return resolve(profile)

@@ -13,6 +13,7 @@ import pytest
 import dotflow
 import dotflow.errors
 from dotflow import Config, DotFlow, action
+from dotflow.task import task_label
 
 SPEC_NAMES = {"DotFlow", "Config", "Context", "Task", "action", "TypeStatus", "TypeExecution"}
 SPEC_PROVIDERS = {"ServerDefault", "ServerAPI", "StorageDefault", "StorageFile", "StorageS3", "StorageGCS",
@@ -220,7 +221,7 @@ def test_status_transitions_are_logged(caplog: pytest.LogCaptureFixture) -> None
     workflow.task.add([ok, bad])
     with caplog.at_level(logging.INFO, logger="dotflow"):
         workflow.start(keep_going=True)
-    good, failing = (t.task_id for t in workflow.result_task())
+    good, failing = (task_label(t) for t in workflow.result_task())
     records = [(r.levelno, r.getMessage()) for r in caplog.records if r.name == "dotflow"]
     for task_id, statuses in ((good, ["In progress", "Completed"]),
                               (failing, ["In progress", "Retry: RuntimeError: bad", "In progress",
@@ -237,5 +238,5 @@ def test_task_creation_is_logged(caplog: pytest.LogCaptureFixture) -> None:
     workflow = DotFlow(config=Config(), workflow_id="wf-add")
     with caplog.at_level(logging.INFO, logger="dotflow"):
         workflow.task.add(ok)
-    task_id = workflow.result_task()[0].task_id
-    assert f"ID wf-add - {task_id} - Not started" in [r.getMessage() for r in caplog.records]
+    label = task_label(workflow.result_task()[0])
+    assert f"ID wf-add - {label} - Not started" in [r.getMessage() for r in caplog.records]

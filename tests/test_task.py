@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from dotflow import Config, Context, DotFlow, Task, TaskBuilder, TypeStatus, action
 from dotflow.core.types.status import TypeStatus as LegacyTypeStatus
 from dotflow.errors import DotflowError, StepImportError, UsageError
+from dotflow.task import task_label
 
 RESULT_KEYS = [
     "task_id",
@@ -421,11 +422,11 @@ def test_a_failed_task_logs_one_error_with_its_reason(caplog: pytest.LogCaptureF
         workflow.start()
     task = workflow.result_task()[0]
     assert _warnings(caplog) == [
-        f"ID wf-log - {task.task_id} - Retry: ValueError: first line second line",
-        f"ID wf-log - {task.task_id} - Failed: ValueError: first line second line",
+        f"ID wf-log - {task_label(task)} - Retry: ValueError: first line second line",
+        f"ID wf-log - {task_label(task)} - Failed: ValueError: first line second line",
     ]
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert errors == [f"ID wf-log - {task.task_id} - Failed: ValueError: first line second line"]
+    assert errors == [f"ID wf-log - {task_label(task)} - Failed: ValueError: first line second line"]
 
 
 def test_the_failure_line_is_short_and_on_one_line(caplog: pytest.LogCaptureFixture) -> None:
@@ -441,19 +442,20 @@ def test_the_failure_line_is_short_and_on_one_line(caplog: pytest.LogCaptureFixt
         workflow.start()
     (line,) = _warnings(caplog)
     assert "\n" not in line and "Failed: RuntimeError: line line" in line
-    assert len(line) < 400
+    assert len(line) < 400 + len(task_label(workflow.result_task()[0]))
 
 
 def test_transitions_stay_at_info(caplog: pytest.LogCaptureFixture) -> None:
-    """Other transitions are INFO lines in the same ``ID <wf> - <task> - <status>`` format; success warns nothing."""
+    """Other transitions are INFO lines ``ID <wf> - <step> [<task id>] - <status>``; success warns nothing."""
     workflow = _flow("wf-info")
     workflow.task.add(first)
     with caplog.at_level(logging.INFO, logger="dotflow"):
         workflow.start()
-    task_id = workflow.result_task()[0].task_id
+    label = task_label(workflow.result_task()[0])
+    assert label.endswith(f" [{workflow.result_task()[0].task_id}]") and label.startswith("first ")
     infos = [r.getMessage() for r in caplog.records if r.levelno == logging.INFO]
-    assert f"ID wf-info - {task_id} - In progress" in infos
-    assert f"ID wf-info - {task_id} - Completed" in infos
+    assert f"ID wf-info - {label} - In progress" in infos
+    assert f"ID wf-info - {label} - Completed" in infos
     assert _warnings(caplog) == []
 
 

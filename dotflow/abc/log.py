@@ -18,7 +18,7 @@ class Log(ABC):
     does. A subclass sets ``_logger`` (a ``logging.Logger``), ``_level`` and ``_format``
     (``"simple"`` or ``"json"``), or overrides the four methods. Never raises into the workflow.
 
-    ``simple``: ``ID <workflow> - <task> - <status>``, and ``: <Exception>: <message>`` after a
+    ``simple``: ``ID <workflow> - <step> [<task>] - <status>``, and ``: <Exception>: <message>`` after a
     failure (one line; 1.x appended the whole traceback). ``json``: one object per record with
     ``timestamp, level, workflow_id, task_id, status`` and, when known, ``duration``,
     ``retry_count`` and, on errors, ``error: {exception, message}``.
@@ -59,7 +59,9 @@ class Log(ABC):
         task = kwargs.get("task")
         if task is None:
             return " ".join(f"{key}={value}" for key, value in kwargs.items())
-        line = f"ID {task.workflow_id} - {task.task_id} - {task.status}"
+        from dotflow.task import task_label
+
+        line = f"ID {task.workflow_id} - {task_label(task)} - {task.status}"
         reason = _reason(task) if level >= logging.WARNING else ""
         return f"{line}: {reason}" if reason else line
 

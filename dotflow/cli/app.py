@@ -7,15 +7,14 @@ from typing import Any
 
 import typer
 
+from dotflow.cli.common import EXIT_USAGE
 from dotflow.errors import DotflowError
-
-EXIT_USAGE = 2
 
 app = typer.Typer(
     name="dotflow",
     help="Run dotflow pipelines, and inspect the runner profiles they resolve.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -51,42 +50,6 @@ def _register() -> None:
     from dotflow.cli import checkpoints
 
     app.add_typer(checkpoints.app, name="checkpoints")
-
-
-def setup_logging(quiet: bool = False) -> None:
-    """Send the ``dotflow`` logger to stderr: INFO and up, or WARNING and up when quiet.
-
-    The library attaches no handler; the CLI is the application, so it does."""
-    import logging
-
-    logger = logging.getLogger("dotflow")
-    if not any(getattr(h, "_dotflow_cli", False) for h in logger.handlers):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s dotflow: %(message)s"))
-        handler._dotflow_cli = True  # type: ignore[attr-defined]
-        logger.addHandler(handler)
-    logger.setLevel(logging.WARNING if quiet else logging.INFO)
-
-
-def add_import_paths(resolved: Any = None) -> None:
-    """Put the current folder, and the folder of the project's dotflow.toml, first on ``sys.path``,
-    so a project's own modules (steps, providers) import from anywhere inside the project, the
-    same way for every command."""
-    import os
-
-    folders = [os.getcwd()]
-    project_file = getattr(resolved, "project_file", None)
-    if project_file:
-        folders.append(os.path.dirname(project_file))
-    for folder in reversed(folders):
-        if folder not in sys.path:
-            sys.path.insert(0, folder)
-
-
-def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
-    """Print ``error: <message>`` as one line on stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)
 
 
 def _is_usage_error(exc: Exception) -> bool:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.app import add_import_paths, setup_logging
+from dotflow.cli.common import add_import_paths, setup_logging
 from dotflow.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:

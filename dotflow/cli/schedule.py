@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.app import add_import_paths, setup_logging
-from dotflow.cli.start import EXIT_FAILED, _build, _check_reporting, _last_error, _report_failed_start
+from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, setup_logging
+from dotflow.cli.start import build_flow
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
@@ -78,8 +78,9 @@ def schedule(
     add_import_paths()
 
     from dotflow.profiles import resolve
-    from dotflow.workflow import use_profile
+    from dotflow.profiles.managed import check_flow, report_failed_start
 
+    context = parse_json_flag(initial_context, "--initial-context")
     overrides = {
         "workflow.mode": mode,
         "storage.provider": storage,
@@ -90,13 +91,12 @@ def schedule(
     }
     resolved = resolve(profile, config_path=config, overrides=overrides)
     add_import_paths(resolved)
-    with use_profile(resolved):
-        try:
-            flow = _build(step, workflow, callback, initial_context)
-            _check_reporting(resolved, flow)
-        except DotflowError:
-            _report_failed_start(resolved)
-            raise
+    try:
+        flow = build_flow(resolved, step, workflow, callback, context)
+        check_flow(resolved, flow)
+    except DotflowError:
+        report_failed_start(resolved)
+        raise
     fixed = resolved["workflow.id"]
     if scheduler.overlap == "parallel" and fixed is not None:
         raise UsageError(
@@ -222,7 +222,10 @@ class _Schedule:
                 from dotflow.task import step_name
 
                 task = failed[0]
-                note = f"{task.task_id} {step_name(task.step)}: {_last_error(task) or task.status}"
+                from dotflow.task import failure_reason
+
+                reason = failure_reason(task.errors) if task.status == "Failed" else ""
+                note = f"{task.task_id} {step_name(task.step)}: {reason or task.status}"
         outcome = "Completed" if ok else "Failed"
         typer.echo(f"run {number}: workflow {flow.workflow_id} {outcome} in {elapsed:.3f}s" + (f": {note}" if note
                                                                                                else ""))

@@ -1,4 +1,5 @@
-"""``dotflow start``: resolve the profile, build the workflow from --step or --workflow, run it, summarise."""
+"""``dotflow start``: resolve the profile, build the workflow from --step or --workflow, run it, and
+show what happened (the live view on a terminal, then the summary, or one JSON object)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.app import setup_logging
+from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, setup_logging
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
@@ -21,13 +22,13 @@ if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
     from dotflow.workflow import DotFlow
 
-EXIT_FAILED = 1
+OUTPUTS = ("text", "json")
 
 
 def start(
     step: Optional[str] = typer.Option(None, "--step", "-s", help="One step to run: pkg.mod.fn or pkg.mod:fn."),
     workflow: Optional[str] = typer.Option(
-        None, "--workflow", "-w", help="pkg.mod:factory, a callable returning a ready DotFlow (multi-step pipelines)."
+        None, "--workflow", "-w", help="pkg.mod:factory (or pkg.mod.factory), a callable returning a ready DotFlow."
     ),
     callback: Optional[str] = typer.Option(None, "--callback", "-c", help="With --step: called as callback(task=...)."),
     initial_context: Optional[str] = typer.Option(
@@ -47,11 +48,19 @@ def start(
     resume: Optional[bool] = typer.Option(
         None, "--resume/--no-resume", help="Skip tasks whose result is already stored."
     ),
+    on_input_change: Optional[str] = typer.Option(
+        None, "--on-input-change", help="With --resume, when the inputs changed: reuse, reset or raise."
+    ),
     executor: Optional[str] = typer.Option(
         None, "--executor", help="Where steps run: thread, process, dask or a Dask scheduler tcp://host:8786."
     ),
     max_workers: Optional[str] = typer.Option(
         None, "--max-workers", help="Steps run at once (threads or processes); default: the CPU count."
+    ),
+    output: str = typer.Option("text", "--output", help="text (the summary) or json (one object, for machines)."),
+    no_progress: bool = typer.Option(False, "--no-progress", help="No live view on a terminal: plain lines."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="-v: the full traceback of each failure; -vv: DEBUG logs."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines; only the summary."),
 ) -> int:
@@ -60,13 +69,15 @@ def start(
         raise UsageError("give exactly one of --step pkg.mod.fn or --workflow pkg.mod:factory")
     if workflow is not None and (callback is not None or initial_context is not None):
         raise UsageError("--callback and --initial-context go with --step; a --workflow factory sets its own")
-    setup_logging(quiet)
-    cwd = os.getcwd()
-    if cwd not in sys.path:
-        sys.path.insert(0, cwd)
+    if output not in OUTPUTS:
+        raise UsageError(f"--output {output!r}; use one of: {', '.join(OUTPUTS)}")
+    setup_logging(quiet, verbose)
+    context = parse_json_flag(initial_context, "--initial-context")
 
+    from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
+    from dotflow.execution.step import RunInterrupted
     from dotflow.profiles import resolve
-    from dotflow.workflow import use_profile
+    from dotflow.profiles.managed import check_flow, report_failed_start
 
     overrides = {
         "workflow.mode": mode,
@@ -75,26 +86,28 @@ def start(
         "workflow.id": workflow_id,
         "workflow.keep_going": keep_going,
         "workflow.resume": resume,
+        "workflow.on_input_change": on_input_change,
         "workflow.executor": executor,
         "workflow.max_workers": max_workers,  # a string: the profile key converts and checks it, as for env values
     }
     resolved = resolve(profile, config_path=config, overrides=overrides)
+    add_import_paths(resolved)
     begin = time.perf_counter()
-    with use_profile(resolved):
-        try:
-            flow = _build(step, workflow, callback, initial_context)
-            _check_reporting(resolved, flow)
-        except DotflowError:
-            _report_failed_start(resolved)
-            raise
-    from dotflow.execution.step import RunInterrupted
+    try:
+        flow = build_flow(resolved, step, workflow, callback, context)
+        check_flow(resolved, flow)
+    except DotflowError:
+        report_failed_start(resolved)
+        raise
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     interrupted: BaseException | None = None
     manager: Manager | None = None
+    live = LiveView(flow, LiveView.wanted(no_progress, quiet, output))
     try:
-        manager = flow.start(**resolved.workflow_options())
-        manager.wait()
+        with live, _quiet_transitions(live):
+            manager = flow.start(**resolved.workflow_options())
+            manager.wait()
     except AssertionError as exc:
         typer.echo(f"error: a step's assertion failed: {exc or 'AssertionError'}", err=True)
     except (KeyboardInterrupt, RunInterrupted) as exc:
@@ -105,13 +118,19 @@ def start(
         typer.echo(f"error: the workflow's code called sys.exit({exc.code!r}); the summary shows where it ended",
                    err=True)
     except DotflowError:  # the run could not start (storage unreachable, inputs changed, ...)
-        _report_failed_start(resolved, flow)
+        report_failed_start(resolved, flow)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
         # the one wait for delivery: the tasks never waited on the network
         flow._reporter.flush(flow._reporter.signal_flush_timeout if interrupted is not None else None)
-    ok = _summarise(flow, time.perf_counter() - begin)
+    elapsed = time.perf_counter() - begin
+    if output == "json":
+        typer.echo(json.dumps(as_json(flow, elapsed)))
+    else:
+        echo_lines(summary(flow, elapsed))
+        if verbose:
+            echo_lines(tracebacks(flow), err=True)
     if interrupted is not None:
         code = interrupted.code if isinstance(interrupted, SystemExit) else 130
         typer.echo("error: interrupted by a signal; pending reports were flushed", err=True)
@@ -119,27 +138,34 @@ def start(
         sys.stderr.flush()
         # steps may still run on worker threads; waiting for them is what the signal asked not to do
         os._exit(code if isinstance(code, int) else 1)
-    return 0 if ok else EXIT_FAILED
+    return 0 if workflow_ok(flow) else EXIT_FAILED
 
 
-def _build(step: str | None, workflow: str | None, callback: str | None, initial_context: str | None) -> DotFlow:
+def build_flow(
+    resolved: ResolvedProfile, step: str | None, workflow: str | None, callback: str | None, context: Any
+) -> DotFlow:
+    """The workflow of ``--step`` (one task, under ``resolved``) or of a ``--workflow`` factory, whose
+    own ``DotFlow()`` sees ``resolved`` too. Every way the user's code can go wrong is one line."""
     from dotflow.imports import import_string
-    from dotflow.workflow import DotFlow
+    from dotflow.workflow import DotFlow, use_profile
 
     if step is not None:
-        flow = DotFlow()
+        flow = DotFlow(profile=resolved)
         flow.task.add(
             step=step,
             callback=import_string(callback, label="--callback") if callback else None,
-            initial_context=_parse_context(initial_context),
+            initial_context=context,
         )
         return flow
     assert workflow is not None
-    factory = import_string(workflow, label="--workflow", colon=True, forms="'package.module:factory'")
+    factory = import_string(
+        workflow, label="--workflow", forms="'package.module:factory' or 'package.module.factory'"
+    )
     if not callable(factory):
         raise UsageError(f"--workflow {workflow!r} is not callable; point it at a function that returns a DotFlow")
     try:
-        flow = factory()
+        with use_profile(resolved):
+            flow = factory()
     except DotflowError:
         raise
     except SystemExit as exc:
@@ -155,57 +181,22 @@ def _build(step: str | None, workflow: str | None, callback: str | None, initial
     return flow
 
 
-def _check_reporting(resolved: ResolvedProfile, flow: DotFlow) -> None:
-    """A --workflow factory that passes its own Config or id keeps them (explicit arguments
-    win); say so when that stops the reports from reaching the profile's server or
-    workflow, and refuse it under the managed profile, whose backend waits on that id."""
-    from dotflow.providers.server_default import ServerDefault
+class _quiet_transitions:
+    """While the live view shows the statuses, the log shows only what went wrong."""
 
-    wanted = resolved["workflow.id"]
-    if wanted is not None and flow.workflow_id != wanted:
-        message = (
-            f"the --workflow factory set workflow_id={flow.workflow_id!r}, but the profile's workflow.id is "
-            f"{wanted!r} (from {resolved.source('workflow.id')}); drop workflow_id= from the factory"
-        )
-        if resolved.name == "managed":
-            raise UsageError(message)
-        logging.getLogger("dotflow").warning(message)
-    if resolved.server_provider != "none" and isinstance(flow.config.server, ServerDefault):
-        message = (
-            f"profile {resolved.name!r} reports to a server, but the --workflow factory passed its own Config "
-            "without one, so no status would be reported; build DotFlow() without config= to use the profile's server"
-        )
-        if resolved.name == "managed":
-            raise UsageError(message)
-        logging.getLogger("dotflow").warning(message)
+    def __init__(self, live: Any) -> None:
+        self._on = getattr(live, "_enabled", False)
+        self._level = logging.NOTSET
 
+    def __enter__(self) -> None:
+        if self._on:
+            logger = logging.getLogger("dotflow")
+            self._level = logger.level
+            logger.setLevel(max(self._level, logging.WARNING))
 
-def _report_failed_start(resolved: ResolvedProfile, flow: DotFlow | None = None) -> None:
-    """When a run under a backend's workflow id (managed mode) cannot even start, tell the
-    backend Failed, so its row does not wait forever. Best effort: the error that stopped
-    the start is what the user sees."""
-    if resolved["workflow.id"] is None or resolved.server_provider == "none":
-        return
-    from dotflow.core.types.status import TypeStatus
-    from dotflow.workflow import DotFlow, use_profile
-
-    try:
-        if flow is None:
-            with use_profile(resolved):
-                flow = DotFlow()  # the profile's server and id, no tasks
-        flow._reporter.workflow_status(TypeStatus.FAILED)
-        flow.flush()
-    except Exception:  # the start already failed for a reason the user will read
-        pass
-
-
-def _parse_context(raw: str | None) -> Any:
-    if raw is None:
-        return None
-    try:
-        return json.loads(raw)
-    except ValueError:
-        return raw
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._on:
+            logging.getLogger("dotflow").setLevel(self._level)
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -214,30 +205,3 @@ def _terminate(signum: int, frame: Any) -> None:
     from dotflow.execution.step import RunInterrupted
 
     raise RunInterrupted(128 + signum)
-
-
-def _summarise(flow: DotFlow, elapsed: float) -> bool:
-    from dotflow.core.types.status import TypeStatus
-    from dotflow.task import step_name
-
-    tasks = flow.result_task()
-    ok = bool(tasks) and all(task.status is TypeStatus.COMPLETED for task in tasks)
-    rows = [
-        (task.task_id, step_name(task.step), task.status, _seconds(task.duration), _last_error(task))
-        for task in tasks
-    ]
-    widths = [max((len(row[i]) for row in rows), default=0) for i in range(5)]
-    typer.echo(f"workflow {flow.workflow_id}: {'Completed' if ok else 'Failed'} in {elapsed:.3f}s")
-    for row in rows:
-        typer.echo("  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
-    return ok
-
-
-def _last_error(task: Any) -> str:
-    from dotflow.task import failure_reason
-
-    return failure_reason(task.errors) if task.status == "Failed" else ""
-
-
-def _seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3f}s"

@@ -11,7 +11,7 @@ from dotflow.context import Context
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
 from dotflow.execution.step import RunInterrupted, run_step
-from dotflow.task import TaskError, log_event
+from dotflow.task import TRACEBACK_LOGGER, TaskError, log_event, task_label
 
 if TYPE_CHECKING:
     import threading
@@ -111,7 +111,7 @@ def _resume(task: Task, checkpoint: Context, options: RunOptions) -> None:
     task.mark_finished()
     if logger.isEnabledFor(logging.INFO):
         written = task.current_context.time.isoformat(sep=" ", timespec="seconds")
-        log_event(logging.INFO, task.workflow_id, task.task_id, f"resumed from the checkpoint written {written}")
+        log_event(logging.INFO, task.workflow_id, task_label(task), f"resumed from the checkpoint written {written}")
     if _set_status(task, TypeStatus.COMPLETED, options, resumed=True):
         _callback(task)
 
@@ -186,7 +186,7 @@ def _record(task: Task, attempt: int, exc: BaseException, message: str | None = 
     message = message or str(exc) or type(exc).__name__
     task.errors.append(TaskError(exc, attempt, traceback=format_exc(), message=message))
     if logger.isEnabledFor(logging.DEBUG):
-        log_event(logging.DEBUG, task.workflow_id, task.task_id, f"attempt {attempt} failed: {message}")
+        log_event(logging.DEBUG, task.workflow_id, task_label(task), f"attempt {attempt} failed: {message}")
 
 
 def _finish(task: Task, status: str, options: RunOptions) -> None:
@@ -203,5 +203,8 @@ def _callback(task: Task) -> None:
         raise
     except RunInterrupted:
         raise
-    except (Exception, SystemExit):  # a callback's own sys.exit() does not end the run
-        log_event(logging.ERROR, task.workflow_id, task.task_id, "the task callback raised", exc_info=True)
+    except (Exception, SystemExit) as exc:  # a callback's own sys.exit() does not end the run
+        from dotflow.redact import describe
+
+        log_event(logging.WARNING, task.workflow_id, task_label(task), f"the task callback raised {describe(exc)}")
+        logging.getLogger(TRACEBACK_LOGGER).debug("the task callback of %s raised:", task_label(task), exc_info=True)

@@ -70,6 +70,7 @@ class ResolvedProfile:
             "mode": self["workflow.mode"],
             "keep_going": self["workflow.keep_going"],
             "resume": self["workflow.resume"],
+            "on_input_change": self["workflow.on_input_change"],
             "executor": self["workflow.executor"],
             "max_workers": self["workflow.max_workers"],
         }

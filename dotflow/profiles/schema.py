@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from dotflow.core.types.execution import TypeExecution
+from dotflow.core.types.input_change import VALID_POLICIES
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import ConfigError
 from dotflow.execution.executors import executor_problem, max_workers_problem
@@ -190,6 +191,7 @@ KEYS: tuple[Key, ...] = (
     Key("workflow", "mode", str, "sequential", check=_one_of(MODES, False)),
     Key("workflow", "keep_going", bool, False),
     Key("workflow", "resume", bool, False),
+    Key("workflow", "on_input_change", str, "reuse", check=_one_of(VALID_POLICIES, False)),
     # where the step calls run, and how many at once; start() checks its arguments with the same validators
     Key("workflow", "executor", str, "thread", check=executor_problem),
     Key("workflow", "max_workers", int, check=max_workers_problem),
@@ -234,6 +236,7 @@ FLAGS: dict[str, str] = {
     "workflow.id": "--workflow-id",
     "workflow.keep_going": "--keep-going",
     "workflow.resume": "--resume",
+    "workflow.on_input_change": "--on-input-change",
     "workflow.executor": "--executor",
     "workflow.max_workers": "--max-workers",
 }

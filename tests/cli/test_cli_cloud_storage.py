@@ -17,7 +17,7 @@ def _assert_resumed(first, second) -> None:
     assert first.returncode == 0, first.stderr
     assert second.returncode == 0, second.stderr
     assert "ok got [1, 2]" in first.stdout
-    assert "ok got" not in second.stdout and "resumed from checkpoint" in second.stderr
+    assert "ok got" not in second.stdout and "resumed from the checkpoint" in second.stderr
 
 
 def test_s3_storage_from_env_resumes_across_processes(run_cli, moto_endpoint: str, s3_client: Any, s3_bucket: str):

@@ -186,7 +186,7 @@ def test_start_resume_flag_skips_completed_steps(run_cli, with_file, project):
     second = run_cli(*args)
     assert first.returncode == second.returncode == 0
     assert "ok got 1" in first.stdout and "ok got" not in second.stdout
-    assert "resumed from checkpoint" in second.stderr
+    assert "resumed from the checkpoint" in second.stderr
 
 
 def test_in_process_show_json(capsys, with_file, monkeypatch):

@@ -39,7 +39,7 @@ def test_failed_task_exits_1_with_summary(run_cli):
     """A failing step gives exit code 1, and the summary shows it Failed with its error."""
     result = run_cli("start", "--step", "steps.boom")
     assert result.returncode == 1
-    assert re.search(r"steps\.boom\s+Failed\s+\S+\s+RuntimeError: boom", result.stdout)
+    assert re.search(r"steps\.boom\s+Failed\s+1 attempt\s+\S+\s+RuntimeError: boom \(at steps\.py:\d+\)", result.stdout)
     assert "Traceback" not in result.stderr
 
 
@@ -63,7 +63,7 @@ def test_status_transitions_are_logged(run_cli):
     """Each status change is logged as 'ID <workflow> - <task> - <status>' on stderr."""
     result = run_cli("start", "--step", "steps.ok")
     for status in ("Not started", "In progress", "Completed"):
-        assert re.search(rf"ID \S+ - 0-\w+ - {status}", result.stderr)
+        assert re.search(rf"ID \S+ - ok \[0-\w+\] - {status}", result.stderr)
 
 
 def test_quiet_keeps_only_the_summary(run_cli):
@@ -139,8 +139,8 @@ def test_step_calling_sys_exit_fails_that_step(run_cli):
     """A step that calls sys.exit(0) fails (exit 1) instead of ending the run as a success."""
     result = run_cli("start", "--step", "steps.exits")
     assert result.returncode == 1
-    assert re.search(r"steps\.exits\s+Failed\s+\S+\s+StepExitError: step steps\.exits called sys\.exit\(0\)",
-                     result.stdout)
+    assert re.search(r"steps\.exits\s+Failed\s+1 attempt\s+\S+\s+StepExitError: step steps\.exits called "
+                     r"sys\.exit\(0\)", result.stdout)
 
 
 def test_factory_calling_sys_exit_is_a_usage_error(run_cli):

@@ -38,6 +38,7 @@ TABLE = [
     "workflow.mode",
     "workflow.keep_going",
     "workflow.resume",
+    "workflow.on_input_change",
     "workflow.executor",
     "workflow.max_workers",
     "notify.provider",
@@ -122,12 +123,13 @@ def test_api_getitem_and_source(make):
 
 
 def test_api_workflow_options(make):
-    """workflow_options() returns mode, keep_going, resume, executor and max_workers."""
+    """workflow_options() returns mode, keep_going, resume, on_input_change, executor and max_workers."""
     rp = make(overrides={"workflow.keep_going": True, "workflow.resume": "yes"})
     assert rp.workflow_options() == {
         "mode": "sequential",
         "keep_going": True,
         "resume": True,
+        "on_input_change": "reuse",
         "executor": "thread",
         "max_workers": None,
     }

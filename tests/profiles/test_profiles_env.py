@@ -48,6 +48,7 @@ def test_env_every_key_has_a_variable(make):
         "workflow.mode": "parallel",
         "workflow.keep_going": "1",
         "workflow.resume": "0",
+        "workflow.on_input_change": "reset",
         "workflow.executor": "tcp://127.0.0.1:8786",
         "workflow.max_workers": "3",
         "notify.provider": "none",

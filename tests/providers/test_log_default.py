@@ -52,7 +52,8 @@ def records(text: str) -> list[tuple[str, str]]:
 
 
 def expected_simple(good: str, failing: str) -> list[tuple[str, str]]:
-    """What a run of (ok, flaky) logs in the simple format at INFO."""
+    """What a run of (ok, flaky) logs in the simple format at INFO (each task named by step and id)."""
+    good, failing = f"ok [{good}]", f"flaky [{failing}]"
     return [
         ("INFO", f"ID {WORKFLOW} - {good} - Not started"),
         ("INFO", f"ID {WORKFLOW} - {failing} - Not started"),

@@ -27,6 +27,7 @@ from opentelemetry.trace import StatusCode  # noqa: E402
 from dotflow import Config, DotFlow, action  # noqa: E402
 from dotflow.errors import MissingExtraError, UsageError  # noqa: E402
 from dotflow.providers import LogOpenTelemetry, MetricsOpenTelemetry, TracerOpenTelemetry  # noqa: E402
+from dotflow.task import task_label
 
 try:
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter as InMemoryLogs
@@ -318,12 +319,13 @@ def test_every_status_change_is_a_log_record_with_attributes(logs: Any) -> None:
     flow.start()
     records = [r.log_record for r in exporter.get_finished_logs()]
     task_id = flow.result_task()[0].task_id
+    label = task_label(flow.result_task()[0])
     assert [(r.severity_text, r.body) for r in records] == [
-        ("INFO", f"ID wf-log - {task_id} - Not started"),
-        ("INFO", f"ID wf-log - {task_id} - In progress"),
-        ("WARNING", f"ID wf-log - {task_id} - Retry: ConnectionError: cannot reach https://***@db.example.com/x"),
-        ("INFO", f"ID wf-log - {task_id} - In progress"),
-        ("ERROR", f"ID wf-log - {task_id} - Failed: ConnectionError: cannot reach https://***@db.example.com/x"),
+        ("INFO", f"ID wf-log - {label} - Not started"),
+        ("INFO", f"ID wf-log - {label} - In progress"),
+        ("WARNING", f"ID wf-log - {label} - Retry: ConnectionError: cannot reach https://***@db.example.com/x"),
+        ("INFO", f"ID wf-log - {label} - In progress"),
+        ("ERROR", f"ID wf-log - {label} - Failed: ConnectionError: cannot reach https://***@db.example.com/x"),
     ]
     last = dict(records[-1].attributes)
     assert last["dotflow.workflow_id"] == "wf-log" and last["dotflow.task_id"] == task_id

@@ -15,6 +15,7 @@ from dotflow import Config, DotFlow, TypeStatus, action
 from dotflow.abc.server import Server
 from dotflow.providers import ServerAPI, ServerDefault
 from dotflow.reporting import Reporter
+from dotflow.task import task_label
 
 
 @action
@@ -189,13 +190,13 @@ def test_the_signal_bound_is_the_servers_or_five_seconds() -> None:
 
 
 def test_status_changes_are_logged_once_each(caplog: pytest.LogCaptureFixture) -> None:
-    """Each status change is one log line (INFO; Failed is one WARNING with the reason)."""
+    """Each status change is one log line naming the step and the task id (INFO; Failed an ERROR with the reason)."""
     caplog.set_level(logging.INFO, logger="dotflow")
     flow = DotFlow(workflow_id="wf-l")
     flow.task.add([one, fails])
     flow.start(keep_going=True)
     lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("ID wf-l")]
-    tasks = [t.task_id for t in flow.result_task()]
+    tasks = [task_label(t) for t in flow.result_task()]
     assert lines == [
         f"ID wf-l - {tasks[0]} - Not started",
         f"ID wf-l - {tasks[1]} - Not started",

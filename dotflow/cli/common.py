@@ -1,0 +1,113 @@
+"""What every command shares: exit codes, logging set-up, the import path, and reading JSON flags."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from typing import Any
+
+import typer
+
+from dotflow.errors import UsageError
+from dotflow.task import TRACEBACK_LOGGER
+
+EXIT_FAILED = 1  # the workflow ran and a task failed
+EXIT_USAGE = 2  # a usage or configuration error: one line, no traceback
+
+_NESTING = 100  # levels of JSON nesting a flag may hold
+
+
+def setup_logging(quiet: bool = False, verbosity: int = 0) -> None:
+    """Send the ``dotflow`` logger to stderr: INFO and up; WARNING and up when ``quiet``;
+    with ``verbosity`` 1 the tracebacks of failures too, with 2 DEBUG (reporting included).
+
+    The library attaches no handler; the CLI is the application, so it does."""
+    logger = logging.getLogger("dotflow")
+    if not any(getattr(h, "_dotflow_cli", False) for h in logger.handlers):
+        handler = _Stderr()
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s dotflow: %(message)s"))
+        handler._dotflow_cli = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    level = logging.DEBUG if verbosity >= 2 else logging.WARNING if quiet else logging.INFO
+    logger.setLevel(level)
+    logging.getLogger(TRACEBACK_LOGGER).setLevel(logging.DEBUG if verbosity >= 1 else logging.CRITICAL)
+
+
+class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is at the time, so the live view can show log lines above it."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property  # type: ignore[override]
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
+    """Print ``error: <message>`` as one line on stderr and return the Exit to raise."""
+    typer.echo(f"error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def add_import_paths(resolved: Any = None) -> None:
+    """Put the current folder, and the folder of the project's dotflow.toml, first on ``sys.path``,
+    so a project's own modules (steps, providers) import from anywhere inside the project, the
+    same way for every command."""
+    folders = [os.getcwd()]
+    project_file = getattr(resolved, "project_file", None)
+    if project_file:
+        folders.append(os.path.dirname(project_file))
+    for folder in reversed(folders):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+
+
+def parse_json_flag(raw: str | None, flag: str) -> Any:
+    """A flag's value as JSON; text that does not look like JSON stays a string, as in 1.x.
+
+    Text that starts like JSON (``{``, ``[`` or ``"``) but is not is a UsageError naming the
+    position, rather than silently becoming a string; so is JSON nested too deep to be sane.
+    """
+    if raw is None:
+        return None
+    import json
+
+    looks_like_json = raw.lstrip()[:1] in ("{", "[", '"')
+    if looks_like_json and _nesting(raw) > _NESTING:
+        raise UsageError(f"{flag}: the JSON is nested more than {_NESTING} levels deep; pass flatter data")
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise UsageError(f"{flag}: the JSON is nested too deeply; pass flatter data") from None
+    except ValueError as exc:
+        if looks_like_json:
+            raise UsageError(f"{flag}: invalid JSON: {exc}; quote the value for the shell, or fix it") from None
+        return raw
+
+
+def _nesting(text: str) -> int:
+    """The deepest bracket nesting of ``text`` outside strings (an upper bound of JSON depth)."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest

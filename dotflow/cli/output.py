@@ -1,0 +1,219 @@
+"""What ``dotflow start`` shows: the summary, its JSON form, the tracebacks of ``-v``, and the live view.
+
+The live view uses rich, imported only when it is shown (a terminal, ``--no-progress`` not given),
+so the start-up of every other command stays free of it.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import sysconfig
+import time
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+from dotflow.core.types.status import TypeStatus
+
+if TYPE_CHECKING:
+    from dotflow.task import Task
+    from dotflow.workflow import DotFlow
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
+_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # dotflow/
+_LIBRARIES = tuple(
+    os.path.abspath(path)
+    for path in {sysconfig.get_paths().get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
+    if path
+)
+
+
+def workflow_ok(flow: DotFlow) -> bool:
+    tasks = flow.result_task()
+    return bool(tasks) and all(task.status is TypeStatus.COMPLETED for task in tasks)
+
+
+def summary(flow: DotFlow, elapsed: float) -> list[str]:
+    """The summary lines: the workflow's outcome, a row per task (status, attempts, duration, and
+    for a failure its error and the user's own frame), and where the results are stored."""
+    rows = [_row(task) for task in flow.result_task()]
+    widths = [max((len(row[i]) for row in rows), default=0) for i in range(6)]
+    lines = [f"workflow {flow.workflow_id}: {'Completed' if workflow_ok(flow) else 'Failed'} in {elapsed:.3f}s"]
+    lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
+    lines.append(f"results: {_stored_where(flow)}")
+    return lines
+
+
+def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
+    """The run as one JSON-safe object, for orchestrators and CI (``--output json``)."""
+    from dotflow.task import step_name
+
+    tasks = []
+    for task in flow.result_task():
+        error = None
+        if task.status is TypeStatus.FAILED and task.errors:
+            last = task.errors[-1]
+            error = {"exception": last.exception, "message": _reason(task), "where": user_frame(last.traceback)}
+        tasks.append({
+            "id": task.task_id,
+            "step": step_name(task.step),
+            "status": task.status,
+            "attempts": _attempts(task),
+            "duration": task.duration,
+            "resumed": task.resumed,
+            "error": error,
+        })
+    return {
+        "workflow_id": flow.workflow_id,
+        "status": "Completed" if workflow_ok(flow) else "Failed",
+        "duration": round(elapsed, 6),
+        "results": _stored_where(flow),
+        "tasks": tasks,
+    }
+
+
+def tracebacks(flow: DotFlow) -> list[str]:
+    """The full traceback of each failed task's last attempt (``-v``)."""
+    from dotflow.task import step_name
+
+    lines: list[str] = []
+    for task in flow.result_task():
+        if task.status is TypeStatus.FAILED and task.errors and task.errors[-1].traceback:
+            lines.append(f"--- {step_name(task.step)} [{task.task_id}], attempt {task.errors[-1].attempt}:")
+            lines.extend(task.errors[-1].traceback.rstrip("\n").splitlines())
+    return lines
+
+
+def user_frame(traceback: str | None) -> str:
+    """``file:line`` of the innermost frame of a traceback that is the user's own code: not dotflow,
+    not the standard library, not an installed package. "" when there is none."""
+    if not traceback:
+        return ""
+    found = ""
+    for line in traceback.splitlines():
+        match = _FRAME.match(line)
+        if match is None:
+            continue
+        path = os.path.abspath(match["file"])
+        if match["file"].startswith("<") or path.startswith(_PACKAGE) or path.startswith(_LIBRARIES):
+            continue
+        shown = os.path.relpath(path) if path.startswith(os.getcwd() + os.sep) else path
+        found = f"{shown}:{match['line']}"
+    return found
+
+
+def _row(task: Task) -> tuple[str, str, str, str, str, str]:
+    from dotflow.task import step_name
+
+    status = task.status
+    if task.resumed:
+        status = f"resumed (checkpoint of {task.current_context.time.isoformat(sep=' ', timespec='seconds')})"
+    attempts = _attempts(task)
+    error = ""
+    if task.status is TypeStatus.FAILED:
+        error = _reason(task)
+        where = user_frame(task.errors[-1].traceback) if task.errors else ""
+        if where:
+            error = f"{error} (at {where})"
+    return (
+        task.task_id,
+        step_name(task.step),
+        status,
+        f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts else "-",
+        "-" if task.duration is None else f"{task.duration:.3f}s",
+        error,
+    )
+
+
+def _attempts(task: Task) -> int:
+    if task.resumed or task._started is None:
+        return 0
+    return len(task.errors) if task.status is TypeStatus.FAILED and task.errors else task.retry_count + 1
+
+
+def _reason(task: Task) -> str:
+    from dotflow.task import failure_reason
+
+    return failure_reason(task.errors)
+
+
+def _stored_where(flow: DotFlow) -> str:
+    from dotflow.providers.storage_default import StorageDefault
+
+    storage = flow.config.storage
+    if type(storage) is StorageDefault:
+        return "kept in memory only (StorageDefault); pick a storage to keep them: --storage file"
+    return f"stored in {storage!r}"
+
+
+class LiveView:
+    """A table of the tasks, refreshed while the run goes (pending, running with elapsed time,
+    retrying, done, failed, resumed), that gives way to the summary. Does nothing when off."""
+
+    def __init__(self, flow: DotFlow, enabled: bool) -> None:
+        self._flow = flow
+        self._enabled = enabled
+        self._live: Any = None
+
+    @staticmethod
+    def wanted(no_progress: bool, quiet: bool, output: str) -> bool:
+        """Shown on a terminal, unless asked for plain output."""
+        return not no_progress and not quiet and output == "text" and sys.stdout.isatty()
+
+    def __enter__(self) -> LiveView:
+        if self._enabled:
+            from rich.console import Console
+            from rich.live import Live
+
+            self._live = Live(
+                get_renderable=self._table, console=Console(), refresh_per_second=8, transient=True,
+                redirect_stdout=True, redirect_stderr=True,
+            )
+            self._live.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if self._live is not None:
+            self._live.__exit__(*exc_info)
+            self._live = None
+
+    def _table(self) -> Any:
+        from rich.table import Table
+
+        from dotflow.task import step_name
+
+        table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+        for column in ("", "step", "task", "status", "time", "attempts"):
+            table.add_column(column)
+        now = time.time()
+        for task in self._flow.result_task():
+            state, style = _state(task)
+            started, finished = task._started, task._finished
+            elapsed = "" if started is None else f"{(finished or now) - started:.1f}s"
+            attempts = str(_attempts(task) or "")
+            table.add_row(f"[{style}]{_MARKS[state]}[/]", step_name(task.step), task.task_id,
+                          f"[{style}]{state}[/]", elapsed, attempts)
+        return table
+
+
+_MARKS = {"pending": "·", "running": "▶", "retrying": "↻", "done": "✓", "failed": "✗", "resumed": "↺"}
+
+
+def _state(task: Task) -> tuple[str, str]:
+    status = task.status
+    if status is TypeStatus.COMPLETED:
+        return ("resumed", "cyan") if task.resumed else ("done", "green")
+    if status is TypeStatus.FAILED:
+        return "failed", "red"
+    if status is TypeStatus.RETRY:
+        return "retrying", "yellow"
+    if status is TypeStatus.IN_PROGRESS:
+        return "running", "blue"
+    return "pending", "dim"
+
+
+def echo_lines(lines: list[str], err: bool = False) -> None:
+    for line in lines:
+        typer.echo(line, err=err)
