@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+import threading
+from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import UsageError
@@ -33,10 +36,11 @@ class Config:
 
     Anything left out is the built-in one: results in memory, no notifications, status
     records on the standard ``dotflow`` logger (``LogDefault(output="logger")``: the library
-    attaches no handler), no server, no scheduler, no tracing, no metrics.
+    attaches no handler), no server, no scheduler, no tracing, no metrics. A built-in provider
+    is made the first time its attribute is read, so a run never imports the no-op ones.
     """
 
-    __slots__ = tuple(_ROLES)
+    __slots__ = tuple(f"_{role}" for role in _ROLES)
     storage: Storage
     notify: Notify
     log: Log
@@ -55,19 +59,21 @@ class Config:
         tracer: Tracer | None = None,
         metrics: Metrics | None = None,
     ) -> None:
-        from importlib import import_module
-
         given = {"storage": storage, "notify": notify, "log": log, "server": server, "scheduler": scheduler,
                  "tracer": tracer, "metrics": metrics}
-        for role, (contract_module, contract_name, default_module, default_name) in _ROLES.items():
-            value = given[role]
-            if value is None:
-                default = getattr(import_module(default_module), default_name)
-                value = default(output="logger") if role == "log" else default()
-            else:
-                contract = getattr(import_module(contract_module), contract_name)
-                _check(role, value, contract)
-            setattr(self, role, value)
+        for role, value in given.items():
+            if value is not None:
+                contract_module, contract_name = _ROLES[role][:2]
+                _check(role, value, getattr(import_module(contract_module), contract_name))
+            setattr(self, f"_{role}", value)
+
+    def is_default(self, role: str) -> bool:
+        """Whether ``role`` holds the built-in provider (made yet or not): ``ServerDefault``, say."""
+        value = getattr(self, f"_{role}")
+        if value is None:
+            return True
+        default_module = sys.modules.get(_ROLES[role][2])  # loaded whenever a value is of its class
+        return default_module is not None and type(value) is getattr(default_module, _ROLES[role][3])
 
     @classmethod
     def from_profile(cls, name: str | None = None, **options: Any) -> Config:
@@ -79,6 +85,33 @@ class Config:
     def __repr__(self) -> str:
         inner = ", ".join(f"{role}={getattr(self, role)!r}" for role in _ROLES)
         return f"Config({inner})"
+
+
+def _provider(role: str) -> property:
+    slot = f"_{role}"
+    default_module, default_name = _ROLES[role][2:]
+
+    def get(self: Config) -> Any:
+        value = getattr(self, slot)
+        if value is None:
+            with _BUILDING:  # one instance even when two threads read it first at once
+                value = getattr(self, slot)
+                if value is None:
+                    default = getattr(import_module(default_module), default_name)
+                    value = default(output="logger") if role == "log" else default()
+                    setattr(self, slot, value)
+        return value
+
+    def set(self, value: Any) -> None:
+        setattr(self, slot, value)
+
+    return property(get, set, doc=f"The {role} provider (``{default_name}()`` unless one was given).")
+
+
+_BUILDING = threading.Lock()
+for _role in _ROLES:
+    setattr(Config, _role, _provider(_role))
+del _role
 
 
 def _check(role: str, value: Any, contract: type) -> None:

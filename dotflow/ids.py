@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import re
+from dotflow.lazy import LazyPattern
 
-_BAD_CHARS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_BAD_CHARS = LazyPattern("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def workflow_id_problem(workflow_id: str) -> str | None:

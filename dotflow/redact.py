@@ -15,6 +15,8 @@ import json
 import re
 from collections.abc import Iterable
 
+from dotflow.lazy import LazyPattern
+
 __all__ = ["Redactor", "describe", "mask_credentials", "mask_url", "one_line", "origin", "userinfo"]
 
 MASK = "***"
@@ -25,7 +27,7 @@ _REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"
 # A secret shorter than this is hidden only where it stands alone (between non-alphanumeric
 # characters): replacing every "t" of a one-letter token would turn "http" into "h***p".
 _SHORT = 8
-_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+_SCHEME = LazyPattern(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
 def userinfo(url: str) -> str | None:
@@ -117,8 +119,8 @@ def _forms(secret: str) -> Iterable[str]:
     yield json.dumps(secret, ensure_ascii=False)[1:-1]
 
 
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"]*")
-_BARE_USERINFO = re.compile(r"^(['\"]?)[^/?#@\s:'\"]+:[^/?#@\s]*@")
+_URL = LazyPattern(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"]*")
+_BARE_USERINFO = LazyPattern(r"^(['\"]?)[^/?#@\s:'\"]+:[^/?#@\s]*@")
 
 
 def mask_credentials(text: str) -> str:
@@ -132,7 +134,7 @@ def mask_credentials(text: str) -> str:
     return _BARE_USERINFO.sub(r"\1***@", _URL.sub(lambda m: mask_url(m.group()), text))
 
 
-_QUERY = re.compile(r"(https?://[^\s?\"']*)\?[^\s\"']*")
+_QUERY = LazyPattern(r"(https?://[^\s?\"']*)\?[^\s\"']*")
 
 
 def one_line(text: str, limit: int = 300) -> str:

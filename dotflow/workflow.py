@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import logging
-import re
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, Callable, Iterator
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from dotflow.config import Config
 from dotflow.context import Context
@@ -16,15 +16,26 @@ from dotflow.execution.executors import check_executor, max_workers_problem
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
+from dotflow.lazy import LazyPattern
 from dotflow.reporting import Reporter
 from dotflow.task import Task, TaskBuilder
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
 
-# characters that would split or garble a log line (C0/C1 controls, line and paragraph separators)
-_ADDRESS = re.compile(r"\bat 0x[0-9A-Fa-f]+")
+# a repr that shows a memory address, different in every process: the fingerprint ignores it
+_ADDRESS = LazyPattern(r"\bat 0x[0-9A-Fa-f]+")
 _UNSET: Any = object()
+# start()'s options when no profile gives them (an explicit config, or nothing to resolve): the
+# defaults of the [workflow] keys, which a test holds equal to the profile table's
+RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({
+    "mode": "sequential",
+    "keep_going": False,
+    "resume": False,
+    "on_input_change": "reuse",
+    "executor": "thread",
+    "max_workers": None,
+})
 _active_profile: ContextVar[ResolvedProfile | None] = ContextVar("dotflow_active_profile", default=None)
 
 
@@ -49,9 +60,11 @@ class DotFlow:
         *,
         profile: ResolvedProfile | str | None = None,
     ) -> None:
-        self._defaults: dict[str, Any] = {}
+        self._defaults: Mapping[str, Any] = RUN_DEFAULTS
         profile_id = None
-        if config is None:
+        if config is None and profile is None and _active_profile.get() is None and _nothing_to_resolve():
+            config = Config()  # what resolving would build: every key at its default
+        elif config is None:
             resolved = _resolve_profile(profile)
             config = resolved.config()
             self._defaults = resolved.workflow_options()
@@ -113,15 +126,16 @@ class DotFlow:
         ``concurrent.futures.Executor``; statuses, retries, timeouts, callbacks, storage and
         reports stay on this process's threads whatever it is (see ``dotflow.execution.executors``).
         """
-        mode = check_mode(self._defaults.get("mode", "sequential") if mode is _UNSET else mode)
+        defaults = self._defaults
+        mode = check_mode(defaults["mode"] if mode is _UNSET else mode)
         if executor is _UNSET or executor is None:  # None: whatever the profile says, else threads
-            executor = self._defaults.get("executor", "thread")
+            executor = defaults["executor"]
         executor = check_executor(executor)
-        max_workers = self._defaults.get("max_workers") if max_workers is _UNSET else max_workers
-        keep_going = bool(self._defaults.get("keep_going", False) if keep_going is _UNSET else keep_going)
-        resume = bool(self._defaults.get("resume", False) if resume is _UNSET else resume)
+        max_workers = defaults["max_workers"] if max_workers is _UNSET else max_workers
+        keep_going = bool(defaults["keep_going"] if keep_going is _UNSET else keep_going)
+        resume = bool(defaults["resume"] if resume is _UNSET else resume)
         if on_input_change is _UNSET:
-            on_input_change = self._defaults.get("on_input_change", "reuse")
+            on_input_change = defaults["on_input_change"]
         check_callback("on_success", on_success)
         check_callback("on_failure", on_failure)
         if on_input_change not in VALID_POLICIES:
@@ -283,6 +297,14 @@ def use_profile(profile: ResolvedProfile) -> Iterator[None]:
         yield
     finally:
         _active_profile.reset(token)
+
+
+def _nothing_to_resolve() -> bool:
+    import os
+
+    from dotflow.profiles.discover import nothing_to_read
+
+    return nothing_to_read(os.environ, os.getcwd())
 
 
 def _resolve_profile(profile: ResolvedProfile | str | None = None) -> ResolvedProfile:

@@ -7,6 +7,7 @@ import textwrap
 import uuid
 from pathlib import Path
 
+import engine_support
 import pytest
 from engine_support import RecordingScheduler, RecordingServer
 
@@ -258,6 +259,90 @@ def test_no_config_uses_plain_defaults(clean_env: Path) -> None:
     workflow.task.add([one, two])
     workflow.start()
     assert workflow.result_storage() == [1, 2]
+
+
+def test_nothing_to_resolve_runs_with_what_resolving_would_give(clean_env: Path) -> None:
+    """With no variable and no file, ``DotFlow()`` skips resolution; its providers and run options
+    are the ones resolving would have built."""
+    import os
+
+    from dotflow.profiles import resolve
+    from dotflow.profiles.discover import nothing_to_read
+    from dotflow.workflow import RUN_DEFAULTS
+
+    assert nothing_to_read(os.environ, str(clean_env))
+    resolved = resolve()
+    assert (resolved.name, resolved["workflow.id"], resolved["workflow.name"], resolved.warnings) == (
+        "default", None, None, [])
+    assert resolved.workflow_options() == dict(RUN_DEFAULTS)
+    built, workflow = resolved.config(), DotFlow()
+    assert workflow._defaults == resolved.workflow_options()
+    for role in ("storage", "notify", "log", "server", "scheduler", "tracer", "metrics"):
+        assert type(getattr(workflow.config, role)) is type(getattr(built, role)), role
+    assert workflow.config.log.output == built.log.output == "logger"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.mark.parametrize(
+    "source",
+    ["DOTFLOW_WORKFLOW_MODE", "DOTFLOW_NOT_A_SETTING", "WORKFLOW_ID", "SERVER_BASE_URL", "empty WORKFLOW_ID",
+     "dotflow.toml above", "pyproject.toml with [tool.dotflow]", "user file"],
+)
+def test_anything_to_read_means_resolving(clean_env: Path, monkeypatch: pytest.MonkeyPatch, source: str) -> None:
+    """A variable (even an empty or unknown one: resolving warns about those), a project file
+    in a parent folder or a user file each make ``DotFlow()`` resolve."""
+    import os
+
+    from dotflow.profiles.discover import nothing_to_read
+
+    if source.startswith(("DOTFLOW_", "WORKFLOW", "SERVER")):
+        monkeypatch.setenv(source, "parallel")
+    elif source == "empty WORKFLOW_ID":
+        monkeypatch.setenv("WORKFLOW_ID", "")
+    elif source == "dotflow.toml above":
+        _write(clean_env.parent / "dotflow.toml", "[workflow]\nmode = 'parallel'\n")
+    elif source.startswith("pyproject"):
+        _write(clean_env.parent / "pyproject.toml", "[tool.dotflow.workflow]\nmode = 'parallel'\n")
+    else:
+        _write(Path(os.environ["XDG_CONFIG_HOME"]) / "dotflow" / "dotflow.toml", "[workflow]\nmode = 'parallel'\n")
+    assert not nothing_to_read(os.environ, str(clean_env))
+
+
+def test_a_pyproject_without_dotflow_settings_is_nothing_to_read(clean_env: Path) -> None:
+    import os
+
+    from dotflow.profiles.discover import nothing_to_read
+
+    _write(clean_env / "pyproject.toml", "[project]\nname = 'etl'\n[tool.ruff]\nline-length = 100\n")
+    assert nothing_to_read(os.environ, str(clean_env))
+
+
+def test_a_run_with_nothing_configured_loads_only_what_it_uses(tmp_path: Path) -> None:
+    """The first ``DotFlow()`` and its run, with no dotflow.toml and no variables, import neither the
+    profile machinery nor the built-in no-op providers (the run never calls them)."""
+    code = (
+        "import sys, json\n"
+        "from dotflow import DotFlow, action\n"
+        "@action\n"
+        "def step(): return 1\n"
+        "w = DotFlow(); w.task.add(step); w.start()\n"
+        "assert w.result_storage() == [1]\n"
+        "print(json.dumps(sorted(m for m in sys.modules if m.startswith(('dotflow.', 'tomllib')))))\n"
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    loaded = set(json.loads(engine_support.run_python(
+        code, cwd=home, extra_env={"HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")})))
+    unwanted = {"dotflow.profiles.resolution", "dotflow.profiles.schema", "dotflow.profiles.parse", "tomllib",
+                "dotflow.providers.server_default", "dotflow.providers.notify_default",
+                "dotflow.providers.tracer_default", "dotflow.providers.metrics_default",
+                "dotflow.providers.scheduler_default"}
+    assert loaded & unwanted == set()
+    assert {"dotflow.profiles.discover", "dotflow.providers.storage_default"} <= loaded
 
 
 def test_no_config_takes_the_id_from_the_environment(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:

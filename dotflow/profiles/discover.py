@@ -1,16 +1,37 @@
-"""Find the files a profile is read from: the user file and the project file."""
+"""Find what a profile is read from: the user file, the project file and the variables."""
 
 from __future__ import annotations
 
 import os
 import sys
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 
 from dotflow.errors import ConfigError
-from dotflow.profiles.parse import Document, read
+
+if TYPE_CHECKING:
+    from dotflow.profiles.parse import Document
 
 FILE_NAME = "dotflow.toml"
 PYPROJECT = "pyproject.toml"
+ENV_PREFIX = "DOTFLOW_"
+# The managed runner's spellings; the DOTFLOW_ spelling wins when both are set.
+ALIASES: dict[str, str] = {
+    "server.base_url": "SERVER_BASE_URL",
+    "server.user_token": "SERVER_USER_TOKEN",
+    "workflow.id": "WORKFLOW_ID",
+}
+_ALIAS_NAMES = frozenset(ALIASES.values())
+
+
+def nothing_to_read(env: Mapping[str, str], cwd: str) -> bool:
+    """True when no variable and no file could set a value, so that resolving would give every
+    key its default and select the ``default`` profile: the first ``DotFlow()`` of a program
+    without a ``dotflow.toml`` then skips resolution (and importing the key table) entirely.
+    A variable counts even when empty, since resolving would warn about it."""
+    if any(name.startswith(ENV_PREFIX) or name in _ALIAS_NAMES for name in env):
+        return False
+    return user_file(env) is None and project_file(cwd, env, None) is None
 
 
 def user_dir(env: Mapping[str, str]) -> str:
@@ -31,7 +52,7 @@ def user_dir(env: Mapping[str, str]) -> str:
 def user_file(env: Mapping[str, str]) -> Document | None:
     """The user file, ``dotflow.toml`` in ``user_dir(env)``, if it exists."""
     path = os.path.abspath(os.path.join(user_dir(env), FILE_NAME))
-    return read(path) if os.path.isfile(path) else None
+    return _read(path) if os.path.isfile(path) else None
 
 
 def project_file(cwd: str, env: Mapping[str, str], config_path: str | os.PathLike[str] | None) -> Document | None:
@@ -44,10 +65,10 @@ def project_file(cwd: str, env: Mapping[str, str], config_path: str | os.PathLik
     while True:
         candidate = os.path.join(folder, FILE_NAME)
         if os.path.isfile(candidate):
-            return read(candidate)
+            return _read(candidate)
         candidate = os.path.join(folder, PYPROJECT)
         if os.path.isfile(candidate):
-            document = read(candidate, pyproject=True)
+            document = _read(candidate, pyproject=True)
             if document is not None:
                 return document
         parent = os.path.dirname(folder)
@@ -60,7 +81,13 @@ def _explicit(path: str, named_by: str) -> Document:
     if not os.path.isfile(path):
         raise ConfigError(f"{named_by} names {path}, which is not a file")
     pyproject = os.path.basename(path) == PYPROJECT
-    document = read(path, pyproject=pyproject)
+    document = _read(path, pyproject=pyproject)
     if document is None:
         raise ConfigError(f"{named_by} names {path}, which has no [tool.dotflow] table")
     return document
+
+
+def _read(path: str, pyproject: bool = False) -> Document | None:
+    from dotflow.profiles.parse import read  # only once a file is found: most runs have none
+
+    return read(path, pyproject=pyproject)

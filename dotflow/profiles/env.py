@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Set
 
 from dotflow.errors import ConfigError
-from dotflow.profiles.schema import ALIASES, KEYS, did_you_mean
+from dotflow.profiles.discover import ALIASES, ENV_PREFIX
+from dotflow.profiles.schema import KEYS, did_you_mean
 from dotflow.profiles.setting import Layer, Problems, Setting, put
 
 # DOTFLOW_* variables that select rather than set a value.
@@ -43,7 +44,7 @@ def unknown_variables(env: Mapping[str, str], interpolated: Set[str] = frozenset
     A variable in ``interpolated`` (one that a file in use refers to) is the user's own, so it
     gets no warning."""
     warnings = []
-    for name in sorted(name for name in env if name.startswith("DOTFLOW_")):
+    for name in sorted(name for name in env if name.startswith(ENV_PREFIX)):
         if name not in KNOWN and name not in interpolated and env.get(name):
             hint = did_you_mean(name, KNOWN, quote=False)
             warnings.append(f"{name} is not a dotflow setting and is ignored{hint}")

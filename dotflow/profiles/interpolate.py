@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_NAMES_IN = re.compile(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
+from dotflow.lazy import LazyPattern
+
+_NAME = LazyPattern(r"[A-Za-z_][A-Za-z0-9_]*")
+_NAMES_IN = LazyPattern(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)")
 _OPERATORS = (":-", ":?", "-", "?")
 
 

@@ -8,13 +8,14 @@ from bisect import bisect_left
 from typing import Any
 
 from dotflow.errors import ConfigError
+from dotflow.lazy import LazyPattern
 
-_BARE = re.compile(r"[A-Za-z0-9_-]+")
-_AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
-_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
+_BARE = LazyPattern(r"[A-Za-z0-9_-]+")
+_AT = LazyPattern(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = LazyPattern(r"\s*\(at end of document\)\s*$")
 # A pyproject.toml is parsed only when it looks like it writes [tool.dotflow], so a broken
 # pyproject.toml that is not about dotflow never stops a run.
-_MENTIONS_TOOL_DOTFLOW = re.compile(
+_MENTIONS_TOOL_DOTFLOW = LazyPattern(
     r"""^[ \t]*(?:\[[ \t]*tool[ \t]*\.[ \t]*["']?dotflow["']?[ \t]*[\].]"""
     r"""|(?:tool[ \t]*\.[ \t]*)?["']?dotflow["']?[ \t]*[.=])""",
     re.MULTILINE,

@@ -13,12 +13,14 @@ from dotflow.errors import ConfigError
 from dotflow.execution.executors import executor_problem, max_workers_problem
 from dotflow.ids import workflow_id_problem
 from dotflow.imports import is_import_string
+from dotflow.lazy import LazyPattern
+from dotflow.profiles.discover import ENV_PREFIX
 from dotflow.providers.server_api.options import OPTIONS as SERVER_OPTIONS
 from dotflow.redact import mask_credentials, origin
 
 SECTIONS = ("server", "storage", "workflow", "notify", "log", "tracer", "metrics")
 
-_HTTP_URL = re.compile(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
+_HTTP_URL = LazyPattern(r"https?://[^/?#\s]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 TRUE = frozenset({"true", "1", "yes", "on"})
 FALSE = frozenset({"false", "0", "no", "off"})
@@ -57,7 +59,7 @@ class Key:
         self.secret = secret
         self.check = check
         self.dotted = f"{section}.{name}"
-        self.env = f"DOTFLOW_{section.upper()}_{name.upper()}"
+        self.env = f"{ENV_PREFIX}{section.upper()}_{name.upper()}"
 
     def __repr__(self) -> str:
         return f"Key({self.dotted!r}, {self.type.__name__}, default={self.show(self.default)})"
@@ -219,13 +221,6 @@ KEYS: tuple[Key, ...] = (
 BY_NAME: dict[str, Key] = {key.dotted: key for key in KEYS}
 BY_SECTION: dict[str, dict[str, Key]] = {
     section: {key.name: key for key in KEYS if key.section == section} for section in SECTIONS
-}
-
-# The managed runner's spellings; the DOTFLOW_ spelling wins when both are set.
-ALIASES: dict[str, str] = {
-    "server.base_url": "SERVER_BASE_URL",
-    "server.user_token": "SERVER_USER_TOKEN",
-    "workflow.id": "WORKFLOW_ID",
 }
 
 # Flags of `dotflow start` whose names differ from the key's.

@@ -8,32 +8,42 @@ from __future__ import annotations
 
 import json
 import math
-import re
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 from dotflow.context import Context, to_jsonable
 from dotflow.errors import UsageError
+from dotflow.lazy import LazyPattern
 
-_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-_SAFE_NAME = re.compile(r"(?:[A-Za-z0-9_.-]|%[0-9A-F]{2})+")
+_UNSAFE = LazyPattern(r"[^A-Za-z0-9_.-]")
+_SAFE_NAME = LazyPattern(r"(?:[A-Za-z0-9_.-]|%[0-9A-F]{2})+")
 # encode() writes "expires_at" first, so a reader can tell from the first bytes whether it must
 # parse the rest of a (possibly large) document to know if it has expired
-_EXPIRES_HEAD = re.compile(rb'^\{"expires_at": ?(-?[0-9][0-9.eE+-]*)')
+_EXPIRES_HEAD = LazyPattern(rb'^\{"expires_at": ?(-?[0-9][0-9.eE+-]*)')
 EMPTY_KEY_NAME = "%"  # no other key's safe_name is a lone "%": every other "%" starts an escape
 EXPIRES_METADATA = "dotflow-expires-at"  # object metadata copy of expires_at (buckets)
 
 
-class Entry(NamedTuple):
+class Entry:
     """One stored document: the Context, and when it expires (epoch seconds, None: never).
 
-    A NamedTuple, not a frozen dataclass: importing ``dataclasses`` (it loads ``inspect``) was
-    the biggest cost of the first ``DotFlow()``, whose default storage imports this module."""
+    A plain class: a NamedTuple with this module's string annotations would ``compile()`` them,
+    and the first ``compile()`` of a process costs a millisecond, paid by the first ``DotFlow()``
+    (its default storage imports this module)."""
 
-    context: Context
-    expires_at: float | None = None
-    fingerprint: str | None = None
-    key: str | None = None
+    __slots__ = ("context", "expires_at", "fingerprint", "key")
+
+    def __init__(
+        self,
+        context: Context,
+        expires_at: float | None = None,
+        fingerprint: str | None = None,
+        key: str | None = None,
+    ) -> None:
+        self.context = context
+        self.expires_at = expires_at
+        self.fingerprint = fingerprint
+        self.key = key
 
     def expired(self, now: float | None = None) -> bool:
         return self.expires_at is not None and (time.time() if now is None else now) >= self.expires_at

@@ -54,18 +54,14 @@ class Reporter:
                  "workflow")
 
     def __init__(self, config: Config, workflow: Any = None) -> None:
-        from dotflow.providers.metrics_default import MetricsDefault
-        from dotflow.providers.notify_default import NotifyDefault
-        from dotflow.providers.server_default import ServerDefault
-        from dotflow.providers.tracer_default import TracerDefault
-
         self.config = config
         self.workflow = workflow
-        # the built-in no-ops are skipped altogether: nothing to tell, and the hot path stays short
-        self._server = None if type(config.server) is ServerDefault else config.server
-        self._notify = None if type(config.notify) is NotifyDefault else config.notify
-        self._tracer = None if type(config.tracer) is TracerDefault else config.tracer
-        self._metrics = None if type(config.metrics) is MetricsDefault else config.metrics
+        # the built-in no-ops are skipped altogether (never even made): nothing to tell, and the
+        # hot path stays short
+        self._server = None if config.is_default("server") else config.server
+        self._notify = None if config.is_default("notify") else config.notify
+        self._tracer = None if config.is_default("tracer") else config.tracer
+        self._metrics = None if config.is_default("metrics") else config.metrics
         self._log = config.log
         self._failed_hooks: set[tuple[str, str]] = set()
         self._run_began = monotonic()
@@ -82,7 +78,7 @@ class Reporter:
     @property
     def signal_flush_timeout(self) -> float:
         """How long a flush may take after SIGTERM or SIGINT: the server's own bound, else 5 s."""
-        value = getattr(self.config.server, "signal_flush_timeout", SIGNAL_FLUSH_TIMEOUT)
+        value = getattr(self._server, "signal_flush_timeout", SIGNAL_FLUSH_TIMEOUT)
         return value if isinstance(value, (int, float)) and not isinstance(value, bool) else SIGNAL_FLUSH_TIMEOUT
 
     # -- the events -------------------------------------------------------------------------

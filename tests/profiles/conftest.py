@@ -86,10 +86,8 @@ def make(setup: Setup) -> Callable[..., ResolvedProfile]:
 @pytest.fixture(autouse=True)
 def _fresh_warning_log():
     """Each test hears every warning: the once-per-process memory of logged warnings starts empty."""
-    import importlib
+    from dotflow.profiles import resolution
 
-    resolve_module = importlib.import_module("dotflow.profiles.resolve")  # the module, not the function
-
-    resolve_module._LOGGED.clear()
+    resolution._LOGGED.clear()
     yield
-    resolve_module._LOGGED.clear()
+    resolution._LOGGED.clear()
