@@ -55,6 +55,20 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
+def report_failed_quietly(resolved: Any, flow: Any = None) -> None:
+    """Tell a managed backend that the run could not start (``report_failed_start``), without its
+    'workflow - Failed' log line: the ``error:`` line that follows says why, as the one line."""
+    from dotflow.profiles.managed import report_failed_start
+
+    logger = logging.getLogger("dotflow")
+    level = logger.level
+    logger.setLevel(max(level, logging.WARNING))  # lost reports still warn
+    try:
+        report_failed_start(resolved, flow)
+    finally:
+        logger.setLevel(level)
+
+
 def add_import_paths(resolved: Any = None) -> None:
     """Put the current folder, and the folder of the project's dotflow.toml, first on ``sys.path``,
     so a project's own modules (steps, providers) import from anywhere inside the project, the

@@ -97,11 +97,16 @@ def user_frame(traceback: str | None) -> str:
         if match is None:
             continue
         path = os.path.abspath(match["file"])
-        if match["file"].startswith("<") or path.startswith(_PACKAGE) or path.startswith(_LIBRARIES):
+        if match["file"].startswith("<") or _under(path, (_PACKAGE, *_LIBRARIES)):
             continue
         shown = os.path.relpath(path) if path.startswith(os.getcwd() + os.sep) else path
         found = f"{shown}:{match['line']}"
     return found
+
+
+def _under(path: str, folders: tuple[str, ...]) -> bool:
+    # by whole folder names: a project in ~/src/dotflow-etl is not inside ~/src/dotflow
+    return any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
 
 
 def _row(task: Task) -> tuple[str, str, str, str, str, str]:
@@ -159,8 +164,10 @@ class LiveView:
 
     @staticmethod
     def wanted(no_progress: bool, quiet: bool, output: str) -> bool:
-        """Shown on a terminal, unless asked for plain output."""
-        return not no_progress and not quiet and output == "text" and sys.stdout.isatty()
+        """Shown on a terminal that can redraw, unless asked for plain output."""
+        # rich draws nothing on a dumb terminal, and the log lines it replaces would be gone too
+        dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
+        return not no_progress and not quiet and output == "text" and sys.stdout.isatty() and not dumb
 
     def __enter__(self) -> LiveView:
         if self._enabled:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, setup_logging
+from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, report_failed_quietly, setup_logging
 from dotflow.cli.start import build_flow
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
@@ -78,9 +78,8 @@ def schedule(
     add_import_paths()
 
     from dotflow.profiles import resolve
-    from dotflow.profiles.managed import check_flow, report_failed_start
+    from dotflow.profiles.managed import check_flow
 
-    context = parse_json_flag(initial_context, "--initial-context")
     overrides = {
         "workflow.mode": mode,
         "storage.provider": storage,
@@ -92,10 +91,11 @@ def schedule(
     resolved = resolve(profile, config_path=config, overrides=overrides)
     add_import_paths(resolved)
     try:
+        context = parse_json_flag(initial_context, "--initial-context")
         flow = build_flow(resolved, step, workflow, callback, context)
         check_flow(resolved, flow)
-    except DotflowError:
-        report_failed_start(resolved)
+    except (DotflowError, KeyboardInterrupt):  # as in start: the backend's row ends too
+        report_failed_quietly(resolved)
         raise
     fixed = resolved["workflow.id"]
     if scheduler.overlap == "parallel" and fixed is not None:

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, setup_logging
+from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, report_failed_quietly, setup_logging
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
@@ -72,12 +72,11 @@ def start(
     if output not in OUTPUTS:
         raise UsageError(f"--output {output!r}; use one of: {', '.join(OUTPUTS)}")
     setup_logging(quiet, verbose)
-    context = parse_json_flag(initial_context, "--initial-context")
 
     from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
     from dotflow.execution.step import RunInterrupted
     from dotflow.profiles import resolve
-    from dotflow.profiles.managed import check_flow, report_failed_start
+    from dotflow.profiles.managed import check_flow
 
     overrides = {
         "workflow.mode": mode,
@@ -94,10 +93,11 @@ def start(
     add_import_paths(resolved)
     begin = time.perf_counter()
     try:
+        context = parse_json_flag(initial_context, "--initial-context")
         flow = build_flow(resolved, step, workflow, callback, context)
         check_flow(resolved, flow)
-    except DotflowError:
-        report_failed_start(resolved)
+    except (DotflowError, KeyboardInterrupt):  # Ctrl-C while a factory builds: the backend's row ends too
+        report_failed_quietly(resolved)
         raise
 
     previous = signal.signal(signal.SIGTERM, _terminate)
@@ -105,7 +105,7 @@ def start(
     manager: Manager | None = None
     live = LiveView(flow, LiveView.wanted(no_progress, quiet, output))
     try:
-        with live, _quiet_transitions(live):
+        with live, _quiet_transitions(live), _stdout_to_stderr(output == "json"):
             manager = flow.start(**resolved.workflow_options())
             manager.wait()
     except AssertionError as exc:
@@ -118,7 +118,7 @@ def start(
         typer.echo(f"error: the workflow's code called sys.exit({exc.code!r}); the summary shows where it ended",
                    err=True)
     except DotflowError:  # the run could not start (storage unreachable, inputs changed, ...)
-        report_failed_start(resolved, flow)
+        report_failed_quietly(resolved, flow)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -172,7 +172,9 @@ def build_flow(
         raise UsageError(
             f"--workflow {workflow!r} called sys.exit({exc.code!r}) instead of returning a DotFlow"
         ) from None
-    except Exception as exc:
+    except KeyboardInterrupt:  # Ctrl-C while the factory works: an interruption, as anywhere else
+        raise
+    except BaseException as exc:  # noqa: BLE001 - GeneratorExit & co. are the factory's bug, not a crash
         raise UsageError(f"--workflow {workflow!r} raised {describe(exc)}") from None
     if not isinstance(flow, DotFlow):
         raise UsageError(f"--workflow {workflow!r} returned {type(flow).__name__}, not a DotFlow")
@@ -182,7 +184,8 @@ def build_flow(
 
 
 class _quiet_transitions:
-    """While the live view shows the statuses, the log shows only what went wrong."""
+    """While the live view shows the statuses, the log shows only what went wrong (unless -vv
+    asked for DEBUG lines: those stay)."""
 
     def __init__(self, live: Any) -> None:
         self._on = getattr(live, "_enabled", False)
@@ -192,11 +195,45 @@ class _quiet_transitions:
         if self._on:
             logger = logging.getLogger("dotflow")
             self._level = logger.level
-            logger.setLevel(max(self._level, logging.WARNING))
+            if self._level == logging.INFO:
+                logger.setLevel(logging.WARNING)
 
     def __exit__(self, *exc_info: Any) -> None:
         if self._on:
             logging.getLogger("dotflow").setLevel(self._level)
+
+
+class _stdout_to_stderr:
+    """With --output json stdout holds the one JSON object: what the steps print goes to stderr
+    meanwhile, from worker processes too (the file descriptor moves, not only ``sys.stdout``)."""
+
+    def __init__(self, on: bool) -> None:
+        self._on = on
+        self._stdout: Any = None
+        self._fd: int | None = None
+        self._saved_fd: int | None = None
+
+    def __enter__(self) -> None:
+        if not self._on:
+            return
+        self._stdout = sys.stdout
+        self._stdout.flush()
+        try:
+            self._fd, target = self._stdout.fileno(), sys.stderr.fileno()
+            self._saved_fd = os.dup(self._fd)
+            os.dup2(target, self._fd)
+        except (AttributeError, OSError, ValueError):  # no real descriptor (in-process capture)
+            self._fd = self._saved_fd = None
+        sys.stdout = sys.stderr
+
+    def __exit__(self, *exc_info: Any) -> None:
+        if not self._on:
+            return
+        sys.stdout = self._stdout
+        if self._fd is not None and self._saved_fd is not None:
+            self._stdout.flush()  # what was buffered meanwhile belongs to stderr too
+            os.dup2(self._saved_fd, self._fd)
+            os.close(self._saved_fd)
 
 
 def _terminate(signum: int, frame: Any) -> None:
