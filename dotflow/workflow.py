@@ -181,7 +181,8 @@ class DotFlow:
             if on_input_change == "raise":
                 raise InputChangedError(
                     f"workflow {self.workflow_id}: the tasks' inputs changed since the stored checkpoints; "
-                    "pass on_input_change='reset' to run everything again, or 'reuse' to keep the checkpoints"
+                    "pass on_input_change='reset' (--on-input-change reset) to run everything again, or 'reuse' to "
+                    "keep the checkpoints"
                 )
             if on_input_change == "reset":
                 resume = False

@@ -753,6 +753,35 @@ def test_sys_exit_in_a_task_callback_is_logged_not_fatal() -> None:
     assert [t.status for t in workflow.result_task()] == ["Completed", "Completed"]
 
 
+class _OddSignal(BaseException):
+    """Neither an Exception nor an exit: what a library's own control-flow exception can be."""
+
+
+def _raise(exc: BaseException) -> None:
+    raise exc
+
+
+@pytest.mark.parametrize("exc", [_OddSignal("odd"), GeneratorExit()], ids=["BaseException", "GeneratorExit"])
+def test_a_base_exception_in_a_task_callback_is_logged_not_fatal(
+    exc: BaseException, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Only Ctrl-C and an AssertionError leave a callback; anything else it raises is one WARNING."""
+    workflow = DotFlow(config=Config())
+    workflow.task.add(step=_ok_step, callback=lambda task: _raise(exc))
+    workflow.task.add(step=_ok_step)
+    with caplog.at_level(logging.WARNING, logger="dotflow"):
+        workflow.start()
+    assert [t.status for t in workflow.result_task()] == ["Completed", "Completed"]
+    assert [r.getMessage() for r in caplog.records if "callback raised" in r.getMessage()] != []
+
+
+def test_ctrl_c_in_a_task_callback_ends_the_run() -> None:
+    workflow = DotFlow(config=Config())
+    workflow.task.add(step=_ok_step, callback=lambda task: _raise(KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        workflow.start()
+
+
 @action
 def _ok_step() -> int:
     return 1

@@ -85,4 +85,6 @@ def run(argv: list[str] | None = None) -> None:
         else:
             typer.echo(f"error: {exc.format_message()}{_help_hint(exc)}", err=True)  # type: ignore[attr-defined]
         sys.exit(EXIT_USAGE)
+    if code == 130:  # typer turns a Ctrl-C it catches into exit code 130 (older ones raise Abort)
+        typer.echo("error: interrupted", err=True)
     sys.exit(code if isinstance(code, int) else 0)

@@ -61,7 +61,7 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
             "step": step_name(task.step),
             "status": task.status,
             "attempts": _attempts(task),
-            "duration": task.duration,
+            "duration": None if task.resumed else task.duration,  # a resumed task did not run
             "resumed": task.resumed,
             "error": error,
         })
@@ -127,7 +127,7 @@ def _row(task: Task) -> tuple[str, str, str, str, str, str]:
         step_name(task.step),
         status,
         f"{attempts} attempt{'s' if attempts != 1 else ''}" if attempts else "-",
-        "-" if task.duration is None else f"{task.duration:.3f}s",
+        "-" if task.duration is None or task.resumed else f"{task.duration:.3f}s",
         error,
     )
 

@@ -186,7 +186,8 @@ def _record(task: Task, attempt: int, exc: BaseException, message: str | None = 
     message = message or str(exc) or type(exc).__name__
     task.errors.append(TaskError(exc, attempt, traceback=format_exc(), message=message))
     if logger.isEnabledFor(logging.DEBUG):
-        log_event(logging.DEBUG, task.workflow_id, task_label(task), f"attempt {attempt} failed: {message}")
+        reason = f"attempt {attempt} failed: {type(exc).__name__}: {message}"
+        log_event(logging.DEBUG, task.workflow_id, task_label(task), reason)
 
 
 def _finish(task: Task, status: str, options: RunOptions) -> None:
@@ -199,11 +200,9 @@ def _callback(task: Task) -> None:
         return
     try:
         task.callback(task=task)
-    except AssertionError:
+    except (AssertionError, RunInterrupted, KeyboardInterrupt):
         raise
-    except RunInterrupted:
-        raise
-    except (Exception, SystemExit) as exc:  # a callback's own sys.exit() does not end the run
+    except BaseException as exc:  # a callback's own sys.exit() (or GeneratorExit...) does not end the run
         from dotflow.redact import describe
 
         log_event(logging.WARNING, task.workflow_id, task_label(task), f"the task callback raised {describe(exc)}")

@@ -113,7 +113,7 @@ def _to_int(value: Any) -> Any:
     if isinstance(value, int):
         return value
     if isinstance(value, str):
-        if "_" in value:  # int() reads "1_000" as 1000; a setting is written the plain way
+        if "_" in value or not value.isascii():  # int() reads "1_000" and "١٢" too; write it plainly
             return _BAD
         try:
             return int(value.strip())
@@ -131,7 +131,7 @@ def _to_float(value: Any) -> Any:
         except OverflowError:
             return _BAD
     if isinstance(value, str):
-        if "_" in value:  # float() reads "1_000" as 1000.0; a setting is written the plain way
+        if "_" in value or not value.isascii():  # float() reads "1_000" and "١٢" too; write it plainly
             return _BAD
         try:
             return float(value.strip())

@@ -7,7 +7,7 @@ from typing import Any
 
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
-from dotflow.errors import DotflowError
+from dotflow.errors import StorageError
 from dotflow.providers._codec import (
     EXPIRES_METADATA,
     Entry,
@@ -110,7 +110,7 @@ class BucketStorage(Storage):
         key: str | None = None,
         missing: Any = _RAISE,
     ) -> Any:
-        """``action(name)``, with an SDK failure turned into one DotflowError line; a "no such
+        """``action(name)``, with an SDK failure turned into one StorageError line; a "no such
         object" answer gives ``missing`` instead, when one is given."""
         try:
             return action(name)
@@ -119,7 +119,7 @@ class BucketStorage(Storage):
         except Exception as exc:
             if missing is not _RAISE and self._is_missing(exc):
                 return missing
-            raise DotflowError(
+            raise StorageError(
                 f"{type(self).__name__}: cannot {verb} {self._where(name, key)}: {describe(exc)}; "
                 f"check that the bucket exists and the credentials may {may}"
             ) from exc
@@ -219,7 +219,7 @@ class BucketStorage(Storage):
         try:
             return decode_entry(data)
         except ValueError as exc:
-            raise DotflowError(
+            raise StorageError(
                 f"{type(self).__name__}: {self._where(name, key)} is not valid JSON ({exc}); "
                 "delete the object to run that step again"
             ) from None

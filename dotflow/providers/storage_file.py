@@ -14,7 +14,7 @@ from typing import Any
 
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
-from dotflow.errors import DotflowError
+from dotflow.errors import StorageError
 from dotflow.providers._codec import (
     Entry,
     check_prefix,
@@ -46,7 +46,7 @@ class StorageFile(Storage):
     """Writes ``<path>/<key>.json``. Writes are atomic (temp file, then rename), and no
     key can name a file outside ``path``. Files get the mode any new file of the process
     gets (``0o666`` minus the umask). A ``path`` that cannot be used (a file, no permission)
-    raises a one-line DotflowError naming it.
+    raises a one-line StorageError naming it.
 
     Writes (``post``, ``delete``, ``delete_prefix``, ``atomic_swap``) hold an exclusive lock on
     ``<path>/.dotflow.lock`` (``flock``, so across processes on POSIX; between threads only on
@@ -245,7 +245,7 @@ class StorageFile(Storage):
         try:
             return decode_entry(data)
         except ValueError as exc:
-            raise DotflowError(
+            raise StorageError(
                 f"{file}: stored result is not valid JSON ({exc}); delete the file to run that step again"
             ) from None
 
@@ -279,7 +279,7 @@ class StorageFile(Storage):
                 return
             except BlockingIOError:
                 if time.monotonic() >= deadline:
-                    raise DotflowError(
+                    raise StorageError(
                         f"StorageFile(path={str(self.path)!r}): {self.path / _LOCK_NAME} stayed locked by another "
                         f"process for {_LOCK_TIMEOUT:g} s; check for a stuck dotflow process writing to this folder"
                     ) from None
@@ -326,10 +326,10 @@ class StorageFile(Storage):
             self._mode = 0o666 & ~_umask()
         return self._mode
 
-    def _error(self, action: str, file: Path, exc: OSError) -> DotflowError:
+    def _error(self, action: str, file: Path, exc: OSError) -> StorageError:
         from dotflow.redact import describe
 
-        return DotflowError(
+        return StorageError(
             f"StorageFile(path={str(self.path)!r}): cannot {action} {file}: {describe(exc)}; "
             f"make {self.path} a folder this process may read and write, or give StorageFile another path"
         )

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dotflow.errors import DotflowError, MissingExtraError
+from dotflow.errors import MissingExtraError, StorageError
 from dotflow.providers._bucket import ANY, BucketStorage, Conflict
 from dotflow.redact import describe
 
@@ -28,7 +28,7 @@ class StorageGCS(BucketStorage):
     ``project`` with Google's default credentials (or ``STORAGE_EMULATOR_HOST``).
 
     GCS answers 404 both for a missing object and a missing bucket, so a missing bucket
-    reads as empty too; the first ``post`` then fails with a DotflowError naming it.
+    reads as empty too; the first ``post`` then fails with a StorageError naming it.
 
     ``atomic_swap`` reads the object's generation, downloads that generation and uploads with
     ``if_generation_match`` (0 when there was no object), so it holds against every other
@@ -61,7 +61,7 @@ class StorageGCS(BucketStorage):
             try:
                 client = gcs.Client(project=project)
             except Exception as exc:
-                raise DotflowError(
+                raise StorageError(
                     f"StorageGCS(bucket={bucket!r}): cannot build a storage client ({describe(exc)}); "
                     "set up Google credentials (GOOGLE_APPLICATION_CREDENTIALS) or pass client="
                 ) from exc

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from dotflow.errors import DotflowError, MissingExtraError
+from dotflow.errors import MissingExtraError, StorageError
 from dotflow.providers._bucket import ANY, BucketError, BucketStorage, Conflict
 from dotflow.redact import describe
 
@@ -64,7 +64,7 @@ class StorageS3(BucketStorage):
             try:
                 client = boto3.client("s3", region_name=region, endpoint_url=endpoint_url)
             except Exception as exc:
-                raise DotflowError(
+                raise StorageError(
                     f"StorageS3(bucket={bucket!r}): cannot build an S3 client ({describe(exc)}); "
                     "check region and endpoint_url, or pass client="
                 ) from exc

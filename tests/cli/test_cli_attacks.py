@@ -119,6 +119,7 @@ def test_an_interrupted_factory_still_tells_the_backend(run_cli, hostile, backen
     result = run_cli("start", "--workflow", "factories:interrupted", env={"SERVER_BASE_URL": base, **MANAGED})
     assert result.returncode == 130, result.stderr
     assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1] == "error: interrupted"
     assert calls() == FAILED
 
 

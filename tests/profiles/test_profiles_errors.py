@@ -109,6 +109,9 @@ def test_error_bad_bool_from_env_names_variable(make):
         # Python's int() and float() read "1_000" as 1000: a setting is written the plain way
         ("DOTFLOW_SERVER_FLUSH_TIMEOUT", "1_000", "DOTFLOW_SERVER_FLUSH_TIMEOUT: '1_000' is not a number"),
         ("DOTFLOW_SERVER_RETRIES", "1_0", "DOTFLOW_SERVER_RETRIES: '1_0' is not an integer"),
+        # and digits of other scripts ("١٢" is 12): only ASCII digits are a number here
+        ("DOTFLOW_SERVER_RETRIES", "\u0661\u0662", "DOTFLOW_SERVER_RETRIES: '\u0661\u0662' is not an integer"),
+        ("DOTFLOW_SERVER_TIMEOUT", "\uff15", "DOTFLOW_SERVER_TIMEOUT: '\uff15' is not a number"),
         ("DOTFLOW_NOTIFY_PROVIDER", "slack", "'slack' is not one of none, telegram, discord, apprise"),
         ("DOTFLOW_LOG_LEVEL", "LOUD", "DOTFLOW_LOG_LEVEL: 'LOUD' is not one of DEBUG, INFO, WARNING, ERROR"),
         ("DOTFLOW_NOTIFY_NOTIFICATION_TYPE", "Broken", "'Broken' is not one of Not started, In progress"),

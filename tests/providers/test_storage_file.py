@@ -12,7 +12,7 @@ from engine_support import stored
 
 from dotflow import Config, Context, DotFlow, TypeStatus, action
 from dotflow.abc.storage import Storage
-from dotflow.errors import DotflowError
+from dotflow.errors import DotflowError, StorageError
 from dotflow.providers import StorageFile
 from dotflow.testing import StorageContract, check_hostile_keys_are_distinct
 
@@ -159,9 +159,9 @@ def test_write_goes_through_a_rename(tmp_path: Path, monkeypatch: pytest.MonkeyP
 
 
 def test_corrupt_file_raises_a_dotflow_error_naming_it(tmp_path: Path) -> None:
-    """A stored file that is not JSON raises DotflowError naming the file and telling to delete it."""
+    """A stored file that is not JSON raises StorageError (a DotflowError) naming the file and telling to delete it."""
     (tmp_path / "bad.json").write_text("{not json")
-    with pytest.raises(DotflowError) as info:
+    with pytest.raises(StorageError) as info:
         StorageFile(tmp_path).get("bad")
     assert "bad.json" in str(info.value) and "delete" in str(info.value)
 
