@@ -94,11 +94,15 @@ def check(
     name: Optional[str] = typer.Argument(None, help="Profile to check (default: the one that would be selected)."),
     profile: Optional[str] = typer.Option(None, "--profile", help=_PROFILE_HELP),
     config: Optional[str] = typer.Option(None, "--config", help=_CONFIG_HELP),
-    ping: bool = typer.Option(False, "--ping", help="Also reach the server with the token."),
+    ping: bool = typer.Option(
+        False, "--ping", help="Also reach the server with the token, write to the storage, and reach the notifier."
+    ),
 ) -> None:
-    """Resolve a profile and build its providers; with --ping, reach its server too.
+    """Resolve a profile and build its providers; with --ping, reach them too.
 
-    Exit codes: 0 valid, 2 invalid, 3 server unreachable or token refused.
+    --ping sends one GET to the server, writes, reads and deletes a probe entry in a storage
+    other than memory, and checks a Telegram or Discord notifier's secret without sending a
+    message. Exit codes: 0 valid (and every one reached), 2 invalid, 3 one unreachable or refused.
     """
     resolved = _resolve(name, profile, config)
     add_import_paths(resolved)  # a project-local provider imports as it would under `dotflow start`
@@ -106,22 +110,78 @@ def check(
     typer.echo(f"profile {resolved.name!r} is valid: storage {built.storage!r}, server {built.server!r}")
     if not ping:
         return
-    pinger = getattr(built.server, "ping", None)
-    if pinger is None:
-        unset = [key for key in ("server.base_url", "server.user_token") if resolved[key] is None]
-        advice = (
-            f"set {' and '.join(unset)} (DOTFLOW_{unset[0].replace('.', '_').upper()}"
-            + (" and the like" if len(unset) > 1 else "") + ") to ping one"
-            if unset and resolved["server.provider"] == "auto"
-            else f"server.provider is {resolved['server.provider']!r} (from {resolved.source('server.provider')})"
-        )
-        raise ConfigError(f"profile {resolved.name!r} reports to no server, so there is nothing to ping; {advice}")
-    result = pinger()
-    shown_url = resolved.as_dict()["settings"]["server.base_url"]["value"]  # token and password masked
-    code, message = ping_outcome(result.status, result.detail, shown_url)
-    if code:
-        raise fail(message, code)
-    typer.echo(message)
+    server_ping = getattr(built.server, "ping", None)
+    notify_ping = getattr(built.notify, "ping", None)
+    in_memory = built.is_default("storage")
+    if server_ping is None and notify_ping is None and in_memory:
+        raise ConfigError(f"profile {resolved.name!r} reports to no server, so there is nothing to ping; "
+                          f"{_no_server_advice(resolved)}")
+    failures = []
+    if server_ping is None:
+        typer.echo(f"server: none to ping ({_no_server_advice(resolved)})")
+    else:
+        shown_url = resolved.as_dict()["settings"]["server.base_url"]["value"]  # token and password masked
+        result = server_ping()
+        code, message = ping_outcome(result.status, result.detail, shown_url)
+        if code:
+            failures.append(message)
+        else:
+            typer.echo(message)
+    if not in_memory:
+        problem = _probe_storage(built.storage)
+        if problem:
+            failures.append(problem)
+        else:
+            typer.echo(f"storage reached: {built.storage!r} took a probe entry, gave it back and deleted it")
+    if notify_ping is not None:
+        result = notify_ping()
+        service = getattr(built.notify, "service", type(built.notify).__name__)
+        if result:
+            typer.echo(f"notify reached: {service} accepted the secret ({result.detail}); no message was sent")
+        elif str(result.status.value) == "auth":
+            failures.append(f"{service} refused the notifier's secret ({result.detail}); "
+                            "check notify.token or notify.webhook_url")
+        elif str(result.status.value) == "unreachable":
+            failures.append(f"could not reach {service} ({result.detail}); check the network")
+        else:
+            failures.append(f"{service} answered {result.detail} to the check of the notifier's secret")
+    if failures:
+        for message in failures[:-1]:
+            fail(message, EXIT_UNREACHABLE)
+        raise fail(failures[-1], EXIT_UNREACHABLE)
+
+
+def _no_server_advice(resolved: ResolvedProfile) -> str:
+    unset = [key for key in ("server.base_url", "server.user_token") if resolved[key] is None]
+    if unset and resolved["server.provider"] == "auto":
+        return (f"set {' and '.join(unset)} (DOTFLOW_{unset[0].replace('.', '_').upper()}"
+                + (" and the like" if len(unset) > 1 else "") + ") to ping one")
+    return f"server.provider is {resolved['server.provider']!r} (from {resolved.source('server.provider')})"
+
+
+def _probe_storage(storage: Any) -> str | None:
+    """Write, read back and delete one probe entry: what is wrong with the storage, or None."""
+    import secrets
+
+    from dotflow.context import Context
+    from dotflow.errors import DotflowError
+    from dotflow.redact import describe, one_line
+
+    key = f"dotflow-ping-{secrets.token_hex(4)}"
+    step = "write"
+    try:
+        storage.post(key, Context({"ping": key}))
+        step = "read back"
+        back = storage.get(key).storage
+        step = "delete"
+        storage.delete(key)
+    except DotflowError as exc:  # a built-in storage's one line already says what to check
+        return f"storage: could not {step} the probe entry {key!r}: {exc}"
+    except Exception as exc:
+        return f"storage: could not {step} the probe entry {key!r} in {storage!r} ({describe(exc)})"
+    if back != {"ping": key}:
+        return f"storage: {storage!r} gave back {one_line(repr(back), 80)} for the probe entry {key!r}"
+    return None
 
 
 def ping_outcome(status: Any, detail: str, shown_url: str) -> tuple[int, str]:

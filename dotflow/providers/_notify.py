@@ -33,7 +33,7 @@ from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop,
 if TYPE_CHECKING:
     import requests
 
-    from dotflow.providers.server_api.transport import Answer, Connection
+    from dotflow.providers.server_api.transport import Answer, Connection, PingResult
 
 logger = logging.getLogger("dotflow.notify")
 
@@ -262,6 +262,7 @@ class HTTPNotify(QueuedNotify):
         *,
         base_url: str,
         path: str,
+        ping_path: str,
         shown: str,
         hide: Redactor,
         flush_timeout: float,
@@ -279,6 +280,7 @@ class HTTPNotify(QueuedNotify):
         hide_in_logs(self, "urllib3.connectionpool")
         self._shown = shown
         self._path = path
+        self._ping_path = ping_path
         self._transport = Transport(base_url, None, session)
         self._rejected: set[int] = set()  # HTTP statuses already logged
         self._queue = DeliveryQueue(
@@ -299,6 +301,14 @@ class HTTPNotify(QueuedNotify):
 
     def _post(self, task: Any) -> Post:
         raise NotImplementedError
+
+    def ping(self) -> PingResult:
+        """One synchronous ``GET`` that checks the secret without sending a message (what
+        ``dotflow profile check --ping`` calls); never raises. ``OK`` when the service takes the
+        secret, ``AUTH`` when it refuses it (401, 403, or 404: no such bot or webhook)."""
+        from dotflow.providers.server_api.transport import probe
+
+        return probe(self._transport, self._ping_path, self.timeout, self._hide, refused=(401, 403, 404))
 
     def _open_channel(self) -> _Channel:
         return _Channel(self, self._transport.connect())

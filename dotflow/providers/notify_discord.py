@@ -95,6 +95,7 @@ class NotifyDiscord(HTTPNotify):
         self._start(
             base_url=self.webhook_url,
             path="",
+            ping_path="",  # GET of a webhook answers its description, and sends nothing
             shown=_shown(self.webhook_url),
             hide=Redactor(*_secrets(self.webhook_url)),
             flush_timeout=flush_timeout,

@@ -101,6 +101,7 @@ class NotifyTelegram(HTTPNotify):
         self._start(
             base_url=self.base_url,
             path=f"/bot{self.token}/sendMessage",
+            ping_path=f"/bot{self.token}/getMe",
             shown=f"{mask_url(self.base_url)}/bot***/sendMessage",
             hide=Redactor(self.token, userinfo(self.base_url)),
             flush_timeout=flush_timeout,

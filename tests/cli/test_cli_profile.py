@@ -149,11 +149,63 @@ def test_check_ping_unreachable_exits_3_differently(run_cli, with_file):
     _no_secret(result)
 
 
-def test_check_ping_without_a_server_is_a_config_error(run_cli, with_file):
-    """`check --ping` on a profile with no server: exit 2 saying there is nothing to ping."""
+def test_check_ping_without_a_server_still_probes_the_storage(run_cli, with_file, project):
+    """`check --ping` on a profile with no server but a file storage: the storage is written, read
+    back and cleaned up, the missing server is said (with what to set), and the exit is 0."""
     result = run_cli("profile", "check", "--ping")
-    assert result.returncode == 2
-    assert "reports to no server" in result.stderr
+    assert result.returncode == 0, result.stderr
+    assert "server: none to ping (set server.base_url and server.user_token" in result.stdout
+    assert "storage reached: StorageFile" in result.stdout
+    assert not list(project.rglob("dotflow-ping-*"))  # the probe entry is gone
+
+
+def test_check_ping_an_unwritable_storage_exits_3(run_cli, project):
+    """A file storage whose path is a file cannot be written: exit 3, one line naming the folder."""
+    (project / "taken").write_text("not a folder")
+    result = run_cli("profile", "check", "--ping", env={"DOTFLOW_STORAGE_PROVIDER": "file",
+                                                         "DOTFLOW_STORAGE_PATH": "taken"})
+    assert result.returncode == 3, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("error: storage: could not write the probe entry") and "taken" in line
+    assert "Traceback" not in result.stderr
+
+
+AWS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1"}
+
+
+def test_check_ping_writes_to_an_s3_bucket(run_cli, moto_endpoint, s3_bucket, s3_client):
+    """Against moto's S3 server: a bucket that exists is written, read and cleaned; one that does
+    not is exit 3, naming it."""
+    env = {"DOTFLOW_STORAGE_PROVIDER": "s3", "DOTFLOW_STORAGE_BUCKET": s3_bucket,
+           "DOTFLOW_STORAGE_ENDPOINT_URL": moto_endpoint, **AWS}
+    result = run_cli("profile", "check", "--ping", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "storage reached: StorageS3" in result.stdout
+    assert s3_client.list_objects_v2(Bucket=s3_bucket).get("KeyCount") == 0
+    missing = run_cli("profile", "check", "--ping", env={**env, "DOTFLOW_STORAGE_BUCKET": "no-such-bucket-here"})
+    assert missing.returncode == 3, missing.stderr
+    assert "could not write the probe entry" in missing.stderr and "no-such-bucket-here" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_check_ping_checks_a_discord_webhook_without_posting(run_cli, httpserver):
+    """A Discord webhook is checked with a GET of its URL (which sends nothing): a known one exits 0,
+    an unknown one (404) exits 3; the webhook's secret part is never printed."""
+    secret = "w3bh00k-t0k3n"
+    httpserver.expect_request(f"/api/webhooks/1/{secret}", method="GET").respond_with_json({"id": "1"})
+    httpserver.expect_request(f"/api/webhooks/2/{secret}", method="GET").respond_with_json(
+        {"message": "Unknown Webhook", "code": 10015}, status=404)
+    env = {"DOTFLOW_NOTIFY_PROVIDER": "discord",
+           "DOTFLOW_NOTIFY_WEBHOOK_URL": httpserver.url_for(f"/api/webhooks/1/{secret}")}
+    result = run_cli("profile", "check", "--ping", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "notify reached: Discord accepted the secret (HTTP 200); no message was sent" in result.stdout
+    gone = run_cli("profile", "check", "--ping", env={**env, "DOTFLOW_NOTIFY_WEBHOOK_URL":
+                                                      httpserver.url_for(f"/api/webhooks/2/{secret}")})
+    assert gone.returncode == 3
+    assert "Discord refused the notifier's secret (HTTP 404); check notify.token or notify.webhook_url" in gone.stderr
+    assert all(request.method == "GET" for request, _ in httpserver.log)
+    assert secret not in result.stdout + result.stderr + gone.stdout + gone.stderr
 
 
 def test_init_writes_a_file_that_resolves_and_never_overwrites(run_cli, project):

@@ -319,3 +319,30 @@ def test_the_token_never_appears_in_any_log_line_error_or_repr(
     text = every_line(caplog) + "".join(capfd.readouterr()) + "".join(map(repr, notifiers))
     assert "rejected a message with HTTP 401" in text
     assert TOKEN not in text and TOKEN.split(":")[1] not in text
+
+
+# -- ping (dotflow profile check --ping) -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [(200, "ok"), (401, "auth"), (404, "auth"), (500, "error")],
+)
+def test_ping_asks_get_me_and_sends_no_message(httpserver: HTTPServer, status: int, expected: str) -> None:
+    """``ping()`` GETs ``/bot<token>/getMe``, which checks the token without a message to anyone."""
+    httpserver.expect_request(f"/bot{TOKEN}/getMe", method="GET").respond_with_json({"ok": status == 200},
+                                                                                   status=status)
+    result = make(httpserver).ping()
+    assert (result.status.value, result.detail) == (expected, f"HTTP {status}")
+    assert bool(result) is (expected == "ok")
+    assert [request.path for request, _ in httpserver.log] == [f"/bot{TOKEN}/getMe"]
+
+
+def test_ping_of_nothing_listening_is_unreachable() -> None:
+    import socket
+
+    with socket.socket() as sock:  # a port that was free a moment ago: nothing listens there
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = NotifyTelegram(TOKEN, 42, base_url=f"http://127.0.0.1:{port}", timeout=2).ping()
+    assert result.status.value == "unreachable" and TOKEN not in result.detail

@@ -6,8 +6,6 @@ import ipaddress
 import json
 import logging
 import random
-from dataclasses import dataclass
-from enum import Enum
 from time import monotonic
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -15,7 +13,16 @@ from urllib.parse import urlsplit
 from dotflow.abc.server import Server
 from dotflow.core.types.status import TypeStatus
 from dotflow.providers.server_api.options import ServerOptions, credentials_of
-from dotflow.providers.server_api.transport import Answer, Connection, Transport, redirect_host, segment
+from dotflow.providers.server_api.transport import (
+    Answer,
+    Connection,
+    PingResult,
+    PingStatus,
+    Transport,
+    probe,
+    redirect_host,
+    segment,
+)
 from dotflow.redact import mask_url
 from dotflow.reporting import retry
 from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
@@ -40,32 +47,6 @@ _ROUTES = {
     "update_task": "PATCH /workflows/{id}/tasks/{id}",
 }
 _warned_plain_http: set[str] = set()
-
-
-class PingStatus(str, Enum):
-    """What ``ServerAPI.ping()`` found. The values are the strings the CLI prints."""
-
-    OK = "ok"  # a 2xx answer: the server is there and took the token
-    AUTH = "auth"  # 401 or 403: the server is there and refused the token
-    # 404, 405 or 501 to GET /workflows: the server is there, but the contract has no GET route,
-    # so the token could not be checked
-    REACHABLE = "reachable"
-    UNREACHABLE = "unreachable"  # no answer: connection refused, DNS, TLS or timeout
-    ERROR = "error"  # any other answer (400, 500, a redirect, ...) or a local failure; see ``detail``
-
-
-@dataclass(frozen=True)
-class PingResult:
-    """The outcome of one ``ping()``: a ``status`` and a short ``detail`` ("HTTP 401", "ConnectTimeout").
-
-    True when nothing wrong was found: ``OK``, or ``REACHABLE`` (the token was not checked).
-    """
-
-    status: PingStatus
-    detail: str
-
-    def __bool__(self) -> bool:
-        return self.status in (PingStatus.OK, PingStatus.REACHABLE)
 
 
 class _Call(NamedTuple):
@@ -310,43 +291,14 @@ class ServerAPI(Server):
         ``UNREACHABLE`` on a connection error or timeout, ``ERROR`` otherwise. A redirect is not
         followed (``ERROR``).
         """
-        try:
-            from urllib3.exceptions import HTTPError, SSLError
-        except ImportError:
-            return PingResult(PingStatus.ERROR, "requests is not installed: pip install requests")
-        connection: Connection | None = None
-        url = ""
-        try:
-            connection = self._transport.connect()
-            url = self._transport.url("/workflows")
-            answer = connection.request("GET", "/workflows", None, self.options.timeout, {})
-        except SSLError as exc:
-            return PingResult(PingStatus.ERROR, f"TLS: {type(exc).__name__}")
-        except HTTPError as exc:
-            return PingResult(PingStatus.UNREACHABLE, type(exc).__name__)
-        except Exception as exc:
-            return PingResult(PingStatus.ERROR, type(exc).__name__)
-        finally:
-            if connection is not None:
-                connection.close()
-        status = answer.status
-        if 200 <= status < 300:
-            return PingResult(PingStatus.OK, f"HTTP {status}")
-        if status in (401, 403):
-            return PingResult(PingStatus.AUTH, f"HTTP {status}")
-        if status in _NO_GET_ROUTE:
-            return PingResult(
-                PingStatus.REACHABLE,
-                f"HTTP {status}: the server answered; the token could not be checked with GET /workflows",
-            )
-        if 300 <= status < 400:
-            target = self._hide(redirect_host(url, answer.location))
-            return PingResult(
-                PingStatus.ERROR,
-                f"HTTP {status}, a redirect to {target} that was not followed "
-                "(the token must not leave base_url's host)",
-            )
-        return PingResult(PingStatus.ERROR, f"HTTP {status}")
+        return probe(
+            self._transport,
+            "/workflows",
+            self.options.timeout,
+            self._hide,
+            unchecked=_NO_GET_ROUTE,
+            unchecked_note="the server answered; the token could not be checked with GET /workflows",
+        )
 
 
 class _Channel:

@@ -9,6 +9,9 @@ session is never closed. requests is imported only when the first connection ope
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Callable, Collection
+from dataclasses import dataclass
+from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urljoin, urlsplit
 
@@ -58,6 +61,82 @@ def redirect_host(url: str, location: str | None) -> str:
     if ":" in host:
         host = f"[{host}]"  # IPv6
     return f"{host}:{port}" if port else host
+
+
+class PingStatus(str, Enum):
+    """What a ``ping()`` found. The values are the strings the CLI prints."""
+
+    OK = "ok"  # a 2xx answer: the service is there and took the secret
+    AUTH = "auth"  # the service is there and refused the token (401, 403; a notifier's 404)
+    # the service is there, but the route probed does not exist for GET (ServerAPI: the contract
+    # has only POST and PATCH routes), so the token could not be checked
+    REACHABLE = "reachable"
+    UNREACHABLE = "unreachable"  # no answer: connection refused, DNS, TLS or timeout
+    ERROR = "error"  # any other answer (400, 500, a redirect, ...) or a local failure; see ``detail``
+
+
+@dataclass(frozen=True)
+class PingResult:
+    """The outcome of one ``ping()``: a ``status`` and a short ``detail`` ("HTTP 401", "ConnectTimeout").
+
+    True when nothing wrong was found: ``OK``, or ``REACHABLE`` (the token was not checked).
+    """
+
+    status: PingStatus
+    detail: str
+
+    def __bool__(self) -> bool:
+        return self.status in (PingStatus.OK, PingStatus.REACHABLE)
+
+
+def probe(
+    transport: Transport,
+    path: str,
+    timeout: float,
+    hide: Callable[[str], str],
+    *,
+    refused: Collection[int] = (401, 403),
+    unchecked: Collection[int] = (),
+    unchecked_note: str = "",
+) -> PingResult:
+    """One synchronous ``GET`` of ``path``, its answer classified; never raises.
+
+    ``OK`` on a 2xx answer, ``AUTH`` on a status in ``refused``, ``REACHABLE`` on one in
+    ``unchecked`` (``unchecked_note`` says what could not be checked), ``UNREACHABLE`` on a
+    connection error or timeout, ``ERROR`` otherwise. A redirect is not followed (``ERROR``):
+    the secret must not leave the URL's host. ``hide`` redacts what a detail could echo.
+    """
+    try:
+        from urllib3.exceptions import HTTPError, SSLError
+    except ImportError:
+        return PingResult(PingStatus.ERROR, "requests is not installed: pip install requests")
+    connection: Connection | None = None
+    try:
+        connection = transport.connect()
+        answer = connection.request("GET", path, None, timeout, {})
+    except SSLError as exc:
+        return PingResult(PingStatus.ERROR, f"TLS: {type(exc).__name__}")
+    except HTTPError as exc:
+        return PingResult(PingStatus.UNREACHABLE, type(exc).__name__)
+    except Exception as exc:
+        return PingResult(PingStatus.ERROR, type(exc).__name__)
+    finally:
+        if connection is not None:
+            connection.close()
+    status = answer.status
+    if 200 <= status < 300:
+        return PingResult(PingStatus.OK, f"HTTP {status}")
+    if status in refused:
+        return PingResult(PingStatus.AUTH, f"HTTP {status}")
+    if status in unchecked:
+        return PingResult(PingStatus.REACHABLE, f"HTTP {status}: {unchecked_note}".rstrip(": "))
+    if 300 <= status < 400:
+        target = hide(redirect_host(transport.url(path), answer.location))
+        return PingResult(
+            PingStatus.ERROR,
+            f"HTTP {status}, a redirect to {target} that was not followed (the secret must not leave the URL's host)",
+        )
+    return PingResult(PingStatus.ERROR, f"HTTP {status}")
 
 
 class Transport:
