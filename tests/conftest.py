@@ -1,6 +1,9 @@
-"""Shared fixtures: S3 (moto server) and GCS (gcp-storage-emulator) over real HTTP on 127.0.0.1.
+"""Shared fixtures: S3 (moto server) and GCS (gcp-storage-emulator) over real HTTP on 127.0.0.1,
+a real Dask cluster, and ``executor``, which runs a test once per executor.
 
-Both servers run in threads of the test process, one per session; each test gets a fresh bucket.
+Both storage servers run in threads of the test process, one per session; each test gets a fresh
+bucket. The Dask scheduler and worker are subprocesses, started once for the session when a test
+first needs them.
 """
 
 from __future__ import annotations
@@ -86,3 +89,25 @@ def gcs_bucket(gcs_client: Any) -> str:
     name = f"dotflow-test-{uuid.uuid4().hex[:12]}"
     gcs_client.create_bucket(name)
     return name
+
+
+@pytest.fixture(scope="session")
+def dask_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A ``dask scheduler`` and one ``dask worker`` (see tests/dask_support.py) for the session."""
+    pytest.importorskip("distributed")
+    from dask_support import running_cluster
+
+    with running_cluster(tmp_path_factory.mktemp("dask")) as cluster:
+        yield cluster
+
+
+@pytest.fixture(params=["thread", "process", "dask"])
+def executor(request: pytest.FixtureRequest) -> str:
+    """Where a mode test's step calls run: a thread pool, a process pool, or the Dask cluster (its
+    ``tcp://`` address). The run's own threads keep statuses, retries, callbacks and storage
+    whatever it is, so a test of a mode's semantics must pass on each."""
+    if request.param != "dask":
+        return str(request.param)
+    cluster = request.getfixturevalue("dask_cluster")
+    cluster.worker_pid()  # a worker replaced by an earlier test is connected again
+    return str(cluster.address)

@@ -294,7 +294,6 @@ def test_an_unpicklable_result_fails_its_task_with_one_line_naming_it() -> None:
     )
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_a_step_error_keeps_its_type_message_and_the_workers_traceback(executor: str) -> None:
     """A step's exception arrives as itself (retried as usual); under process the traceback shows the worker's."""
     workflow = _flow()
@@ -316,7 +315,6 @@ def test_an_exception_that_cannot_be_recreated_becomes_a_remote_step_error() -> 
     assert "a+b" in error.message
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_an_assertion_in_a_step_propagates_out_of_start(executor: str) -> None:
     """An AssertionError raised by a step (in a worker too) fails its task and escapes start()."""
     workflow = _flow()
@@ -326,7 +324,6 @@ def test_an_assertion_in_a_step_propagates_out_of_start(executor: str) -> None:
     assert [t.status for t in workflow.result_task()] == ["Completed", "Failed"]
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_sys_exit_in_a_step_fails_that_step_only(executor: str) -> None:
     """A step's sys.exit() fails it with StepExitError, on any executor, and the run goes on."""
     workflow = _flow()
@@ -336,7 +333,6 @@ def test_sys_exit_in_a_step_fails_that_step_only(executor: str) -> None:
     assert isinstance(exited.errors[-1].error, StepExitError) and later.status is TypeStatus.COMPLETED
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_class_async_and_returned_instance_steps_keep_their_result_shape(executor: str) -> None:
     """A class step's result is its methods' Contexts, an async step's its value, on threads and processes."""
     workflow = _flow()

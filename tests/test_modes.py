@@ -21,11 +21,11 @@ from dotflow.errors import UsageError
 from dotflow.execution.manager import Manager
 
 WAIT = 20  # generous upper bound for any Event or Barrier wait; a pass never waits this long
-# Where the step calls run. The run's own threads keep statuses, retries, callbacks and storage
-# whatever the executor, so every test of a mode's semantics runs on both; a test whose steps
-# share memory with the test (a Barrier, a list) has a sibling on processes that passes files
-# or results instead (see tests/test_executors.py for what only a process can do).
-EXECUTORS = ["thread", "process"]
+# A test that takes the ``executor`` fixture (tests/conftest.py) runs on threads, on processes
+# and on a Dask cluster: the run's own threads keep statuses, retries, callbacks and storage
+# whatever the executor. A test whose steps share memory with the test (a Barrier, a list) has a
+# sibling on processes that passes files or results instead (see tests/test_executors.py for
+# what only a process can do).
 
 
 def _flow(server: RecordingServer | None = None) -> DotFlow:
@@ -64,7 +64,6 @@ def test_mode_constants() -> None:
 # --- sequential ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_sequential_chains_previous_context(executor: str) -> None:
     """Each task's result is the next task's previous_context; the first gets an empty one."""
     workflow = _flow()
@@ -93,35 +92,23 @@ def test_sequential_is_the_default_and_runs_in_the_calling_thread() -> None:
     assert manager.status is TypeStatus.COMPLETED
 
 
-def test_sequential_stops_at_the_first_failure() -> None:
+def test_sequential_stops_at_the_first_failure(executor: str) -> None:
     """After a failed task, the later tasks are not run and stay Not started."""
-    ran: list[str] = []
-
-    @action
-    def later() -> None:
-        ran.append("later")
-
     workflow = _flow()
-    workflow.task.add([one, fails, later])
-    manager = workflow.start()
+    workflow.task.add([one, fails, add_one])
+    manager = workflow.start(executor=executor)
     assert [t.status for t in workflow.result_task()] == ["Completed", "Failed", "Not started"]
-    assert ran == []
+    assert workflow.result_storage() == [1, None, None]
     assert manager.status is TypeStatus.FAILED
 
 
-def test_keep_going_runs_past_a_failure() -> None:
-    """With ``keep_going=True`` the tasks after a failure still run."""
-    ran: list[str] = []
-
-    @action
-    def later() -> None:
-        ran.append("later")
-
+def test_keep_going_runs_past_a_failure(executor: str) -> None:
+    """With ``keep_going=True`` the tasks after a failure still run (and see an empty Context)."""
     workflow = _flow()
-    workflow.task.add([one, fails, later])
-    workflow.start(keep_going=True)
-    assert [t.status for t in workflow.result_task()] == ["Completed", "Failed", "Completed"]
-    assert ran == ["later"]
+    workflow.task.add([one, fails, looks_back, one])
+    workflow.start(keep_going=True, executor=executor)
+    assert [t.status for t in workflow.result_task()] == ["Completed", "Failed", "Completed", "Completed"]
+    assert workflow.result_storage() == [1, None, None, 1]
 
 
 # --- background ----------------------------------------------------------------------------------
@@ -300,7 +287,6 @@ def test_parallel_on_processes_uses_other_processes() -> None:
     assert os.getpid() not in workflow.result_storage()
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_parallel_large_results_come_back_intact(executor: str) -> None:
     """A 300 KB (and a 3 MB) result returns whole from parallel mode without hanging."""
     payload = {"blob": "y" * 300_000, "rows": list(range(10_000))}
@@ -320,7 +306,6 @@ def test_parallel_large_results_come_back_intact(executor: str) -> None:
     assert workflow.result_storage() == [payload, "z" * 3_000_000, payload]
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_parallel_failure_does_not_stop_the_others(executor: str) -> None:
     """One failing task in parallel mode leaves the others Completed and the workflow Failed."""
     workflow = _flow()
@@ -330,7 +315,6 @@ def test_parallel_failure_does_not_stop_the_others(executor: str) -> None:
     assert manager.status is TypeStatus.FAILED
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_parallel_assertion_propagates(executor: str) -> None:
     """An AssertionError in a parallel step escapes ``start()`` after the pool drains."""
 
@@ -435,7 +419,6 @@ def test_a_group_does_not_see_another_groups_context_on_processes() -> None:
     assert workflow.result_storage() == [1, 1, None]
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_failure_in_one_group_stops_only_that_group(executor: str) -> None:
     """A failure stops the rest of its own group; the other group runs to the end."""
     workflow = _flow()
@@ -446,7 +429,6 @@ def test_failure_in_one_group_stops_only_that_group(executor: str) -> None:
     assert manager.status is TypeStatus.FAILED
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 def test_single_group_sequential_group_runs_like_sequential(executor: str) -> None:
     """``sequential_group`` with one group chains the contexts like sequential."""
     workflow = _flow()
@@ -458,7 +440,7 @@ def test_single_group_sequential_group_runs_like_sequential(executor: str) -> No
 # --- workflow callbacks and validation -----------------------------------------------------------
 
 
-def test_on_success_gets_the_tasks() -> None:
+def test_on_success_gets_the_tasks(executor: str) -> None:
     """``on_success`` is called once as ``on_success(tasks=[...])`` with the workflow's tasks; on_failure is not."""
     calls: list[tuple[str, list[Task]]] = []
     workflow = _flow()
@@ -466,11 +448,12 @@ def test_on_success_gets_the_tasks() -> None:
     workflow.start(
         on_success=lambda *, tasks: calls.append(("success", tasks)),
         on_failure=lambda *, tasks: calls.append(("failure", tasks)),
+        executor=executor,
     )
     assert calls == [("success", workflow.result_task())]
 
 
-def test_on_failure_gets_the_tasks_and_can_read_every_context() -> None:
+def test_on_failure_gets_the_tasks_and_can_read_every_context(executor: str) -> None:
     """``on_failure(tasks=[...])`` runs on failure and can read ``current_context.storage`` of every task."""
     calls: list[tuple[str, list[Any]]] = []
 
@@ -479,11 +462,11 @@ def test_on_failure_gets_the_tasks_and_can_read_every_context() -> None:
 
     workflow = _flow()
     workflow.task.add([one, fails, add_one])
-    workflow.start(on_success=lambda *, tasks: calls.append(("success", tasks)), on_failure=on_failure)
+    workflow.start(on_success=lambda *, tasks: calls.append(("success", tasks)), on_failure=on_failure,
+                   executor=executor)
     assert calls == [("failure", [("Completed", 1), ("Failed", None), ("Not started", None)])]
 
 
-@pytest.mark.parametrize("executor", EXECUTORS)
 @pytest.mark.parametrize("mode", ["parallel", "sequential_group", "background"])
 def test_workflow_callbacks_run_in_every_mode(mode: str, executor: str) -> None:
     """on_success is called after all tasks finish, in every mode."""
