@@ -10,12 +10,41 @@ from typing import Any
 import typer
 
 from dotflow.errors import UsageError
+from dotflow.providers.log_default import StderrHandler
 from dotflow.task import TRACEBACK_LOGGER
 
 EXIT_FAILED = 1  # the workflow ran and a task failed
 EXIT_USAGE = 2  # a usage or configuration error: one line, no traceback
 
 _NESTING = 100  # levels of JSON nesting a flag may hold
+
+
+# The options `dotflow start` and `dotflow schedule` share (a typer OptionInfo serves any number
+# of commands): how the workflow is built, and the profile settings a flag overrides.
+STEP = typer.Option(None, "--step", "-s", help="One step to run: pkg.mod.fn or pkg.mod:fn.")
+WORKFLOW = typer.Option(
+    None, "--workflow", "-w", help="pkg.mod:factory (or pkg.mod.factory), a callable returning a ready DotFlow."
+)
+CALLBACK = typer.Option(None, "--callback", "-c", help="With --step: called as callback(task=...).")
+INITIAL_CONTEXT = typer.Option(
+    None, "--initial-context", "-i", help="With --step: the initial context, as JSON or a plain string."
+)
+PROFILE = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list').")
+CONFIG = typer.Option(None, "--config", help="Path of the dotflow.toml to use.")
+MODE = typer.Option(None, "--mode", "-m", help="sequential, background, parallel or sequential_group.")
+STORAGE = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class.")
+PATH = typer.Option(None, "--path", "-p", help="Folder of the file storage.")
+WORKFLOW_ID = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id.")
+KEEP_GOING = typer.Option(None, "--keep-going/--no-keep-going", help="Run the remaining tasks after a failure.")
+ON_INPUT_CHANGE = typer.Option(
+    None, "--on-input-change", help="With --resume, when the inputs changed: reuse, reset or raise."
+)
+EXECUTOR = typer.Option(
+    None, "--executor", help="Where steps run: thread, process, dask or a Dask scheduler tcp://host:8786."
+)
+MAX_WORKERS = typer.Option(
+    None, "--max-workers", help="Steps run at once (threads or processes); default: the CPU count."
+)
 
 
 def setup_logging(quiet: bool = False, verbosity: int = 0) -> None:
@@ -25,28 +54,13 @@ def setup_logging(quiet: bool = False, verbosity: int = 0) -> None:
     The library attaches no handler; the CLI is the application, so it does."""
     logger = logging.getLogger("dotflow")
     if not any(getattr(h, "_dotflow_cli", False) for h in logger.handlers):
-        handler = _Stderr()
+        handler = StderrHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s dotflow: %(message)s"))
         handler._dotflow_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     level = logging.DEBUG if verbosity >= 2 else logging.WARNING if quiet else logging.INFO
     logger.setLevel(level)
     logging.getLogger(TRACEBACK_LOGGER).setLevel(logging.DEBUG if verbosity >= 1 else logging.CRITICAL)
-
-
-class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is at the time, so the live view can show log lines above it."""
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-
-    @property  # type: ignore[override]
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:

@@ -13,8 +13,25 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, report_failed_quietly, setup_logging
-from dotflow.cli.start import build_flow
+from dotflow.cli.common import (
+    CALLBACK,
+    CONFIG,
+    EXECUTOR,
+    EXIT_FAILED,
+    INITIAL_CONTEXT,
+    KEEP_GOING,
+    MAX_WORKERS,
+    MODE,
+    ON_INPUT_CHANGE,
+    PATH,
+    PROFILE,
+    STEP,
+    STORAGE,
+    WORKFLOW,
+    WORKFLOW_ID,
+    setup_logging,
+)
+from dotflow.cli.start import prepare_run
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
@@ -30,10 +47,8 @@ PARALLEL_GRACE = 5.0
 
 
 def schedule(
-    step: Optional[str] = typer.Option(None, "--step", "-s", help="One step to run: pkg.mod.fn or pkg.mod:fn."),
-    workflow: Optional[str] = typer.Option(
-        None, "--workflow", "-w", help="pkg.mod:factory, a callable returning a ready DotFlow (multi-step pipelines)."
-    ),
+    step: Optional[str] = STEP,
+    workflow: Optional[str] = WORKFLOW,
     cron: str = typer.Option(
         ..., "--cron", help="When to run, as cron: '*/5 * * * *'; a 6th field counts seconds ('* * * * * *')."
     ),
@@ -41,32 +56,25 @@ def schedule(
         "skip", "--overlap", help="A run due while the last one goes on: skip it, queue it (at most one), or parallel."
     ),
     max_runs: Optional[int] = typer.Option(None, "--max-runs", help="End after this many runs (default: never)."),
-    callback: Optional[str] = typer.Option(None, "--callback", "-c", help="With --step: called as callback(task=...)."),
-    initial_context: Optional[str] = typer.Option(
-        None, "--initial-context", "-i", help="With --step: the initial context, as JSON or a plain string."
-    ),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list')."),
-    config: Optional[str] = typer.Option(None, "--config", help="Path of the dotflow.toml to use."),
-    mode: Optional[str] = typer.Option(
-        None, "--mode", "-m", help="sequential, background, parallel or sequential_group."
-    ),
-    storage: Optional[str] = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class."),
-    path: Optional[str] = typer.Option(None, "--path", "-p", help="Folder of the file storage."),
-    workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id."),
-    keep_going: Optional[bool] = typer.Option(
-        None, "--keep-going/--no-keep-going", help="Run the remaining tasks after a failure."
-    ),
+    callback: Optional[str] = CALLBACK,
+    initial_context: Optional[str] = INITIAL_CONTEXT,
+    profile: Optional[str] = PROFILE,
+    config: Optional[str] = CONFIG,
+    mode: Optional[str] = MODE,
+    storage: Optional[str] = STORAGE,
+    path: Optional[str] = PATH,
+    workflow_id: Optional[str] = WORKFLOW_ID,
+    keep_going: Optional[bool] = KEEP_GOING,
     resume: Optional[bool] = typer.Option(
         None, "--resume/--no-resume",
         help="Skip the tasks an unfinished earlier run completed; after a completed run, start afresh.",
     ),
+    on_input_change: Optional[str] = ON_INPUT_CHANGE,
+    executor: Optional[str] = EXECUTOR,
+    max_workers: Optional[str] = MAX_WORKERS,
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines; only one line per run."),
 ) -> int:
     """Run a workflow at each time of a cron expression: one --step, or a --workflow factory."""
-    if (step is None) == (workflow is None):
-        raise UsageError("give exactly one of --step pkg.mod.fn or --workflow pkg.mod:factory")
-    if workflow is not None and (callback is not None or initial_context is not None):
-        raise UsageError("--callback and --initial-context go with --step; a --workflow factory sets its own")
     from dotflow.providers.scheduler_cron import _ALIASES, OVERLAPS, SchedulerCron
 
     if overlap not in OVERLAPS and overlap not in _ALIASES:
@@ -75,28 +83,11 @@ def schedule(
         raise UsageError(f"--max-runs {max_runs} must be 1 or more; leave it out to run until stopped")
     scheduler = SchedulerCron(cron, overlap, max_runs=max_runs)  # a bad --cron fails here, before any import
     setup_logging(quiet)
-    add_import_paths()
-
-    from dotflow.profiles import resolve
-    from dotflow.profiles.managed import check_flow
-
-    overrides = {
-        "workflow.mode": mode,
-        "storage.provider": storage,
-        "storage.path": path,
-        "workflow.id": workflow_id,
-        "workflow.keep_going": keep_going,
-        "workflow.resume": resume,
-    }
-    resolved = resolve(profile, config_path=config, overrides=overrides)
-    add_import_paths(resolved)
-    try:
-        context = parse_json_flag(initial_context, "--initial-context")
-        flow = build_flow(resolved, step, workflow, callback, context)
-        check_flow(resolved, flow)
-    except (DotflowError, KeyboardInterrupt):  # as in start: the backend's row ends too
-        report_failed_quietly(resolved)
-        raise
+    resolved, flow = prepare_run(
+        step, workflow, callback, initial_context, profile, config,
+        mode=mode, storage=storage, path=path, workflow_id=workflow_id, keep_going=keep_going, resume=resume,
+        on_input_change=on_input_change, executor=executor, max_workers=max_workers,
+    )
     fixed = resolved["workflow.id"]
     if scheduler.overlap == "parallel" and fixed is not None:
         raise UsageError(

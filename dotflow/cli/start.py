@@ -13,7 +13,27 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from dotflow.cli.common import EXIT_FAILED, add_import_paths, parse_json_flag, report_failed_quietly, setup_logging
+from dotflow.cli.common import (
+    CALLBACK,
+    CONFIG,
+    EXECUTOR,
+    EXIT_FAILED,
+    INITIAL_CONTEXT,
+    KEEP_GOING,
+    MAX_WORKERS,
+    MODE,
+    ON_INPUT_CHANGE,
+    PATH,
+    PROFILE,
+    STEP,
+    STORAGE,
+    WORKFLOW,
+    WORKFLOW_ID,
+    add_import_paths,
+    parse_json_flag,
+    report_failed_quietly,
+    setup_logging,
+)
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
@@ -26,37 +46,23 @@ OUTPUTS = ("text", "json")
 
 
 def start(
-    step: Optional[str] = typer.Option(None, "--step", "-s", help="One step to run: pkg.mod.fn or pkg.mod:fn."),
-    workflow: Optional[str] = typer.Option(
-        None, "--workflow", "-w", help="pkg.mod:factory (or pkg.mod.factory), a callable returning a ready DotFlow."
-    ),
-    callback: Optional[str] = typer.Option(None, "--callback", "-c", help="With --step: called as callback(task=...)."),
-    initial_context: Optional[str] = typer.Option(
-        None, "--initial-context", "-i", help="With --step: the initial context, as JSON or a plain string."
-    ),
-    profile: Optional[str] = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list')."),
-    config: Optional[str] = typer.Option(None, "--config", help="Path of the dotflow.toml to use."),
-    mode: Optional[str] = typer.Option(
-        None, "--mode", "-m", help="sequential, background, parallel or sequential_group."
-    ),
-    storage: Optional[str] = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class."),
-    path: Optional[str] = typer.Option(None, "--path", "-p", help="Folder of the file storage."),
-    workflow_id: Optional[str] = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id."),
-    keep_going: Optional[bool] = typer.Option(
-        None, "--keep-going/--no-keep-going", help="Run the remaining tasks after a failure."
-    ),
+    step: Optional[str] = STEP,
+    workflow: Optional[str] = WORKFLOW,
+    callback: Optional[str] = CALLBACK,
+    initial_context: Optional[str] = INITIAL_CONTEXT,
+    profile: Optional[str] = PROFILE,
+    config: Optional[str] = CONFIG,
+    mode: Optional[str] = MODE,
+    storage: Optional[str] = STORAGE,
+    path: Optional[str] = PATH,
+    workflow_id: Optional[str] = WORKFLOW_ID,
+    keep_going: Optional[bool] = KEEP_GOING,
     resume: Optional[bool] = typer.Option(
         None, "--resume/--no-resume", help="Skip tasks whose result is already stored."
     ),
-    on_input_change: Optional[str] = typer.Option(
-        None, "--on-input-change", help="With --resume, when the inputs changed: reuse, reset or raise."
-    ),
-    executor: Optional[str] = typer.Option(
-        None, "--executor", help="Where steps run: thread, process, dask or a Dask scheduler tcp://host:8786."
-    ),
-    max_workers: Optional[str] = typer.Option(
-        None, "--max-workers", help="Steps run at once (threads or processes); default: the CPU count."
-    ),
+    on_input_change: Optional[str] = ON_INPUT_CHANGE,
+    executor: Optional[str] = EXECUTOR,
+    max_workers: Optional[str] = MAX_WORKERS,
     output: str = typer.Option("text", "--output", help="text (the summary) or json (one object, for machines)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live view on a terminal: plain lines."),
     verbose: int = typer.Option(
@@ -65,41 +71,19 @@ def start(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines; only the summary."),
 ) -> int:
     """Run a workflow: one --step, or a --workflow factory."""
-    if (step is None) == (workflow is None):
-        raise UsageError("give exactly one of --step pkg.mod.fn or --workflow pkg.mod:factory")
-    if workflow is not None and (callback is not None or initial_context is not None):
-        raise UsageError("--callback and --initial-context go with --step; a --workflow factory sets its own")
     if output not in OUTPUTS:
         raise UsageError(f"--output {output!r}; use one of: {', '.join(OUTPUTS)}")
     setup_logging(quiet, verbose)
+    resolved, flow = prepare_run(
+        step, workflow, callback, initial_context, profile, config,
+        mode=mode, storage=storage, path=path, workflow_id=workflow_id, keep_going=keep_going, resume=resume,
+        on_input_change=on_input_change, executor=executor, max_workers=max_workers,
+    )
 
     from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
     from dotflow.execution.step import RunInterrupted
-    from dotflow.profiles import resolve
-    from dotflow.profiles.managed import check_flow
 
-    overrides = {
-        "workflow.mode": mode,
-        "storage.provider": storage,
-        "storage.path": path,
-        "workflow.id": workflow_id,
-        "workflow.keep_going": keep_going,
-        "workflow.resume": resume,
-        "workflow.on_input_change": on_input_change,
-        "workflow.executor": executor,
-        "workflow.max_workers": max_workers,  # a string: the profile key converts and checks it, as for env values
-    }
-    resolved = resolve(profile, config_path=config, overrides=overrides)
-    add_import_paths(resolved)
     begin = time.perf_counter()
-    try:
-        context = parse_json_flag(initial_context, "--initial-context")
-        flow = build_flow(resolved, step, workflow, callback, context)
-        check_flow(resolved, flow)
-    except (DotflowError, KeyboardInterrupt):  # Ctrl-C while a factory builds: the backend's row ends too
-        report_failed_quietly(resolved)
-        raise
-
     previous = signal.signal(signal.SIGTERM, _terminate)
     interrupted: BaseException | None = None
     manager: Manager | None = None
@@ -139,6 +123,51 @@ def start(
         # steps may still run on worker threads; waiting for them is what the signal asked not to do
         os._exit(code if isinstance(code, int) else 1)
     return 0 if workflow_ok(flow) else EXIT_FAILED
+
+
+# The profile key each run flag of `start` and `schedule` overrides.
+_FLAG_KEYS = {
+    "mode": "workflow.mode",
+    "storage": "storage.provider",
+    "path": "storage.path",
+    "workflow_id": "workflow.id",
+    "keep_going": "workflow.keep_going",
+    "resume": "workflow.resume",
+    "on_input_change": "workflow.on_input_change",
+    "executor": "workflow.executor",
+    "max_workers": "workflow.max_workers",  # a string: the profile key converts and checks it, as for env values
+}
+
+
+def prepare_run(
+    step: str | None,
+    workflow: str | None,
+    callback: str | None,
+    initial_context: str | None,
+    profile: str | None,
+    config: str | None,
+    **flags: Any,
+) -> tuple[ResolvedProfile, DotFlow]:
+    """What ``start`` and ``schedule`` do before a run: check the --step/--workflow options, resolve
+    the profile with ``flags`` (``mode=``, ``storage=``... as in ``_FLAG_KEYS``) on top, put the
+    project on ``sys.path`` and build the workflow. When that fails, a managed backend is told."""
+    if (step is None) == (workflow is None):
+        raise UsageError("give exactly one of --step pkg.mod.fn or --workflow pkg.mod:factory")
+    if workflow is not None and (callback is not None or initial_context is not None):
+        raise UsageError("--callback and --initial-context go with --step; a --workflow factory sets its own")
+    from dotflow.profiles import resolve
+    from dotflow.profiles.managed import check_flow
+
+    resolved = resolve(profile, config_path=config, overrides={_FLAG_KEYS[name]: v for name, v in flags.items()})
+    add_import_paths(resolved)
+    try:
+        context = parse_json_flag(initial_context, "--initial-context")
+        flow = build_flow(resolved, step, workflow, callback, context)
+        check_flow(resolved, flow)
+    except (DotflowError, KeyboardInterrupt):  # Ctrl-C while a factory builds: the backend's row ends too
+        report_failed_quietly(resolved)
+        raise
+    return resolved, flow
 
 
 def build_flow(

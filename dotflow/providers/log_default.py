@@ -60,7 +60,7 @@ class LogDefault(Log):
         if output in ("file", "both"):
             handlers.append(_file_handler(self.path))
         if output in ("console", "both"):
-            handlers.append(_StderrHandler())
+            handlers.append(StderrHandler())
         for handler in handlers:
             handler.setFormatter(formatter)
             own.addHandler(handler)
@@ -83,9 +83,10 @@ class LogDefault(Log):
         return f"LogDefault(level={self.level!r}, output={self.output!r}{path}, format={self.format!r})"
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is at each record, as ``print(file=sys.stderr)`` does,
-    so a redirected stderr (``contextlib.redirect_stderr``, a test's capture) gets the records."""
+    so a redirected stderr (``contextlib.redirect_stderr``, a test's capture, the CLI's live
+    view) gets the records. ``dotflow start``'s own handler is one too."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
