@@ -165,6 +165,19 @@ class _Scrub(logging.Filter):
 _scrubs: dict[str, _Scrub] = {}
 
 
+def switched_off(owner: str, fix: str, **values: Any) -> bool:
+    """Whether one of ``values`` is an empty string, which is what ``os.getenv(NAME, "")`` gives
+    for an unset variable; then one WARNING says the notifier sends nothing and what to set. 1.x
+    took such a value and failed every message on the network; a bad value that is not empty is
+    still a UsageError."""
+    empty = [name for name, value in values.items() if isinstance(value, str) and not value.strip()]
+    if empty:
+        verb = "is" if len(empty) == 1 else "are"
+        logger.warning("%s: %s %s empty (an unset variable?), so it sends nothing; %s",
+                       owner, " and ".join(empty), verb, fix)
+    return bool(empty)
+
+
 def hide_in_logs(owner: QueuedNotify, *names: str) -> None:
     """Have the loggers ``names`` hide ``owner``'s secrets while it lives (a filter is attached to
     each the first time: when a notifier is made, never at import)."""
@@ -189,10 +202,13 @@ class QueuedNotify(Notify):
 
     _wanted: frozenset[str] | None
     _hide: Redactor
-    _queues: tuple[DeliveryQueue, ...]
-    _flush_timeout: float
+    _queues: tuple[DeliveryQueue, ...] = ()
+    _flush_timeout: float = 0.0
+    _off = False  # set by ``switched_off``: a secret left empty, so nothing is sent
 
     def hook_status_task(self, task: Any) -> None:
+        if self._off:
+            return
         status = task.status
         if self._wanted is not None and status not in self._wanted:
             return
@@ -306,8 +322,10 @@ class HTTPNotify(QueuedNotify):
         """One synchronous ``GET`` that checks the secret without sending a message (what
         ``dotflow profile check --ping`` calls); never raises. ``OK`` when the service takes the
         secret, ``AUTH`` when it refuses it (401, 403, or 404: no such bot or webhook)."""
-        from dotflow.providers.server_api.transport import probe
+        from dotflow.providers.server_api.transport import PingResult, PingStatus, probe
 
+        if self._off:
+            return PingResult(PingStatus.AUTH, "its secret is empty")
         return probe(self._transport, self._ping_path, self.timeout, self._hide, refused=(401, 403, 404))
 
     def _open_channel(self) -> _Channel:

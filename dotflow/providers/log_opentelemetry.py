@@ -5,15 +5,18 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from time import time_ns
+from time import monotonic, time_ns
 from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
 from dotflow.errors import UsageError
 from dotflow.providers import _otel
 from dotflow.providers._telemetry import guarded, task_fields
+from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop
 
 OUTPUTS = ("console", "file", "both")
+FLUSH_TIMEOUT = 5.0  # seconds the records still queued get at exit or flush(), at most
+_LANE = "records"  # one lane: the records are emitted in the order they were made
 
 
 class LogOpenTelemetry(Log):
@@ -78,6 +81,16 @@ class LogOpenTelemetry(Log):
             logger_provider, exporter is not None, _logs.get_logger_provider, build, _logs.set_logger_provider
         )
         self._otel_logger = self._provider.get_logger("dotflow", _otel.version())
+        self._queue = DeliveryQueue(
+            lambda: _Emitter(self._otel_logger),
+            label="dotflow log OpenTelemetry",
+            target=f"the logger provider {type(self._provider).__name__}",
+            workers=1,
+            retries=0,
+            flush_timeout=FLUSH_TIMEOUT,
+            logger=logging.getLogger("dotflow.log"),
+            noun="log record",
+        )
         self._severity = {
             logging.DEBUG: SeverityNumber.DEBUG,
             logging.INFO: SeverityNumber.INFO,
@@ -95,19 +108,24 @@ class LogOpenTelemetry(Log):
         if level < self._level:
             return
         body = self._format_json(level, **kwargs) if self._format == "json" else self._format_text(level, **kwargs)
-        self._otel_logger.emit(
-            timestamp=time_ns(),
-            severity_number=self._severity.get(level),
-            severity_text=logging.getLevelName(level),
-            body=body,
-            attributes=_attributes(kwargs.get("task")),
-        )
+        record = {
+            "timestamp": time_ns(),
+            "severity_number": self._severity.get(level),
+            "severity_text": logging.getLevelName(level),
+            "body": body,
+            "attributes": _attributes(kwargs.get("task")),
+        }
+        # emitted by a sender thread, in order: a processor that exports as it emits (an
+        # application's SimpleLogRecordProcessor to a collector that is down) must not hold the task
+        self._queue.put(_LANE, Kind.FINAL, record)
         if self._file is not None:
             self._file._log(level, **kwargs)
 
     @guarded
     def flush(self, timeout: float | None = None) -> None:
-        _otel.force_flush(self._provider, timeout)
+        deadline = None if timeout is None else monotonic() + timeout
+        self._queue.flush(timeout)
+        _otel.force_flush(self._provider, None if deadline is None else max(0.0, deadline - monotonic()))
         if self._file is not None:
             self._file.flush(timeout)
 
@@ -115,6 +133,25 @@ class LogOpenTelemetry(Log):
         path = f", path={self.path!r}" if self.output in ("file", "both") else ""
         return (f"LogOpenTelemetry(service_name={self.service_name!r}, level={self.level!r}, "
                 f"output={self.output!r}{path}, format={self.format!r})")
+
+
+class _Emitter:
+    """The sender's channel: one ``emit`` per record."""
+
+    def __init__(self, otel_logger: Any) -> None:
+        self._otel_logger = otel_logger
+
+    def send(self, record: dict[str, Any], deadline: float | None) -> Outcome:
+        try:
+            self._otel_logger.emit(**record)
+        except Exception as exc:
+            from dotflow.redact import describe
+
+            return drop(f"the logger provider raised {describe(exc)}")
+        return SENT
+
+    def close(self) -> None:
+        pass
 
 
 def _attributes(task: Any) -> dict[str, Any]:

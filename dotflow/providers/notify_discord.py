@@ -18,6 +18,7 @@ from dotflow.providers._notify import (
     http_url_problem,
     result_text,
     status_filter,
+    switched_off,
 )
 from dotflow.redact import Redactor, origin, userinfo
 
@@ -79,7 +80,8 @@ class NotifyDiscord(HTTPNotify):
         backoff_max: float = 30.0,
         session: requests.Session | None = None,
     ) -> None:
-        problem = http_url_problem(webhook_url)
+        off = switched_off("NotifyDiscord", "give the channel's webhook URL", webhook_url=webhook_url)
+        problem = None if off else http_url_problem(webhook_url)
         if problem is not None:
             shown = _shown(webhook_url) if isinstance(webhook_url, str) and webhook_url.strip() else webhook_url
             raise UsageError(
@@ -92,6 +94,10 @@ class NotifyDiscord(HTTPNotify):
         self.timeout = float(check_number("NotifyDiscord", "timeout", timeout))
         self._wanted = status_filter("NotifyDiscord", notification_type)
         self._settings = {"flush_timeout": flush_timeout, "retries": retries, "backoff_max": backoff_max}
+        self._off = off
+        if off:
+            self._hide, self._shown = Redactor(), ""
+            return
         self._start(
             base_url=self.webhook_url,
             path="",

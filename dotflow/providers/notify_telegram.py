@@ -17,6 +17,7 @@ from dotflow.providers._notify import (
     http_url_problem,
     result_text,
     status_filter,
+    switched_off,
 )
 from dotflow.redact import Redactor, mask_url, userinfo
 
@@ -75,12 +76,15 @@ class NotifyTelegram(HTTPNotify):
         backoff_max: float = 30.0,
         session: requests.Session | None = None,
     ) -> None:
-        if not isinstance(token, str) or not _TOKEN.fullmatch(token.strip()):
+        off = switched_off(
+            "NotifyTelegram", "give the bot token from @BotFather and the chat's id", token=token, chat_id=chat_id
+        )
+        if not off and (not isinstance(token, str) or not _TOKEN.fullmatch(token.strip())):
             raise UsageError(
                 "NotifyTelegram(token='***') is not a bot token: it must be letters, digits and ':_-', "
                 "like '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11' from @BotFather"
             )
-        if isinstance(chat_id, bool) or not isinstance(chat_id, (int, str)) or not str(chat_id).strip():
+        if not off and (isinstance(chat_id, bool) or not isinstance(chat_id, (int, str)) or not str(chat_id).strip()):
             raise UsageError(
                 f"NotifyTelegram(chat_id={chat_id!r}); give the chat's id (an int, or '@channelname')"
             )
@@ -98,6 +102,10 @@ class NotifyTelegram(HTTPNotify):
         self.base_url = base_url.strip().rstrip("/")
         self._wanted = status_filter("NotifyTelegram", notification_type)
         self._settings = {"flush_timeout": flush_timeout, "retries": retries, "backoff_max": backoff_max}
+        self._off = off
+        if off:
+            self._hide = Redactor()
+            return
         self._start(
             base_url=self.base_url,
             path=f"/bot{self.token}/sendMessage",

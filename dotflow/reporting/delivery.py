@@ -143,8 +143,8 @@ def _flush_at_exit(ref: weakref.ReferenceType[DeliveryQueue]) -> None:
 
 class DeliveryQueue:
     """See the module docstring. ``open_channel`` makes one sender's connection (called on
-    that sender's thread); ``label`` starts every log line ("dotflow server") and ``target``
-    (already free of secrets) ends the lost-report warning."""
+    that sender's thread); ``label`` starts every log line ("dotflow server"), ``target``
+    (already free of secrets) ends the lost-report warning, and ``noun`` is what it counts."""
 
     def __init__(
         self,
@@ -159,10 +159,12 @@ class DeliveryQueue:
         flush_timeout: float = 10.0,
         idle: float = 1.5,
         logger: logging.Logger | None = None,
+        noun: str = "report",
     ) -> None:
         self._open_channel = open_channel
         self.label = label
         self.target = target
+        self.noun = noun  # what the lost-report warning counts; only "report"s are said to be terminal
         self._max_workers = max(1, workers)
         self._size = max(1, queue_size)
         self._retries = max(0, retries)
@@ -512,9 +514,9 @@ class DeliveryQueue:
         if since:
             total = sum(since.values())
             parts = "; ".join(f"{count} {reason}" for reason, count in since.items())
-            terminal = f", {finals} of them terminal" if finals else ""
+            terminal = f", {finals} of them terminal" if finals and self.noun == "report" else ""
             self._log.warning(
-                "%s: %d report(s) lost%s: %s; server %s", self.label, total, terminal, parts, self.target
+                "%s: %d %s(s) lost%s: %s (to %s)", self.label, total, self.noun, terminal, parts, self.target
             )
         return not since
 

@@ -47,10 +47,22 @@ def test_repr_hides_the_webhook() -> None:
     )
 
 
+def test_an_empty_webhook_url_switches_it_off_with_one_warning(caplog: pytest.LogCaptureFixture) -> None:
+    """``NotifyDiscord(os.getenv("DISCORD_WEBHOOK_URL", ""))`` with the variable unset: one WARNING,
+    the workflow runs, nothing is sent."""
+    with caplog.at_level(logging.WARNING, logger="dotflow.notify"):
+        notify = NotifyDiscord("  ")
+    assert [r.getMessage() for r in caplog.records if r.name == "dotflow.notify"] == [
+        "NotifyDiscord: webhook_url is empty (an unset variable?), so it sends nothing; give the channel's webhook URL"
+    ]
+    flow = run(notify)
+    notify.flush(1)
+    assert [t.status for t in flow.result_task()] == ["Completed"] and notify.sent == notify.failed == 0
+
+
 @pytest.mark.parametrize(
     ("url", "message"),
     [
-        ("", "must be a non-empty string"),
         ("discord.com" + HOOK, "must be an http:// or https:// URL"),
         ("https://discord.com" + HOOK + " ", None),
         ("https://discord.com" + HOOK + "\n#x", "whitespace"),

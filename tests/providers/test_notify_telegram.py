@@ -52,10 +52,8 @@ def test_repr_hides_the_token() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"token": ""}, "is not a bot token"),
         ({"token": "12 34"}, "is not a bot token"),
         ({"token": "123/../x"}, "is not a bot token"),
-        ({"chat_id": ""}, "chat_id=''"),
         ({"chat_id": True}, "chat_id=True"),
         ({"notification_type": "failed"}, "notification_type='failed'"),
         ({"timeout": 0}, "timeout=0"),
@@ -72,6 +70,23 @@ def test_a_bad_argument_is_a_one_line_usage_error(kwargs: dict[str, Any], messag
     text = str(caught.value)
     assert message in text and "\n" not in text
     assert TOKEN not in text and (not kwargs.get("token") or kwargs["token"] not in text)
+
+
+@pytest.mark.parametrize("empty", [{"token": ""}, {"chat_id": " "}, {"token": "", "chat_id": ""}])
+def test_an_empty_token_or_chat_id_switches_it_off_with_one_warning(
+    empty: dict[str, Any], httpserver: HTTPServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``NotifyTelegram(os.getenv("BOT_TOKEN", ""), ...)`` with the variable unset (1.0.1's docs do
+    this): one WARNING saying what to set, the workflow runs, and nothing is sent."""
+    with caplog.at_level(logging.WARNING, logger="dotflow.notify"):
+        notify = NotifyTelegram(**{"token": TOKEN, "chat_id": 42, **empty}, base_url=httpserver.url_for("/"))
+    warnings = [r.getMessage() for r in caplog.records if r.name == "dotflow.notify"]
+    assert len(warnings) == 1 and "empty (an unset variable?), so it sends nothing" in warnings[0]
+    flow = run(notify)
+    notify.flush(1)
+    assert [t.status for t in flow.result_task()] == ["Completed"]
+    assert httpserver.log == [] and notify.sent == notify.failed == notify.pending == 0
+    assert notify.ping().status.value == "auth"
 
 
 # -- messages ------------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -317,6 +318,7 @@ def test_every_status_change_is_a_log_record_with_attributes(logs: Any) -> None:
     flow = DotFlow(config=Config(log=LogOpenTelemetry(logger_provider=provider)), workflow_id="wf-log")
     flow.task.add(flaky)
     flow.start()
+    flow.flush(5)  # the records are emitted off the task's thread
     records = [r.log_record for r in exporter.get_finished_logs()]
     task_id = flow.result_task()[0].task_id
     label = task_label(flow.result_task()[0])
@@ -341,9 +343,35 @@ def test_json_format_and_level(logs: Any) -> None:
     flow = DotFlow(config=Config(log=log), workflow_id="wf-json")
     flow.task.add(flaky)
     flow.start()
+    flow.flush(5)
     bodies = [json.loads(r.log_record.body) for r in exporter.get_finished_logs()]
     assert [(b["level"], b["status"]) for b in bodies] == [("WARNING", "Retry"), ("ERROR", "Failed")]
     assert bodies[-1]["error"]["exception"] == "ConnectionError"
+
+
+def test_a_processor_that_exports_as_it_emits_never_holds_the_tasks(logs: Any) -> None:
+    """An application's synchronous processor whose export blocks (a collector that is down) costs
+    the run nothing: the records are emitted by a sender thread, in order, and flush() waits for them."""
+    from opentelemetry.sdk._logs import LoggerProvider
+    from opentelemetry.sdk._logs.export import SimpleLogRecordProcessor
+
+    _, exporter = logs
+
+    class Slow(SimpleLogRecordProcessor):
+        def on_emit(self, *args: Any, **kwargs: Any) -> None:
+            time.sleep(0.3)
+            super().on_emit(*args, **kwargs)
+
+    provider = LoggerProvider()
+    provider.add_log_record_processor(Slow(exporter))
+    flow = DotFlow(config=Config(log=LogOpenTelemetry(logger_provider=provider)), workflow_id="wf-slow")
+    flow.task.add([extract, extract])
+    begin = time.perf_counter()
+    flow.start()
+    assert time.perf_counter() - begin < 0.6  # 6 records at 0.3 s each, had they been emitted inline
+    flow.flush(10)
+    statuses = [r.log_record.body.rsplit(" - ", 1)[1] for r in exporter.get_finished_logs()]
+    assert statuses == ["Not started", "Not started", "In progress", "Completed", "In progress", "Completed"]
 
 
 def test_file_output_also_writes_the_lines(logs: Any, tmp_path: Path) -> None:
