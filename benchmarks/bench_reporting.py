@@ -98,7 +98,7 @@ SCENARIOS = [
     Scenario("5000-nodelay", 5000, "sequential", "nodelay", 3),
     Scenario("5000-nagle", 5000, "sequential", "healthy", 3),
     Scenario("5-no-server", 5, "sequential", None, 3),
-    Scenario("5-slow", 5, "sequential", "slow", 1, limit=90.0, delay=2.0),
+    Scenario("5-slow", 5, "sequential", "slow", 3, limit=90.0, delay=2.0),
     Scenario("5-blackhole", 5, "sequential", "blackhole", 1, limit=90.0),
 ]
 BASELINE_FOR = {"5-slow": "5-no-server"}

@@ -12,8 +12,9 @@ this repo's working tree, reinstalled each time). Then:
   python in turn; the overhead alternates venvs for ``ROUNDS`` rounds;
 * reporting (managed mode against ``tests/fault_server.py``) runs ``bench_reporting.py``
   under 1.0.1's python, then under this repo's: whole child processes, one per run;
-* executors (CPU-bound and no-op parallel runs, thread pool, small workflows in a fresh
-  process) runs ``bench_executors.py`` under 1.0.1's python, then under this repo's;
+* executors: the CPU-bound runs alternate venvs series by series (``CPU_ROUNDS``); the others
+  (no-op parallel runs, thread pool, small workflows in a fresh process) run
+  ``bench_executors.py`` under 1.0.1's python, then under this repo's;
 * ``bench_profiles.py`` (this repo only), if present, is run and its median row shown.
 
 Every script starts with PATH and HOME only. Each script's own output is echoed; the
@@ -43,6 +44,7 @@ TIMEOUT = 240  # seconds, per script
 # and black-hole servers), so a hung run costs minutes, not the whole session
 REPORTING_TIMEOUT = 1800
 ROUNDS = 3  # overhead rounds per venv, alternating
+CPU_ROUNDS = 4  # CPU-bound series per venv, alternating (3 runs of each variant per series)
 # No DOTFLOW_*/SERVER_*/WORKFLOW_ID, and no PYTHON* (PYTHONDONTWRITEBYTECODE would slow every start-up).
 CLEAN_ENV = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
 
@@ -223,11 +225,27 @@ def figure_reporting() -> list[Row]:
 
 
 def figure_executors() -> list[Row]:
-    """bench_executors.py under 1.0.1, then under this repo: CPU-bound and no-op parallel runs, small workflows."""
+    """bench_executors.py: CPU-bound runs alternating venvs round by round, then the other scenarios per venv.
+
+    The CPU-bound figures compare wall times near the machine's limit (both cores busy), where a
+    slow spell of a shared host moves a median by 20 %: so each venv runs ``CPU_ROUNDS`` short
+    series in turn, and a variant's figure is the median of all its runs.
+    """
+    cpu: dict[str, dict[str, list[float]]] = {OLD_PY: {}, NEW_PY: {}}
+    for _ in range(CPU_ROUNDS):
+        for py in (OLD_PY, NEW_PY):
+            found = last_json(
+                sh([py, script("bench_executors.py"), "--scenario", "cpu", "-r", "3"], label="bench_executors")
+            )
+            for name, variant in found["scenarios"]["cpu"].items():
+                cpu[py].setdefault(name, []).extend(variant["runs"])
+    others = ["--scenario", "noop", "--scenario", "threads", "--scenario", "small"]
     res = {
-        py: last_json(sh([py, script("bench_executors.py"), "-r", "5"], label="bench_executors"))["scenarios"]
+        py: last_json(sh([py, script("bench_executors.py"), *others, "-r", "5"], label="bench_executors"))["scenarios"]
         for py in (OLD_PY, NEW_PY)
     }
+    for py in (OLD_PY, NEW_PY):
+        res[py]["cpu"] = {name: {"s": statistics.median(runs)} for name, runs in cpu[py].items()}
     old, new = res[OLD_PY], res[NEW_PY]
     sequential = new["cpu"]["sequential"]["s"]
     threads = new["threads"]
