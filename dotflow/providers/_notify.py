@@ -17,7 +17,7 @@ import logging
 import math
 import re
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from time import monotonic
 from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
@@ -173,8 +173,9 @@ def switched_off(owner: str, fix: str, **values: Any) -> bool:
     empty = [name for name, value in values.items() if isinstance(value, str) and not value.strip()]
     if empty:
         verb = "is" if len(empty) == 1 else "are"
-        logger.warning("%s: %s %s empty (an unset variable?), so it sends nothing; %s",
-                       owner, " and ".join(empty), verb, fix)
+        logger.warning(
+            "%s: %s %s empty (an unset variable?), so it sends nothing; %s", owner, " and ".join(empty), verb, fix
+        )
     return bool(empty)
 
 
@@ -224,6 +225,31 @@ class QueuedNotify(Notify):
                 type(exc).__name__,
                 self._hide(one_line(str(exc), 200)),
             )
+
+    def _keep_settings(self, flush_timeout: Any, retries: Any, backoff_max: Any) -> None:
+        """Check the delivery settings and keep them, for this notifier's queues and for a copy
+        rebuilt in another process (``_settings``, its keyword arguments)."""
+        owner = type(self).__name__
+        self._flush_timeout = float(check_number(owner, "flush_timeout", flush_timeout))
+        self._settings = {
+            "flush_timeout": flush_timeout,
+            "retries": check_number(owner, "retries", retries, integer=True),
+            "backoff_max": check_number(owner, "backoff_max", backoff_max, minimum=0.001),
+        }
+
+    def _new_queue(self, open_channel: Callable[[], Any], label: str, target: str) -> DeliveryQueue:
+        """A queue with one sender (a chat wants its messages in order) and the kept settings."""
+        return DeliveryQueue(
+            open_channel,
+            label=label,
+            target=target,
+            workers=1,
+            queue_size=QUEUE_SIZE,
+            retries=self._settings["retries"],
+            backoff_max=self._settings["backoff_max"],
+            flush_timeout=self._flush_timeout,
+            logger=logger,
+        )
 
     def _route(self, task: Any) -> Iterable[tuple[DeliveryQueue, Any]]:
         raise NotImplementedError
@@ -281,17 +307,10 @@ class HTTPNotify(QueuedNotify):
         ping_path: str,
         shown: str,
         hide: Redactor,
-        flush_timeout: float,
-        retries: int,
-        backoff_max: float,
         session: requests.Session | None,
     ) -> None:
         from dotflow.providers.server_api.transport import Transport
 
-        owner = type(self).__name__
-        self._flush_timeout = float(check_number(owner, "flush_timeout", flush_timeout))
-        retries = check_number(owner, "retries", retries, integer=True)
-        backoff_max = check_number(owner, "backoff_max", backoff_max, minimum=0.001)
         self._hide = hide
         hide_in_logs(self, "urllib3.connectionpool")
         self._shown = shown
@@ -299,17 +318,7 @@ class HTTPNotify(QueuedNotify):
         self._ping_path = ping_path
         self._transport = Transport(base_url, None, session)
         self._rejected: set[int] = set()  # HTTP statuses already logged
-        self._queue = DeliveryQueue(
-            self._open_channel,
-            label=f"dotflow notify {self.service}",
-            target=shown,
-            workers=1,
-            queue_size=QUEUE_SIZE,
-            retries=retries,
-            backoff_max=backoff_max,
-            flush_timeout=self._flush_timeout,
-            logger=logger,
-        )
+        self._queue = self._new_queue(self._open_channel, f"dotflow notify {self.service}", shown)
         self._queues = (self._queue,)
 
     def _route(self, task: Any) -> Iterable[tuple[DeliveryQueue, Any]]:

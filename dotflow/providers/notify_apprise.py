@@ -12,13 +12,10 @@ from urllib.parse import unquote
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import MissingExtraError, UsageError
 from dotflow.providers._notify import (
-    QUEUE_SIZE,
     QueuedNotify,
-    check_number,
     failure,
     headline,
     hide_in_logs,
-    logger,
     result_text,
     status_filter,
 )
@@ -79,10 +76,7 @@ class NotifyApprise(QueuedNotify):
         self.notification_type = notification_type
         self.show_result = bool(show_result)
         self._wanted = status_filter("NotifyApprise", notification_type)
-        self._flush_timeout = float(check_number("NotifyApprise", "flush_timeout", flush_timeout))
-        retries = check_number("NotifyApprise", "retries", retries, integer=True)
-        backoff_max = check_number("NotifyApprise", "backoff_max", backoff_max, minimum=0.001)
-        self._settings = {"flush_timeout": flush_timeout, "retries": retries, "backoff_max": backoff_max}
+        self._keep_settings(flush_timeout, retries, backoff_max)
         self._hide = Redactor(*(part for url in given for part in _url_secrets(url)))
         self._shown = [_shown(url) for url in given]
         hide_in_logs(self, "apprise", "urllib3.connectionpool")  # before apprise parses a URL: it logs parts
@@ -96,19 +90,7 @@ class NotifyApprise(QueuedNotify):
                     f"NotifyApprise(urls[{index}]={shown!r}) is not a URL apprise can send to (unknown scheme, "
                     "or a part missing or malformed); see https://github.com/caronc/apprise/wiki"
                 )
-            queues.append(
-                DeliveryQueue(
-                    _opener(self, service),
-                    label=f"dotflow notify apprise {shown}",
-                    target=shown,
-                    workers=1,
-                    queue_size=QUEUE_SIZE,
-                    retries=retries,
-                    backoff_max=backoff_max,
-                    flush_timeout=self._flush_timeout,
-                    logger=logger,
-                )
-            )
+            queues.append(self._new_queue(_opener(self, service), f"dotflow notify apprise {shown}", shown))
         self._queues = tuple(queues)
 
     @property
@@ -213,12 +195,12 @@ def _url_secrets(url: str) -> list[str]:
     """The parts of an apprise URL that may be secret: apprise puts tokens in the host, the path,
     the user, the password and the query, so every part but the scheme counts."""
     match = _SCHEME.match(url)
-    rest = url[match.end():] if match else url
+    rest = url[match.end() :] if match else url
     parts = [url, rest]
     credentials = userinfo(url)
     if credentials:
         parts += [credentials, *credentials.split(":", 1)]
-        rest = rest[len(credentials) + 1:]
+        rest = rest[len(credentials) + 1 :]
     rest, _, fragment = rest.partition("#")
     rest, _, query = rest.partition("?")
     host, _, path = rest.partition("/")

@@ -93,7 +93,7 @@ class NotifyDiscord(HTTPNotify):
         self.show_result = bool(show_result)
         self.timeout = float(check_number("NotifyDiscord", "timeout", timeout))
         self._wanted = status_filter("NotifyDiscord", notification_type)
-        self._settings = {"flush_timeout": flush_timeout, "retries": retries, "backoff_max": backoff_max}
+        self._keep_settings(flush_timeout, retries, backoff_max)
         self._off = off
         if off:
             self._hide, self._shown = Redactor(), ""
@@ -104,9 +104,6 @@ class NotifyDiscord(HTTPNotify):
             ping_path="",  # GET of a webhook answers its description, and sends nothing
             shown=_shown(self.webhook_url),
             hide=Redactor(*_secrets(self.webhook_url)),
-            flush_timeout=flush_timeout,
-            retries=retries,
-            backoff_max=backoff_max,
             session=session,
         )
 
@@ -165,7 +162,7 @@ def _secrets(url: str) -> list[str | None]:
     parts = urlsplit(url)
     path = parts.path
     at = path.find("/webhooks/")
-    tail = path[at + len("/webhooks/"):] if at >= 0 else path.lstrip("/")
+    tail = path[at + len("/webhooks/") :] if at >= 0 else path.lstrip("/")
     parts_of = [path, tail, *tail.split("/"), parts.query, userinfo(url)]
     return [url, *(part for part in parts_of if part and len(part) >= 4)]  # shorter ones are no secret
 

@@ -85,9 +85,7 @@ class NotifyTelegram(HTTPNotify):
                 "like '123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11' from @BotFather"
             )
         if not off and (isinstance(chat_id, bool) or not isinstance(chat_id, (int, str)) or not str(chat_id).strip()):
-            raise UsageError(
-                f"NotifyTelegram(chat_id={chat_id!r}); give the chat's id (an int, or '@channelname')"
-            )
+            raise UsageError(f"NotifyTelegram(chat_id={chat_id!r}); give the chat's id (an int, or '@channelname')")
         problem = http_url_problem(base_url)
         if problem is None and ("?" in base_url):
             problem = "must not hold a query ('?')"
@@ -101,7 +99,7 @@ class NotifyTelegram(HTTPNotify):
         self.timeout = float(check_number("NotifyTelegram", "timeout", timeout))
         self.base_url = base_url.strip().rstrip("/")
         self._wanted = status_filter("NotifyTelegram", notification_type)
-        self._settings = {"flush_timeout": flush_timeout, "retries": retries, "backoff_max": backoff_max}
+        self._keep_settings(flush_timeout, retries, backoff_max)
         self._off = off
         if off:
             self._hide = Redactor()
@@ -112,9 +110,6 @@ class NotifyTelegram(HTTPNotify):
             ping_path=f"/bot{self.token}/getMe",
             shown=f"{mask_url(self.base_url)}/bot***/sendMessage",
             hide=Redactor(self.token, userinfo(self.base_url)),
-            flush_timeout=flush_timeout,
-            retries=retries,
-            backoff_max=backoff_max,
             session=session,
         )
 
