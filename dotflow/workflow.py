@@ -142,7 +142,6 @@ class DotFlow:
             raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(VALID_POLICIES)}")
         if max_workers is not None and max_workers_problem(max_workers):
             raise UsageError(f"max_workers={max_workers!r} {max_workers_problem(max_workers)}")
-        resume = self._check_inputs(resume, on_input_change, fingerprint)
         manager = Manager(
             self,
             self.task.queue,
@@ -153,7 +152,7 @@ class DotFlow:
             max_workers=max_workers,
             executor=executor,
         )
-        return manager.run()
+        return manager.run(lambda: self._check_inputs(resume, on_input_change, fingerprint))
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until this workflow's reports are delivered, at most ``timeout`` seconds (None:
@@ -170,8 +169,9 @@ class DotFlow:
 
         Every run records its input fingerprint beside the checkpoints. A run that does not
         resume drops the earlier checkpoints first, so a later resume never mixes two runs'
-        results. A resuming run whose inputs changed keeps the checkpoints (``reuse``, with a
-        warning), drops them (``reset``) or stops before anything changes (``raise``).
+        results. A resuming run whose inputs changed keeps the checkpoints and their recorded
+        inputs (``reuse``, with a warning), drops them (``reset``) or stops before anything
+        changes (``raise``).
         """
         current = fingerprint if fingerprint is not None else self.fingerprint()
         storage = self.config.storage
@@ -195,7 +195,9 @@ class DotFlow:
         if not resume and stored is not None:  # no fingerprint, no earlier run: nothing to drop
             for task in self.task.queue:
                 storage.delete(storage.key(task))
-        if stored != current:
+        # a reused checkpoint keeps the fingerprint of the inputs it was made from, so the next
+        # resume with these inputs is told again, and 'raise' or 'reset' still see the change
+        if stored != current and not (resume and stored is not None):
             storage.post(key, Context(current))
         return resume
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -221,6 +222,43 @@ def test_changed_inputs_reuse_by_default(caplog: pytest.LogCaptureFixture) -> No
     assert sum("inputs changed" in r.getMessage() for r in caplog.records) == 1
     assert RUNS == []
     assert workflow.result_storage()[0]["seed"] == "seed-1"
+
+
+def test_a_reuse_keeps_the_inputs_the_checkpoints_were_made_from(caplog: pytest.LogCaptureFixture) -> None:
+    """After a resume reused checkpoints made from other inputs, the next resume with the new
+    inputs still sees the change: it warns again under 'reuse', stops under 'raise' and reruns
+    everything under 'reset' (the reuse did not record the new inputs as the checkpoints' own)."""
+    storage = StorageDefault()
+    _stored_then_changed(storage).start(resume=True)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dotflow"):
+        _pipeline(storage, seed="seed-2").start(resume=True)
+    assert sum("inputs changed" in r.getMessage() for r in caplog.records) == 1
+    with pytest.raises(InputChangedError):
+        _pipeline(storage, seed="seed-2").start(resume=True, on_input_change="raise")
+    RUNS.clear()
+    reset = _pipeline(storage, seed="seed-2")
+    reset.start(resume=True, on_input_change="reset")
+    assert RUNS == ["extract", "transform", "load"]
+    assert reset.result_storage()[0]["seed"] == "seed-2"
+
+
+def test_a_run_that_cannot_start_keeps_the_earlier_checkpoints(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run without resume whose executor cannot be had (Dask's package missing) fails before
+    it drops anything: the earlier run's checkpoints are still there for a resume."""
+    storage = StorageFile(path=str(tmp_path))
+    _pipeline(storage).start()
+    monkeypatch.setitem(sys.modules, "distributed", None)  # what `import distributed` does when it is absent
+    with pytest.raises(DotflowError, match="distributed"):
+        _pipeline(storage).start(mode="parallel", executor="dask")
+    monkeypatch.undo()
+    RUNS.clear()
+    again = _pipeline(storage)
+    again.start(resume=True)
+    assert RUNS == []
+    assert again.result_storage()[2] == 60
 
 
 def test_changed_inputs_reset_runs_everything() -> None:

@@ -180,8 +180,9 @@ class _Schedule:
                 note = str(exc)
             except Exception as exc:  # an on_success/on_failure callback raised
                 note = f"the workflow's code raised {describe(exc)}"
+            elapsed = time.perf_counter() - began  # the run's time: delivering its reports is not part of it
             flow.flush()
-            self._line(number, flow, ok, time.perf_counter() - began, note)
+            self._line(number, flow, ok, elapsed, note)
         except BaseException:  # a signal: _end_interrupted still needs the run in self.current
             interrupted = True
             raise
@@ -225,13 +226,16 @@ class _Schedule:
         """A signal came during a run in this thread: that run's tasks are Failed (the Manager
         did it, or it is done here), its reports are flushed, and the process ends now."""
         current, manager = self.current, self.manager
+        flushed = ""
         if current is not None:
             number, flow, began = current
             if manager is not None:  # the signal may land between start() returning and wait()
                 manager.interrupt(exc)
+            elapsed = time.perf_counter() - began
             flow._reporter.flush(flow._reporter.signal_flush_timeout)
-            self._line(number, flow, False, time.perf_counter() - began, "interrupted by a signal")
-        typer.echo("error: interrupted by a signal; pending reports were flushed", err=True)
+            flushed = "; pending reports were flushed" if flow._reporter.remote else ""
+            self._line(number, flow, False, elapsed, "interrupted by a signal")
+        typer.echo(f"error: interrupted by a signal{flushed}", err=True)
         code = exc.code if isinstance(exc, SystemExit) else 130
         _exit(code if isinstance(code, int) else 1)
 

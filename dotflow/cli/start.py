@@ -106,9 +106,9 @@ def start(
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+        elapsed = time.perf_counter() - begin  # the workflow's time: delivering its reports is not part of it
         # the one wait for delivery: the tasks never waited on the network
         flow._reporter.flush(flow._reporter.signal_flush_timeout if interrupted is not None else None)
-    elapsed = time.perf_counter() - begin
     if output == "json":
         typer.echo(json.dumps(as_json(flow, elapsed)))
     else:
@@ -117,7 +117,8 @@ def start(
             echo_lines(tracebacks(flow), err=True)
     if interrupted is not None:
         code = interrupted.code if isinstance(interrupted, SystemExit) else 130
-        typer.echo("error: interrupted by a signal; pending reports were flushed", err=True)
+        flushed = "; pending reports were flushed" if flow._reporter.remote else ""
+        typer.echo(f"error: interrupted by a signal{flushed}", err=True)
         sys.stdout.flush()
         sys.stderr.flush()
         # steps may still run on worker threads; waiting for them is what the signal asked not to do

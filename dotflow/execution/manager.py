@@ -83,15 +83,19 @@ class Manager:
             # (dotflow.reporting.signals): status changes take the lock
             options.lock = self._lock
 
-    def run(self) -> Manager:
+    def run(self, prepare: Callable[[], bool] | None = None) -> Manager:
         """Run the tasks (in the background for that mode) and return this Manager. ``DotFlow.start``
-        calls it."""
+        calls it, with ``prepare``: what readies the checkpoints for the run (it may drop them)
+        and says whether to resume, called once the executor is open, so that a run that cannot
+        start (an executor that cannot be had) changes nothing stored."""
         for task in self.tasks:
             if task._started is not None or task._status is not TypeStatus.NOT_STARTED:
                 task._reset()
         # before the first report: a Dask scheduler that cannot be reached is start()'s error
         self.options.executor = self._open_executor()
         try:
+            if prepare is not None:
+                self.options.resume = prepare()
             self.reporter.run_started(self.mode, len(self.tasks))
         except BaseException:
             self._close_executor()

@@ -129,7 +129,8 @@ def test_every_fault_mode_through_the_library_and_the_cli(mode: str, folder: Pat
     options, extra, delivered = MODES[mode]
     library_server, cli_server = servers(mode, **options), servers(mode, **options)
     library = _spawn([sys.executable, "pipeline.py", str(STEPS), "sequential"], folder, library_server, extra)
-    cli = _spawn([dotflow_exe(), "start", "--workflow", "pipeline:build"], folder, cli_server, extra)
+    cli = _spawn([dotflow_exe(), "start", "--workflow", "pipeline:build", "--output", "json"], folder, cli_server,
+                 extra)
     flush_bound = float(extra.get("DOTFLOW_SERVER_FLUSH_TIMEOUT", "10"))
     for run in (library.wait(), cli.wait()):
         output = run.stdout + run.stderr
@@ -139,6 +140,8 @@ def test_every_fault_mode_through_the_library_and_the_cli(mode: str, folder: Pat
     assert cli.proc.returncode == 0, cli.stderr  # the workflow's exit code never depends on the server
     # the steps ran as fast as without a server: start() returned right after them
     assert library.start_seconds is not None and library.start_seconds < STEPS * STEP_SECONDS + 0.5
+    # and the workflow's duration is the steps' time, not the time its reports took to deliver
+    assert json.loads(cli.stdout.splitlines()[-1])["duration"] < STEPS * STEP_SECONDS + 0.5, cli.stdout
     for run, server in ((library, library_server), (cli, cli_server)):
         finals = server.final_statuses(run.workflow_id)
         if delivered:
