@@ -82,6 +82,7 @@ class DotFlow:
             name = hostname()
         self.name = name
         external = workflow_id if workflow_id is not None else profile_id
+        self._id_generated = external is None
         if external is None:
             from dotflow.ids import new_workflow_id
 
@@ -134,6 +135,13 @@ class DotFlow:
         max_workers = defaults["max_workers"] if max_workers is _UNSET else max_workers
         keep_going = bool(defaults["keep_going"] if keep_going is _UNSET else keep_going)
         resume = bool(defaults["resume"] if resume is _UNSET else resume)
+        if resume and self._id_generated:
+            logging.getLogger("dotflow").warning(
+                "ID %s - resume is on but this workflow's id was generated for this run, so no earlier "
+                "checkpoint can be found; give a fixed id (DotFlow(workflow_id=...), --workflow-id, "
+                "[workflow] id, DOTFLOW_WORKFLOW_ID)",
+                self.workflow_id,
+            )
         if on_input_change is _UNSET:
             on_input_change = defaults["on_input_change"]
         check_callback("on_success", on_success)

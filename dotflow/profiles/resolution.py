@@ -214,7 +214,7 @@ def _resolve(
 
     settings = {key.dotted: merged[key.section][key.name] for key in KEYS}
     builtin.check_required(name, selected_by, settings)
-    for warning in (_resume_warning(settings), _half_server_warning(settings)):
+    for warning in (_resume_warning(settings), _half_server_warning(settings), _unused_storage_warning(settings)):
         if warning:
             warnings.append(warning)
     if env.get("WORKFLOW_ID") == "" and name != builtin.MANAGED:
@@ -250,23 +250,35 @@ def _half_server_warning(settings: Mapping[str, Setting]) -> str | None:
     )
 
 
-def _resume_warning(settings: Mapping[str, Setting]) -> str | None:
-    """A warning when resume is on but cannot find anything: each run would get a fresh
-    workflow id, or keep its results in memory that ends with the process."""
-    resume = settings["workflow.resume"]
-    if not resume.value:
-        return None
-    reasons = []
-    if settings["workflow.id"].value is None:
-        reasons.append("workflow.id is not set (each run gets a fresh id)")
+def _unused_storage_warning(settings: Mapping[str, Setting]) -> str | None:
+    """A warning when a folder or bucket is given but the storage is memory: the results would
+    not go where the user said, and nothing else would tell them."""
     provider = settings["storage.provider"]
-    if provider.value in ("memory", "default"):
-        reasons.append(f"storage.provider is {provider.value!r} (from {provider.source})")
-    if not reasons:
+    if provider.value not in ("memory", "default"):
+        return None
+    given = [key for key in ("storage.path", "storage.bucket") if settings[key].source != "default"]
+    if not given:
+        return None
+    key = given[0]
+    wanted = "file" if key == "storage.path" else "s3' or 'gcs"
+    return (
+        f"{key} is set (from {settings[key].source}) but storage.provider is {provider.value!r} "
+        f"(from {provider.source}), which keeps results in memory only; set storage.provider to '{wanted}' "
+        f"(--storage, DOTFLOW_STORAGE_PROVIDER) to use it"
+    )
+
+
+def _resume_warning(settings: Mapping[str, Setting]) -> str | None:
+    """A warning when resume is on but cannot find anything: the results are kept in memory
+    that ends with the process. (A workflow id generated for the run is the other way to find
+    nothing; DotFlow.start warns of it, since a --workflow factory may give its own id.)"""
+    resume = settings["workflow.resume"]
+    provider = settings["storage.provider"]
+    if not resume.value or provider.value not in ("memory", "default"):
         return None
     return (
-        f"workflow.resume is on (from {resume.source}) but {' and '.join(reasons)}; "
-        "resume needs a fixed workflow.id and a persistent storage (file, s3, gcs) to find earlier results"
+        f"workflow.resume is on (from {resume.source}) but storage.provider is {provider.value!r} "
+        f"(from {provider.source}); resume needs a persistent storage (file, s3, gcs) to find earlier results"
     )
 
 

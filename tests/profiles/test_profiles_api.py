@@ -357,16 +357,39 @@ def test_api_resolve_defaults_to_os_environ_and_cwd(setup, monkeypatch):
     assert rp["workflow.name"] == "here"
 
 
-def test_api_resume_without_fixed_id_warns(make, caplog):
-    """workflow.resume with no workflow.id warns (and logs) that resume needs a fixed id and persistent storage."""
+def test_api_resume_without_fixed_id_warns_when_the_run_starts(make, caplog, tmp_path):
+    """workflow.resume with no workflow.id: the profile is fine (a --workflow factory may give its
+    own id), and the run whose id was generated warns that it cannot find earlier checkpoints."""
     import logging
 
+    from dotflow import DotFlow, action
+
+    rp = make(f"[storage]\nprovider = 'file'\npath = '{tmp_path}'\n[workflow]\nresume = true\n")
+    assert rp.warnings == []
+
+    @action
+    def step():
+        return 1
+
     with caplog.at_level(logging.WARNING, logger="dotflow"):
-        rp = make("[storage]\nprovider = 'file'\n[workflow]\nresume = true\n")
+        generated = DotFlow(profile=rp)
+        generated.task.add(step=step)
+        generated.start()
+        fixed = DotFlow(profile=rp, workflow_id="mine")
+        fixed.task.add(step=step)
+        fixed.start()
+    warned = [r.getMessage() for r in caplog.records if "generated for this run" in r.getMessage()]
+    assert len(warned) == 1 and generated.workflow_id in warned[0] and "--workflow-id" in warned[0]
+
+
+def test_api_a_folder_for_memory_storage_warns(make):
+    """storage.path set (a flag, a variable, a file) while the storage is memory: one warning that
+    names where the path came from and how to use it; with file storage, none."""
+    rp = make(env={"DOTFLOW_STORAGE_PATH": "here"})
     assert len(rp.warnings) == 1
-    assert "resume needs a fixed workflow.id and a persistent storage" in rp.warnings[0]
-    assert "workflow.id is not set" in rp.warnings[0]
-    assert rp.warnings[0] in caplog.text
+    assert "storage.path is set (from env:DOTFLOW_STORAGE_PATH)" in rp.warnings[0]
+    assert "storage.provider to 'file'" in rp.warnings[0]
+    assert make(env={"DOTFLOW_STORAGE_PATH": "here", "DOTFLOW_STORAGE_PROVIDER": "file"}).warnings == []
 
 
 def test_api_resume_with_memory_storage_warns(make):

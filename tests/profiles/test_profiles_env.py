@@ -102,12 +102,12 @@ def test_env_empty_dotflow_spelling_falls_back_to_managed_name(make):
 
 def test_env_override_of_profile_file_value_warns_with_variable_only(make, setup, caplog):
     """An env var over a profile's file value warns once, naming the variable, never the value."""
-    setup.write_project("[profiles.prod.storage]\nbucket = 'file-bucket'\n")
+    setup.write_project("[profiles.prod.storage]\nprovider = 's3'\nbucket = 'file-bucket'\n")
     with caplog.at_level(logging.WARNING, logger="dotflow"):
         rp = setup.resolve("prod", env={"DOTFLOW_STORAGE_BUCKET": "env-bucket-value"})
     assert rp["storage.bucket"] == "env-bucket-value"
     assert rp.warnings == [
-        f"DOTFLOW_STORAGE_BUCKET overrides storage.bucket set in {setup.project / 'dotflow.toml'}:2 (profile 'prod')"
+        f"DOTFLOW_STORAGE_BUCKET overrides storage.bucket set in {setup.project / 'dotflow.toml'}:3 (profile 'prod')"
     ]
     assert "env-bucket-value" not in caplog.text and "file-bucket" not in caplog.text
     assert [r.getMessage() for r in caplog.records if r.name == "dotflow"] == rp.warnings
