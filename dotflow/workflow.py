@@ -61,6 +61,7 @@ class DotFlow:
         profile: ResolvedProfile | str | None = None,
     ) -> None:
         self._defaults: Mapping[str, Any] = RUN_DEFAULTS
+        self._own_config = config is not None  # the profile's providers (and a CLI's flags) do not apply
         profile_id = None
         if config is None and profile is None and _active_profile.get() is None and _nothing_to_resolve():
             config = Config()  # what resolving would build: every key at its default

@@ -165,10 +165,23 @@ def prepare_run(
         context = parse_json_flag(initial_context, "--initial-context")
         flow = build_flow(resolved, step, workflow, callback, context)
         check_flow(resolved, flow)
+        _warn_unused_storage_flags(workflow, flow, flags)
     except (DotflowError, KeyboardInterrupt):  # Ctrl-C while a factory builds: the backend's row ends too
         report_failed_quietly(resolved)
         raise
     return resolved, flow
+
+
+def _warn_unused_storage_flags(workflow: str | None, flow: DotFlow, flags: dict[str, Any]) -> None:
+    """--storage and --path choose the profile's storage, which a factory passing its own Config
+    does not use: say so, rather than run with another storage than the flags asked for."""
+    given = [f"--{name}" for name in ("storage", "path") if flags.get(name) is not None]
+    if workflow is not None and given and flow._own_config:
+        logging.getLogger("dotflow").warning(
+            "%s not used: --workflow %r passes its own Config, whose storage is %s; leave config out of "
+            "its DotFlow() to take the profile and the flags, or drop %s",
+            " and ".join(given), workflow, type(flow.config.storage).__name__, " and ".join(given),
+        )
 
 
 def build_flow(

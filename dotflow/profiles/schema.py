@@ -98,6 +98,8 @@ def _to_str(value: Any) -> Any:
 def _to_bool(value: Any) -> Any:
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and value in (0, 1):  # `keep_going = 1` in a file means what "1" means in a variable
+        return bool(value)
     if isinstance(value, str):
         word = value.strip().lower()
         if word in TRUE:

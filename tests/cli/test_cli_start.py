@@ -154,3 +154,17 @@ def test_sys_exit_in_on_failure_is_not_taken_for_a_signal(run_cli):
     assert result.returncode == 1
     assert "called sys.exit(9)" in result.stderr and "signal" not in result.stderr
     assert re.search(r"steps\.boom\s+Failed", result.stdout)
+
+
+def test_storage_flags_a_factorys_own_config_does_not_take_are_warned_about(run_cli, project):
+    """--storage and --path choose the profile's storage: a factory passing its own Config does not
+    use it, and the run says so (naming the factory and the storage it has) instead of keeping
+    the results elsewhere without a word; a factory leaving config out takes the flags."""
+    result = run_cli("start", "--workflow", "steps:build_own_config", "--storage", "file", "--path", "out")
+    assert result.returncode == 0, result.stderr
+    assert "--storage and --path not used: --workflow 'steps:build_own_config' passes its own Config, " \
+        "whose storage is StorageDefault" in result.stderr
+    assert not (project / "out").exists()
+    taken = run_cli("start", "--workflow", "steps:build", "--storage", "file", "--path", "out")
+    assert taken.returncode == 0 and "not used" not in taken.stderr
+    assert (project / "out").is_dir()

@@ -87,6 +87,13 @@ def test_error_bad_type_in_file(make):
     """A value of the wrong TOML type is an error."""
     assert "[workflow] keep_going: 'sure' is not a bool" in error_of(make, "[workflow]\nkeep_going = 'sure'\n")
     assert "[server] retries: 1.5 is not an integer" in error_of(make, "[server]\nretries = 1.5\n")
+    assert "[workflow] keep_going: 2 is not a bool" in error_of(make, "[workflow]\nkeep_going = 2\n")
+
+
+def test_a_bool_written_as_1_or_0_in_a_file_is_read_as_the_message_says(make):
+    """The error's own words (true/false, 1/0, ...) hold for a TOML integer too."""
+    assert make("[workflow]\nkeep_going = 1\nresume = 0\n")["workflow.keep_going"] is True
+    assert make("[workflow]\nresume = 0\n")["workflow.resume"] is False
 
 
 def test_error_bad_bool_from_env_names_variable(make):
