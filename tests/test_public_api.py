@@ -240,3 +240,16 @@ def test_task_creation_is_logged(caplog: pytest.LogCaptureFixture) -> None:
         workflow.task.add(ok)
     label = task_label(workflow.result_task()[0])
     assert f"ID wf-add - {label} - Not started" in [r.getMessage() for r in caplog.records]
+
+
+def test_dir_lists_each_name_once_after_lazy_loads() -> None:
+    """dir() of the lazy packages names every public name once, also after some were loaded."""
+    import dotflow.abc
+    import dotflow.providers
+
+    dotflow.providers.StorageFile  # noqa: B018 - loads it, which puts it in the module's globals
+    dotflow.abc.Storage  # noqa: B018
+    for module in (dotflow, dotflow.abc, dotflow.providers):
+        names = dir(module)
+        assert len(names) == len(set(names)), module.__name__
+        assert set(module.__all__) <= set(names)
