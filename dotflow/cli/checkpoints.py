@@ -52,7 +52,7 @@ def list_checkpoints(
         return
     if not found:
         where = f" for workflow {wanted!r}" if wanted else ""
-        typer.echo(f"no checkpoints{where} in {storage!r}")
+        typer.echo(f"no checkpoints{where} in {storage!r}{_missing_folder(storage)}")
         return
     for workflow, entry in found.items():
         inputs = "; inputs fingerprinted" if entry["inputs"] else ""
@@ -79,16 +79,29 @@ def clear_checkpoints(
     if not wanted:
         raise UsageError("give --workflow-id ID (or set workflow.id in the profile): clear drops one workflow's "
                          "checkpoints, never a whole storage")
-    keys = _keys(storage, f"{wanted}-")
+    keys = [key for key in _keys(storage, f"{wanted}-") if _workflow_of(key) == wanted]
     if task is not None:
         from dotflow.task import step_checksum
 
-        # a task id ends with the checksum of its step's name and group: the same step at any position
-        checksum = step_checksum(task, group)
-        keys = [key for key in keys if key.endswith(f"-{checksum}") and _TASK_KEY.match(key)]
-    dropped = sum(1 for key in keys if storage.delete(key) is not False)
-    what = f"step {task!r} of workflow {wanted!r}" if task else f"workflow {wanted!r}"
-    typer.echo(f"dropped {dropped} checkpoint(s) of {what} from {storage!r}")
+        stored = [key[len(wanted) + 1:] for key in keys if _TASK_KEY.match(key)]
+        if re.fullmatch(r"\d+-[0-9a-f]{8}", task):  # a task id, as 'checkpoints list' shows it
+            keys = [key for key in keys if key == f"{wanted}-{task}"]
+        else:
+            # a task id ends with the checksum of its step's name and group: the same step at any position
+            checksum = step_checksum(task, group)
+            keys = [key for key in keys if key.endswith(f"-{checksum}") and _TASK_KEY.match(key)]
+        if not keys:
+            listed = ", ".join(stored) if stored else "none"
+            typer.echo(
+                f"no checkpoint of {task!r} (group {group!r}) in workflow {wanted!r} (stored: {listed}); --task takes "
+                "the step as the summary names it (pkg.mod.fn) or a task id from 'dotflow checkpoints list'"
+            )
+            return
+    tasks = sum(1 for key in keys if _TASK_KEY.match(key) and storage.delete(key) is not False)
+    inputs = sum(1 for key in keys if not _TASK_KEY.match(key) and storage.delete(key) is not False)
+    what = f"{task!r} of workflow {wanted!r}" if task else f"workflow {wanted!r}"
+    also = " and its inputs fingerprint" if inputs else ""
+    typer.echo(f"dropped {tasks} checkpoint(s){also} of {what} from {storage!r}")
 
 
 def _storage(
@@ -110,6 +123,21 @@ def _keys(storage: Storage, prefix: str) -> list[str]:
             f"{storage!r} cannot list its keys (it does not implement Storage.list_keys); "
             "checkpoints can only be listed and cleared on storages that do"
         ) from None
+
+
+def _workflow_of(key: str) -> str | None:
+    match = _TASK_KEY.match(key) or _INPUTS_KEY.match(key)
+    return match["workflow"] if match else None
+
+
+def _missing_folder(storage: Storage) -> str:
+    """For a file storage whose folder is not there: say so (a mistyped --path lists nothing too)."""
+    import os
+
+    folder = getattr(storage, "path", None)
+    if isinstance(folder, (str, os.PathLike)) and not os.path.isdir(folder):
+        return f" (its folder {os.fspath(folder)!r} does not exist)"
+    return ""
 
 
 def _by_workflow(keys: list[str], wanted: str | None) -> dict[str, Any]:

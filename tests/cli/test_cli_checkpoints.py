@@ -45,7 +45,7 @@ def test_clear_one_step_makes_the_next_resume_run_it_again(run_cli, project):
     """`checkpoints clear --task pipe.load` drops that step's checkpoint only: the next resume runs it alone."""
     _run_pipeline(run_cli, project)
     result = run_cli("checkpoints", "clear", *STORE, "--workflow-id", "etl", "--task", "pipe.load")
-    assert result.returncode == 0 and "dropped 1 checkpoint(s) of step 'pipe.load'" in result.stdout
+    assert result.returncode == 0 and "dropped 1 checkpoint(s) of 'pipe.load' of workflow 'etl'" in result.stdout
     again = _run_pipeline(run_cli, project, "--resume")
     assert again.stdout.count("load ran") == 1
 
@@ -54,7 +54,8 @@ def test_clear_a_workflow_drops_all_its_checkpoints(run_cli, project):
     """`checkpoints clear --workflow-id etl` drops every checkpoint of that workflow, and list then says none."""
     _run_pipeline(run_cli, project)
     result = run_cli("checkpoints", "clear", *STORE, "--workflow-id", "etl")
-    assert result.returncode == 0 and "dropped 3 checkpoint(s) of workflow 'etl'" in result.stdout
+    assert result.returncode == 0
+    assert "dropped 2 checkpoint(s) and its inputs fingerprint of workflow 'etl'" in result.stdout
     assert "no checkpoints" in run_cli("checkpoints", "list", *STORE).stdout
 
 
@@ -64,3 +65,26 @@ def test_clear_without_a_workflow_id_is_refused(run_cli, project):
     result = run_cli("checkpoints", "clear", *STORE)
     assert result.returncode == 2 and "give --workflow-id" in result.stderr
     assert "etl: 2 task(s)" in run_cli("checkpoints", "list", *STORE).stdout
+
+
+def test_clear_takes_a_task_id_and_names_what_is_stored_when_nothing_matches(run_cli, project):
+    """--task also takes a task id as `list` shows it; a step or id with no checkpoint drops
+    nothing and lists the stored ids; another workflow whose id starts the same is left alone."""
+    _run_pipeline(run_cli, project)
+    result = run_cli("start", "-w", "pipe:build", *STORE, "--workflow-id", "etl-2", "-q")
+    assert result.returncode == 0, result.stderr
+    first = json.loads(run_cli("checkpoints", "list", *STORE, "--json").stdout)["workflows"]["etl"]["tasks"][0]
+    missing = run_cli("checkpoints", "clear", *STORE, "--workflow-id", "etl", "--task", "pipe.nothere")
+    assert missing.returncode == 0 and "no checkpoint of 'pipe.nothere'" in missing.stdout
+    assert first in missing.stdout
+    dropped = run_cli("checkpoints", "clear", *STORE, "--workflow-id", "etl", "--task", first)
+    assert f"dropped 1 checkpoint(s) of '{first}' of workflow 'etl'" in dropped.stdout
+    everything = run_cli("checkpoints", "clear", *STORE, "--workflow-id", "etl")
+    assert "dropped 1 checkpoint(s) and its inputs fingerprint" in everything.stdout
+    assert "workflow etl-2: 2 task(s)" in run_cli("checkpoints", "list", *STORE).stdout
+
+
+def test_list_says_when_the_folder_is_not_there(run_cli, project):
+    """A --path that does not exist lists nothing, and says that the folder is missing."""
+    result = run_cli("checkpoints", "list", "-o", "file", "-p", "nowhere")
+    assert result.returncode == 0 and "does not exist" in result.stdout and "nowhere" in result.stdout
