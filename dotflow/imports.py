@@ -49,8 +49,25 @@ def import_string(
         try:
             target = getattr(target, part)
         except AttributeError:
-            raise error(f"{label} {spec!r}: {module_name!r} has no attribute {attribute!r}") from None
+            raise error(
+                f"{label} {spec!r}: {module_name!r} has no attribute {attribute!r}{_offer(target)}"
+            ) from None
     return target
+
+
+def _offer(owner: Any) -> str:
+    """What ``owner`` does have that an import string could name: the public functions and
+    classes it defines (a few), so a typo shows its fix."""
+    home = getattr(owner, "__name__", None)
+    names = sorted(
+        name
+        for name, value in getattr(owner, "__dict__", {}).items()
+        if not name.startswith("_") and callable(value) and getattr(value, "__module__", home) == home
+    )
+    if not names:
+        return "; check the spelling"
+    shown = ", ".join(names[:8]) + (", ..." if len(names) > 8 else "")
+    return f"; it has: {shown}"
 
 
 def is_import_string(spec: str, *, colon: bool = False) -> bool:

@@ -375,15 +375,17 @@ class TaskBuilder:
             for one in step:
                 self.add(one, callback=callback, initial_context=initial_context, group_name=group_name)
             return self
-        if isinstance(step, str):
-            step = import_step(step)
+        spec = step if isinstance(step, str) else None
+        if spec is not None:
+            step = import_step(spec)
         options = options_of(step)
         if options is None:
             name = getattr(step, "__qualname__", None) or repr(step)
             if not callable(step):
-                raise UsageError(
-                    f"task.add(step=...) got {type(step).__name__} {step!r}; pass a function decorated with @action"
+                given = f"step {spec!r} is a {type(step).__name__}" if spec else (
+                    f"task.add(step=...) got {type(step).__name__} {step!r}"
                 )
+                raise UsageError(f"{given}; point it at a function decorated with @action")
             raise UsageError(f"step {name} is not decorated with @action; add @action above its definition")
         if callback is not None and not callable(callback):
             raise UsageError(

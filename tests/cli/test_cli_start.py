@@ -168,3 +168,15 @@ def test_storage_flags_a_factorys_own_config_does_not_take_are_warned_about(run_
     taken = run_cli("start", "--workflow", "steps:build", "--storage", "file", "--path", "out")
     assert taken.returncode == 0 and "not used" not in taken.stderr
     assert (project / "out").is_dir()
+
+
+def test_a_step_that_is_not_there_or_not_a_function_says_what_to_name(run_cli, project):
+    """A mistyped --step lists what the module defines; one naming data says to point at a step."""
+    (project / "named.py").write_text("from dotflow import action\nLIMITS = {'a': 1}\n\n@action\ndef extract():\n"
+                                      "    return 1\n")
+    typo = run_cli("start", "--step", "named.extrct")
+    assert typo.returncode == 2
+    assert "error: step 'named.extrct': 'named' has no attribute 'extrct'; it has: extract" in typo.stderr
+    data = run_cli("start", "--step", "named.LIMITS")
+    assert data.returncode == 2
+    assert "error: step 'named.LIMITS' is a dict; point it at a function decorated with @action" in data.stderr
