@@ -89,33 +89,39 @@ def _workflow_id(value: Any) -> str:
 _JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
-def to_jsonable(value: Any) -> Any:
-    """A JSON-safe copy of ``value``: Contexts become their storage, unknown objects their ``str``."""
+def to_jsonable(value: Any, lost: set[str] | None = None) -> Any:
+    """A JSON-safe copy of ``value``: Contexts become their storage, tuples and sets lists, bytes
+    and unknown objects their ``str``. ``lost`` (when given) collects the names of the types that
+    did not survive as themselves, so a storage can say what a resumed run will get back."""
     # Exact-type checks first: reports copy results of megabytes on the task's thread, and
     # plain dicts, lists and scalars are nearly all of them.
     kind = type(value)
     if kind in _JSON_SCALARS:
         return value
     if kind is dict:
+        if lost is not None and any(type(k) is not str for k in value):
+            lost.add("non-str dict key")
         return {
-            (k if type(k) is str else str(k)): (v if type(v) in _JSON_SCALARS else to_jsonable(v))
+            (k if type(k) is str else str(k)): (v if type(v) in _JSON_SCALARS else to_jsonable(v, lost))
             for k, v in value.items()
         }
     if kind is list:
-        return [v if type(v) in _JSON_SCALARS else to_jsonable(v) for v in value]
-    return _convert(value)
+        return [v if type(v) in _JSON_SCALARS else to_jsonable(v, lost) for v in value]
+    return _convert(value, lost)
 
 
-def _convert(value: Any) -> Any:
+def _convert(value: Any, lost: set[str] | None) -> Any:
     """``to_jsonable`` for everything but plain scalars, dicts and lists (subclasses included)."""
     if isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, Context):
-        return to_jsonable(value.storage)
+        return to_jsonable(value.storage, lost)
     if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
+        return {str(k): to_jsonable(v, lost) for k, v in value.items()}
+    if lost is not None and not isinstance(value, list):
+        lost.add(type(value).__name__)
     if isinstance(value, (list, tuple, set, frozenset)):
-        return [to_jsonable(v) for v in value]
+        return [to_jsonable(v, lost) for v in value]
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
     return str(value)

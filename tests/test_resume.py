@@ -678,3 +678,36 @@ def test_a_resumed_task_says_so_and_when_its_checkpoint_was_written(tmp_path: Pa
     assert task.resumed and task.status is TypeStatus.COMPLETED
     assert abs((task.current_context.time - written).total_seconds()) < 0.01
     assert any("resumed from the checkpoint written" in r.getMessage() for r in caplog.records)
+
+
+def test_a_result_json_cannot_hold_is_stored_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A checkpointed result holding a date, a set or a tuple comes back changed on resume: the
+    storage says so once, naming the types and the key, instead of a later step failing then;
+    a plain JSON result gets no warning."""
+    import datetime
+
+    from dotflow.providers import _codec
+
+    monkeypatch.setattr(_codec, "_WARNED", set())  # once per process: this test must see its own
+
+    @action
+    def odd() -> dict[str, Any]:
+        return {"when": datetime.date(2024, 1, 2), "ids": {1, 2}, "pair": (1, 2)}
+
+    @action
+    def plain() -> dict[str, Any]:
+        return {"rows": [1, 2]}
+
+    flow = DotFlow(config=Config(storage=StorageFile(path=str(tmp_path))), workflow_id="wf-odd")
+    flow.task.add(odd).add(plain)
+    with caplog.at_level("WARNING", logger="dotflow"):
+        flow.start()
+    warned = [r.getMessage() for r in caplog.records if "kept as JSON" in r.getMessage()]
+    assert len(warned) == 1
+    assert "holds date, set, tuple" in warned[0] and "wf-odd-0-" in warned[0]
+    again = DotFlow(config=Config(storage=StorageFile(path=str(tmp_path))), workflow_id="wf-odd")
+    again.task.add(odd).add(plain)
+    again.start(resume=True)
+    assert again.result_storage()[0] == {"when": "2024-01-02", "ids": [1, 2], "pair": [1, 2]}

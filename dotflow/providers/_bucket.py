@@ -128,7 +128,7 @@ class BucketStorage(Storage):
 
     def post(self, key: str, context: Context, ttl: int | float | None = None, fingerprint: str | None = None) -> None:
         expires_at = expiry(ttl)
-        data = encode(context, expires_at, fingerprint)
+        data = encode(context, expires_at, fingerprint, stored_as=key)
         metadata = _metadata(expires_at)
         self._call("write", "write to it", self._name(key), lambda name: self._write(name, data, metadata), key)
 
@@ -187,7 +187,7 @@ class BucketStorage(Storage):
                 current = legacy.storage if legacy is not None else None
             if current != expected:
                 return False
-            data = encode(payload, expires_at, fingerprint)
+            data = encode(payload, expires_at, fingerprint, stored_as=key)
             metadata = _metadata(expires_at)
             self._call("write", "write to it", name, lambda n: self._write(n, data, metadata, version), key)
         except Conflict:  # another writer changed the object after we read it

@@ -49,11 +49,35 @@ class Entry:
         return self.expires_at is not None and (time.time() if now is None else now) >= self.expires_at
 
 
+_WARNED: set[frozenset[str]] = set()
+
+
+def _warn_lossy(lost: set[str], key: str | None) -> None:
+    """Once per process and set of types: a stored result that JSON cannot hold as it is comes
+    back changed on resume (a step that got a date gets a str), which would otherwise show only
+    as a later step failing on the resumed run."""
+    seen = frozenset(lost)
+    if seen in _WARNED:
+        return
+    _WARNED.add(seen)
+    import logging
+
+    logging.getLogger("dotflow").warning(
+        "the result stored as %r holds %s, kept as JSON, where tuples and sets become lists and other objects "
+        "their str: a resumed run gets those back in their place; return JSON data (dict, list, str, numbers, "
+        "bool, None) from steps whose results are checkpointed",
+        key or "?",
+        ", ".join(sorted(seen)),
+    )
+
+
 def encode(
     context: Any,
     expires_at: float | None = None,
     fingerprint: str | None = None,
     key: str | None = None,
+    *,
+    stored_as: str | None = None,
 ) -> bytes:
     """The JSON document stored for ``context``: ``{"storage": <value>, "time": <when it was made>}``.
 
@@ -61,13 +85,16 @@ def encode(
     stored as the list of their values plus ``"contexts": true``, so that ``decode`` gives
     back Contexts and a resumed run hands the next step the same shape as the first run.
     ``expires_at`` (first, see ``expires_at_of``), ``fingerprint`` and ``key`` are added only
-    when given.
+    when given. A value JSON cannot hold as it is gets one warning naming ``stored_as``.
     """
     value: Any = context.storage if isinstance(context, Context) else context
     document: dict[str, Any] = {}
     if expires_at is not None:
         document["expires_at"] = expires_at
-    document["storage"] = to_jsonable(value)
+    lost: set[str] = set()
+    document["storage"] = to_jsonable(value, lost)
+    if lost:
+        _warn_lossy(lost, stored_as)
     if isinstance(value, list) and value and all(isinstance(item, Context) for item in value):
         document["contexts"] = True
     if fingerprint is not None:

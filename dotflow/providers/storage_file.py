@@ -69,7 +69,7 @@ class StorageFile(Storage):
 
     def post(self, key: str, context: Context, ttl: int | float | None = None, fingerprint: str | None = None) -> None:
         target, hashed = self._file(key)
-        data = encode(context, expiry(ttl), fingerprint, key if hashed else None)
+        data = encode(context, expiry(ttl), fingerprint, key if hashed else None, stored_as=key)
         with self._exclusive("write", target):
             self._write(target, data)
 
@@ -132,7 +132,7 @@ class StorageFile(Storage):
             current = self._load(key)
             if (current.storage if current is not None else None) != expected:
                 return False
-            self._write(target, encode(payload, expires_at, fingerprint, key if hashed else None))
+            self._write(target, encode(payload, expires_at, fingerprint, key if hashed else None, stored_as=key))
         return True
 
     # --- names ----------------------------------------------------------------------------------
