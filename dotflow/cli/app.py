@@ -44,6 +44,9 @@ def _register() -> None:
     from dotflow.cli import schedule
 
     app.command("schedule")(schedule.schedule)
+    from dotflow.cli import logs
+
+    app.command("logs")(logs.logs)
     from dotflow.cli import profile
 
     app.add_typer(profile.app, name="profile")

@@ -1,0 +1,22 @@
+"""``dotflow logs`` through the real console script: the log file a run wrote, or one clear line."""
+
+from __future__ import annotations
+
+
+def test_logs_prints_what_a_file_logging_run_wrote(run_cli, project):
+    """A run with [log] output = "file" writes .output/flow.log; `dotflow logs` prints it."""
+    (project / "dotflow.toml").write_text('[log]\noutput = "file"\n')
+    assert run_cli("start", "--step", "steps.ok", "-q").returncode == 0
+    result = run_cli("logs")
+    assert result.returncode == 0, result.stderr
+    assert "ok [0-" in result.stdout and "Completed" in result.stdout
+
+
+def test_logs_without_a_log_file_says_how_to_get_one(run_cli, project):
+    """No log file: exit 1, one line naming the place and the setting that writes it, no traceback."""
+    result = run_cli("logs")
+    assert result.returncode == 1
+    assert result.stderr.startswith("error: no log file at .output/flow.log;") and 'output = "file"' in result.stderr
+    assert "Traceback" not in result.stderr
+    other = run_cli("logs", "--path", "elsewhere.log")
+    assert other.returncode == 1 and "elsewhere.log" in other.stderr
