@@ -69,16 +69,22 @@ def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     return typer.Exit(code)
 
 
-def report_failed_quietly(resolved: Any, flow: Any = None) -> None:
-    """Tell a managed backend that the run could not start (``report_failed_start``), without its
-    'workflow - Failed' log line: the ``error:`` line that follows says why, as the one line."""
-    from dotflow.profiles.managed import report_failed_start
+def report_failed_quietly(
+    resolved: Any, flow: Any = None, problem: BaseException | None = None, profile: str | None = None
+) -> None:
+    """Tell a managed backend that the run could not start (``report_failed_start``; with no
+    ``resolved`` profile, ``report_unresolvable`` for ``profile`` from the managed-runner variables), without
+    the 'workflow - Failed' log line: the ``error:`` line that follows says why, as the one line."""
+    from dotflow.profiles.managed import report_failed_start, report_unresolvable
 
     logger = logging.getLogger("dotflow")
     level = logger.level
     logger.setLevel(max(level, logging.WARNING))  # lost reports still warn
     try:
-        report_failed_start(resolved, flow)
+        if resolved is None:
+            report_unresolvable(os.environ, profile, problem)
+        else:
+            report_failed_start(resolved, flow, problem)
     finally:
         logger.setLevel(level)
 

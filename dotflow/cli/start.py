@@ -101,8 +101,8 @@ def start(
     except SystemExit as exc:  # the workflow's own code (an on_failure callback) called sys.exit()
         typer.echo(f"error: the workflow's code called sys.exit({exc.code!r}); the summary shows where it ended",
                    err=True)
-    except DotflowError:  # the run could not start (storage unreachable, inputs changed, ...)
-        report_failed_quietly(resolved, flow)
+    except DotflowError as exc:  # the run could not start (storage unreachable, inputs changed, ...)
+        report_failed_quietly(resolved, flow, exc)
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
@@ -159,15 +159,20 @@ def prepare_run(
     from dotflow.profiles import resolve
     from dotflow.profiles.managed import check_flow
 
-    resolved = resolve(profile, config_path=config, overrides={_FLAG_KEYS[name]: v for name, v in flags.items()})
+    try:
+        resolved = resolve(profile, config_path=config, overrides={_FLAG_KEYS[name]: v for name, v in flags.items()})
+    except DotflowError as exc:  # a broken dotflow.toml: a backend waiting on WORKFLOW_ID still hears
+        report_failed_quietly(None, problem=exc, profile=profile)
+        raise
     add_import_paths(resolved)
+    flow = None
     try:
         context = parse_json_flag(initial_context, "--initial-context")
         flow = build_flow(resolved, step, workflow, callback, context)
         check_flow(resolved, flow)
         _warn_unused_storage_flags(workflow, flow, flags)
-    except (DotflowError, KeyboardInterrupt):  # Ctrl-C while a factory builds: the backend's row ends too
-        report_failed_quietly(resolved)
+    except (DotflowError, KeyboardInterrupt) as exc:  # Ctrl-C while a factory builds: the backend's row ends too
+        report_failed_quietly(resolved, flow, exc)
         raise
     return resolved, flow
 

@@ -248,3 +248,45 @@ def test_managed_run_failing_at_start_reports_the_workflow_failed(run_cli, backe
     result = run_cli("start", "--step", "steps.ok", "--storage", "file", "--path", "blocker", env=env)
     assert result.returncode == 2, result.stderr
     assert ("PATCH", "/api/v1/workflows/wf-path", {"status": "Failed"}) in calls()
+
+
+def _final_task_statuses(seen: list[tuple[str, str, dict]]) -> dict[str, str]:
+    """Each task the backend heard of, with the last status it got."""
+    last: dict[str, str] = {}
+    for method, path, body in seen:
+        if method == "POST" and path.endswith("/tasks"):
+            last[body["id"]] = body["status"]
+        elif method == "PATCH" and "/tasks/" in path:
+            last[path.rsplit("/", 1)[1]] = body["status"]
+    return last
+
+
+def test_managed_run_with_a_broken_dotflow_toml_reports_the_workflow_failed(run_cli, backend, project):
+    """The profile cannot even be resolved (a broken dotflow.toml): exit 2 with the one error line,
+    and the backend waiting on WORKFLOW_ID hears Failed, from the three variables alone."""
+    base, calls = backend
+    (project / "dotflow.toml").write_text("[workflow\nmode = 'parallel'\n")
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-toml"}
+    result = run_cli("start", "--step", "steps.ok", env=env)
+    assert result.returncode == 2 and result.stderr.startswith("error: ") and "dotflow.toml" in result.stderr
+    assert calls() == [("PATCH", "/api/v1/workflows/wf-toml", {"status": "Failed"})]
+    _assert_no_secret(result)
+    other = run_cli("start", "--step", "steps.ok", "--profile", "dev", env=env)  # another profile: not the backend's
+    assert other.returncode == 2 and len(calls()) == 1
+
+
+def test_managed_run_stopped_before_its_tasks_ran_reports_them_failed(run_cli, backend, project):
+    """A run whose tasks the backend already heard of (POST, Not started) but that stops before
+    they run (--on-input-change raise with changed inputs) leaves each of them Failed there."""
+    base, calls = backend
+    env = {"SERVER_BASE_URL": base, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-inputs"}
+    store = ("--storage", "file", "--path", "out")
+    first = run_cli("start", "--step", "steps.ok", "-i", '"a"', *store, env=env)
+    assert first.returncode == 0, first.stderr
+    before = len(calls())
+    stopped = run_cli("start", "--step", "steps.ok", "-i", '"b"', *store, "--resume", "--on-input-change", "raise",
+                      env=env)
+    assert stopped.returncode == 2 and "inputs changed" in stopped.stderr
+    seen = calls()[before:]
+    assert set(_final_task_statuses(seen).values()) == {"Failed"}, seen
+    assert ("PATCH", "/api/v1/workflows/wf-inputs", {"status": "Failed"}) in seen  # lanes: any order
