@@ -55,7 +55,7 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
         error = None
         if task.status is TypeStatus.FAILED and task.errors:
             last = task.errors[-1]
-            error = {"exception": last.exception, "message": _reason(task), "where": user_frame(last.traceback)}
+            error = {"exception": last.exception, "message": last.message, "where": user_frame(last.traceback)}
         tasks.append({
             "id": task.task_id,
             "step": step_name(task.step),
@@ -63,6 +63,8 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
             "attempts": _attempts(task),
             "duration": None if task.resumed else task.duration,  # a resumed task did not run
             "resumed": task.resumed,
+            # when the restored result was made (ISO 8601, local time), as the summary shows it
+            "checkpoint_time": task.current_context.time.isoformat() if task.resumed else None,
             "error": error,
         })
     return {

@@ -227,12 +227,13 @@ def test_json_output_is_exactly_one_object(run_cli, job):
     assert (data["workflow_id"], data["status"]) == ("wf", "Failed")
     assert isinstance(data["duration"], float) and data["results"].startswith("kept in memory only")
     ok, failed = data["tasks"]
-    assert set(ok) == set(failed) == {"id", "step", "status", "attempts", "duration", "resumed", "error"}
+    assert set(ok) == set(failed) == {"id", "step", "status", "attempts", "duration", "resumed", "checkpoint_time",
+                                      "error"}
     assert (ok["step"], ok["status"], ok["attempts"], ok["resumed"], ok["error"]) == (
         "job.chatty", "Completed", 1, False, None)
     assert re.fullmatch(r"1-[0-9a-f]{8}", failed["id"])
     assert (failed["step"], failed["status"], failed["attempts"]) == ("job.flaky", "Failed", 2)
-    assert failed["error"] == {"exception": "KeyError", "message": "KeyError: 'missing_key'",
+    assert failed["error"] == {"exception": "KeyError", "message": "'missing_key'",
                                "where": f"job.py:{KEY_LINE}"}
     assert "chatty printed this" in result.stderr  # the step's print, kept off stdout
 
@@ -246,11 +247,14 @@ def test_json_output_keeps_worker_process_prints_off_stdout(run_cli, job):
 
 
 def test_json_output_of_a_resumed_run(run_cli, job):
-    """--output json marks a task restored from its checkpoint: resumed true, 0 attempts."""
+    """--output json marks a task restored from its checkpoint: resumed true, 0 attempts, and
+    the time its checkpoint was written; a task that ran has no checkpoint time."""
     args = ("start", "-s", "job.chatty", *STORE, "--workflow-id", "wf", "--resume", "--output", "json")
-    run_cli(*args)
+    first = json.loads(run_cli(*args).stdout)
+    assert first["tasks"][0]["checkpoint_time"] is None
     data = json.loads(run_cli(*args).stdout)
     assert [(task["resumed"], task["attempts"]) for task in data["tasks"]] == [(True, 0)]
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?", data["tasks"][0]["checkpoint_time"])
 
 
 def test_unknown_output_format_is_a_usage_error(run_cli, job):
