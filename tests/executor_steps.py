@@ -196,3 +196,13 @@ def appends_a_line(initial_context: Context) -> int:
 def pid_in_time() -> int:
     """``pid`` with a timeout: a run that waits for a replaced worker stays bounded."""
     return os.getpid()
+
+
+@action(retry_delay=0)
+def fails_when_told(initial_context: Context) -> int:
+    """Leaves a ``ran-<n>-*`` file in ``folder`` each time it runs; fails while ``fail-<n>`` exists."""
+    n, folder = initial_context.storage["n"], Path(initial_context.storage["folder"])
+    (folder / f"ran-{n}-{os.getpid()}-{time.monotonic_ns()}").touch()
+    if (folder / f"fail-{n}").exists():
+        raise RuntimeError(f"task {n} is down")
+    return int(n) * 10

@@ -183,6 +183,36 @@ def _markers(root: Path) -> dict[str, int]:
     return counts
 
 
+def test_resume_in_parallel_mode_on_every_executor(executor: str, tmp_path: Path) -> None:
+    """Resume in parallel mode, whatever runs the steps (threads, processes, Dask): the second run
+    runs only the tasks that failed in the first, and every result is there in the end."""
+    import executor_steps
+
+    traces = tmp_path / "traces"
+    traces.mkdir()
+
+    def build() -> DotFlow:
+        workflow = DotFlow(config=Config(storage=StorageFile(path=str(tmp_path / "store"))), workflow_id="wf-par-x")
+        for n in range(4):
+            workflow.task.add(executor_steps.fails_when_told, initial_context={"n": n, "folder": str(traces)})
+        return workflow
+
+    for n in (1, 3):
+        (traces / f"fail-{n}").touch()
+    first = build()
+    first.start(mode="parallel", resume=True, executor=executor)
+    assert [t.status for t in first.result_task()] == ["Completed", "Failed", "Completed", "Failed"]
+    for n in (1, 3):
+        (traces / f"fail-{n}").unlink()
+    ran_before = {path.name for path in traces.iterdir()}
+    again = build()
+    again.start(mode="parallel", resume=True, executor=executor)
+    ran_now = sorted(name.split("-")[1] for name in {path.name for path in traces.iterdir()} - ran_before)
+    assert ran_now == ["1", "3"]
+    assert again.result_storage() == [0, 10, 20, 30]
+    assert [t.resumed for t in again.result_task()] == [True, False, True, False]
+
+
 def test_resume_across_two_processes(tmp_path: Path) -> None:
     """A second process with the same workflow id skips the first process's completed tasks (file storage)."""
     script = tmp_path / "pipeline.py"
