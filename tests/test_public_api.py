@@ -6,6 +6,7 @@ import importlib
 import inspect
 import json
 import logging
+from typing import Any
 
 import engine_support
 import pytest
@@ -253,3 +254,62 @@ def test_dir_lists_each_name_once_after_lazy_loads() -> None:
         names = dir(module)
         assert len(names) == len(set(names)), module.__name__
         assert set(module.__all__) <= set(names)
+
+
+def test_the_1x_module_paths_still_import() -> None:
+    """1.x's other import paths name this version's objects: dotflow.core.{task, context,
+    workflow, dotflow, action, config, exception} and the dotflow.abc contracts http, tcp, file;
+    an `except` written with a 1.x exception name still catches what is raised for that mistake."""
+    import asyncio
+
+    from dotflow import Config, Context, DotFlow, Task, action
+    from dotflow.abc.file import FileClient
+    from dotflow.abc.http import HTTPRequest
+    from dotflow.abc.tcp import TCPClient, TCPServer
+    from dotflow.core import action as core_action
+    from dotflow.core import config as core_config
+    from dotflow.core import context as core_context
+    from dotflow.core import dotflow as core_dotflow
+    from dotflow.core import exception, task, workflow
+    from dotflow.execution.manager import Manager
+
+    assert (task.Task, task.TaskInstance, context_of(core_context)) == (Task, Task, Context)
+    assert (workflow.Manager, core_dotflow.DotFlow, core_action.Action, core_config.Config) == (
+        Manager, DotFlow, action, Config)
+    with pytest.raises(exception.MissingActionDecorator):
+        DotFlow().task.add(step=lambda: None)
+    with pytest.raises(exception.ExecutionModeNotExist):
+        DotFlow().start(mode="sideways")
+
+    class Files(FileClient):
+        store: dict[str, str] = {}
+
+        @classmethod
+        def write(cls, path: str, content: str, mode: str, encoding: str) -> None:
+            cls.store[path] = content
+
+        @classmethod
+        def read(cls, path: str) -> str:
+            return cls.store[path]
+
+    Files.write("a", "text", "w", "utf-8")
+    assert Files.read("a") == "text"
+    for contract in (FileClient, HTTPRequest, TCPClient, TCPServer):
+        with pytest.raises(TypeError):
+            contract("url") if contract is TCPClient else contract("url", print)  # type: ignore[abstract,call-arg]
+
+    class Echo(TCPServer):
+        async def receiver(self) -> None:
+            self.context = "received"
+
+        async def run(self) -> None:
+            await self.receiver()
+
+    server = Echo("tcp://127.0.0.1:1", print)
+    asyncio.run(server.run())
+    assert server.context == "received"
+
+
+def context_of(module: Any) -> Any:
+    assert module.ContextInstance is module.Context
+    return module.Context
