@@ -50,15 +50,9 @@ def list_checkpoints(
     if as_json:
         typer.echo(json.dumps({"storage": repr(storage), "workflows": found}, indent=2))
         return
-    if not found:
-        where = f" for workflow {wanted!r}" if wanted else ""
-        typer.echo(f"no checkpoints{where} in {storage!r}{_missing_folder(storage)}")
-        return
-    for workflow, entry in found.items():
-        inputs = "; inputs fingerprinted" if entry["inputs"] else ""
-        typer.echo(f"workflow {workflow}: {len(entry['tasks'])} task(s){inputs}")
-        for task in entry["tasks"]:
-            typer.echo(f"  {task}")
+    from dotflow.cli.output import checkpoint_lines, echo_lines
+
+    echo_lines(checkpoint_lines(found, repr(storage), wanted, _missing_folder(storage) if not found else ""))
 
 
 @app.command("clear")

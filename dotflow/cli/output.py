@@ -1,4 +1,5 @@
-"""What ``dotflow start`` shows: the summary, its JSON form, the tracebacks of ``-v``, and the live view.
+"""What the commands show: ``dotflow start``'s summary, its JSON form, the tracebacks of ``-v`` and the
+live view; ``dotflow schedule``'s run lines; ``profile show``'s table; ``checkpoints list``'s lines.
 
 The live view uses rich, imported only when it is shown (a terminal, ``--no-progress`` not given),
 so the start-up of every other command stays free of it.
@@ -28,6 +29,61 @@ _LIBRARIES = tuple(
     for path in {sysconfig.get_paths().get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
     if path
 )
+
+
+def profile_table(data: dict[str, Any], auto_means: str | None = None) -> list[str]:
+    """``dotflow profile show``: the profile, its files, and a row per key with its value and
+    source (``data`` is ``ResolvedProfile.as_dict``); ``auto_means`` is what an ``auto`` server
+    provider turned into."""
+    rows = [(key, _display(entry["value"]), entry["source"]) for key, entry in data["settings"].items()]
+    if auto_means is not None:
+        rows[0] = (rows[0][0], f"auto (= {auto_means})", rows[0][2])
+    key_width = max(len(row[0]) for row in rows)
+    value_width = min(max(len(row[1]) for row in rows), 48)
+    lines = [
+        f"profile:     {data['profile']} (selected by {data['selected_by']})",
+        f"files:       {', '.join(data['files']) or '(none)'}",
+        "",
+        f"{'key'.ljust(key_width)}  {'value'.ljust(value_width)}  source",
+    ]
+    lines += [f"{key.ljust(key_width)}  {value.ljust(value_width)}  {source}" for key, value, source in rows]
+    return lines
+
+
+def _display(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def checkpoint_lines(found: dict[str, Any], storage: str, wanted: str | None, missing_folder: str = "") -> list[str]:
+    """``dotflow checkpoints list``: by workflow, its stored task ids (``found`` as ``--json`` has it)."""
+    if not found:
+        where = f" for workflow {wanted!r}" if wanted else ""
+        return [f"no checkpoints{where} in {storage}{missing_folder}"]
+    lines = []
+    for workflow, entry in found.items():
+        inputs = "; inputs fingerprinted" if entry["inputs"] else ""
+        lines.append(f"workflow {workflow}: {len(entry['tasks'])} task(s){inputs}")
+        lines += [f"  {task}" for task in entry["tasks"]]
+    return lines
+
+
+def run_line(number: int, flow: DotFlow, ok: bool, elapsed: float, note: str = "") -> str:
+    """``dotflow schedule``'s line per run: its outcome, time, and what stopped it (``note``, or
+    the first task that did not complete)."""
+    if not ok and not note:
+        from dotflow.task import failure_reason, step_name
+
+        failed = [task for task in flow.result_task() if task.status != "Completed"]
+        if failed:
+            task = failed[0]
+            reason = failure_reason(task.errors) if task.status == "Failed" else ""
+            note = f"{task.task_id} {step_name(task.step)}: {reason or task.status}"
+    outcome = "Completed" if ok else "Failed"
+    return f"run {number}: workflow {flow.workflow_id} {outcome} in {elapsed:.3f}s" + (f": {note}" if note else "")
 
 
 def workflow_ok(flow: DotFlow) -> bool:

@@ -76,17 +76,9 @@ def show(
     if as_json:
         typer.echo(json.dumps(data, indent=2))
         return
-    typer.echo(f"profile:     {data['profile']} (selected by {data['selected_by']})")
-    typer.echo(f"files:       {', '.join(data['files']) or '(none)'}")
-    typer.echo("")
-    rows = [(key, _display(entry["value"]), entry["source"]) for key, entry in data["settings"].items()]
-    if resolved["server.provider"] == "auto":  # say what auto turned into
-        rows[0] = (rows[0][0], f"auto (= {resolved.server_provider})", rows[0][2])
-    key_width = max(len(row[0]) for row in rows)
-    value_width = min(max(len(row[1]) for row in rows), 48)
-    typer.echo(f"{'key'.ljust(key_width)}  {'value'.ljust(value_width)}  source")
-    for key, value, source in rows:
-        typer.echo(f"{key.ljust(key_width)}  {value.ljust(value_width)}  {source}")
+    from dotflow.cli.output import echo_lines, profile_table
+
+    echo_lines(profile_table(data, resolved.server_provider if resolved["server.provider"] == "auto" else None))
 
 
 @app.command("check")
@@ -248,10 +240,3 @@ def init(
         raise ConfigError(f"cannot write {config}: {exc.strerror}") from None
     typer.echo(f"wrote {config}; see it resolved with: dotflow profile show")
 
-
-def _display(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -208,19 +208,9 @@ class _Schedule:
         self.scheduler.stop(timeout=0)
 
     def _line(self, number: int, flow: DotFlow, ok: bool, elapsed: float, note: str = "") -> None:
-        if not ok and not note:
-            failed = [task for task in flow.result_task() if task.status != "Completed"]
-            if failed:
-                from dotflow.task import step_name
+        from dotflow.cli.output import run_line
 
-                task = failed[0]
-                from dotflow.task import failure_reason
-
-                reason = failure_reason(task.errors) if task.status == "Failed" else ""
-                note = f"{task.task_id} {step_name(task.step)}: {reason or task.status}"
-        outcome = "Completed" if ok else "Failed"
-        typer.echo(f"run {number}: workflow {flow.workflow_id} {outcome} in {elapsed:.3f}s" + (f": {note}" if note
-                                                                                               else ""))
+        typer.echo(run_line(number, flow, ok, elapsed, note))
 
     def _end_interrupted(self, exc: BaseException) -> None:
         """A signal came during a run in this thread: that run's tasks are Failed (the Manager
