@@ -115,3 +115,20 @@ def test_nav_lists_every_page_and_nothing_else():
     assert sorted(set(listed)) == sorted(listed), "a page is listed twice in the nav"
     unlisted, absent = sorted(set(pages) - set(listed)), sorted(set(listed) - set(pages))
     assert not unlisted and not absent, f"pages not in the nav: {unlisted}; nav entries with no page: {absent}"
+
+
+# README.md's links within itself, and where the same place is on the docs site
+_SITE_LINKS = {"(#reliability)": "(reliability.md)", "(#choosing-an-executor)": "(tour.md#where-steps-run)"}
+
+
+def test_the_site_says_what_changed_as_the_readme_does() -> None:
+    """docs/changes.md is the README's "What changed from 1.0.1" section, links pointed at the
+    site's pages: the README owns the list, and the site cannot fall behind it."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## What changed from 1.0.1"):readme.index("\n## ", readme.index("## What changed"))]
+    for own, site in _SITE_LINKS.items():
+        section = section.replace(own, site)
+    expected = section.replace("## ", "# ", 1).rstrip() + "\n"  # the page's title is the section's heading
+    assert (DOCS / "changes.md").read_text(encoding="utf-8") == expected, (
+        "docs/changes.md differs from the README's section: copy it over, rewriting the links as _SITE_LINKS does"
+    )
