@@ -78,8 +78,6 @@ def report_unresolvable(env: Mapping[str, str], profile: str | None, problem: Ba
         pass
 
 
-
-
 def _refuse_or_warn(resolved: ResolvedProfile, message: str) -> None:
     if resolved.name == MANAGED:
         raise UsageError(message)
