@@ -62,6 +62,7 @@ class DotFlow:
     ) -> None:
         self._defaults: Mapping[str, Any] = RUN_DEFAULTS
         self._own_config = config is not None  # the profile's providers (and a CLI's flags) do not apply
+        self._manager: Manager | None = None  # the latest run's, from the moment it starts
         profile_id = None
         if config is None and profile is None and _active_profile.get() is None and _nothing_to_resolve():
             config = Config()  # what resolving would build: every key at its default
@@ -161,6 +162,7 @@ class DotFlow:
             max_workers=max_workers,
             executor=executor,
         )
+        self._manager = manager
         return manager.run(lambda: self._check_inputs(resume, on_input_change, fingerprint))
 
     def flush(self, timeout: float | None = None) -> None:

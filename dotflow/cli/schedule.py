@@ -114,6 +114,8 @@ class _Schedule:
         # the run going in the main thread (skip and queue run there): what a signal interrupts
         self.current: tuple[int, DotFlow, float] | None = None
         self.manager: Manager | None = None
+        # the runs going on threads of their own (--overlap parallel): what a signal cuts off
+        self.others: dict[int, DotFlow] = {}
 
     def run_all(self) -> int:
         from dotflow.execution.step import RunInterrupted
@@ -161,6 +163,9 @@ class _Schedule:
             flow = self.flow if own else copy_workflow(self.flow)
             if main:
                 self.current = (number, flow, began)
+            else:
+                with self.lock:
+                    self.others[number] = flow
             options = dict(self.options)
             if own and self.last_ok:
                 options["resume"] = False
@@ -190,6 +195,7 @@ class _Schedule:
             if main and not interrupted:
                 self.current, self.manager = None, None
             with self.lock:
+                self.others.pop(number, None)
                 self.going -= 1
                 self.failed += 0 if ok else 1
                 if own:
@@ -236,9 +242,16 @@ class _Schedule:
                 typer.echo(f"schedule stopped by {name} after {_runs(self.runs)}; the runs still going ended")
                 return 0
             with self.lock:
-                going = self.going
+                going, others = self.going, list(self.others.values())
+            # as a signal does to the run in the main thread: what did not end is Failed, and said so
+            for flow in others:
+                if flow._manager is not None:
+                    flow._manager.interrupt(message=f"interrupted by {name}")
+            deadline = time.monotonic() + max((flow._reporter.signal_flush_timeout for flow in others), default=0.0)
+            for flow in others:
+                flow._reporter.flush(max(0.0, deadline - time.monotonic()))
             typer.echo(f"error: schedule stopped by {name}; {_runs(going)} still going after {PARALLEL_GRACE:g}s "
-                       "were cut off", err=True)
+                       "were cut off and reported Failed", err=True)
             _exit(128 + signum)
         typer.echo(f"schedule stopped by {name} after {_runs(self.runs)}")
         return 0

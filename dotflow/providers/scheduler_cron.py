@@ -21,6 +21,8 @@ _ALIASES = {"wait": TypeOverlap.QUEUE}
 PARALLEL_LIMIT = 10
 # How often "queue" checks whether a background run has ended; stop() still wakes it at once.
 _POLL_SECONDS = 1.0
+# How often start() checks whether the last "parallel" runs ended; stop() wakes it at once.
+_JOIN_POLL_SECONDS = 0.1
 # The longest single sleep: a wall clock that jumps (suspend, NTP) is noticed within this.
 _MAX_SLEEP = 60.0
 
@@ -128,8 +130,10 @@ class SchedulerCron(Scheduler):
                 if self._stopped.is_set():
                     break
                 due = self._catch_up(self._next_after(due), skip=self.overlap == TypeOverlap.SKIP)
-            if parallel and not self._stopped.is_set():
-                self.join()  # max_runs reached: the runs it started are part of the schedule
+            # max_runs reached: the runs it started are part of the schedule, until they end or a
+            # stop() (a signal's handler) ends the schedule: a plain join would not see the stop
+            while parallel and not self.join(0) and not self._stopped.wait(_JOIN_POLL_SECONDS):
+                pass
         finally:
             self.running = False
             self._stopped.clear()  # so that the scheduler can be started again

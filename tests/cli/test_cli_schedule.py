@@ -191,3 +191,31 @@ def test_a_signal_between_runs_exits_0_at_once(project: Path, tmp_path: Path, si
     assert time.monotonic() - began < 5
     assert out.strip() == f"schedule stopped by {signal.Signals(sig).name} after 0 runs"
     assert "Traceback" not in err.read_text()
+
+
+def test_a_signal_cuts_off_overlapping_runs_after_the_grace_and_reports_them_failed(
+    project: Path, tmp_path: Path
+) -> None:
+    """--overlap parallel: runs still going PARALLEL_GRACE seconds after SIGTERM are cut off, as a
+    signal ends the run in the main thread: each of their tasks still running is Failed
+    ("interrupted by SIGTERM", logged and reported), then the exit is 143."""
+    (project / "slow.py").write_text("import time\nfrom dotflow import action\n\n@action\ndef wait():\n"
+                                     "    time.sleep(30)\n")
+    proc, err = _spawn(project, tmp_path, "schedule", "-s", "slow.wait", "--cron", EVERY_SECOND, "--overlap",
+                       "parallel", "--max-runs", "2")
+    try:
+        deadline = time.monotonic() + 20
+        while err.read_text().count(" - In progress") < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert err.read_text().count(" - In progress") >= 2, err.read_text()
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=25)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+    assert proc.returncode == 143
+    stderr = err.read_text()
+    assert stderr.count("Failed: interrupted by SIGTERM") >= 2, stderr
+    assert "still going after 5s were cut off and reported Failed" in stderr
+    assert "Traceback" not in stderr
