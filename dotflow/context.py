@@ -11,8 +11,9 @@ class Context:
     """Wraps a step's input or output.
 
     ``Context(Context(x))`` copies the inner Context rather than nesting it. As in dotflow 1.x,
-    ``task_id`` must be a str (or None) and ``workflow_id`` a str or a UUID (or None), else
-    ``TypeError``; a UUID is kept as its string, since workflow ids are strings here.
+    ``task_id`` must be a str (or None; ``""`` when not given) and ``workflow_id`` a str or a
+    UUID (or None), else ``TypeError``; a UUID is kept as its string, since workflow ids are
+    strings here.
     """
 
     __slots__ = ("storage", "_task_id", "_workflow_id", "_ts")
@@ -22,11 +23,11 @@ class Context:
     _workflow_id: str | None
     _ts: float
 
-    def __init__(self, storage: Any = None, task_id: Any = None, workflow_id: Any = None) -> None:
+    def __init__(self, storage: Any = None, task_id: Any = "", workflow_id: Any = None) -> None:
         if isinstance(storage, Context):
             inner = storage
             storage = inner.storage
-            task_id = inner._task_id if task_id is None else task_id
+            task_id = inner._task_id if task_id is None or task_id == "" else task_id
             workflow_id = inner._workflow_id if workflow_id is None else workflow_id
         self.storage = storage
         # checked inline: a Context is made for every result, and the properties cost a call each

@@ -7,10 +7,13 @@ from datetime import datetime, timedelta
 from dotflow import Context
 
 
-def test_defaults_are_none() -> None:
-    """``Context()`` has storage, task_id and workflow_id all None."""
+def test_defaults_are_as_in_1x() -> None:
+    """``Context()`` has storage and workflow_id None and task_id "", as in 1.x; wrapping a
+    Context keeps the inner one's task_id unless another is given."""
     context = Context()
-    assert (context.storage, context.task_id, context.workflow_id) == (None, None, None)
+    assert (context.storage, context.task_id, context.workflow_id) == (None, "", None)
+    assert Context(Context(1, task_id="0-abc")).task_id == "0-abc"
+    assert Context(Context(1, task_id="0-abc"), task_id="1-def").task_id == "1-def"
 
 
 def test_attributes_keep_what_was_given() -> None:
