@@ -137,7 +137,8 @@ class DotFlow:
         max_workers = defaults["max_workers"] if max_workers is _UNSET else max_workers
         keep_going = bool(defaults["keep_going"] if keep_going is _UNSET else keep_going)
         resume = bool(defaults["resume"] if resume is _UNSET else resume)
-        if resume and self._id_generated:
+        if resume and self._id_generated and self._manager is None and "generated id" not in _WARNED:
+            _WARNED.add("generated id")  # once per process: a schedule's every copy would repeat it
             logging.getLogger("dotflow").warning(
                 "ID %s - resume is on but this workflow's id was generated for this run, so no earlier "
                 "checkpoint can be found; give a fixed id (DotFlow(workflow_id=...), --workflow-id, "
@@ -180,9 +181,9 @@ class DotFlow:
 
         Every run records its input fingerprint beside the checkpoints. A run that does not
         resume drops the earlier checkpoints first, so a later resume never mixes two runs'
-        results. A resuming run whose inputs changed keeps the checkpoints and their recorded
-        inputs (``reuse``, with a warning), drops them (``reset``) or stops before anything
-        changes (``raise``).
+        results. A resuming run whose inputs changed keeps the checkpoints (``reuse``, with a
+        warning; what they record then says they came from other inputs, or from several), drops
+        them (``reset``) or stops before anything changes (``raise``).
         """
         current = fingerprint if fingerprint is not None else self.fingerprint()
         storage = self.config.storage
@@ -206,10 +207,15 @@ class DotFlow:
         if not resume and stored is not None:  # no fingerprint, no earlier run: nothing to drop
             for task in self.task.queue:
                 storage.delete(storage.key(task))
-        # a reused checkpoint keeps the fingerprint of the inputs it was made from, so the next
-        # resume with these inputs is told again, and 'raise' or 'reset' still see the change
-        if stored != current and not (resume and stored is not None):
-            storage.post(key, Context(current))
+        if stored != current:
+            if not resume or stored is None:
+                storage.post(key, Context(current))
+            elif not all(storage.exists(storage.key(task)) for task in self.task.queue):
+                # reuse, and some tasks run again with these inputs beside checkpoints made from the
+                # others: neither fingerprint is true of the set, so no later inputs match it (a
+                # resume warns, 'raise' stops, 'reset' starts afresh) until a run rebuilds it whole
+                storage.post(key, Context(f"{_MIXED}{current}"))
+            # else every checkpoint is reused as it is: they keep the inputs they were made from
         return resume
 
     def fingerprint(self) -> str:
@@ -246,6 +252,10 @@ class DotFlow:
     def __str__(self) -> str:
         # a Server written for 1.x builds URLs and bodies with str() of what create_workflow receives
         return self.workflow_id
+
+
+_WARNED: set[str] = set()  # warnings given once per process
+_MIXED = "mixed:"  # the recorded inputs of checkpoints made from more than one set of inputs
 
 
 def _sha256() -> Any:

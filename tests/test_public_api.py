@@ -274,8 +274,23 @@ def test_the_1x_module_paths_still_import() -> None:
     from dotflow.execution.manager import Manager
 
     assert (task.Task, task.TaskInstance, context_of(core_context)) == (Task, Task, Context)
-    assert (workflow.Manager, core_dotflow.DotFlow, core_action.Action, core_config.Config) == (
+    assert (workflow.Manager, core_dotflow.DotFlow, core_action.action, core_config.Config) == (
         Manager, DotFlow, action, Config)
+
+    @core_action.Action
+    def plain() -> int:
+        return 1
+
+    @core_action.Action(retry=2)
+    def retried() -> int:
+        return 2
+
+    assert isinstance(plain, core_action.Action) and isinstance(retried, core_action.Action)
+    assert not isinstance(lambda: None, core_action.Action)
+    flow = DotFlow()
+    flow.task.add(plain).add(retried)
+    flow.start()
+    assert flow.result_storage() == [1, 2]
     with pytest.raises(exception.MissingActionDecorator):
         DotFlow().task.add(step=lambda: None)
     with pytest.raises(exception.ExecutionModeNotExist):

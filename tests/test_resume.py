@@ -273,6 +273,28 @@ def test_a_reuse_keeps_the_inputs_the_checkpoints_were_made_from(caplog: pytest.
     assert reset.result_storage()[0]["seed"] == "seed-2"
 
 
+def test_checkpoints_made_from_two_sets_of_inputs_match_neither(caplog: pytest.LogCaptureFixture) -> None:
+    """A reuse whose run reran a task with the new inputs leaves checkpoints from both sets: a
+    later resume with either set is told (and 'raise' stops), instead of quietly mixing them."""
+    storage = StorageDefault()
+    FAIL.add("transform")
+    _pipeline(storage, seed="seed-1").start(resume=True)  # extract stored from seed-1, transform failed
+    FAIL.clear()
+    _pipeline(storage, seed="seed-2").start(resume=True)  # reuse: extract's seed-1 result, the rest reran
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="dotflow"):
+        _pipeline(storage, seed="seed-1").start(resume=True)
+    assert sum("inputs changed" in r.getMessage() for r in caplog.records) == 1
+    with pytest.raises(InputChangedError):
+        _pipeline(storage, seed="seed-1").start(resume=True, on_input_change="raise")
+    RUNS.clear()
+    _pipeline(storage, seed="seed-1").start()  # a run without resume rebuilds the set whole
+    RUNS.clear()
+    again = _pipeline(storage, seed="seed-1")
+    again.start(resume=True, on_input_change="raise")
+    assert RUNS == [] and again.result_storage()[0]["seed"] == "seed-1"
+
+
 def test_a_run_that_cannot_start_keeps_the_earlier_checkpoints(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

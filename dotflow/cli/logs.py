@@ -39,4 +39,7 @@ def logs(
     except IsADirectoryError:
         typer.echo(f"error: {path} is a folder; give the log file with --path", err=True)
         return EXIT_FAILED
+    except OSError as exc:  # unreadable: permissions, a broken disk
+        typer.echo(f"error: cannot read the log file {path}: {exc.strerror or exc}", err=True)
+        return EXIT_FAILED
     return 0

@@ -17,11 +17,13 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 from dotflow.core.types.status import TypeStatus
+from dotflow.redact import one_line
 
 if TYPE_CHECKING:
     from dotflow.task import Task
     from dotflow.workflow import DotFlow
 
+_JSON_MESSAGE = 4000  # characters of an error message in --output json
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # dotflow/
 _LIBRARIES = tuple(
@@ -111,7 +113,9 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
         error = None
         if task.status is TypeStatus.FAILED and task.errors:
             last = task.errors[-1]
-            error = {"exception": last.exception, "message": last.message, "where": user_frame(last.traceback)}
+            # one line, credentials masked and URL queries dropped, as in the summary (but not cut short)
+            message = one_line(last.message, _JSON_MESSAGE)
+            error = {"exception": last.exception, "message": message, "where": user_frame(last.traceback)}
         tasks.append({
             "id": task.task_id,
             "step": step_name(task.step),

@@ -236,6 +236,8 @@ class _Schedule:
         _exit(code if isinstance(code, int) else 1)
 
     def _end_after_signal(self, signum: int) -> int:
+        from dotflow.execution.step import RunInterrupted
+
         name = signal.Signals(signum).name
         if self.going:  # --overlap parallel: runs on their own threads get a bounded grace
             if self.scheduler.join(PARALLEL_GRACE):
@@ -245,8 +247,13 @@ class _Schedule:
                 going, others = self.going, list(self.others.values())
             # as a signal does to the run in the main thread: what did not end is Failed, and said so
             for flow in others:
-                if flow._manager is not None:
-                    flow._manager.interrupt(message=f"interrupted by {name}")
+                manager = flow._manager
+                if manager is not None and not manager.finished:
+                    manager.interrupt(message=f"interrupted by {name}")
+                else:  # the signal came before this run's start() made its Manager
+                    flow._reporter.start_failed(
+                        flow.task.queue, RunInterrupted(128 + signum), message=f"interrupted by {name}"
+                    )
             deadline = time.monotonic() + max((flow._reporter.signal_flush_timeout for flow in others), default=0.0)
             for flow in others:
                 flow._reporter.flush(max(0.0, deadline - time.monotonic()))

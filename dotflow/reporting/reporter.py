@@ -140,17 +140,18 @@ class Reporter:
         if status is not TypeStatus.IN_PROGRESS and logger.isEnabledFor(logging.INFO):
             log_event(logging.INFO, self.workflow.workflow_id, "workflow", status)
 
-    def start_failed(self, tasks: Any, problem: BaseException | None = None) -> None:
+    def start_failed(self, tasks: Any, problem: BaseException | None = None, message: str | None = None) -> None:
         """A run that could not start (or got no further): tell the server its unfinished tasks
         and the workflow are Failed, since the backend's rows wait on them. The tasks get
-        ``problem`` as their error; no log line per task: whoever stopped the run shows the error."""
+        ``problem`` as their error (with ``message``, by default its own); no log line per task:
+        whoever stopped the run shows the error."""
         from dotflow.task import TaskError
 
         for task in tasks:
             if task._status in _TERMINAL:
                 continue
             if problem is not None:
-                task.errors.append(TaskError(problem, task.retry_count + 1, traceback="", message=str(problem)))
+                task.errors.append(TaskError(problem, task.retry_count + 1, traceback="", message=message))
             task._status = TypeStatus.FAILED
             if self._server is not None:
                 self._call(self._server, "update_task", task=task)

@@ -20,3 +20,12 @@ def test_logs_without_a_log_file_says_how_to_get_one(run_cli, project):
     assert "Traceback" not in result.stderr
     other = run_cli("logs", "--path", "elsewhere.log")
     assert other.returncode == 1 and "elsewhere.log" in other.stderr
+
+
+def test_an_unreadable_log_file_is_one_line(run_cli, project):
+    """A log file that cannot be opened for another reason than its absence (here a name too long
+    for the file system; permissions do not stop root) is one error line with the reason, exit 1."""
+    result = run_cli("logs", "--path", str(project / ("x" * 300)))
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.startswith("error: cannot read the log file ") and "too long" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -319,3 +319,16 @@ def test_user_frame_tells_a_sibling_folder_from_the_dotflow_package():
     )
     assert user_frame(traceback).endswith("dotflow-etl/steps.py:3")
     assert user_frame(traceback.replace(sibling, f"{_PACKAGE}/inner.py")) == ""
+
+
+def test_json_output_masks_credentials_in_an_error_message(run_cli, project):
+    """An exception whose text holds a URL's user:password or its query string: --output json
+    shows it masked, as the summary does."""
+    url = "https://bob:hunter2@api.example.com/v1?api_key=SECRET123"
+    (project / "leaky.py").write_text(f"from dotflow import action\n\n@action\ndef fetch():\n"
+                                      f"    raise RuntimeError('GET {url} failed')\n")
+    result = run_cli("start", "-s", "leaky.fetch", "--output", "json")
+    assert result.returncode == 1
+    message = json.loads(result.stdout)["tasks"][0]["error"]["message"]
+    assert "hunter2" not in message and "SECRET123" not in message and "api.example.com/v1" in message
+    assert "hunter2" not in result.stderr and "SECRET123" not in result.stderr

@@ -357,12 +357,16 @@ def test_api_resolve_defaults_to_os_environ_and_cwd(setup, monkeypatch):
     assert rp["workflow.name"] == "here"
 
 
-def test_api_resume_without_fixed_id_warns_when_the_run_starts(make, caplog, tmp_path):
+def test_api_resume_without_fixed_id_warns_when_the_run_starts(make, caplog, tmp_path, monkeypatch):
     """workflow.resume with no workflow.id: the profile is fine (a --workflow factory may give its
-    own id), and the run whose id was generated warns that it cannot find earlier checkpoints."""
+    own id), and the first run of a workflow whose id was generated warns that it cannot find
+    earlier checkpoints; its second run (which can) and a workflow with a fixed id do not."""
     import logging
 
+    import dotflow.workflow
     from dotflow import DotFlow, action
+
+    monkeypatch.setattr(dotflow.workflow, "_WARNED", set())  # once per process: this test must see its own
 
     rp = make(f"[storage]\nprovider = 'file'\npath = '{tmp_path}'\n[workflow]\nresume = true\n")
     assert rp.warnings == []
@@ -375,6 +379,7 @@ def test_api_resume_without_fixed_id_warns_when_the_run_starts(make, caplog, tmp
         generated = DotFlow(profile=rp)
         generated.task.add(step=step)
         generated.start()
+        generated.start()  # the same object again: the first run's checkpoints are there to find
         fixed = DotFlow(profile=rp, workflow_id="mine")
         fixed.task.add(step=step)
         fixed.start()
