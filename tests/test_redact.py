@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 from urllib.parse import quote
 
 import pytest
@@ -71,3 +72,22 @@ def test_mask_credentials_in_free_text() -> None:
     assert mask_credentials("see https://u:p@h.example/x and ftp://a:b@c/d") == "see https://***@h.example/x and ftp://***@c/d"
     assert mask_credentials("https://u:pa ss@h.example/x") == "https://***@h.example/x"
     assert mask_credentials("no credentials here") == "no credentials here"
+
+
+def test_no_log_line_of_a_run_shows_a_password_in_an_error(caplog: Any) -> None:
+    """A step's error holding a URL's user:password: every log line of the run masks it, the
+    DEBUG line of each failed attempt included."""
+    import logging
+
+    from dotflow import DotFlow, action
+
+    @action(retry=2, retry_delay=0)
+    def leaks() -> None:
+        raise ConnectionError("cannot reach postgresql://admin:hunter2@db/x")
+
+    with caplog.at_level(logging.DEBUG, logger="dotflow"):
+        flow = DotFlow()
+        flow.task.add(leaks)
+        flow.start()
+    assert "attempt 1 failed" in caplog.text and "postgresql://***@db/x" in caplog.text
+    assert "hunter2" not in caplog.text

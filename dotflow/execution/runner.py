@@ -186,7 +186,10 @@ def _record(task: Task, attempt: int, exc: BaseException, message: str | None = 
     message = message or str(exc) or type(exc).__name__
     task.errors.append(TaskError(exc, attempt, traceback=format_exc(), message=message))
     if logger.isEnabledFor(logging.DEBUG):
-        reason = f"attempt {attempt} failed: {type(exc).__name__}: {message}"
+        from dotflow.redact import one_line
+
+        # one line, credentials masked, as the WARNING and ERROR lines have it
+        reason = f"attempt {attempt} failed: {type(exc).__name__}: {one_line(message)}"
         log_event(logging.DEBUG, task.workflow_id, task_label(task), reason)
 
 

@@ -26,7 +26,7 @@ from dotflow.abc.log import exception_name
 from dotflow.abc.notify import Notify
 from dotflow.core.types.status import TypeStatus
 from dotflow.errors import UsageError
-from dotflow.redact import Redactor, one_line
+from dotflow.redact import Redactor, mask_credentials, one_line
 from dotflow.reporting import retry
 from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 
@@ -130,10 +130,22 @@ def failure(task: Any) -> tuple[str, str] | None:
 
 
 def result_text(task: Any, limit: int) -> str:
-    """The task's ``result()`` as JSON of at most ``limit`` characters."""
+    """The task's ``result()`` as JSON of at most ``limit`` characters, with credentials in URLs
+    masked (an error's message may carry one) and no traceback (file paths and source lines of
+    the machine have no business in a chat)."""
     value = task.result(max=max(2, limit))
+    if isinstance(value, dict):
+        value = {**value, "errors": [_shareable(error) for error in value.get("errors") or []]}
+        if value.get("error") is not None:
+            value["error"] = _shareable(value["error"])
     text = value if isinstance(value, str) else json.dumps(value, default=str)
-    return text[:limit]
+    return mask_credentials(text)[:limit]
+
+
+def _shareable(error: Any) -> Any:
+    if not isinstance(error, dict):
+        return error
+    return {**error, "traceback": None, "message": one_line(str(error.get("message", "")), 1000)}
 
 
 # -- secrets in other libraries' log lines --------------------------------------------------------

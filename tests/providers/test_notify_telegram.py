@@ -148,6 +148,23 @@ def test_show_result_adds_the_result_as_a_json_block(httpserver: HTTPServer) -> 
     assert json.loads(match.group(1))["current_context"] == {"answer": 42}
 
 
+def test_show_result_of_a_failure_masks_credentials_and_leaves_out_the_traceback(httpserver: HTTPServer) -> None:
+    """The result block of a Failed task: a URL's user:password in the error is masked (and its
+    query dropped), and no traceback (the machine's paths and source) goes to the chat."""
+
+    @action
+    def leaks() -> None:
+        raise ConnectionError("cannot reach postgresql://admin:hunter2@db/x or http://u:pw@h/?key=SECRET")
+
+    backend = Script(httpserver)
+    notify = make(httpserver, notification_type=TypeStatus.FAILED, show_result=True)
+    run(notify, [leaks])
+    notify.flush()
+    (body,) = backend.bodies
+    assert "hunter2" not in body["text"] and "pw@" not in body["text"] and "SECRET" not in body["text"]
+    assert "postgresql://***@db/x" in body["text"] and "Traceback" not in body["text"]
+
+
 def test_a_big_result_is_cut_to_fit_telegrams_4096_characters(httpserver: HTTPServer) -> None:
     """A 20,000-character result still makes a message Telegram takes (at most 4096 characters)."""
 
