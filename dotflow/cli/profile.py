@@ -99,7 +99,13 @@ def check(
     resolved = _resolve(name, profile, config)
     add_import_paths(resolved)  # a project-local provider imports as it would under `dotflow start`
     built = resolved.config()
-    typer.echo(f"profile {resolved.name!r} is valid: storage {built.storage!r}, server {built.server!r}")
+    # storage and server always; the other providers when the profile chose one
+    chosen = [
+        role for role in ("notify", "log", "tracer", "metrics")
+        if not built.is_default(role) or (role == "log" and resolved["log.output"] != "logger")
+    ]
+    providers = ", ".join(f"{role} {getattr(built, role)!r}" for role in ("storage", "server", *chosen))
+    typer.echo(f"profile {resolved.name!r} is valid: {providers}")
     if not ping:
         return
     server_ping = getattr(built.server, "ping", None)

@@ -422,3 +422,18 @@ def test_check_imports_a_project_provider_as_start_does(run_cli, project):
                             capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "Store" in result.stdout
+
+
+def test_check_names_every_provider_the_profile_chose(run_cli, project):
+    """`profile check` lists storage and server, and the notifier, log, tracer or metrics
+    provider the profile chose (their secrets masked); the defaults are left out."""
+    (project / "dotflow.toml").write_text(
+        '[notify]\nprovider = "discord"\nwebhook_url = "https://discord.com/api/webhooks/1/abcdefgh"\n'
+        '[log]\noutput = "file"\n'
+    )
+    result = run_cli("profile", "check")
+    assert result.returncode == 0, result.stderr
+    line = result.stdout.strip()
+    assert line.startswith("profile 'default' is valid: storage StorageDefault(), server ServerDefault(), notify ")
+    assert "NotifyDiscord(webhook_url='https://discord.com/api/webhooks/***'" in line and "abcdefgh" not in line
+    assert "log LogDefault(" in line and "tracer" not in line and "metrics" not in line
