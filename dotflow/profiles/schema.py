@@ -8,7 +8,7 @@ from typing import Any
 
 from dotflow.core.types.execution import TypeExecution
 from dotflow.core.types.input_change import VALID_POLICIES
-from dotflow.core.types.status import TypeStatus
+from dotflow.core.types.status import NOTIFIABLE
 from dotflow.errors import ConfigError
 from dotflow.execution.executors import executor_problem, max_workers_problem
 from dotflow.ids import workflow_id_problem
@@ -35,7 +35,7 @@ MODES = TypeExecution.ALL
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_OUTPUTS = ("logger", "console", "file", "both")
 LOG_FORMATS = ("simple", "json")
-STATUSES = (TypeStatus.NOT_STARTED, TypeStatus.IN_PROGRESS, TypeStatus.RETRY, TypeStatus.COMPLETED, TypeStatus.FAILED)
+STATUSES = NOTIFIABLE  # a notifier's notification_type: the list NotifyTelegram & co. check too
 
 
 class Key:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 from dotflow.abc.log import exception_name
 from dotflow.abc.notify import Notify
-from dotflow.core.types.status import TypeStatus
+from dotflow.core.types.status import NOTIFIABLE, TypeStatus
 from dotflow.errors import UsageError
 from dotflow.redact import Redactor, mask_credentials, one_line
 from dotflow.reporting import retry
@@ -37,14 +37,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dotflow.notify")
 
-STATUSES = (
-    TypeStatus.NOT_STARTED,
-    TypeStatus.IN_PROGRESS,
-    TypeStatus.COMPLETED,
-    TypeStatus.PAUSED,
-    TypeStatus.RETRY,
-    TypeStatus.FAILED,
-)
+STATUSES = NOTIFIABLE
 _TERMINAL = (TypeStatus.COMPLETED, TypeStatus.FAILED)
 # Messages queued per provider before the oldest non-terminal ones are dropped to make room.
 QUEUE_SIZE = 1_000

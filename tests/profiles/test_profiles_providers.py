@@ -127,3 +127,20 @@ def test_half_a_server_is_warned_about(make, caplog, env, lacking):
     assert rp.server_provider == "none"
     (warning,) = [w for w in rp.warnings if "no status will be reported" in w]
     assert f"set {lacking}" in warning and "tok-123456" not in warning
+
+
+def test_a_profile_and_python_take_the_same_notification_types(make):
+    """notification_type in a profile takes what NotifyDiscord(notification_type=...) takes, and
+    a bad one is refused naming the same list."""
+    from dotflow.providers import NotifyDiscord
+
+    url = "https://discord.com/api/webhooks/1/abcdefgh"
+    rp = make(f"[notify]\nprovider = 'discord'\nwebhook_url = '{url}'\nnotification_type = 'Paused'\n")
+    assert rp.config().notify.notification_type == "Paused"
+    with pytest.raises(ConfigError) as from_profile:
+        make(env={"DOTFLOW_NOTIFY_NOTIFICATION_TYPE": "Done"})
+    with pytest.raises(Exception) as from_python:
+        NotifyDiscord(url, notification_type="Done")
+    for status in ("'Not started'", "'In progress'", "'Completed'", "'Paused'", "'Retry'", "'Failed'"):
+        assert status in str(from_python.value)
+        assert status.strip("'") in str(from_profile.value)

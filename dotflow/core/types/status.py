@@ -26,6 +26,17 @@ class TypeStatus:
         return _SYMBOLS.get(value)
 
 
+# What a notifier's notification_type may name, in Python and in a profile alike: every
+# status of 1.x (Paused too, which 1.x took and the engine never sets).
+NOTIFIABLE: Final = (
+    TypeStatus.NOT_STARTED,
+    TypeStatus.IN_PROGRESS,
+    TypeStatus.COMPLETED,
+    TypeStatus.PAUSED,
+    TypeStatus.RETRY,
+    TypeStatus.FAILED,
+)
+
 _SYMBOLS = {
     TypeStatus.NOT_STARTED: "\u26aa",
     TypeStatus.IN_PROGRESS: "\U0001f535",
