@@ -72,7 +72,9 @@ def schedule(
     on_input_change: Optional[str] = ON_INPUT_CHANGE,
     executor: Optional[str] = EXECUTOR,
     max_workers: Optional[str] = MAX_WORKERS,
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines: warnings, errors and one line per run."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No per-transition log lines: warnings, errors and one line per run."
+    ),
 ) -> int:
     """Run a workflow at each time of a cron expression: one --step, or a --workflow factory."""
     from dotflow.providers.scheduler_cron import _ALIASES, OVERLAPS, SchedulerCron

@@ -68,7 +68,9 @@ def start(
     verbose: int = typer.Option(
         0, "--verbose", "-v", count=True, help="-v: the full traceback of each failure; -vv: DEBUG logs."
     ),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No per-transition log lines: warnings, errors and the summary."),
+    quiet: bool = typer.Option(
+        False, "--quiet", "-q", help="No per-transition log lines: warnings, errors and the summary."
+    ),
 ) -> int:
     """Run a workflow: one --step, or a --workflow factory."""
     if output not in OUTPUTS:

@@ -11,7 +11,7 @@ from dotflow.profiles import builtin, discover, files
 from dotflow.profiles.env import env_layer, unknown_variables
 from dotflow.profiles.parse import Document
 from dotflow.profiles.resolved import ResolvedProfile
-from dotflow.profiles.schema import BY_NAME, KEYS, did_you_mean, flag_of
+from dotflow.profiles.schema import BY_NAME, KEYS, ONLY_FOR, did_you_mean, flag_of
 from dotflow.profiles.setting import Layer, Problems, Setting, merge, put
 
 
@@ -209,6 +209,9 @@ def _resolve(
                 for dotted, old, new in replaced
                 if old.source.startswith("file:")
             )
+    # a mistake in a key the chosen provider does not read does no harm either: a shared [notify]
+    # table may hold a Telegram token from a variable that a profile using Discord leaves unset
+    problems = [(dotted, message) for dotted, message in problems if _read(merged, dotted)]
     if problems:
         raise ConfigError("; ".join(message for _, message in problems))
 
@@ -224,6 +227,15 @@ def _resolve(
         name, selected_by, [doc.path for doc in documents], settings, warnings, known,
         project_file=project.path if project is not None else None,
     )
+
+
+def _read(merged: Layer, dotted: str) -> bool:
+    """Whether the providers chosen in ``merged`` read ``dotted`` (every key but ``ONLY_FOR``'s)."""
+    readers = ONLY_FOR.get(dotted)
+    if readers is None:
+        return True
+    chosen = merged.get(dotted.partition(".")[0], {}).get("provider")
+    return chosen is None or chosen.value in readers
 
 
 def _sets(layer: Layer, dotted: str) -> bool:

@@ -220,6 +220,18 @@ KEYS: tuple[Key, ...] = (
     Key("metrics", "service_name", str, "dotflow", check=_non_empty),  # opentelemetry
 )
 
+# The keys only some providers of their table read: the providers (by the table's provider key).
+ONLY_FOR: dict[str, tuple[str, ...]] = {
+    "notify.token": ("telegram",),
+    "notify.chat_id": ("telegram",),
+    "notify.webhook_url": ("discord",),
+    "notify.urls": ("apprise",),
+    "log.dsn": ("sentry",),
+    "tracer.service_name": ("opentelemetry",),
+    "tracer.dsn": ("sentry",),
+    "metrics.service_name": ("opentelemetry",),
+}
+
 BY_NAME: dict[str, Key] = {key.dotted: key for key in KEYS}
 BY_SECTION: dict[str, dict[str, Key]] = {
     section: {key.name: key for key in KEYS if key.section == section} for section in SECTIONS

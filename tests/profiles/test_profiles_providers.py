@@ -144,3 +144,17 @@ def test_a_profile_and_python_take_the_same_notification_types(make):
     for status in ("'Not started'", "'In progress'", "'Completed'", "'Paused'", "'Retry'", "'Failed'"):
         assert status in str(from_python.value)
         assert status.strip("'") in str(from_profile.value)
+
+
+def test_an_unset_variable_in_a_key_the_chosen_provider_does_not_read_does_no_harm(make):
+    """A shared [notify] table with a Telegram token from an unset variable: a profile using
+    Discord (or no notifier) resolves; one using Telegram is refused, naming the variable."""
+    table = (
+        "[notify]\ntoken = '${TG_TOKEN}'\nchat_id = '42'\n"
+        "[profiles.discord.notify]\nprovider = 'discord'\nwebhook_url = 'https://discord.com/api/webhooks/1/abcdefgh'\n"
+        "[profiles.telegram.notify]\nprovider = 'telegram'\n"
+    )
+    assert type(make(table, profile="discord").config().notify).__name__ == "NotifyDiscord"
+    assert make(table, profile="default").config().is_default("notify")  # no notifier: nothing reads the token
+    with pytest.raises(ConfigError, match="TG_TOKEN"):
+        make(table, profile="telegram")
