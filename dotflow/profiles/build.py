@@ -96,6 +96,8 @@ def notify(get: Get, source: Get) -> Notify | None:
         _require(get, source, "notify.provider", ("notify.token", "notify.chat_id"))
         from dotflow.providers.notify_telegram import NotifyTelegram
 
+        if get("notify.base_url"):  # another Bot API server (a local one, a proxy)
+            common["base_url"] = get("notify.base_url")
         return NotifyTelegram(token=get("notify.token"), chat_id=get("notify.chat_id"), **common)
     if provider == "discord":
         _require(get, source, "notify.provider", ("notify.webhook_url",))

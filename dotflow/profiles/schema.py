@@ -203,6 +203,7 @@ KEYS: tuple[Key, ...] = (
     Key("notify", "provider", str, "none", check=_one_of(NOTIFY_PROVIDERS, True)),
     Key("notify", "token", str, secret=True, check=_non_empty),  # telegram
     Key("notify", "chat_id", str, check=_non_empty),  # telegram
+    Key("notify", "base_url", str, check=_http_url),  # telegram: another Bot API server (default Telegram's)
     Key("notify", "webhook_url", str, secret=True, check=_http_url),  # discord: the URL is the secret
     Key("notify", "urls", str, secret=True, check=_non_empty),  # apprise, comma-separated; they hold tokens
     Key("notify", "notification_type", str, check=_one_of(STATUSES, False)),  # notify only this status
@@ -224,6 +225,7 @@ KEYS: tuple[Key, ...] = (
 ONLY_FOR: dict[str, tuple[str, ...]] = {
     "notify.token": ("telegram",),
     "notify.chat_id": ("telegram",),
+    "notify.base_url": ("telegram",),
     "notify.webhook_url": ("discord",),
     "notify.urls": ("apprise",),
     "log.dsn": ("sentry",),

@@ -208,6 +208,20 @@ def test_check_ping_checks_a_discord_webhook_without_posting(run_cli, httpserver
     assert secret not in result.stdout + result.stderr + gone.stdout + gone.stderr
 
 
+def test_check_ping_reaches_the_telegram_server_the_profile_names(run_cli, httpserver):
+    """notify.base_url (DOTFLOW_NOTIFY_BASE_URL) points Telegram at another Bot API server, for
+    the run and for --ping: the getMe check goes there, and the token is never printed."""
+    token = "123456:ABC-DEF1234ghIkl-zyx57W2v1u123ew11"
+    httpserver.expect_request(f"/bot{token}/getMe", method="GET").respond_with_json({"ok": True, "result": {}})
+    env = {"DOTFLOW_NOTIFY_PROVIDER": "telegram", "DOTFLOW_NOTIFY_TOKEN": token, "DOTFLOW_NOTIFY_CHAT_ID": "42",
+           "DOTFLOW_NOTIFY_BASE_URL": httpserver.url_for("")}
+    result = run_cli("profile", "check", "--ping", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "notify reached: Telegram accepted the secret" in result.stdout
+    assert [request.path for request, _ in httpserver.log] == [f"/bot{token}/getMe"]
+    assert token not in result.stdout + result.stderr
+
+
 def test_init_writes_a_file_that_resolves_and_never_overwrites(run_cli, project):
     """`profile init` writes a starter dotflow.toml that resolves, and refuses to overwrite it."""
     first = run_cli("profile", "init")

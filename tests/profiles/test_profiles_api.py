@@ -44,6 +44,7 @@ TABLE = [
     "notify.provider",
     "notify.token",
     "notify.chat_id",
+    "notify.base_url",
     "notify.webhook_url",
     "notify.urls",
     "notify.notification_type",

@@ -54,6 +54,7 @@ def test_env_every_key_has_a_variable(make):
         "notify.provider": "none",
         "notify.token": "t",
         "notify.chat_id": "42",
+        "notify.base_url": "http://127.0.0.1:9",
         "notify.webhook_url": "https://discord.test/api/webhooks/1/x",
         "notify.urls": "json://127.0.0.1:9/",
         "notify.notification_type": "Failed",
