@@ -13,7 +13,6 @@ from dotflow.errors import DotflowError
 app = typer.Typer(
     name="dotflow",
     help="Run dotflow pipelines, and inspect the runner profiles they resolve.",
-    no_args_is_help=True,
     add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
@@ -28,13 +27,17 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(
         False, "--version", "-v", callback=_version, is_eager=True, help="Print the version."
     ),
 ) -> None:
     """Run dotflow pipelines, and inspect the runner profiles they resolve."""
+    if ctx.invoked_subcommand is None:  # plain `dotflow`: the help, exit 0, as 1.x printed its description
+        typer.echo(ctx.get_help())
+        raise typer.Exit()
 
 
 def _register() -> None:

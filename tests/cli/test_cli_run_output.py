@@ -270,6 +270,15 @@ def test_v_is_the_version_at_the_top_and_verbosity_on_start(run_cli, job):
     assert run.returncode == 0 and "chatty printed this" in run.stdout and "dotflow " not in run.stdout[:8]
 
 
+def test_dotflow_alone_prints_the_help_and_exits_0(run_cli, job):
+    """Plain `dotflow` prints the help, listing the commands, and exits 0, as 1.x printed its
+    description; an unknown command is still a usage error (exit 2)."""
+    result = run_cli()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Usage: dotflow") and "start" in result.stdout and "checkpoints" in result.stdout
+    assert run_cli("nope").returncode == 2
+
+
 def test_truncated_json_initial_context_names_the_position(run_cli, job):
     """An --initial-context that starts like JSON but is cut short exits 2, one line naming the position."""
     assert_one_line_error(run_cli("start", "-s", "job.extract", "-i", '{"a": 1,'),
