@@ -25,6 +25,13 @@ DOTFLOW_*, SERVER_* and WORKFLOW_ID variables removed, default logging. Scenario
   everything the first ``DotFlow()`` loads and resolves is), ms, median of ``2 * -r + 1``
   processes.
 
+* ``shape`` (asked for by name, this repo only): where the CPU-bound figure's time goes. The
+  same 4 steps, interleaved run by run: 4 processes forked at once (what 1.0.1 does, with no
+  dotflow), the standard library's ``ProcessPoolExecutor(2)``, and this repo's process pool
+  with ``max_workers`` 2 (the default here) and 4; plus, from the steps' own clocks in the
+  default pool, the time from ``start()`` to the first step and between a step's end and the
+  next step's start on the same worker. Medians of ``-r`` runs.
+
 Last line: JSON ``{"figure": "executors", "version", "cores", "scenarios": {...}}``.
 """
 
@@ -40,7 +47,8 @@ from typing import Any, Callable
 
 from _common import check_installed, clean_env, dotflow_version, emit, median, scrub_environ, temp_cwd
 
-SCENARIOS = ("cpu", "noop", "threads", "small")
+SCENARIOS = ("cpu", "noop", "threads", "small", "shape")
+DEFAULT = ("cpu", "noop", "threads", "small")  # "shape" runs when asked for
 CPU_LOOPS = 6_000_000  # about 0.35 s of one core here per step
 
 NOOP_CHILD = """\
@@ -173,6 +181,74 @@ def scenario_noop(repeat: int, process: bool, cwd: str) -> dict[str, Any]:
     return result
 
 
+def _burn_once(loops: int) -> None:
+    burn(loops)
+
+
+def scenario_shape(repeat: int, loops: int) -> dict[str, Any]:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from dotflow import DotFlow, action
+
+    fork = multiprocessing.get_context("fork")
+
+    @action
+    def timed() -> list[float]:
+        began = time.time()
+        burn(loops)
+        return [began, time.time(), float(os.getpid())]
+
+    def forked() -> float:
+        begin = time.perf_counter()
+        children = [fork.Process(target=_burn_once, args=(loops,)) for _ in range(4)]
+        for child in children:
+            child.start()
+        for child in children:
+            child.join()
+        return time.perf_counter() - begin
+
+    def pooled() -> float:
+        begin = time.perf_counter()
+        with ProcessPoolExecutor(2, mp_context=fork) as pool:
+            list(pool.map(_burn_once, [loops] * 4))
+        return time.perf_counter() - begin
+
+    gaps: dict[str, list[float]] = {"first_step_ms": [], "between_steps_ms": []}
+
+    def dotflow_pool(workers: int) -> float:
+        begin_wall, begin = time.time(), time.perf_counter()
+        flow = DotFlow()
+        for _ in range(4):
+            flow.task.add(step=timed)
+        flow.start(mode="parallel", executor="process", max_workers=workers)
+        elapsed = time.perf_counter() - begin
+        if workers == 2:
+            spans = [task.current_context.storage for task in flow.result_task()]
+            gaps["first_step_ms"].append((min(s[0] for s in spans) - begin_wall) * 1000)
+            for pid in {s[2] for s in spans}:
+                mine = sorted(s for s in spans if s[2] == pid)
+                gaps["between_steps_ms"] += [(b[0] - a[1]) * 1000 for a, b in zip(mine, mine[1:])]
+        return elapsed
+
+    chosen: list[tuple[str, Callable[[], float]]] = [
+        ("fork-4-processes", forked),
+        ("stdlib-pool-2", pooled),
+        ("process-max_workers-2", lambda: dotflow_pool(2)),
+        ("process-max_workers-4", lambda: dotflow_pool(4)),
+    ]
+    dotflow_pool(2)  # warm-up: the pool's helper process
+    runs: dict[str, list[float]] = {name: [] for name, _ in chosen}
+    for _ in range(repeat):
+        for name, run in chosen:
+            runs[name].append(run())
+    result: dict[str, Any] = {
+        name: {"s": round(median(v), 4), "runs": [round(x, 4) for x in v]} for name, v in runs.items()
+    }
+    result.update({name: round(median(v), 2) for name, v in gaps.items() if v})
+    return result
+
+
 def scenario_threads(repeat: int) -> dict[str, Any]:
     from dotflow import action
 
@@ -209,7 +285,7 @@ def main() -> None:
     args = parser.parse_args()
     repeat = max(1, min(args.repeat, 30))
     loops = max(1000, min(args.cpu_loops, 100_000_000))
-    chosen = args.scenario or list(SCENARIOS)
+    chosen = args.scenario or list(DEFAULT)
     scrub_environ()
     results: dict[str, Any] = {}
     with temp_cwd() as tmp:
@@ -233,6 +309,11 @@ def main() -> None:
                 f"dotflow {version}: threads, parallel: 500 no-op tasks {res['noop500_us_per_task']:.1f} µs/task, "
                 f"4 x sleep(0.2) {res['sleep4_s']:.3f} s"
             )
+        if "shape" in chosen and process:
+            results["shape"] = res = scenario_shape(repeat, loops)
+            for name, row in res.items():
+                shown = f"{row['s']:.3f} s" if isinstance(row, dict) else f"{row:.2f} ms (median)"
+                print(f"dotflow {version}: shape, 4 CPU-bound steps, {name}: {shown}")
         if "small" in chosen:
             results["small"] = res = scenario_small(repeat, tmp)
             print(f"dotflow {version}: small, 100 no-op tasks in a fresh process: {res['ms']:.2f} ms")
