@@ -309,9 +309,11 @@ def test_the_1x_module_paths_still_import() -> None:
 
     Files.write("a", "text", "w", "utf-8")
     assert Files.read("a") == "text"
-    for contract in (FileClient, HTTPRequest, TCPClient, TCPServer):
-        with pytest.raises(TypeError):
-            contract("url") if contract is TCPClient else contract("url", print)  # type: ignore[abstract,call-arg]
+    # each contract's own arguments: what makes them refuse is only that they are abstract
+    for make in (lambda: FileClient(), lambda: HTTPRequest("url", print), lambda: TCPClient("url"),
+                 lambda: TCPServer("url", print)):
+        with pytest.raises(TypeError, match="abstract"):
+            make()  # type: ignore[abstract]
 
     class Echo(TCPServer):
         async def receiver(self) -> None:
