@@ -13,11 +13,10 @@ if TYPE_CHECKING:
     from dotflow.actions import action
     from dotflow.config import Config
     from dotflow.context import Context
-    from dotflow.core.types.execution import TypeExecution
-    from dotflow.core.types.status import TypeStatus
     from dotflow.errors import DotflowError
     from dotflow.execution.manager import Manager
     from dotflow.task import Task, TaskBuilder
+    from dotflow.types import TypeExecution, TypeStatus
     from dotflow.workflow import DotFlow
 
 __version__ = "2.0.0.dev0"
@@ -31,8 +30,8 @@ _EXPORTS = {
     "Manager": "dotflow.execution.manager",
     "Task": "dotflow.task",
     "TaskBuilder": "dotflow.task",
-    "TypeExecution": "dotflow.core.types.execution",
-    "TypeStatus": "dotflow.core.types.status",
+    "TypeExecution": "dotflow.types",
+    "TypeStatus": "dotflow.types",
     "action": "dotflow.actions",
 }
 

@@ -11,8 +11,8 @@ from zlib import crc32
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context, to_jsonable
-from dotflow.core.types.status import TypeStatus
 from dotflow.errors import UsageError
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.config import Config

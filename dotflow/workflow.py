@@ -10,7 +10,6 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from dotflow.config import Config
 from dotflow.context import Context
-from dotflow.core.types.input_change import VALID_POLICIES
 from dotflow.errors import InputChangedError, UsageError
 from dotflow.execution.executors import check_executor, max_workers_problem
 from dotflow.execution.manager import Manager, check_callback, check_mode
@@ -19,6 +18,7 @@ from dotflow.ids import workflow_id_problem
 from dotflow.lazy import LazyPattern
 from dotflow.reporting import Reporter
 from dotflow.task import Task, TaskBuilder
+from dotflow.types import VALID_POLICIES
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile

@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from dotflow.core.types.status import TypeStatus
 from dotflow.redact import one_line
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.task import Task

@@ -149,9 +149,9 @@ class _Schedule:
     def run_once(self) -> None:
         """One run, called by the scheduler at each due time (in the main thread, or on a
         thread of its own with --overlap parallel)."""
-        from dotflow.core.types.status import TypeStatus
         from dotflow.execution.step import RunInterrupted
         from dotflow.providers.scheduler_cron import copy_workflow
+        from dotflow.types import TypeStatus
 
         own = self.busy.acquire(blocking=False)
         main = threading.current_thread() is threading.main_thread()

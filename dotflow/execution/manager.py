@@ -6,11 +6,10 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from dotflow.core.types.execution import TypeExecution
-from dotflow.core.types.status import TypeStatus
 from dotflow.errors import UsageError
 from dotflow.execution.runner import RunOptions
 from dotflow.reporting import signals
+from dotflow.types import TypeExecution, TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.execution.executors.base import StepRunner

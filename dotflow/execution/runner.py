@@ -8,10 +8,10 @@ from traceback import format_exc
 from typing import TYPE_CHECKING
 
 from dotflow.context import Context
-from dotflow.core.types.status import TypeStatus
 from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
 from dotflow.execution.step import RunInterrupted, run_step
 from dotflow.task import TRACEBACK_LOGGER, TaskError, log_event, task_label
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     import threading

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from dotflow.core.types.status import TypeStatus
 from dotflow.execution.runner import RunOptions, run_task
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.context import Context

@@ -6,9 +6,6 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from dotflow.core.types.execution import TypeExecution
-from dotflow.core.types.input_change import VALID_POLICIES
-from dotflow.core.types.status import NOTIFIABLE
 from dotflow.errors import ConfigError
 from dotflow.execution.executors import executor_problem, max_workers_problem
 from dotflow.ids import workflow_id_problem
@@ -17,6 +14,7 @@ from dotflow.lazy import LazyPattern
 from dotflow.profiles.discover import ENV_PREFIX
 from dotflow.providers.server_api.options import OPTIONS as SERVER_OPTIONS
 from dotflow.redact import mask_credentials, origin
+from dotflow.types import NOTIFIABLE, VALID_POLICIES, TypeExecution
 
 SECTIONS = ("server", "storage", "workflow", "notify", "log", "tracer", "metrics")
 

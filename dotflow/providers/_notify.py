@@ -24,11 +24,11 @@ from urllib.parse import urlsplit
 
 from dotflow.abc.log import exception_name
 from dotflow.abc.notify import Notify
-from dotflow.core.types.status import NOTIFIABLE, TypeStatus
 from dotflow.errors import UsageError
 from dotflow.redact import Redactor, mask_credentials, one_line
 from dotflow.reporting import retry
 from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+from dotflow.types import NOTIFIABLE, TypeStatus
 
 if TYPE_CHECKING:
     import requests
@@ -38,7 +38,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dotflow.notify")
 
 STATUSES = NOTIFIABLE
-_TERMINAL = (TypeStatus.COMPLETED, TypeStatus.FAILED)
 # Messages queued per provider before the oldest non-terminal ones are dropped to make room.
 QUEUE_SIZE = 1_000
 # Characters of an error message put in a notification.
@@ -219,7 +218,7 @@ class QueuedNotify(Notify):
         if self._wanted is not None and status not in self._wanted:
             return
         try:
-            kind = Kind.FINAL if status in _TERMINAL else Kind.UPDATE
+            kind = Kind.FINAL if status in TypeStatus.TERMINAL else Kind.UPDATE
             lane = (str(task.workflow_id), str(task.task_id))
             for queue, payload in self._route(task):
                 queue.put(lane, kind, payload)

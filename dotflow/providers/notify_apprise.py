@@ -9,7 +9,6 @@ from time import monotonic
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
-from dotflow.core.types.status import TypeStatus
 from dotflow.errors import MissingExtraError, UsageError
 from dotflow.providers._notify import (
     QueuedNotify,
@@ -21,6 +20,7 @@ from dotflow.providers._notify import (
 )
 from dotflow.redact import Redactor, userinfo
 from dotflow.reporting.delivery import SENT, DeliveryQueue, Outcome, drop, transient
+from dotflow.types import TypeStatus
 
 # Characters of a result put in a message; apprise then fits the body to each service.
 RESULT_MAX = 4_000

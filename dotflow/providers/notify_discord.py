@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from dotflow.core.types.status import TypeStatus
 from dotflow.errors import UsageError
 from dotflow.providers._notify import (
     HTTPNotify,
@@ -21,6 +20,7 @@ from dotflow.providers._notify import (
     switched_off,
 )
 from dotflow.redact import Redactor, origin, userinfo
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     import requests

@@ -9,8 +9,8 @@ from datetime import datetime
 from typing import Any
 
 from dotflow.abc.scheduler import Scheduler
-from dotflow.core.types.overlap import TypeOverlap
 from dotflow.errors import MissingExtraError, UsageError
+from dotflow.types import TypeOverlap
 
 logger = logging.getLogger("dotflow")
 

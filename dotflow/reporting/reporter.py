@@ -24,8 +24,8 @@ import logging
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-from dotflow.core.types.status import TypeStatus
 from dotflow.task import log_event
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.config import Config
@@ -35,7 +35,6 @@ logger = logging.getLogger("dotflow")
 
 # The bound of a flush after SIGTERM or SIGINT for a Server that does not say (ServerAPI does).
 SIGNAL_FLUSH_TIMEOUT = 5.0
-_TERMINAL = (TypeStatus.COMPLETED, TypeStatus.FAILED)
 # status -> (log method, metrics method); the rest log at info and count nothing
 _BY_STATUS = {
     TypeStatus.FAILED: ("error", "task_failed"),
@@ -108,7 +107,7 @@ class Reporter:
         self._call(self._log, log_method, task=task)
         if count is not None and self._metrics is not None:
             self._call(self._metrics, count, task=task)
-        if tracer is not None and status in _TERMINAL and task._started is not None:
+        if tracer is not None and status in TypeStatus.TERMINAL and task._started is not None:
             self._call(tracer, "end_task", task=task)
         if self._server is not None:
             self._call(self._server, "update_task", task=task)
@@ -148,7 +147,7 @@ class Reporter:
         from dotflow.task import TaskError
 
         for task in tasks:
-            if task._status in _TERMINAL:
+            if task._status in TypeStatus.TERMINAL:
                 continue
             if problem is not None:
                 task.errors.append(TaskError(problem, task.retry_count + 1, traceback="", message=message))

@@ -1,16 +1,5 @@
-"""Execution mode names accepted by ``DotFlow.start(mode=...)``."""
+"""Kept for 1.x import paths: ``dotflow.core.types.execution``."""
 
-from __future__ import annotations
+from dotflow.types import TypeExecution
 
-from typing import Final
-
-
-class TypeExecution:
-    """The modes a workflow can run in."""
-
-    SEQUENTIAL: Final = "sequential"
-    BACKGROUND: Final = "background"
-    PARALLEL: Final = "parallel"
-    SEQUENTIAL_GROUP: Final = "sequential_group"
-
-    ALL: Final = (SEQUENTIAL, BACKGROUND, PARALLEL, SEQUENTIAL_GROUP)
+__all__ = ["TypeExecution"]

@@ -1,15 +1,5 @@
-"""The built-in storage names, as ``--storage`` and ``[storage] provider`` take them."""
+"""Kept for 1.x import paths: ``dotflow.core.types.storage``."""
 
-from __future__ import annotations
+from dotflow.types import TypeStorage
 
-from typing import Final
-
-
-class TypeStorage:
-    """Storage provider names. ``memory`` is this version's name for 1.x's ``default``; both work."""
-
-    DEFAULT: Final = "default"
-    MEMORY: Final = "memory"
-    FILE: Final = "file"
-    S3: Final = "s3"
-    GCS: Final = "gcs"
+__all__ = ["TypeStorage"]

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dotflow.abc.server import Server
-from dotflow.core.types.status import TypeStatus
 from dotflow.providers.server_api.options import ServerOptions, credentials_of
 from dotflow.providers.server_api.transport import (
     Answer,
@@ -26,6 +25,7 @@ from dotflow.providers.server_api.transport import (
 from dotflow.redact import mask_url
 from dotflow.reporting import retry
 from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     import requests
@@ -39,7 +39,6 @@ TASK_RESULT_MAX = 5_000_000
 
 # The contract has only POST and PATCH routes, so a sound backend may answer ping()'s GET with these.
 _NO_GET_ROUTE = (404, 405, 501)
-_TERMINAL = (TypeStatus.COMPLETED, TypeStatus.FAILED)
 _ROUTES = {
     "create_workflow": "POST /workflows",
     "update_workflow": "PATCH /workflows/{id}",
@@ -208,7 +207,7 @@ class ServerAPI(Server):
         try:
             wid, tid = str(task.workflow_id), str(task.task_id)
             path = f"/workflows/{segment(wid, 'workflow id')}/tasks/{segment(tid, 'task id')}"
-            kind = Kind.FINAL if task.status in _TERMINAL else Kind.UPDATE
+            kind = Kind.FINAL if task.status in TypeStatus.TERMINAL else Kind.UPDATE
             self._put(("task", wid, tid), kind, "PATCH", path, _task_body(task, rename=False), "update_task")
         except Exception as exc:
             self._hook_failed("update_task", exc)
