@@ -30,8 +30,6 @@ class TypeStatus:
         return _SYMBOLS.get(value)
 
 
-# What a notifier's notification_type may name, in Python and in a profile alike: every
-# status of 1.x (Paused too, which 1.x took and the engine never sets).
 NOTIFIABLE: Final = (
     TypeStatus.NOT_STARTED,
     TypeStatus.IN_PROGRESS,
@@ -40,6 +38,8 @@ NOTIFIABLE: Final = (
     TypeStatus.RETRY,
     TypeStatus.FAILED,
 )
+"""What a notifier's ``notification_type`` may name, in Python and in a profile alike: every status
+of 1.x (Paused too, which 1.x took and the engine never sets)."""
 
 _SYMBOLS = {
     TypeStatus.NOT_STARTED: "\u26aa",
