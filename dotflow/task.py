@@ -157,6 +157,12 @@ class Task:
     def initial_context(self, value: Any) -> None:
         self._initial_context = Context(value)
 
+    @property
+    def given_context(self) -> Context | None:
+        """The Context given at ``task.add(initial_context=...)``, or None when none was given
+        (``initial_context`` makes an empty one on first use; this never does)."""
+        return self._initial_context
+
     # The three contexts are always Contexts, as in 1.x (callbacks read ``.storage`` of tasks
     # that failed or never ran); the empty ones are made on first use, so tasks stay small.
     @property
