@@ -94,8 +94,10 @@ class TaskError:
 class Task:
     """One step of a workflow, with its inputs, its result and its status.
 
-    The engine changes ``status`` through the workflow's Reporter (``dotflow.reporting``), which
-    logs and reports each change; assigning ``task.status`` only sets it.
+    The task owns its state: the engine changes it only through the transitions below (``begin``,
+    ``retry``, ``complete``, ``fail``, ``restore``, ``reset``), and the run's Reporter then tells
+    the providers what changed (``dotflow.reporting``). Assigning ``task.status`` only sets it, as
+    in 1.x, and reports nothing.
     """
 
     __slots__ = (
@@ -227,7 +229,67 @@ class Task:
         """When the task ended (None while it has not)."""
         return None if self._finished is None else datetime.fromtimestamp(self._finished)
 
-    def _reset(self) -> None:
+    @property
+    def start_time(self) -> float | None:
+        """``started_at`` as an epoch timestamp (no datetime made), None before the first attempt."""
+        return self._started
+
+    @property
+    def finish_time(self) -> float | None:
+        """``finished_at`` as an epoch timestamp (no datetime made), None while the task has not ended."""
+        return self._finished
+
+    @property
+    def has_result(self) -> bool:
+        """Whether ``current_context`` was set (reading it makes an empty one when not)."""
+        return self._current_context is not None
+
+    @property
+    def ended(self) -> bool:
+        """Whether the task is Completed or Failed: no later change of its run touches it."""
+        return self._status in TypeStatus.TERMINAL
+
+    @property
+    def pristine(self) -> bool:
+        """Whether the task never started nor changed status (a new task, or one just ``reset``)."""
+        return self._started is None and self._status is TypeStatus.NOT_STARTED
+
+    # -- transitions: the only code that changes a task's status ---------------------------
+
+    def begin(self) -> None:
+        """An attempt starts: In progress."""
+        self._status = TypeStatus.IN_PROGRESS
+
+    def retry(self) -> None:
+        """The attempt failed and another one follows: Retry, one more retry counted."""
+        self.retry_count += 1
+        self._status = TypeStatus.RETRY
+
+    def complete(self) -> None:
+        """The step's result is in ``current_context`` (and stored): Completed."""
+        self._status = TypeStatus.COMPLETED
+
+    def fail(self, error: TaskError | None = None) -> None:
+        """The task ended without a result: Failed, with ``error`` added to its errors when given;
+        its clock stops if it had started."""
+        if error is not None:
+            self.errors.append(error)
+        if self._started is not None:
+            self._finished = _now()
+        self._status = TypeStatus.FAILED
+
+    def restore(self, value: Any, written: float) -> None:
+        """Completed from a checkpoint instead of running: ``value`` becomes the result, which
+        keeps the checkpoint's time ``written``, placed before this run started even when another
+        machine's clock wrote it "later"; that is how ``resumed`` tells it from a result made now."""
+        self._started = started = _now()
+        result = Context(value, self.task_id, self.workflow_id)
+        result._ts = min(written, started - 1e-6)
+        self._current_context = result
+        self._finished = _now()
+        self._status = TypeStatus.COMPLETED
+
+    def reset(self) -> None:
         """Forget the last run's outcome (status, errors, retries, contexts, times) before a new
         ``start()``; nothing is reported: the server already saw this task as it is now."""
         self._status = TypeStatus.NOT_STARTED
@@ -235,6 +297,14 @@ class Task:
         self.retry_count = 0
         self._started = self._finished = None
         self._previous_context = self._current_context = None
+
+    def set_result(self, value: Any) -> Context:
+        """Stop the clock and make ``value`` the task's result, a Context sharing the finish time
+        (one float for both: tasks stay small); its status is changed by ``complete`` or ``fail``."""
+        result = Context(value, self.task_id, self.workflow_id)
+        result._ts = self._finished = _now()
+        self._current_context = result
+        return result
 
     def mark_started(self) -> None:
         """Start the task's clock (the engine calls it at the first attempt)."""
@@ -361,7 +431,7 @@ class TaskBuilder:
         self.workflow_id = workflow_id
         self.queue: list[Task] = []
         self._workflow = workflow
-        reporter = getattr(workflow, "_reporter", None)
+        reporter = getattr(workflow, "reporter", None)
         if reporter is None:
             from dotflow.reporting import Reporter
 

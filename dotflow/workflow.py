@@ -172,6 +172,16 @@ class DotFlow:
         for delivery; a program flushes by itself when it exits, and so does ``dotflow start``."""
         self._reporter.flush(timeout)
 
+    @property
+    def reporter(self) -> Reporter:
+        """The Reporter that tells this workflow's providers what happens to it."""
+        return self._reporter
+
+    @property
+    def manager(self) -> Manager | None:
+        """The Manager of the latest ``start()`` (None before the first), from the moment it starts."""
+        return self._manager
+
     def schedule(self, **kwargs: Any) -> None:
         """Hand ``start`` (with these options) to the configured scheduler."""
         self.config.scheduler.start(workflow=self.start, **kwargs)

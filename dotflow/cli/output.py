@@ -195,7 +195,7 @@ def _row(task: Task) -> tuple[str, str, str, str, str, str]:
 
 
 def _attempts(task: Task) -> int:
-    if task.resumed or task._started is None:
+    if task.resumed or task.start_time is None:
         return 0
     return len(task.errors) if task.status is TypeStatus.FAILED and task.errors else task.retry_count + 1
 
@@ -259,7 +259,7 @@ class LiveView:
         now = time.time()
         for task in self._flow.result_task():
             state, style = _state(task)
-            started, finished = task._started, task._finished
+            started, finished = task.start_time, task.finish_time
             elapsed = "" if started is None else f"{(finished or now) - started:.1f}s"
             attempts = str(_attempts(task) or "")
             table.add_row(f"[{style}]{_MARKS[state]}[/]", step_name(task.step), task.task_id,

@@ -4,9 +4,7 @@ until ``--max-runs`` or a signal, one line per run."""
 from __future__ import annotations
 
 import logging
-import os
 import signal
-import sys
 import threading
 import time
 from typing import TYPE_CHECKING, Any, Optional
@@ -120,7 +118,8 @@ class _Schedule:
         self.others: dict[int, DotFlow] = {}
 
     def run_all(self) -> int:
-        from dotflow.execution.step import RunInterrupted
+        from dotflow import interrupts
+        from dotflow.errors import RunInterrupted
 
         logger.info(
             "ID %s - scheduled with cron %r (overlap %s%s); stop with Ctrl-C or SIGTERM",
@@ -129,15 +128,14 @@ class _Schedule:
             self.scheduler.overlap,
             f", {self.scheduler.max_runs} runs" if self.scheduler.max_runs else "",
         )
-        previous = {sig: signal.signal(sig, self._on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
         interrupted: BaseException | None = None
         try:
-            self.scheduler.start(self.run_once)
+            # a signal during a run in this thread unwinds it, as in dotflow start; between runs
+            # (or with only --overlap parallel runs going) it just ends the schedule
+            with interrupts.command_signals(lambda: self.current is not None, self._between_runs, sigint=True):
+                self.scheduler.start(self.run_once)
         except (KeyboardInterrupt, RunInterrupted) as exc:
             interrupted = exc
-        finally:
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
         if interrupted is not None:
             self._end_interrupted(interrupted)
         if self.signal is not None:
@@ -149,7 +147,7 @@ class _Schedule:
     def run_once(self) -> None:
         """One run, called by the scheduler at each due time (in the main thread, or on a
         thread of its own with --overlap parallel)."""
-        from dotflow.execution.step import RunInterrupted
+        from dotflow.errors import RunInterrupted
         from dotflow.providers.scheduler_cron import copy_workflow
         from dotflow.types import TypeStatus
 
@@ -205,14 +203,8 @@ class _Schedule:
             if own:
                 self.busy.release()
 
-    def _on_signal(self, signum: int, frame: Any) -> None:
-        if self.current is not None:  # a run goes on in this thread: unwind it, as dotflow start does
-            from dotflow.execution.step import RunInterrupted
-
-            if signum == signal.SIGINT:
-                raise KeyboardInterrupt
-            raise RunInterrupted(128 + signum)
-        self.signal = signum  # between runs: just end the schedule
+    def _between_runs(self, signum: int) -> None:
+        self.signal = signum
         self.scheduler.stop(timeout=0)
 
     def _line(self, number: int, flow: DotFlow, ok: bool, elapsed: float, note: str = "") -> None:
@@ -223,6 +215,8 @@ class _Schedule:
     def _end_interrupted(self, exc: BaseException) -> None:
         """A signal came during a run in this thread: that run's tasks are Failed (the Manager
         did it, or it is done here), its reports are flushed, and the process ends now."""
+        from dotflow import interrupts
+
         current, manager = self.current, self.manager
         flushed = ""
         if current is not None:
@@ -230,15 +224,16 @@ class _Schedule:
             if manager is not None:  # the signal may land between start() returning and wait()
                 manager.interrupt(exc)
             elapsed = time.perf_counter() - began
-            flow._reporter.flush(flow._reporter.signal_flush_timeout)
-            flushed = "; pending reports were flushed" if flow._reporter.remote else ""
+            interrupts.flush_reports([flow.reporter], signalled=True)
+            flushed = "; pending reports were flushed" if flow.reporter.remote else ""
             self._line(number, flow, False, elapsed, "interrupted by a signal")
         typer.echo(f"error: interrupted by a signal{flushed}", err=True)
-        code = exc.code if isinstance(exc, SystemExit) else 130
-        _exit(code if isinstance(code, int) else 1)
+        interrupts.end_process(interrupts.exit_code_of(exc))
 
     def _end_after_signal(self, signum: int) -> int:
-        from dotflow.execution.step import RunInterrupted
+        from dotflow import interrupts
+        from dotflow.errors import RunInterrupted
+        from dotflow.execution.run import abandon
 
         name = signal.Signals(signum).name
         if self.going:  # --overlap parallel: runs on their own threads get a bounded grace
@@ -248,30 +243,22 @@ class _Schedule:
             with self.lock:
                 going, others = self.going, list(self.others.values())
             # as a signal does to the run in the main thread: what did not end is Failed, and said so
+            message = f"interrupted by {name}"
+            runs = []
             for flow in others:
-                manager = flow._manager
+                manager = flow.manager
                 if manager is not None and not manager.finished:
-                    manager.interrupt(message=f"interrupted by {name}")
+                    runs.append(manager)
                 else:  # the signal came before this run's start() made its Manager
-                    flow._reporter.start_failed(
-                        flow.task.queue, RunInterrupted(128 + signum), message=f"interrupted by {name}"
-                    )
-            deadline = time.monotonic() + max((flow._reporter.signal_flush_timeout for flow in others), default=0.0)
-            for flow in others:
-                flow._reporter.flush(max(0.0, deadline - time.monotonic()))
+                    abandon(flow.reporter, flow.task.queue, RunInterrupted(128 + signum), message=message)
+            interrupts.interrupt(runs, message)
+            interrupts.flush_reports([flow.reporter for flow in others], signalled=True)
             typer.echo(f"error: schedule stopped by {name}; {_runs(going)} still going after {PARALLEL_GRACE:g}s "
                        "were cut off and reported Failed", err=True)
-            _exit(128 + signum)
+            interrupts.end_process(interrupts.signal_exit_code(signum))
         typer.echo(f"schedule stopped by {name} after {_runs(self.runs)}")
         return 0
 
 
 def _runs(count: int) -> str:
     return f"{count} run" if count == 1 else f"{count} runs"
-
-
-def _exit(code: int) -> None:
-    sys.stdout.flush()
-    sys.stderr.flush()
-    # steps may still run on worker threads; waiting for them is what the signal asked not to do
-    os._exit(code)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import sys
 import time
 from typing import TYPE_CHECKING, Any, Optional
@@ -82,16 +81,16 @@ def start(
         on_input_change=on_input_change, executor=executor, max_workers=max_workers,
     )
 
+    from dotflow import interrupts
     from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
-    from dotflow.execution.step import RunInterrupted
+    from dotflow.errors import RunInterrupted
 
     begin = time.perf_counter()
-    previous = signal.signal(signal.SIGTERM, _terminate)
     interrupted: BaseException | None = None
     manager: Manager | None = None
     live = LiveView(flow, LiveView.wanted(no_progress, quiet, output))
     try:
-        with live, _quiet_transitions(live), _stdout_to_stderr(output == "json"):
+        with interrupts.command_signals(), live, _quiet_transitions(live), _stdout_to_stderr(output == "json"):
             manager = flow.start(**resolved.workflow_options())
             manager.wait()
     except AssertionError as exc:
@@ -107,10 +106,9 @@ def start(
         report_failed_quietly(resolved, flow, exc)
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
         elapsed = time.perf_counter() - begin  # the workflow's time: delivering its reports is not part of it
         # the one wait for delivery: the tasks never waited on the network
-        flow._reporter.flush(flow._reporter.signal_flush_timeout if interrupted is not None else None)
+        interrupts.flush_reports([flow.reporter], signalled=interrupted is not None)
     if output == "json":
         typer.echo(json.dumps(as_json(flow, elapsed)))
     else:
@@ -118,13 +116,9 @@ def start(
         if verbose:
             echo_lines(tracebacks(flow), err=True)
     if interrupted is not None:
-        code = interrupted.code if isinstance(interrupted, SystemExit) else 130
-        flushed = "; pending reports were flushed" if flow._reporter.remote else ""
+        flushed = "; pending reports were flushed" if flow.reporter.remote else ""
         typer.echo(f"error: interrupted by a signal{flushed}", err=True)
-        sys.stdout.flush()
-        sys.stderr.flush()
-        # steps may still run on worker threads; waiting for them is what the signal asked not to do
-        os._exit(code if isinstance(code, int) else 1)
+        interrupts.end_process(interrupts.exit_code_of(interrupted))
     return 0 if workflow_ok(flow) else EXIT_FAILED
 
 
@@ -284,11 +278,3 @@ class _stdout_to_stderr:
             self._stdout.flush()  # what was buffered meanwhile belongs to stderr too
             os.dup2(self._saved_fd, self._fd)
             os.close(self._saved_fd)
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    # unwinds through start(), which reports the unfinished tasks Failed, then the flush below;
-    # a RunInterrupted, unlike a step's own sys.exit(), interrupts the run
-    from dotflow.execution.step import RunInterrupted
-
-    raise RunInterrupted(128 + signum)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Sequence
 
 from dotflow.execution.parallel import run_pool
-from dotflow.execution.runner import RunOptions
 from dotflow.execution.sequential import run_sequential
 
 if TYPE_CHECKING:
+    from dotflow.execution.run import Run
     from dotflow.task import Task
 
 
@@ -20,9 +20,9 @@ def split_groups(tasks: Sequence[Task]) -> list[list[Task]]:
     return list(groups.values())
 
 
-def run_groups(tasks: Sequence[Task], options: RunOptions, max_workers: int | None = None) -> None:
+def run_groups(tasks: Sequence[Task], run: Run, max_workers: int | None = None) -> None:
     """Run every group at once (``max_workers`` caps that when given). The default is one
     thread per group, not the CPU count: groups are few, long chains that often wait on
     I/O, and on a small machine a CPU-sized pool would quietly run them one after another."""
     groups = split_groups(tasks)
-    run_pool(groups, lambda group: run_sequential(group, options), max_workers or len(groups))
+    run_pool(groups, lambda group: run_sequential(group, run), max_workers or len(groups))

@@ -6,9 +6,10 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
+from dotflow import interrupts
 from dotflow.errors import UsageError
+from dotflow.execution.run import Run
 from dotflow.execution.runner import RunOptions
-from dotflow.reporting import signals
 from dotflow.types import TypeExecution, TypeStatus
 
 if TYPE_CHECKING:
@@ -69,18 +70,18 @@ class Manager:
         self.on_failure = on_failure
         self.max_workers = max_workers
         self.executor = executor  # checked by start(); opened by run(), closed when the run ends
-        self.reporter: Reporter = workflow._reporter
-        options.reporter = self.reporter
+        self.reporter: Reporter = workflow.reporter
         self.started = datetime.now()
         self.status: str = TypeStatus.NOT_STARTED
         self._thread: threading.Thread | None = None
         self._errors: list[BaseException] = []
         self._reported = False  # the final workflow status was reported (by the run or by interrupt)
         self._lock = threading.RLock()
-        if mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks) or self.reporter.remote:
-            # tasks run on worker threads, or a SIGTERM may interrupt from another thread
-            # (dotflow.reporting.signals): status changes take the lock
-            options.lock = self._lock
+        # tasks run on worker threads, or a SIGTERM may interrupt from another thread
+        # (dotflow.interrupts): status changes take the lock
+        shared = mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks) or self.reporter.remote
+        self.state = Run(self.reporter, resume=options.resume, keep_going=options.keep_going,
+                         lock=self._lock if shared else None)
 
     def run(self, prepare: Callable[[], bool] | None = None) -> Manager:
         """Run the tasks (in the background for that mode) and return this Manager. ``DotFlow.start``
@@ -88,13 +89,13 @@ class Manager:
         and says whether to resume, called once the executor is open, so that a run that cannot
         start (an executor that cannot be had) changes nothing stored."""
         for task in self.tasks:
-            if task._started is not None or task._status is not TypeStatus.NOT_STARTED:
-                task._reset()
+            if not task.pristine:
+                task.reset()
         # before the first report: a Dask scheduler that cannot be reached is start()'s error
-        self.options.executor = self._open_executor()
+        self.state.executor = self._open_executor()
         try:
             if prepare is not None:
-                self.options.resume = prepare()
+                self.state.resume = prepare()
             self.reporter.run_started(self.mode, len(self.tasks))
         except BaseException:
             self._close_executor()
@@ -102,7 +103,7 @@ class Manager:
         self.status = TypeStatus.IN_PROGRESS
         watched = self.reporter.remote
         if watched:
-            signals.watch(self)  # SIGTERM and interpreter exit still leave a terminal status
+            interrupts.watch(self)  # SIGTERM and interpreter exit still leave a terminal status
         if self.mode == TypeExecution.BACKGROUND:
             from dotflow.execution.background import start_background
 
@@ -116,16 +117,16 @@ class Manager:
                 self._run_and_finish()
             finally:
                 if watched:
-                    signals.unwatch(self)
+                    interrupts.unwatch(self)
         return self
 
     def _run_and_finish(self) -> None:
         try:
             self._run_tasks()
         except (KeyboardInterrupt, SystemExit) as exc:
-            self.interrupt(exc)
-            self._close_executor()  # after interrupt(): a task whose worker is killed now stays "interrupted"
-            self.reporter.flush_after_signal()
+            # interrupt() closes the executor after the tasks were failed: a task whose worker is
+            # killed then stays "interrupted"
+            interrupts.unwound(self, exc)
             raise
         finally:
             self._close_executor()
@@ -154,7 +155,7 @@ class Manager:
         return open_executor(self.executor, self.max_workers, concurrency)
 
     def _close_executor(self) -> None:
-        executor, self.options.executor = self.options.executor, None
+        executor, self.state.executor = self.state.executor, None
         if executor is not None:
             executor.close()
 
@@ -163,18 +164,18 @@ class Manager:
         if mode == TypeExecution.PARALLEL:
             from dotflow.execution.parallel import run_parallel
 
-            executor = self.options.executor
+            executor = self.state.executor
             # a remote executor runs as many steps at once as it has workers; threads only wait on them
             capacity = executor.capacity if executor is not None else None
-            run_parallel(self.tasks, self.options, self.max_workers or capacity)
+            run_parallel(self.tasks, self.state, self.max_workers or capacity)
         elif mode == TypeExecution.SEQUENTIAL_GROUP:
             from dotflow.execution.groups import run_groups
 
-            run_groups(self.tasks, self.options, self.max_workers)
+            run_groups(self.tasks, self.state, self.max_workers)
         else:
             from dotflow.execution.sequential import run_sequential
 
-            run_sequential(self.tasks, self.options)
+            run_sequential(self.tasks, self.state)
 
     def interrupt(self, reason: BaseException | None = None, message: str | None = None) -> None:
         """End the run now: every task not yet Completed or Failed becomes Failed with the
@@ -185,25 +186,22 @@ class Manager:
         the run has ended.
 
         Called for you when the thread running the Manager gets KeyboardInterrupt or
-        SystemExit, and on SIGTERM when the run reports remotely (see ``dotflow.reporting.signals``).
+        SystemExit, and on SIGTERM when the run reports remotely (see ``dotflow.interrupts``).
         """
-        from dotflow.execution.runner import interruption_message
         from dotflow.task import TaskError
 
-        options = self.options
+        state = self.state
         cause = reason if reason is not None else KeyboardInterrupt()
-        text = message or interruption_message(reason)
+        text = message or interrupts.interruption_message(reason)
         with self._lock:
-            if self._reported or options.interrupted:
+            if self._reported or state.interrupted:
                 return
-            options.interrupted = True
+            state.interrupted = True
             for task in self.tasks:
-                if task.status is TypeStatus.COMPLETED or task.status is TypeStatus.FAILED:
+                if task.ended:
                     continue
-                task.errors.append(TaskError(cause, task.retry_count + 1, traceback="", message=text))
-                if task.started_at is not None:
-                    task.mark_finished()
-                self.reporter.task_status(task, TypeStatus.FAILED)
+                task.fail(TaskError(cause, task.retry_count + 1, traceback="", message=text))
+                self.reporter.task_changed(task)
         self._finish()
         # a process pool's busy workers are killed now (steps in threads can only run on unseen),
         # whichever thread interrupts: a background run's own thread may be waiting on them
@@ -218,7 +216,7 @@ class Manager:
             self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
         self.reporter.run_finished(self.status)
         if self._thread is not None and self.reporter.remote:
-            signals.unwatch(self)  # from the background thread: forgets the run; wait() restores SIGTERM
+            interrupts.unwatch(self)  # from the background thread: forgets the run; wait() restores SIGTERM
         callback = self.on_success if ok else self.on_failure
         if callback is not None:
             callback(tasks=self.tasks)
@@ -247,11 +245,10 @@ class Manager:
             try:
                 self._thread.join(timeout)
             except (KeyboardInterrupt, SystemExit) as exc:
-                self.interrupt(exc)
-                self.reporter.flush_after_signal()
+                interrupts.unwound(self, exc)
                 raise
             if not self._thread.is_alive() and self.reporter.remote:
-                signals.unwatch(self)
+                interrupts.unwatch(self)
         if self._errors:
             raise self._errors.pop(0)
         return self.done

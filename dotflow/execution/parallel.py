@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING, Callable, Sequence, TypeVar
 
-from dotflow.execution.runner import RunOptions, run_task
+from dotflow.execution.runner import run_task
 
 if TYPE_CHECKING:
+    from dotflow.execution.run import Run
     from dotflow.task import Task
 
 T = TypeVar("T")
@@ -41,5 +42,5 @@ def run_pool(jobs: Sequence[T], work: Callable[[T], object], max_workers: int | 
             raise error
 
 
-def run_parallel(tasks: Sequence[Task], options: RunOptions, max_workers: int | None = None) -> None:
-    run_pool(tasks, lambda task: run_task(task, None, options), max_workers)
+def run_parallel(tasks: Sequence[Task], run: Run, max_workers: int | None = None) -> None:
+    run_pool(tasks, lambda task: run_task(task, None, run), max_workers)

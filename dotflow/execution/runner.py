@@ -4,97 +4,66 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from traceback import format_exc
 from typing import TYPE_CHECKING
 
 from dotflow.context import Context
-from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
-from dotflow.execution.step import RunInterrupted, run_step
+from dotflow.errors import RunInterrupted, StepExitError, StepPickleError, StepTimeoutError
+from dotflow.execution.step import run_step
+from dotflow.interrupts import interruption_message
 from dotflow.task import TRACEBACK_LOGGER, TaskError, log_event, task_label
-from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
-    import threading
-
     from dotflow.abc.storage import Storage
-    from dotflow.execution.executors.base import StepRunner
-    from dotflow.reporting import Reporter
+    from dotflow.execution.run import Run
     from dotflow.task import Task
 
 logger = logging.getLogger("dotflow")
 
-def interruption_message(cause: BaseException | None) -> str:
-    """The error message of a task cut short: ``interrupted by SIGINT`` for KeyboardInterrupt,
-    ``interrupted by SIGTERM`` for the interruption ``dotflow start`` raises on SIGTERM."""
-    if isinstance(cause, KeyboardInterrupt):
-        return "interrupted by SIGINT"
-    code = getattr(cause, "code", None)
-    if isinstance(cause, RunInterrupted) and isinstance(code, int) and code > 128:
-        import signal
-
-        try:
-            return f"interrupted by {signal.Signals(code - 128).name}"
-        except ValueError:
-            pass
-    return "interrupted"
-
 
 class RunOptions:
-    """What a run does beyond running steps (resuming from checkpoints, continuing after a
-    failure), and the run's shared state: its reporter and whether it was interrupted.
+    """What a run does beyond running steps: resume from checkpoints, continue after a failure.
+    The run's state while it lasts is a ``dotflow.execution.run.Run``."""
 
-    Once ``interrupted`` is set (by ``Manager.interrupt``) the runner changes no status any
-    more: a worker thread whose step ends after the interruption cannot turn a task that was
-    reported Failed into Completed. When tasks run on worker threads, the Manager gives the
-    run a ``lock`` that every status change takes, so that check and change are one step; a
-    run in the caller's thread alone needs none. Every status change goes through ``reporter``.
-    ``executor`` runs the step calls when the run has one other than threads (see
-    ``dotflow.execution.executors``); everything else stays on the run's threads.
-    """
-
-    __slots__ = ("resume", "keep_going", "interrupted", "lock", "reporter", "executor")
+    __slots__ = ("keep_going", "resume")
 
     def __init__(self, resume: bool = False, keep_going: bool = False) -> None:
         self.resume = resume
         self.keep_going = keep_going
-        self.interrupted = False
-        self.lock: threading.RLock | None = None
-        self.reporter: Reporter = None  # type: ignore[assignment]  # set by the Manager that runs it
-        self.executor: StepRunner | None = None  # set by the Manager; None: this thread calls the step
 
 
-def run_task(task: Task, previous: Context | None, options: RunOptions) -> Context:
+def run_task(task: Task, previous: Context | None, run: Run) -> Context:
     """Run ``task`` to Completed or Failed and return its Context (what the next task gets).
 
     An AssertionError from the step or the callback fails the task and then propagates:
     test suites use asserts inside steps as checks. After an interruption it runs nothing.
     """
     previous = previous if previous is not None else Context()
-    if options.interrupted:
+    if run.interrupted:
         return previous
     storage = task.config.storage  # type: ignore[union-attr]
     task.previous_context = previous
     key = storage.key(task)
-    if options.resume and storage.exists(key):
-        _resume(task, storage.get(key), options)
+    if run.resume and storage.exists(key):
+        _resume(task, storage.get(key), run)
         return task.current_context
 
     task.mark_started()
     try:
-        _attempt(task, previous, storage, key, options)
+        _attempt(task, previous, storage, key, run)
     except (KeyboardInterrupt, SystemExit) as exc:
         # SIGINT/SIGTERM mid-step: say so to the observer (Failed) before the process unwinds
-        _record(task, task.retry_count + 1, exc, interruption_message(exc))
-        _finish(task, TypeStatus.FAILED, options)
+        _fail(task, task.retry_count + 1, exc, run, interruption_message(exc))
         raise
-    if task._current_context is None:  # failed: the callback and the next task see an empty Context
+    if not task.has_result:  # failed: the callback and the next task see an empty Context
         task.current_context = Context(None, task.task_id, task.workflow_id)
-    if not options.interrupted:
+    if not run.interrupted:
         _callback(task)
     return task.current_context
 
 
-def _resume(task: Task, checkpoint: Context, options: RunOptions) -> None:
+def _resume(task: Task, checkpoint: Context, run: Run) -> None:
     """Complete ``task`` from its stored ``checkpoint`` without running its step. The task's
     result keeps the checkpoint's time, which is how a resumed task is told from one that ran
     (``Task.resumed``)."""
@@ -103,26 +72,21 @@ def _resume(task: Task, checkpoint: Context, options: RunOptions) -> None:
         # a class step's result is its methods' Contexts; a store that keeps plain JSON
         # returns their values, so give the next step the shape the first run gave it
         value = [item if isinstance(item, Context) else Context(item) for item in value]
-    task.current_context = Context(value, task.task_id, task.workflow_id)
-    task.mark_started()
-    started = task._started or checkpoint._ts
-    # before this run started, even if another machine's clock wrote it "later"
-    task.current_context._ts = min(checkpoint._ts, started - 1e-6)
-    task.mark_finished()
+    written = checkpoint._ts
     if logger.isEnabledFor(logging.INFO):
-        written = task.current_context.time.isoformat(sep=" ", timespec="seconds")
-        log_event(logging.INFO, task.workflow_id, task_label(task), f"resumed from the checkpoint written {written}")
-    if _set_status(task, TypeStatus.COMPLETED, options, resumed=True):
+        shown = datetime.fromtimestamp(min(written, time.time())).isoformat(sep=" ", timespec="seconds")
+        log_event(logging.INFO, task.workflow_id, task_label(task), f"resumed from the checkpoint written {shown}")
+    if run.change(task, task.restore, value, written, resumed=True):
         _callback(task)
 
 
-def _attempt(task: Task, previous: Context, storage: Storage, key: str, options: RunOptions) -> None:
+def _attempt(task: Task, previous: Context, storage: Storage, key: str, run: Run) -> None:
     """Run the step until it succeeds, fails for good, or runs out of attempts."""
     step_options = task.options
     delay = step_options.retry_delay
-    executor = options.executor
+    executor = run.executor
     for attempt in range(1, step_options.retry + 1):
-        if not _set_status(task, TypeStatus.IN_PROGRESS, options):
+        if not run.change(task, task.begin):
             return
         try:
             if executor is None:
@@ -130,36 +94,31 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
             else:  # only the call goes to the executor: this thread keeps statuses, retries and storage
                 value = executor.run(task, previous)
         except AssertionError as exc:
-            _record(task, attempt, exc)
-            _finish(task, TypeStatus.FAILED, options)
+            _fail(task, attempt, exc, run)
             raise
         except Exception as exc:
-            if options.interrupted:
+            if run.interrupted:
+                return
+            if isinstance(exc, _FINAL) or attempt == step_options.retry:
+                _fail(task, attempt, exc, run)
                 return
             _record(task, attempt, exc)
-            if isinstance(exc, _FINAL) or attempt == step_options.retry:
-                _finish(task, TypeStatus.FAILED, options)
-                return
-            task.retry_count += 1
-            if not _set_status(task, TypeStatus.RETRY, options):
+            if not run.change(task, task.retry):
                 return
             if delay:
                 time.sleep(delay)
             if step_options.backoff:
                 delay *= 2
         else:
-            if options.interrupted:
+            if run.interrupted:
                 return  # the task was reported Failed meanwhile; that stays its outcome
-            finished = task.mark_finished()
-            task.current_context = Context(value, task.task_id, task.workflow_id)
-            task.current_context._ts = finished  # one float for both: tasks stay small
+            result = task.set_result(value)
             try:
-                storage.post(key, task.current_context)
+                storage.post(key, result)
             except Exception as exc:
-                _record(task, attempt, exc, f"could not store the result: {exc}")
-                _finish(task, TypeStatus.FAILED, options)
+                _fail(task, attempt, exc, run, f"could not store the result: {exc}")
                 return
-            _set_status(task, TypeStatus.COMPLETED, options)
+            run.change(task, task.complete)
             return
 
 
@@ -167,35 +126,29 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, options:
 _FINAL = (StepTimeoutError, StepExitError, StepPickleError)
 
 
-def _set_status(task: Task, status: str, options: RunOptions, resumed: bool = False) -> bool:
-    """Set (and so report) ``status`` unless the run was interrupted; returns whether it did."""
-    lock = options.lock
-    if lock is None:
-        if options.interrupted:
-            return False
-        options.reporter.task_status(task, status, resumed)
-        return True
-    with lock:
-        if options.interrupted:
-            return False
-        options.reporter.task_status(task, status, resumed)
-        return True
+def _record(task: Task, attempt: int, exc: BaseException, message: str | None = None) -> TaskError:
+    """The error of a failed attempt, logged at DEBUG; a retried attempt's joins the task's errors here."""
+    error = _error(task, attempt, exc, message)
+    task.errors.append(error)
+    return error
 
 
-def _record(task: Task, attempt: int, exc: BaseException, message: str | None = None) -> None:
+def _fail(task: Task, attempt: int, exc: BaseException, run: Run, message: str | None = None) -> None:
+    """The attempt's failure ends the task: its error is kept, then the task is Failed."""
+    _record(task, attempt, exc, message)
+    run.change(task, task.fail)
+
+
+def _error(task: Task, attempt: int, exc: BaseException, message: str | None) -> TaskError:
     message = message or str(exc) or type(exc).__name__
-    task.errors.append(TaskError(exc, attempt, traceback=format_exc(), message=message))
+    error = TaskError(exc, attempt, traceback=format_exc(), message=message)
     if logger.isEnabledFor(logging.DEBUG):
         from dotflow.redact import one_line
 
         # one line, credentials masked, as the WARNING and ERROR lines have it
         reason = f"attempt {attempt} failed: {type(exc).__name__}: {one_line(message)}"
         log_event(logging.DEBUG, task.workflow_id, task_label(task), reason)
-
-
-def _finish(task: Task, status: str, options: RunOptions) -> None:
-    task.mark_finished()
-    _set_status(task, status, options)
+    return error
 
 
 def _callback(task: Task) -> None:

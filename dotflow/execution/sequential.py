@@ -4,21 +4,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Sequence
 
-from dotflow.execution.runner import RunOptions, run_task
+from dotflow.execution.runner import run_task
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.context import Context
+    from dotflow.execution.run import Run
     from dotflow.task import Task
 
 
-def run_sequential(tasks: Sequence[Task], options: RunOptions) -> None:
+def run_sequential(tasks: Sequence[Task], run: Run) -> None:
     """Run ``tasks`` in order in this thread; stop at the first failure unless keep_going,
     and after an interruption of the run."""
     previous: Context | None = None
     for task in tasks:
-        if options.interrupted:
+        if run.interrupted:
             break
-        previous = run_task(task, previous, options)
-        if task.status is TypeStatus.FAILED and not options.keep_going:
+        previous = run_task(task, previous, run)
+        if task.status is TypeStatus.FAILED and not run.keep_going:
             break

@@ -9,7 +9,7 @@ from weakref import WeakKeyDictionary
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
-from dotflow.errors import StepExitError, StepTimeoutError
+from dotflow.errors import RunInterrupted, StepExitError, StepTimeoutError
 
 if TYPE_CHECKING:
     from dotflow.task import Task
@@ -68,14 +68,6 @@ def call(target: Any, task: Task, previous: Context, timeout: float = 0) -> Any:
     if _is_awaitable(result):
         return _run_coroutine(result, timeout)
     return result
-
-
-class RunInterrupted(SystemExit):
-    """The SystemExit that interrupts a run (``dotflow start`` raises it on SIGTERM).
-
-    Any other SystemExit comes from a step's own code (``sys.exit()``, a click command's
-    ``main()``) and fails that step like an exception, instead of ending the whole run.
-    """
 
 
 def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -> Any:

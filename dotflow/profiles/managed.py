@@ -46,12 +46,13 @@ def report_failed_start(
     what the user reads."""
     if resolved["workflow.id"] is None or resolved.server_provider == "none":
         return
+    from dotflow.execution.run import abandon
     from dotflow.workflow import DotFlow
 
     try:
-        if flow is None or flow.workflow_id != resolved["workflow.id"] or not flow._reporter.remote:
+        if flow is None or flow.workflow_id != resolved["workflow.id"] or not flow.reporter.remote:
             flow = DotFlow(profile=resolved)  # the profile's server and id, no tasks
-        flow._reporter.start_failed(flow.task.queue, problem)
+        abandon(flow.reporter, flow.task.queue, problem)
         flow.flush()
     except Exception:  # the start already failed for a reason the user will read
         pass
@@ -67,12 +68,13 @@ def report_unresolvable(env: Mapping[str, str], profile: str | None, problem: Ba
     if not (base_url and token and workflow_id) or asked not in (None, "", MANAGED):
         return
     from dotflow.config import Config
+    from dotflow.execution.run import abandon
     from dotflow.providers.server_api import ServerAPI
     from dotflow.workflow import DotFlow
 
     try:
         flow = DotFlow(config=Config(server=ServerAPI(base_url, token)), workflow_id=workflow_id)
-        flow._reporter.start_failed((), problem)
+        abandon(flow.reporter, (), problem)
         flow.flush()
     except Exception:  # the error the user reads is the resolution's
         pass

@@ -1,8 +1,9 @@
-"""Reporter: the one caller of a workflow's providers' hooks, and the one place a status changes.
+"""Reporter: the one caller of a workflow's providers' hooks. It observes; it changes no state.
 
 The engine never calls a provider itself: ``DotFlow`` announces the workflow, ``TaskBuilder`` the
-tasks, and the run's status changes all go through ``task_status``, ``run_started`` and
-``run_finished``, which set the status and tell, in dotflow 1.x's order and call shapes:
+tasks, and after each transition of a task (``Task.begin``, ``Task.fail``...) the run calls
+``task_changed``; ``run_started`` and ``run_finished`` tell the workflow's. They tell, in dotflow
+1.x's order and call shapes:
 
 - at ``task.add``: notify, log (info), server ``create_task``;
 - on each task status: tracer ``start_task`` (first attempt), notify, log and metrics (by status:
@@ -24,6 +25,7 @@ import logging
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
+from dotflow.interrupts import SIGNAL_FLUSH_TIMEOUT
 from dotflow.task import log_event
 from dotflow.types import TypeStatus
 
@@ -33,8 +35,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dotflow")
 
-# The bound of a flush after SIGTERM or SIGINT for a Server that does not say (ServerAPI does).
-SIGNAL_FLUSH_TIMEOUT = 5.0
 # status -> (log method, metrics method); the rest log at info and count nothing
 _BY_STATUS = {
     TypeStatus.FAILED: ("error", "task_failed"),
@@ -94,20 +94,20 @@ class Reporter:
         if self._server is not None:
             self._call(self._server, "create_task", task=task)
 
-    def task_status(self, task: Task, status: str, resumed: bool = False) -> None:
-        """Set ``task``'s status and tell every provider. A task ``resumed`` from its checkpoint
-        gets no span (it did not run), as in 1.x."""
+    def task_changed(self, task: Task, resumed: bool = False) -> None:
+        """Tell every provider the status ``task`` just took. A task ``resumed`` from its
+        checkpoint gets no span (it did not run), as in 1.x."""
+        status = task.status
         tracer = None if resumed else self._tracer
         if tracer is not None and status is TypeStatus.IN_PROGRESS and not task.retry_count:
             self._call(tracer, "start_task", task=task)
-        task._status = status
         if self._notify is not None:
             self._call(self._notify, "hook_status_task", task=task)
         log_method, count = _BY_STATUS.get(status, ("info", None))
         self._call(self._log, log_method, task=task)
         if count is not None and self._metrics is not None:
             self._call(self._metrics, count, task=task)
-        if tracer is not None and status in TypeStatus.TERMINAL and task._started is not None:
+        if tracer is not None and status in TypeStatus.TERMINAL and task.start_time is not None:
             self._call(tracer, "end_task", task=task)
         if self._server is not None:
             self._call(self._server, "update_task", task=task)
@@ -139,20 +139,12 @@ class Reporter:
         if status is not TypeStatus.IN_PROGRESS and logger.isEnabledFor(logging.INFO):
             log_event(logging.INFO, self.workflow.workflow_id, "workflow", status)
 
-    def start_failed(self, tasks: Any, problem: BaseException | None = None, message: str | None = None) -> None:
-        """A run that could not start (or got no further): tell the server its unfinished tasks
-        and the workflow are Failed, since the backend's rows wait on them. The tasks get
-        ``problem`` as their error (with ``message``, by default its own); no log line per task:
-        whoever stopped the run shows the error."""
-        from dotflow.task import TaskError
-
-        for task in tasks:
-            if task._status in TypeStatus.TERMINAL:
-                continue
-            if problem is not None:
-                task.errors.append(TaskError(problem, task.retry_count + 1, traceback="", message=message))
-            task._status = TypeStatus.FAILED
-            if self._server is not None:
+    def abandoned(self, tasks: Any) -> None:
+        """A run that could not start (or got no further) left ``tasks`` Failed (see
+        ``dotflow.execution.run.abandon``): tell the server them and the workflow, since the
+        backend's rows wait on them; no log line per task: whoever stopped the run shows the error."""
+        if self._server is not None:
+            for task in tasks:
                 self._call(self._server, "update_task", task=task)
         self.workflow_status(TypeStatus.FAILED)
 
@@ -167,9 +159,6 @@ class Reporter:
             if provider is not None:
                 left = None if deadline is None else max(0.0, deadline - monotonic())
                 self._call(provider, "flush", timeout=left)
-
-    def flush_after_signal(self) -> None:
-        self.flush(self.signal_flush_timeout)
 
     def _call(self, provider: Any, hook: str, *args: Any, **kwargs: Any) -> None:
         try:

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import pickle
 import socket
@@ -24,6 +23,7 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
+from dotflow import interrupts
 from dotflow.errors import ExecutorError, StepTimeoutError, WorkerDiedError
 from dotflow.execution.executors.base import StepRunner, decode, encode
 from dotflow.execution.executors.zygote import describe_exit, recv_exact, recv_frame, send_frame
@@ -176,7 +176,7 @@ def helper() -> _Helper:
         if _helper is None or not _helper.alive:
             if not _hooked:  # registered on first use, never at import
                 os.register_at_fork(after_in_child=_forget)
-                atexit.register(_close_helper)
+                interrupts.close_at_exit(_close_helper)
                 _hooked = True
             _helper = _Helper()
         return _helper

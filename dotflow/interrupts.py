@@ -1,0 +1,298 @@
+"""How a process running workflows stops: the one owner of signal handlers, the interpreter-exit
+hook, the interruption of runs, the bounded flush of their reports and the exit codes, for
+``dotflow start``, ``dotflow schedule`` and library runs alike.
+
+Everything that must happen before the process ends registers here instead of installing its
+own handler or hook, and the order is written down once (``_at_exit``):
+
+1. runs still going are interrupted: their unfinished tasks and the run itself become Failed and
+   are reported ("interrupted: the process exited during the run"), then their reports flushed;
+2. every delivery queue that was used flushes what it still holds (each its own ``flush_timeout``);
+3. what closes last closes (the process executor's helper).
+
+**Library runs** that report remotely are *watched* while they last (``watch``/``unwatch``).
+SIGTERM (``docker stop``, Kubernetes): if the application left SIGTERM at its default and the run
+started on the main thread, a handler is installed for as long as watched runs last. It marks
+every watched run's running and unstarted tasks, and the run, Failed ("interrupted by SIGTERM"),
+reports them, flushes within the server's ``signal_flush_timeout`` and ends the process with 143,
+as the default action would have ended it. The work happens on a thread of its own, so a lock the
+interrupted code held is never waited for by the same thread. A SIGTERM arriving when no watched
+run is active gets the default action. SIGINT is left to Python: KeyboardInterrupt unwinds
+through the run, which interrupts itself and flushes within the signal bound (``unwound``).
+
+**Commands** (``dotflow start``, ``dotflow schedule``) own their signals while they run
+(``command_signals``): in the main thread a signal becomes an exception that unwinds the run
+(KeyboardInterrupt, or ``RunInterrupted`` with the exit code), and the command ends with
+``end_process`` once the interrupted runs are reported and flushed (``interrupt_and_flush``).
+
+Interrupting a run is safe from any thread (``interrupt_and_flush``): a cancel request from
+another thread goes the same way as a signal.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+from contextlib import contextmanager
+from time import monotonic
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Protocol
+
+from dotflow.errors import RunInterrupted
+
+if TYPE_CHECKING:
+    import weakref
+
+EXIT_OK = 0
+EXIT_FAILED = 1  # the workflow ran and failed (or a schedule had a failed run)
+EXIT_USAGE = 2  # a usage or configuration error: nothing ran
+# The bound of a flush after a signal for a Server that does not say (ServerAPI does).
+SIGNAL_FLUSH_TIMEOUT = 5.0
+# Seconds past the flush bound given to marking the tasks Failed (a user's Server may be slow at it).
+_GRACE = 2.0
+
+
+class Reporting(Protocol):
+    """What is flushed here: a run's Reporter."""
+
+    @property
+    def signal_flush_timeout(self) -> float: ...
+
+    def flush(self, timeout: float | None = None) -> None: ...
+
+
+class Interruptible(Protocol):
+    """What is interrupted here: a run (``dotflow.execution.manager.Manager``)."""
+
+    reporter: Any
+
+    @property
+    def finished(self) -> bool: ...
+
+    def interrupt(self, reason: BaseException | None = None, message: str | None = None) -> None: ...
+
+
+def signal_exit_code(signum: int) -> int:
+    """The exit code of a process ended by signal ``signum``, as a shell reports it: 128 + n."""
+    return 128 + signum
+
+
+def exit_code_of(cause: BaseException) -> int:
+    """The exit code a command ends with after ``cause`` interrupted it: 130 for Ctrl-C, the code a
+    ``RunInterrupted`` carries (143 for SIGTERM), else 1."""
+    if isinstance(cause, KeyboardInterrupt):
+        return signal_exit_code(signal.SIGINT)
+    code = getattr(cause, "code", None)
+    return code if isinstance(code, int) else EXIT_FAILED
+
+
+def interruption_message(cause: BaseException | None) -> str:
+    """The error message of a task cut short: ``interrupted by SIGINT`` for KeyboardInterrupt,
+    ``interrupted by SIGTERM`` for the interruption ``dotflow start`` raises on SIGTERM."""
+    if isinstance(cause, KeyboardInterrupt):
+        return "interrupted by SIGINT"
+    code = getattr(cause, "code", None)
+    if isinstance(cause, RunInterrupted) and isinstance(code, int) and code > 128:
+        try:
+            return f"interrupted by {signal.Signals(code - 128).name}"
+        except ValueError:
+            pass
+    return "interrupted"
+
+
+# -- the registry ------------------------------------------------------------------------------
+
+_lock = threading.RLock()
+_watched: dict[Interruptible, None] = {}  # insertion-ordered set of the library runs watched
+_queues: list[weakref.ReferenceType[Any]] = []  # delivery queues to flush at exit
+_closers: list[Callable[[], None]] = []  # called last at exit
+_state: dict[str, Any] = {"sigterm": False, "atexit": False, "exiting": False}
+
+
+def _hook_exit() -> None:
+    """Register the one interpreter-exit hook, on first need (never at import)."""
+    if not _state["atexit"]:
+        atexit.register(_at_exit)
+        _state["atexit"] = True
+
+
+def flush_at_exit(queue: Any) -> None:
+    """Have ``queue`` (anything with ``flush()``) flushed when the interpreter exits, after the
+    runs still going were interrupted. Held weakly: a queue no longer used is not kept alive."""
+    import weakref
+
+    with _lock:
+        _queues.append(weakref.ref(queue))
+        _hook_exit()
+
+
+def close_at_exit(close: Callable[[], None]) -> None:
+    """Have ``close()`` called last when the interpreter exits (the process executor's helper)."""
+    with _lock:
+        _closers.append(close)
+        _hook_exit()
+
+
+def watch(run: Interruptible) -> None:
+    """Watch a library run that reports remotely until ``unwatch``: interpreter exit, and SIGTERM
+    where the application left it at its default, still leave it a terminal status."""
+    with _lock:
+        _watched[run] = None
+        _hook_exit()
+        if _state["sigterm"] or threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+                return  # the application (or dotflow start) handles SIGTERM itself: leave it alone
+            signal.signal(signal.SIGTERM, _on_sigterm)
+        except (ValueError, OSError):  # not the main interpreter, or no SIGTERM on this platform
+            return
+        _state["sigterm"] = True
+
+
+def unwatch(run: Interruptible) -> None:
+    """Stop watching ``run``; the default SIGTERM action comes back when no run is watched
+    (from the main thread; elsewhere the handler restores it the next time it fires)."""
+    with _lock:
+        _watched.pop(run, None)
+        if _watched or not _state["sigterm"] or threading.current_thread() is not threading.main_thread():
+            return
+        try:
+            if signal.getsignal(signal.SIGTERM) is _on_sigterm:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        except (ValueError, OSError):
+            return
+        _state["sigterm"] = False
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    with _lock:
+        runs = list(_watched)
+        if _state["exiting"]:
+            return  # already reporting and about to exit
+        if not runs:
+            # a background run ended without wait(): behave exactly as if never installed
+            signal.signal(signum, signal.SIG_DFL)
+            _state["sigterm"] = False
+            signal.raise_signal(signum)
+            return
+        _state["exiting"] = True
+    # not a daemon: an interpreter that reaches its end meanwhile waits for the exit code set here
+    threading.Thread(target=_stop, args=(runs, signum), name="dotflow-sigterm", daemon=False).start()
+
+
+def _stop(runs: list[Interruptible], signum: int) -> None:
+    message = f"interrupted by {signal.Signals(signum).name}"
+    # the reporting runs on a daemon thread of its own, watched: a user's Server hook that blocks
+    # must not keep the process from ending once the bound is spent
+    bound = max((run.reporter.signal_flush_timeout for run in runs), default=0.0)
+    work = threading.Thread(
+        target=interrupt_and_flush, args=(runs, message, True), name="dotflow-sigterm-report", daemon=True
+    )
+    work.start()
+    work.join(bound + _GRACE)
+    end_process(signal_exit_code(signum))
+
+
+def _at_exit() -> None:
+    with _lock:
+        running = [run for run in _watched if not run.finished]
+        _watched.clear()
+        queues = [queue for queue in (ref() for ref in _queues) if queue is not None]
+        _queues.clear()
+        closers = list(_closers)
+    if running:
+        interrupt_and_flush(running, "interrupted: the process exited during the run", signalled=False)
+    for queue in queues:
+        queue.flush()
+    for close in reversed(closers):
+        close()
+
+
+# -- interrupting and flushing ------------------------------------------------------------------
+
+
+def interrupt(runs: Iterable[Interruptible], message: str) -> None:
+    """Interrupt each run: its unfinished tasks and itself become Failed with ``message``, and
+    are reported. Safe from any thread."""
+    for run in runs:
+        try:
+            run.interrupt(message=message)
+        except Exception:  # one broken run must not keep the others from being reported
+            pass
+
+
+def interrupt_and_flush(runs: Iterable[Interruptible], message: str, signalled: bool = True) -> None:
+    """``interrupt`` the runs, then flush their reporters (``flush_reports``)."""
+    runs = list(runs)
+    interrupt(runs, message)
+    flush_reports([run.reporter for run in runs], signalled)
+
+
+def flush_reports(reporters: Iterable[Reporting], signalled: bool) -> None:
+    """Flush each distinct reporter: after a signal all within one deadline, the longest
+    ``signal_flush_timeout`` among them; otherwise each within its own bound (a server's
+    ``flush_timeout``)."""
+    distinct: list[Reporting] = []
+    for reporter in reporters:
+        if reporter not in distinct:
+            distinct.append(reporter)
+    if not distinct:
+        return
+    if not signalled:
+        for reporter in distinct:
+            reporter.flush()
+        return
+    deadline = monotonic() + max(reporter.signal_flush_timeout for reporter in distinct)
+    for reporter in distinct:
+        reporter.flush(max(0.0, deadline - monotonic()))
+
+
+def unwound(run: Interruptible, cause: BaseException) -> None:
+    """``cause`` (KeyboardInterrupt, SystemExit) is unwinding through the thread that drives
+    ``run``: interrupt it and flush its reports within the signal bound, before it propagates."""
+    run.interrupt(cause)
+    flush_reports([run.reporter], signalled=True)
+
+
+def end_process(code: int) -> NoReturn:
+    """End the process now with ``code``, standard streams flushed: steps may still run on worker
+    threads, and waiting for them is what the signal asked not to do."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # a closed or broken stream must not keep the process alive
+            pass
+    os._exit(code)
+
+
+# -- commands -----------------------------------------------------------------------------------
+
+
+@contextmanager
+def command_signals(
+    busy: Callable[[], bool] = lambda: True, idle: Callable[[int], None] | None = None, sigint: bool = False
+) -> Iterator[None]:
+    """A command's signals while the block runs, in the main thread: SIGTERM (and SIGINT when
+    ``sigint``) raise where the main thread is, when ``busy()`` says a run goes on there:
+    ``RunInterrupted(128 + n)`` for SIGTERM, KeyboardInterrupt for SIGINT, so the run unwinds and
+    reports its unfinished tasks Failed. When not busy, ``idle(signum)`` is called instead (a
+    schedule between runs just stops). The previous handlers come back at the end."""
+
+    def handler(signum: int, frame: Any) -> None:
+        if idle is not None and not busy():
+            idle(signum)
+            return
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise RunInterrupted(signal_exit_code(signum))
+
+    wanted = (signal.SIGTERM, signal.SIGINT) if sigint else (signal.SIGTERM,)
+    previous = {signum: signal.signal(signum, handler) for signum in wanted}
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
