@@ -15,8 +15,6 @@
     ├── RemoteStepError           a step's exception from a worker process that cannot be re-created here
     ├── StepTimeoutError          a step ran past its timeout (recorded on the task, not raised by start())
     └── StepExitError             a step called sys.exit() (recorded on the task, not raised by start())
-
-    RunInterrupted (a SystemExit) the signal that interrupts a run (dotflow start raises it on SIGTERM)
 ```
 """
 
@@ -29,7 +27,6 @@ __all__ = [
     "InputChangedError",
     "MissingExtraError",
     "RemoteStepError",
-    "RunInterrupted",
     "ServerError",
     "StepExitError",
     "StepImportError",
@@ -107,12 +104,3 @@ class RemoteStepError(DotflowError):
     """A step raised, in a worker process, an exception that cannot be re-created here; the
     message names its type and keeps its text, and the worker's traceback is its cause."""
 
-
-class RunInterrupted(SystemExit):
-    """The SystemExit that interrupts a run: ``dotflow start`` raises it on SIGTERM, with the
-    process's exit code (128 + the signal's number). It is not a DotflowError: like
-    KeyboardInterrupt, it unwinds the run, which reports its unfinished tasks Failed.
-
-    Any other SystemExit comes from a step's own code (``sys.exit()``, a click command's
-    ``main()``) and fails that step like an exception, instead of ending the whole run.
-    """

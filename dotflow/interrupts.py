@@ -40,8 +40,6 @@ from contextlib import contextmanager
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Protocol
 
-from dotflow.errors import RunInterrupted
-
 if TYPE_CHECKING:
     import weakref
 
@@ -72,6 +70,16 @@ class Interruptible(Protocol):
     def finished(self) -> bool: ...
 
     def interrupt(self, reason: BaseException | None = None, message: str | None = None) -> None: ...
+
+
+class RunInterrupted(SystemExit):
+    """The SystemExit that interrupts a run: a command raises it on SIGTERM, with the process's
+    exit code (128 + the signal's number). Like KeyboardInterrupt it unwinds the run, which
+    reports its unfinished tasks Failed.
+
+    Any other SystemExit comes from a step's own code (``sys.exit()``, a click command's
+    ``main()``) and fails that step like an exception, instead of ending the whole run.
+    """
 
 
 def signal_exit_code(signum: int) -> int:

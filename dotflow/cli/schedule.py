@@ -119,7 +119,7 @@ class _Schedule:
 
     def run_all(self) -> int:
         from dotflow import interrupts
-        from dotflow.errors import RunInterrupted
+        from dotflow.interrupts import RunInterrupted
 
         logger.info(
             "ID %s - scheduled with cron %r (overlap %s%s); stop with Ctrl-C or SIGTERM",
@@ -147,7 +147,7 @@ class _Schedule:
     def run_once(self) -> None:
         """One run, called by the scheduler at each due time (in the main thread, or on a
         thread of its own with --overlap parallel)."""
-        from dotflow.errors import RunInterrupted
+        from dotflow.interrupts import RunInterrupted
         from dotflow.providers.scheduler_cron import copy_workflow
         from dotflow.types import TypeStatus
 
@@ -232,8 +232,8 @@ class _Schedule:
 
     def _end_after_signal(self, signum: int) -> int:
         from dotflow import interrupts
-        from dotflow.errors import RunInterrupted
         from dotflow.execution.run import abandon
+        from dotflow.interrupts import RunInterrupted
 
         name = signal.Signals(signum).name
         if self.going:  # --overlap parallel: runs on their own threads get a bounded grace

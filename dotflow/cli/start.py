@@ -83,7 +83,7 @@ def start(
 
     from dotflow import interrupts
     from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
-    from dotflow.errors import RunInterrupted
+    from dotflow.interrupts import RunInterrupted
 
     begin = time.perf_counter()
     interrupted: BaseException | None = None

@@ -9,9 +9,9 @@ from traceback import format_exc
 from typing import TYPE_CHECKING
 
 from dotflow.context import Context
-from dotflow.errors import RunInterrupted, StepExitError, StepPickleError, StepTimeoutError
+from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
 from dotflow.execution.step import run_step
-from dotflow.interrupts import interruption_message
+from dotflow.interrupts import RunInterrupted, interruption_message
 from dotflow.task import TRACEBACK_LOGGER, TaskError, log_event, task_label
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from weakref import WeakKeyDictionary
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
-from dotflow.errors import RunInterrupted, StepExitError, StepTimeoutError
+from dotflow.errors import StepExitError, StepTimeoutError
+from dotflow.interrupts import RunInterrupted
 
 if TYPE_CHECKING:
     from dotflow.task import Task
