@@ -5,16 +5,17 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from collections.abc import Mapping
 from typing import Any
 
 import typer
 
 from dotflow.errors import UsageError
+from dotflow.interrupts import EXIT_FAILED as EXIT_FAILED  # noqa: F401  (the exit codes are owned there)
+from dotflow.interrupts import EXIT_USAGE
+from dotflow.profiles.builtin import MANAGED
 from dotflow.providers.log_default import StderrHandler
 from dotflow.task import TRACEBACK_LOGGER
-
-EXIT_FAILED = 1  # the workflow ran and a task failed
-EXIT_USAGE = 2  # a usage or configuration error: one line, no traceback
 
 _NESTING = 100  # levels of JSON nesting a flag may hold
 
@@ -75,8 +76,6 @@ def report_failed_quietly(
     """Tell a managed backend that the run could not start (``report_failed_start``; with no
     ``resolved`` profile, ``report_unresolvable`` for ``profile`` from the managed-runner variables), without
     the 'workflow - Failed' log line: the ``error:`` line that follows says why, as the one line."""
-    from dotflow.profiles.managed import report_failed_start, report_unresolvable
-
     logger = logging.getLogger("dotflow")
     level = logger.level
     logger.setLevel(max(level, logging.WARNING))  # lost reports still warn
@@ -87,6 +86,48 @@ def report_failed_quietly(
             report_failed_start(resolved, flow, problem)
     finally:
         logger.setLevel(level)
+
+
+def report_failed_start(
+    resolved: Any, flow: Any = None, problem: BaseException | None = None
+) -> None:
+    """When a run under a backend's workflow id (managed mode) cannot even start, tell the backend
+    Failed, so its row does not wait forever. Best effort: the error that stopped the start is
+    what the user reads."""
+    if resolved["workflow.id"] is None or resolved.server_provider == "none":
+        return
+    from dotflow.execution.run import abandon
+    from dotflow.workflow import DotFlow
+
+    try:
+        if flow is None or flow.workflow_id != resolved["workflow.id"] or not flow.reporter.remote:
+            flow = DotFlow(profile=resolved)  # the profile's server and id, no tasks
+        abandon(flow.reporter, flow.task.queue, problem)
+        flow.flush()
+    except Exception:  # the start already failed for a reason the user will read
+        pass
+
+
+def report_unresolvable(env: Mapping[str, str], profile: str | None, problem: BaseException | None = None) -> None:
+    """When the profile itself cannot be resolved (a broken dotflow.toml, an unset variable) under
+    the three managed-runner variables, with no other profile asked for, tell that backend Failed
+    with the variables alone (and ServerAPI's defaults): its row must not wait forever on a run
+    that never started. Best effort."""
+    base_url, token, workflow_id = (env.get(name) for name in ("SERVER_BASE_URL", "SERVER_USER_TOKEN", "WORKFLOW_ID"))
+    asked = profile or env.get("DOTFLOW_PROFILE")
+    if not (base_url and token and workflow_id) or asked not in (None, "", MANAGED):
+        return
+    from dotflow.config import Config
+    from dotflow.execution.run import abandon
+    from dotflow.providers.server_api import ServerAPI
+    from dotflow.workflow import DotFlow
+
+    try:
+        flow = DotFlow(config=Config(server=ServerAPI(base_url, token)), workflow_id=workflow_id)
+        abandon(flow.reporter, (), problem)
+        flow.flush()
+    except Exception:  # the error the user reads is the resolution's
+        pass
 
 
 def add_import_paths(resolved: Any = None) -> None:
