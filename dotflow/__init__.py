@@ -11,11 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from dotflow.actions import action
+    from dotflow.builder import TaskBuilder
     from dotflow.config import Config
     from dotflow.context import Context
     from dotflow.errors import DotflowError
     from dotflow.execution.manager import Manager
-    from dotflow.task import Task, TaskBuilder
+    from dotflow.task import Task
     from dotflow.types import TypeExecution, TypeStatus
     from dotflow.workflow import DotFlow
 
@@ -29,7 +30,7 @@ _EXPORTS = {
     "DotflowError": "dotflow.errors",
     "Manager": "dotflow.execution.manager",
     "Task": "dotflow.task",
-    "TaskBuilder": "dotflow.task",
+    "TaskBuilder": "dotflow.builder",
     "TypeExecution": "dotflow.types",
     "TypeStatus": "dotflow.types",
     "action": "dotflow.actions",

@@ -1,6 +1,9 @@
-"""What a workflow id may hold, checked the same way for an argument, a file, a variable and a flag."""
+"""Ids: what a workflow id may hold (checked the same way for an argument, a file, a variable and
+a flag), and how a task's id is made from the workflow's definition."""
 
 from __future__ import annotations
+
+from zlib import crc32
 
 from dotflow.lazy import LazyPattern
 
@@ -39,3 +42,19 @@ def new_workflow_id() -> str:
     raw[8] = raw[8] & 0x3F | 0x80  # the RFC 4122 variant
     text = raw.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def task_id_for(index: int, step_name: str, group_name: str) -> str:
+    """A task id that depends only on the workflow definition: the task's position, its
+    step's qualified name (``pkg.mod.fn``) and its group. The same pipeline gets the same ids in
+    every process, which is what lets ``resume=True`` find the checkpoints of an earlier run.
+
+    The index alone makes ids unique; the checksum makes a checkpoint of another step at the
+    same position miss instead of being fed on. CRC-32 is plenty for that and, unlike
+    hashlib, costs nothing to import."""
+    return f"{index}-{step_checksum(step_name, group_name)}"
+
+
+def step_checksum(name: str, group_name: str = "default") -> str:
+    """The part of a task id that names its step (``pkg.mod.fn``) and group: 8 hex digits."""
+    return f"{crc32(f'{name}{chr(0)}{group_name}'.encode()):08x}"

@@ -1,17 +1,15 @@
-"""Task, TaskError and TaskBuilder: the steps of a workflow and what became of them."""
+"""Task and TaskError: one step of a workflow, its state and its transitions, and what became of it."""
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import datetime
 from time import time as _now
 from typing import TYPE_CHECKING, Any, Callable
-from zlib import crc32
 
 from dotflow.actions import ActionOptions, options_of
-from dotflow.context import Context, to_jsonable
-from dotflow.errors import UsageError
+from dotflow.context import Context
+from dotflow.results import cap, context_value, iso
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -19,7 +17,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger("dotflow")
 
-_CONTEXT_KEYS = ("initial_context", "current_context", "previous_context")
 _FAILURE_TEXT = 300  # characters of an exception message in the Failed log line
 
 
@@ -347,194 +344,22 @@ class Task:
             "previous_context": context_value(self._previous_context),
             "group_name": self.group_name,
             "retry_count": self.retry_count,
-            "created_at": _iso(self._created),
-            "started_at": _iso(self._started),
-            "finished_at": _iso(self._finished),
+            "created_at": iso(self._created),
+            "started_at": iso(self._started),
+            "finished_at": iso(self._finished),
             "errors": errors,
             "id": self.task_id,
             "error": errors[-1] if errors else None,
         }
         if max is None:
             return data
-        return _cap(data, max)
+        return cap(data, max)
 
     def __repr__(self) -> str:
         return f"Task(task_id={self.task_id!r}, workflow_id={self.workflow_id!r}, status={self._status!r})"
-
-
-def context_value(context: Context | None) -> Any:
-    """The JSON-safe value of a context, None when there is none."""
-    return None if context is None else to_jsonable(context.storage)
-
-
-def _iso(ts: float | None) -> str | None:
-    return None if ts is None else datetime.fromtimestamp(ts).isoformat()
-
-
-def _cap(data: dict[str, Any], limit: int) -> dict[str, Any]:
-    """``data`` trimmed until ``json.dumps(data)`` is at most ``limit`` characters (see Task.result).
-
-    Each value is serialized once and the dict's size is summed from the pieces, so a 3 MB
-    context costs one ``json.dumps`` of it, not one per trimming step (this runs on the task's
-    thread whenever a server asks for the report).
-    """
-    sizes = {key: _item_size(key, value) for key, value in data.items()}
-    total = _dict_size(sizes)
-    if total <= limit:
-        return data
-
-    def put(key: str, value: Any) -> int:
-        data[key] = value
-        sizes[key] = _item_size(key, value)
-        return _dict_size(sizes)
-
-    for key in sorted(_CONTEXT_KEYS, key=lambda k: -sizes[k]):
-        if data[key] is None:
-            continue
-        # the note gives the size of the value's JSON; its key's share of the item is known
-        value_size = sizes[key] - len(json.dumps(key)) - 2
-        if put(key, f"<truncated: {value_size} bytes>") <= limit:
-            return data
-    if data["errors"]:
-        last = dict(data["errors"][-1], traceback=None)
-        last["message"] = str(last["message"])[:200]
-        put("errors", [last])
-        if put("error", last) <= limit:
-            return data
-        put("errors", [])
-        if put("error", {"exception": last["exception"], "message": last["message"][:50]}) <= limit:
-            return data
-    for key in ("error", "errors", *_CONTEXT_KEYS, "group_name", "created_at", "started_at", "finished_at",
-                "duration", "retry_count", "id", "workflow_id", "status", "task_id"):
-        del data[key]
-        del sizes[key]
-        if _dict_size(sizes) <= limit:
-            return data
-    return data
-
-
-def _item_size(key: str, value: Any) -> int:
-    """Characters ``"key": value`` takes inside ``json.dumps`` of a dict (default separators)."""
-    return len(json.dumps(key)) + 2 + len(json.dumps(value))
-
-
-def _dict_size(sizes: dict[str, int]) -> int:
-    """Characters of ``json.dumps`` of a dict whose items take ``sizes``: braces and ", " between items."""
-    return 2 + sum(sizes.values()) + 2 * max(len(sizes) - 1, 0)
-
-
-class TaskBuilder:
-    """Collects a workflow's tasks. ``add`` is chainable and announces each task to the server."""
-
-    def __init__(self, config: Config, workflow_id: str | None = None, workflow: Any = None) -> None:
-        self.config = config
-        self.workflow_id = workflow_id
-        self.queue: list[Task] = []
-        self._workflow = workflow
-        reporter = getattr(workflow, "reporter", None)
-        if reporter is None:
-            from dotflow.reporting import Reporter
-
-            reporter = Reporter(config, workflow)
-        self._reporter = reporter
-
-    def add(
-        self,
-        step: Any,
-        callback: Callable[..., Any] | None = None,
-        initial_context: Any = None,
-        group_name: str = "default",
-    ) -> TaskBuilder:
-        """Add a step (a callable, a list of them, or an import string ``pkg.mod.fn`` /
-        ``pkg.mod:fn``) as a new task."""
-        if isinstance(step, (list, tuple)):
-            for one in step:
-                self.add(one, callback=callback, initial_context=initial_context, group_name=group_name)
-            return self
-        spec = step if isinstance(step, str) else None
-        if spec is not None:
-            step = import_step(spec)
-        options = options_of(step)
-        if options is None:
-            name = getattr(step, "__qualname__", None) or repr(step)
-            if not callable(step):
-                given = f"step {spec!r} is a {type(step).__name__}" if spec else (
-                    f"task.add(step=...) got {type(step).__name__} {step!r}"
-                )
-                raise UsageError(f"{given}; point it at a function decorated with @action")
-            raise UsageError(f"step {name} is not decorated with @action; add @action above its definition")
-        if callback is not None and not callable(callback):
-            raise UsageError(
-                f"callback {callback!r} for step {step_name(step)} is not callable; pass a function taking task="
-            )
-        index = len(self.queue)
-        task = Task(
-            task_id=task_id_for(index, step, str(group_name)),
-            step=step,
-            callback=callback,
-            initial_context=initial_context,
-            workflow_id=self.workflow_id,
-            config=self.config,
-            group_name=str(group_name),
-            options=options,
-        )
-        self.queue.append(task)
-        self._reporter.task_added(task)
-        return self
-
-    def count(self) -> int:
-        """How many tasks were added."""
-        return len(self.queue)
-
-    def clear(self) -> None:
-        """Remove every task (nothing is reported)."""
-        self.queue.clear()
-
-    def reverse(self) -> None:
-        """Reverse the order the tasks will run in."""
-        self.queue.reverse()
-
-    def result(self) -> dict[str, Any]:
-        """The workflow's JSON-safe result (the same as ``DotFlow.result()``)."""
-        return {
-            "workflow_id": self.workflow_id,
-            "workflow_name": getattr(self._workflow, "name", None),
-            "tasks": [task.result() for task in self.queue],
-            "id": self.workflow_id,
-            "name": getattr(self._workflow, "name", None),
-        }
-
-    def __iter__(self):  # type: ignore[no-untyped-def]
-        return iter(self.queue)
-
-    def __len__(self) -> int:
-        return len(self.queue)
 
 
 def step_name(step: Any) -> str:
     module = getattr(step, "__module__", None) or ""
     qualname = getattr(step, "__qualname__", None) or type(step).__name__
     return f"{module}.{qualname}" if module else qualname
-
-
-def task_id_for(index: int, step: Any, group_name: str) -> str:
-    """A task id that depends only on the workflow definition: the task's position, its
-    step's qualified name and its group. The same pipeline gets the same ids in every
-    process, which is what lets ``resume=True`` find the checkpoints of an earlier run.
-
-    The index alone makes ids unique; the checksum makes a checkpoint of another step at the
-    same position miss instead of being fed on. CRC-32 is plenty for that and, unlike
-    hashlib, costs nothing to import."""
-    return f"{index}-{step_checksum(step_name(step), group_name)}"
-
-
-def step_checksum(name: str, group_name: str = "default") -> str:
-    """The part of a task id that names its step (``pkg.mod.fn``) and group: 8 hex digits."""
-    return f"{crc32(f'{name}{chr(0)}{group_name}'.encode()):08x}"
-
-
-def import_step(path: str) -> Any:
-    """Resolve a step's import string, ``pkg.mod.fn`` or ``pkg.mod:fn`` (``fn`` may be ``Class.method``)."""
-    from dotflow.imports import import_string
-
-    return import_string(path, label="step")

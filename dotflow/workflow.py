@@ -8,6 +8,7 @@ from contextvars import ContextVar
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
+from dotflow.builder import TaskBuilder
 from dotflow.config import Config
 from dotflow.context import Context
 from dotflow.errors import InputChangedError, UsageError
@@ -17,7 +18,7 @@ from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
 from dotflow.lazy import LazyPattern
 from dotflow.reporting import Reporter
-from dotflow.task import Task, TaskBuilder
+from dotflow.task import Task
 from dotflow.types import VALID_POLICIES
 
 if TYPE_CHECKING:

@@ -641,7 +641,7 @@ def _timestamped() -> int:
 
 def test_result_max_serializes_each_piece_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """``result(max=N)`` on an over-cap task serializes its big context about once, not once per trimming step."""
-    import dotflow.task as task_module
+    import dotflow.results as task_module
 
     workflow = _flow()
     workflow.task.add(first, initial_context={"blob": "x" * 200_000})

@@ -22,7 +22,7 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-# "<workflow id>-<position>-<crc32 of step and group>" (see dotflow.task.task_id_for), or the
+# "<workflow id>-<position>-<crc32 of step and group>" (see dotflow.ids.task_id_for), or the
 # workflow's "<workflow id>-inputs" fingerprint
 _TASK_KEY = re.compile(r"^(?P<workflow>.+)-(?P<task>\d+-[0-9a-f]{8})$")
 _INPUTS_KEY = re.compile(r"^(?P<workflow>.+)-inputs$")
@@ -75,7 +75,7 @@ def clear_checkpoints(
                          "checkpoints, never a whole storage")
     keys = [key for key in _keys(storage, f"{wanted}-") if _workflow_of(key) == wanted]
     if task is not None:
-        from dotflow.task import step_checksum
+        from dotflow.ids import step_checksum
 
         stored = [key[len(wanted) + 1:] for key in keys if _TASK_KEY.match(key)]
         if re.fullmatch(r"\d+-[0-9a-f]{8}", task):  # a task id, as 'checkpoints list' shows it

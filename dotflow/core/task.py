@@ -2,7 +2,8 @@
 
 ``TaskInstance`` was 1.x's base of ``Task``; here it is ``Task`` itself."""
 
-from dotflow.task import Task, TaskBuilder, TaskError
+from dotflow.builder import TaskBuilder
+from dotflow.task import Task, TaskError
 
 TaskInstance = Task
 
