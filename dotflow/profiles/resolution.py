@@ -11,8 +11,9 @@ from dotflow.profiles import builtin, discover, files
 from dotflow.profiles.env import env_layer, unknown_variables
 from dotflow.profiles.parse import Document
 from dotflow.profiles.resolved import ResolvedProfile
-from dotflow.profiles.schema import BY_NAME, KEYS, ONLY_FOR, did_you_mean, flag_of
+from dotflow.profiles.schema import BY_NAME, KEYS, ONLY_FOR, flag_of
 from dotflow.profiles.setting import Layer, Problems, Setting, merge, put
+from dotflow.text import did_you_mean
 
 
 class Inputs:
