@@ -12,6 +12,7 @@ from zlib import crc32
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context, to_jsonable
 from dotflow.errors import UsageError
+from dotflow.naming import short_name, step_name
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -26,13 +27,6 @@ _FAILURE_TEXT = 300  # characters of an exception message in the Failed log line
 # Tracebacks go to this child logger at DEBUG, apart from the one-line records: `dotflow start -v`
 # turns it on; an application can too (logging.getLogger("dotflow.traceback").setLevel("DEBUG")).
 TRACEBACK_LOGGER = "dotflow.traceback"
-
-
-def task_label(task: Any) -> str:
-    """How a log line names a task: its step, then its id for grep (``extract [0-80ff3611]``)."""
-    step = getattr(task, "step", None)
-    name = getattr(step, "__qualname__", None) or type(step).__name__
-    return f"{name} [{task.task_id}]"
 
 
 def log_event(level: int, workflow_id: Any, subject: Any, event: str, exc_info: bool = False) -> None:
@@ -386,7 +380,7 @@ class TaskBuilder:
             step = import_step(spec)
         options = options_of(step)
         if options is None:
-            name = getattr(step, "__qualname__", None) or repr(step)
+            name = short_name(step, fallback=repr)
             if not callable(step):
                 given = f"step {spec!r} is a {type(step).__name__}" if spec else (
                     f"task.add(step=...) got {type(step).__name__} {step!r}"
@@ -439,12 +433,6 @@ class TaskBuilder:
 
     def __len__(self) -> int:
         return len(self.queue)
-
-
-def step_name(step: Any) -> str:
-    module = getattr(step, "__module__", None) or ""
-    qualname = getattr(step, "__qualname__", None) or type(step).__name__
-    return f"{module}.{qualname}" if module else qualname
 
 
 def task_id_for(index: int, step: Any, group_name: str) -> str:

@@ -6,6 +6,8 @@ import logging
 from abc import ABC
 from typing import Any
 
+from dotflow.naming import task_label
+
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 FORMATS = ("simple", "json")
 
@@ -59,8 +61,6 @@ class Log(ABC):
         task = kwargs.get("task")
         if task is None:
             return " ".join(f"{key}={value}" for key, value in kwargs.items())
-        from dotflow.task import task_label
-
         line = f"ID {task.workflow_id} - {task_label(task)} - {task.status}"
         reason = _reason(task) if level >= logging.WARNING else ""
         return f"{line}: {reason}" if reason else line

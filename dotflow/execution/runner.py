@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING
 from dotflow.context import Context
 from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
 from dotflow.execution.step import RunInterrupted, run_step
-from dotflow.task import TRACEBACK_LOGGER, TaskError, log_event, task_label
+from dotflow.naming import task_label
+from dotflow.task import TRACEBACK_LOGGER, TaskError, log_event
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:

@@ -6,6 +6,8 @@ import functools
 import logging
 from typing import Any, Callable, TypeVar
 
+from dotflow.naming import step_name
+
 logger = logging.getLogger("dotflow")
 
 Hook = TypeVar("Hook", bound=Callable[..., Any])
@@ -61,8 +63,6 @@ def workflow_span_name(kwargs: dict[str, Any]) -> str:
 
 
 def step_of(task: Any) -> str:
-    from dotflow.task import step_name
-
     step = getattr(task, "step", None)
     return step_name(step) if step is not None else str(getattr(task, "task_id", "task"))
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import ExecutorError, MissingExtraError
 from dotflow.execution.executors.futures import TIMEOUTS, FuturesRunner
+from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -62,7 +63,6 @@ class DaskRunner(FuturesRunner):
         from uuid import uuid4
 
         from dotflow.execution.executors.remote import execute
-        from dotflow.task import step_name
 
         key = f"dotflow-{step_name(task.step)}-{uuid4().hex}"
         return self.client.submit(execute, request, key=key, pure=False, retries=0)  # type: ignore[no-any-return]

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from dotflow.errors import ExecutorError, StepTimeoutError, WorkerDiedError
 from dotflow.execution.executors.base import StepRunner, decode, encode
 from dotflow.execution.executors.remote import execute, outcome
+from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from dotflow.context import Context
@@ -57,8 +58,6 @@ class FuturesRunner(StepRunner):
         return WorkerDiedError(f"the {self.label} worker running step {name} was lost ({describe(exc)})")
 
     def run(self, task: Task, previous: Context) -> Any:
-        from dotflow.task import step_name
-
         request = encode(task, previous, self.where) if self.pickles else b""
         try:
             future = self.submit(request, task) if self.pickles else self.submit_here(task, previous)
