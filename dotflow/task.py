@@ -21,7 +21,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dotflow")
 
 _CONTEXT_KEYS = ("initial_context", "current_context", "previous_context")
-_FAILURE_TEXT = 300  # characters of an exception message in the Failed log line
 
 
 # Tracebacks go to this child logger at DEBUG, apart from the one-line records: `dotflow start -v`
@@ -33,18 +32,6 @@ def log_event(level: int, workflow_id: Any, subject: Any, event: str, exc_info: 
     """Log ``ID <workflow> - <subject> - <event>`` on the ``dotflow`` logger: the one format of
     every per-task and per-workflow line, so a log can be grepped by workflow id."""
     logger.log(level, "ID %s - %s - %s", workflow_id, subject, event, exc_info=exc_info)
-
-
-def failure_reason(errors: list[TaskError] | None) -> str:
-    """``<ExceptionType>: <message>`` of the last error, on one short line ("" without errors)."""
-    if not errors:
-        return ""
-    from dotflow.redact import one_line
-
-    last = errors[-1]
-    if isinstance(last.error, (KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
-        return one_line(last.message, _FAILURE_TEXT)
-    return f"{last.exception}: {one_line(last.message, _FAILURE_TEXT)}"
 
 
 class TaskError:

@@ -1,8 +1,14 @@
-"""Wording that many error messages share: the hint to the name the user most likely meant."""
+"""Wording that error messages and log lines share: the hint to the likely name, a failure's reason."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dotflow.task import TaskError
+
+_FAILURE_TEXT = 300  # characters of an exception message in the Failed log line
 
 
 def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "", quote: bool = True) -> str:
@@ -15,3 +21,15 @@ def did_you_mean(word: str, candidates: Iterable[str], prefix: str = "", quote: 
         return ""
     guess = prefix + close[0]
     return f"; did you mean {guess!r}?" if quote else f"; did you mean {guess}?"
+
+
+def failure_reason(errors: list[TaskError] | None) -> str:
+    """``<ExceptionType>: <message>`` of the last error, on one short line ("" without errors)."""
+    if not errors:
+        return ""
+    from dotflow.redact import one_line
+
+    last = errors[-1]
+    if isinstance(last.error, (KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
+        return one_line(last.message, _FAILURE_TEXT)
+    return f"{last.exception}: {one_line(last.message, _FAILURE_TEXT)}"

@@ -7,6 +7,7 @@ from abc import ABC
 from typing import Any
 
 from dotflow.naming import task_label
+from dotflow.text import failure_reason
 
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 FORMATS = ("simple", "json")
@@ -96,9 +97,8 @@ def exception_name(exception: Any) -> str:
 
 
 def _reason(task: Any) -> str:
-    from dotflow.task import failure_reason
-
-    return failure_reason(getattr(task, "_errors", None) or task.errors)
+    # task.errors makes the list of a task without errors, as reading `_errors or errors` did
+    return failure_reason(task.errors)
 
 
 def _one_line(text: Any) -> str:

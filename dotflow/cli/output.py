@@ -18,6 +18,7 @@ import typer
 
 from dotflow.naming import step_name
 from dotflow.redact import one_line
+from dotflow.text import failure_reason
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -78,8 +79,6 @@ def run_line(number: int, flow: DotFlow, ok: bool, elapsed: float, note: str = "
     """``dotflow schedule``'s line per run: its outcome, time, and what stopped it (``note``, or
     the first task that did not complete)."""
     if not ok and not note:
-        from dotflow.task import failure_reason
-
         failed = [task for task in flow.result_task() if task.status != "Completed"]
         if failed:
             task = failed[0]
@@ -196,8 +195,6 @@ def _attempts(task: Task) -> int:
 
 
 def _reason(task: Task) -> str:
-    from dotflow.task import failure_reason
-
     return failure_reason(task.errors)
 
 

@@ -45,7 +45,7 @@ def _log_once(provider: Any, hook: str, exc: Exception) -> None:
     from dotflow.redact import describe
 
     text = describe(exc)
-    redact = getattr(provider, "_redact", None)
+    redact = getattr(provider, "redact", None)  # a provider holding a secret (a Sentry DSN) hides it
     if redact is not None:
         text = redact(text)
     logger.warning(
@@ -69,13 +69,21 @@ def step_of(task: Any) -> str:
 
 def last_error(task: Any) -> Any:
     """The task's last TaskError, or None (without making an empty error list)."""
-    errors = getattr(task, "_errors", None) if hasattr(task, "_errors") else getattr(task, "errors", None)
+    errors = _errors_of(task)
     return errors[-1] if errors else None
 
 
 def all_errors(task: Any) -> list[Any]:
-    errors = getattr(task, "_errors", None) if hasattr(task, "_errors") else getattr(task, "errors", None)
-    return list(errors or ())
+    return list(_errors_of(task) or ())
+
+
+def _errors_of(task: Any) -> Any:
+    """The task's errors, None when it has none, without making the list of a task that has none.
+
+    Task.errors would make it: every task ended and reported would then keep an empty list. Task
+    has no public read that does not, so this is the one place that reads its ``_errors`` (None
+    until the first failure); an object without it (a 1.x-shaped task) is read by ``errors``."""
+    return getattr(task, "_errors", None) if hasattr(task, "_errors") else getattr(task, "errors", None)
 
 
 def error_name(error: Any) -> str:
