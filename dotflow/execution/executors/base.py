@@ -57,7 +57,7 @@ def encode(task: Task, previous: Context, where: str) -> bytes:
     import cloudpickle
 
     try:
-        return cloudpickle.dumps((task.step, task._initial_context, previous), protocol=5)
+        return cloudpickle.dumps((task.step, task.given_context, previous), protocol=5)
     except Exception as exc:
         raise StepPickleError(_unpicklable_request(task, previous, where, exc)) from None
 
@@ -69,7 +69,7 @@ def _unpicklable_request(task: Task, previous: Context, where: str, exc: Excepti
 
     name = step_name(task.step)
     reason = one_line(f"{type(exc).__name__}: {exc}", 300)
-    for label, value in (("initial_context", task._initial_context), ("previous_context", previous)):
+    for label, value in (("initial_context", task.given_context), ("previous_context", previous)):
         try:
             cloudpickle.dumps(value, protocol=5)
         except Exception:

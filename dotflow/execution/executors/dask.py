@@ -110,7 +110,7 @@ def from_client_executor(executor: Any) -> DaskRunner:
     """A runner on the user's own client (``client.get_executor()``): submitted as for an address,
     ``pure=False`` (the ClientExecutor's default would let Dask merge two identical calls, a retry
     with its first attempt), and left open at the end of the run."""
-    client = executor._client
+    client = executor._client  # distributed's ClientExecutor has no public name for its Client
     from dotflow.redact import origin
 
     address = getattr(client.scheduler, "address", None) or "?"
