@@ -6,8 +6,9 @@ or environment variable.
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from dotflow.lazy import LazyExports as _LazyExports
 
 if TYPE_CHECKING:
     from dotflow.actions import action
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
 __version__ = "2.0.0.dev0"
 __description__ = "\U0001f3b2 Dotflow turns an idea into flow!"
 
-_EXPORTS = {
+_LAZY = _LazyExports(__name__, {
     "Config": "dotflow.config",
     "Context": "dotflow.context",
     "DotFlow": "dotflow.workflow",
@@ -34,20 +35,15 @@ _EXPORTS = {
     "TypeExecution": "dotflow.types",
     "TypeStatus": "dotflow.types",
     "action": "dotflow.actions",
-}
+}, globals())
 
 __all__ = ["Config", "Context", "DotFlow", "DotflowError", "Manager", "Task", "TaskBuilder", "TypeExecution",
            "TypeStatus", "action"]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dotflow' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+    return _LAZY.load(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _LAZY.names()

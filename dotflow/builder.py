@@ -8,8 +8,9 @@ from dotflow.actions import options_of
 from dotflow.errors import UsageError
 from dotflow.ids import task_id_for
 from dotflow.imports import import_string
+from dotflow.naming import short_name, step_name
 from dotflow.reporting import Reporter
-from dotflow.task import Task, step_name
+from dotflow.task import Task
 
 if TYPE_CHECKING:
     from dotflow.config import Config
@@ -44,7 +45,7 @@ class TaskBuilder:
             step = import_string(spec, label="step")
         options = options_of(step)
         if options is None:
-            name = getattr(step, "__qualname__", None) or repr(step)
+            name = short_name(step, fallback=repr)
             if not callable(step):
                 given = f"step {spec!r} is a {type(step).__name__}" if spec else (
                     f"task.add(step=...) got {type(step).__name__} {step!r}"

@@ -78,9 +78,11 @@ class Config:
     @classmethod
     def from_profile(cls, name: str | None = None, **options: Any) -> Config:
         """Build the Config of a resolved profile (see ``dotflow.profiles.resolve``)."""
-        from dotflow.profiles import resolve
+        # What resolve(name, **options).config() does, from the layers below Config: the
+        # ResolvedProfile that resolve() returns makes Configs, so it sits above this module.
+        from dotflow.profiles import build, precedence
 
-        return resolve(name, **options).config()
+        return Config(**build.providers(precedence.resolve(name, **options).settings))
 
     def __repr__(self) -> str:
         inner = ", ".join(f"{role}={getattr(self, role)!r}" for role in _ROLES)

@@ -27,8 +27,8 @@ class Context:
         if isinstance(storage, Context):
             inner = storage
             storage = inner.storage
-            task_id = inner._task_id if task_id is None or task_id == "" else task_id
-            workflow_id = inner._workflow_id if workflow_id is None else workflow_id
+            task_id = inner.task_id if task_id is None or task_id == "" else task_id
+            workflow_id = inner.workflow_id if workflow_id is None else workflow_id
         self.storage = storage
         # checked inline: a Context is made for every result, and the properties cost a call each
         self._task_id = task_id if task_id is None or type(task_id) is str else _task_id(task_id)
@@ -59,6 +59,16 @@ class Context:
     def time(self) -> datetime:
         """When this Context was made."""
         return datetime.fromtimestamp(self._ts)
+
+    @property
+    def timestamp(self) -> float:
+        """``time`` in seconds since the epoch. Settable, as 1.x's ``time`` was: a result read back
+        from a storage takes the time it was made, which is what a resumed task shows."""
+        return self._ts
+
+    @timestamp.setter
+    def timestamp(self, value: float) -> None:
+        self._ts = float(value)
 
     def __repr__(self) -> str:
         return f"Context(storage={self.storage!r}, task_id={self.task_id!r}, workflow_id={self.workflow_id!r})"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from time import time as _now
 from typing import TYPE_CHECKING, Any, Callable
@@ -14,40 +13,6 @@ from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.config import Config
-
-logger = logging.getLogger("dotflow")
-
-_FAILURE_TEXT = 300  # characters of an exception message in the Failed log line
-
-
-# Tracebacks go to this child logger at DEBUG, apart from the one-line records: `dotflow start -v`
-# turns it on; an application can too (logging.getLogger("dotflow.traceback").setLevel("DEBUG")).
-TRACEBACK_LOGGER = "dotflow.traceback"
-
-
-def task_label(task: Any) -> str:
-    """How a log line names a task: its step, then its id for grep (``extract [0-80ff3611]``)."""
-    step = getattr(task, "step", None)
-    name = getattr(step, "__qualname__", None) or type(step).__name__
-    return f"{name} [{task.task_id}]"
-
-
-def log_event(level: int, workflow_id: Any, subject: Any, event: str, exc_info: bool = False) -> None:
-    """Log ``ID <workflow> - <subject> - <event>`` on the ``dotflow`` logger: the one format of
-    every per-task and per-workflow line, so a log can be grepped by workflow id."""
-    logger.log(level, "ID %s - %s - %s", workflow_id, subject, event, exc_info=exc_info)
-
-
-def failure_reason(errors: list[TaskError] | None) -> str:
-    """``<ExceptionType>: <message>`` of the last error, on one short line ("" without errors)."""
-    if not errors:
-        return ""
-    from dotflow.redact import one_line
-
-    last = errors[-1]
-    if isinstance(last.error, (KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
-        return one_line(last.message, _FAILURE_TEXT)
-    return f"{last.exception}: {one_line(last.message, _FAILURE_TEXT)}"
 
 
 class TaskError:
@@ -203,6 +168,11 @@ class Task:
         return self._errors
 
     @property
+    def last_error(self) -> TaskError | None:
+        """The last failed attempt's error, None without one (reading it never makes the list)."""
+        return self._errors[-1] if self._errors else None
+
+    @property
     def error(self) -> TaskError:
         """The last error (an empty TaskError without one). Deprecated, as in 1.x: use ``errors``."""
         import warnings
@@ -281,7 +251,7 @@ class Task:
         machine's clock wrote it "later"; that is how ``resumed`` tells it from a result made now."""
         self._started = started = _now()
         result = Context(value, self.task_id, self.workflow_id)
-        result._ts = min(written, started - 1e-6)
+        result.timestamp = min(written, started - 1e-6)
         self._current_context = result
         self._finished = _now()
         self._status = TypeStatus.COMPLETED
@@ -299,7 +269,7 @@ class Task:
         """Stop the clock and make ``value`` the task's result, a Context sharing the finish time
         (one float for both: tasks stay small); its status is changed by ``complete`` or ``fail``."""
         result = Context(value, self.task_id, self.workflow_id)
-        result._ts = self._finished = _now()
+        result.timestamp = self._finished = _now()
         self._current_context = result
         return result
 
@@ -317,7 +287,7 @@ class Task:
         """Whether the task was restored from a checkpoint (``start(resume=True)``) instead of run;
         ``current_context.time`` is then when that checkpoint was written."""
         context, started = self._current_context, self._started
-        return context is not None and started is not None and context._ts < started
+        return context is not None and started is not None and context.timestamp < started
 
     @property
     def duration(self) -> float | None:
@@ -359,7 +329,3 @@ class Task:
         return f"Task(task_id={self.task_id!r}, workflow_id={self.workflow_id!r}, status={self._status!r})"
 
 
-def step_name(step: Any) -> str:
-    module = getattr(step, "__module__", None) or ""
-    qualname = getattr(step, "__qualname__", None) or type(step).__name__
-    return f"{module}.{qualname}" if module else qualname

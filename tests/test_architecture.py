@@ -181,8 +181,9 @@ def test_the_cycle_finder_finds_a_cycle() -> None:
 
 def test_no_module_reads_another_objects_private_attributes() -> None:
     """Every object's private state is its own: no ``other._x`` outside the listed exceptions."""
-    found = [(where, code) for where, _, code in _private_reads()]
-    unexplained = [(where, line, code) for where, line, code in _private_reads() if (where, code) not in ALLOWED_PRIVATE]
+    reads = _private_reads()
+    found = [(where, code) for where, _, code in reads]
+    unexplained = [(where, line, code) for where, line, code in reads if (where, code) not in ALLOWED_PRIVATE]
     assert unexplained == []
     assert len(found) <= 10
     stale = [key for key in ALLOWED_PRIVATE if key not in found]

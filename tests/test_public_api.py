@@ -14,7 +14,7 @@ import pytest
 import dotflow
 import dotflow.errors
 from dotflow import Config, DotFlow, action
-from dotflow.task import task_label
+from dotflow.naming import task_label
 
 SPEC_NAMES = {"DotFlow", "Config", "Context", "Task", "action", "TypeStatus", "TypeExecution"}
 SPEC_PROVIDERS = {"ServerDefault", "ServerAPI", "StorageDefault", "StorageFile", "StorageS3", "StorageGCS",

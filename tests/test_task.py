@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from dotflow import Config, Context, DotFlow, Task, TaskBuilder, TypeStatus, action
 from dotflow.core.types.status import TypeStatus as LegacyTypeStatus
 from dotflow.errors import DotflowError, StepImportError, UsageError
-from dotflow.task import task_label
+from dotflow.naming import task_label
 
 RESULT_KEYS = [
     "task_id",

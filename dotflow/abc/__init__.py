@@ -5,8 +5,9 @@ Each lives in its own module (``dotflow.abc.storage``...), imported on first use
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from dotflow.lazy import LazyExports as _LazyExports
 
 if TYPE_CHECKING:
     from dotflow.abc.log import Log
@@ -19,14 +20,12 @@ if TYPE_CHECKING:
 
 __all__ = ["Log", "Metrics", "Notify", "Scheduler", "Server", "Storage", "Tracer"]
 
+_LAZY = _LazyExports(__name__, {name: f"dotflow.abc.{name.lower()}" for name in __all__}, globals())
+
 
 def __getattr__(name: str) -> Any:
-    if name not in __all__:
-        raise AttributeError(f"module 'dotflow.abc' has no attribute {name!r}")
-    value = getattr(import_module(f"dotflow.abc.{name.lower()}"), name)
-    globals()[name] = value
-    return value
+    return _LAZY.load(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _LAZY.names()

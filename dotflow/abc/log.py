@@ -6,6 +6,9 @@ import logging
 from abc import ABC
 from typing import Any
 
+from dotflow.naming import task_label
+from dotflow.text import failure_reason
+
 LEVELS = {"DEBUG": logging.DEBUG, "INFO": logging.INFO, "WARNING": logging.WARNING, "ERROR": logging.ERROR}
 FORMATS = ("simple", "json")
 
@@ -59,8 +62,6 @@ class Log(ABC):
         task = kwargs.get("task")
         if task is None:
             return " ".join(f"{key}={value}" for key, value in kwargs.items())
-        from dotflow.task import task_label
-
         line = f"ID {task.workflow_id} - {task_label(task)} - {task.status}"
         reason = _reason(task) if level >= logging.WARNING else ""
         return f"{line}: {reason}" if reason else line
@@ -96,9 +97,8 @@ def exception_name(exception: Any) -> str:
 
 
 def _reason(task: Any) -> str:
-    from dotflow.task import failure_reason
-
-    return failure_reason(getattr(task, "_errors", None) or task.errors)
+    # task.errors makes the list of a task without errors, as reading `_errors or errors` did
+    return failure_reason(task.errors)
 
 
 def _one_line(text: Any) -> str:

@@ -13,9 +13,9 @@ import typer
 from dotflow.errors import UsageError
 from dotflow.interrupts import EXIT_FAILED as EXIT_FAILED  # noqa: F401  (the exit codes are owned there)
 from dotflow.interrupts import EXIT_USAGE
+from dotflow.logs import TRACEBACK_LOGGER
 from dotflow.profiles.builtin import MANAGED
 from dotflow.providers.log_default import StderrHandler
-from dotflow.task import TRACEBACK_LOGGER
 
 _NESTING = 100  # levels of JSON nesting a flag may hold
 
@@ -48,16 +48,20 @@ MAX_WORKERS = typer.Option(
 )
 
 
+class CliHandler(StderrHandler):
+    """The stderr handler the CLI puts on the ``dotflow`` logger: its class tells ``setup_logging``
+    that it is already there, so a second call (a test running commands in-process) adds none."""
+
+
 def setup_logging(quiet: bool = False, verbosity: int = 0) -> None:
     """Send the ``dotflow`` logger to stderr: INFO and up; WARNING and up when ``quiet``;
     with ``verbosity`` 1 the tracebacks of failures too, with 2 DEBUG (reporting included).
 
     The library attaches no handler; the CLI is the application, so it does."""
     logger = logging.getLogger("dotflow")
-    if not any(getattr(h, "_dotflow_cli", False) for h in logger.handlers):
-        handler = StderrHandler()
+    if not any(isinstance(h, CliHandler) for h in logger.handlers):
+        handler = CliHandler()
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s dotflow: %(message)s"))
-        handler._dotflow_cli = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
     level = logging.DEBUG if verbosity >= 2 else logging.WARNING if quiet else logging.INFO
     logger.setLevel(level)

@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from dotflow.naming import step_name
 from dotflow.redact import one_line
+from dotflow.text import failure_reason
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -77,8 +79,6 @@ def run_line(number: int, flow: DotFlow, ok: bool, elapsed: float, note: str = "
     """``dotflow schedule``'s line per run: its outcome, time, and what stopped it (``note``, or
     the first task that did not complete)."""
     if not ok and not note:
-        from dotflow.task import failure_reason, step_name
-
         failed = [task for task in flow.result_task() if task.status != "Completed"]
         if failed:
             task = failed[0]
@@ -106,8 +106,6 @@ def summary(flow: DotFlow, elapsed: float) -> list[str]:
 
 def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
     """The run as one JSON-safe object, for orchestrators and CI (``--output json``)."""
-    from dotflow.task import step_name
-
     tasks = []
     for task in flow.result_task():
         error = None
@@ -138,8 +136,6 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
 
 def tracebacks(flow: DotFlow) -> list[str]:
     """The full traceback of each failed task's last attempt (``-v``)."""
-    from dotflow.task import step_name
-
     lines: list[str] = []
     for task in flow.result_task():
         if task.status is TypeStatus.FAILED and task.errors and task.errors[-1].traceback:
@@ -172,8 +168,6 @@ def _under(path: str, folders: tuple[str, ...]) -> bool:
 
 
 def _row(task: Task) -> tuple[str, str, str, str, str, str]:
-    from dotflow.task import step_name
-
     status = task.status
     if task.resumed:
         status = f"resumed (checkpoint of {task.current_context.time.isoformat(sep=' ', timespec='seconds')})"
@@ -201,8 +195,6 @@ def _attempts(task: Task) -> int:
 
 
 def _reason(task: Task) -> str:
-    from dotflow.task import failure_reason
-
     return failure_reason(task.errors)
 
 
@@ -250,8 +242,6 @@ class LiveView:
 
     def _table(self) -> Any:
         from rich.table import Table
-
-        from dotflow.task import step_name
 
         table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
         for column in ("", "step", "task", "status", "time", "attempts"):

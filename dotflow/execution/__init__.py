@@ -8,15 +8,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from dotflow.lazy import LazyExports as _LazyExports
+
 if TYPE_CHECKING:
     from dotflow.execution.manager import Manager
 
 __all__ = ["Manager"]
 
+# no namespace: Manager is imported from its module at each read, never kept in this package
+_LAZY = _LazyExports(__name__, {"Manager": "dotflow.execution.manager"})
+
 
 def __getattr__(name: str) -> Any:
-    if name == "Manager":
-        from dotflow.execution.manager import Manager
-
-        return Manager
-    raise AttributeError(f"module 'dotflow.execution' has no attribute {name!r}")
+    return _LAZY.load(name)

@@ -12,7 +12,9 @@ from dotflow.context import Context
 from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
 from dotflow.execution.step import run_step
 from dotflow.interrupts import RunInterrupted, interruption_message
-from dotflow.task import TRACEBACK_LOGGER, TaskError, log_event, task_label
+from dotflow.logs import TRACEBACK_LOGGER, log_event
+from dotflow.naming import task_label
+from dotflow.task import TaskError
 
 if TYPE_CHECKING:
     from dotflow.abc.storage import Storage
@@ -72,7 +74,7 @@ def _resume(task: Task, checkpoint: Context, run: Run) -> None:
         # a class step's result is its methods' Contexts; a store that keeps plain JSON
         # returns their values, so give the next step the shape the first run gave it
         value = [item if isinstance(item, Context) else Context(item) for item in value]
-    written = checkpoint._ts
+    written = checkpoint.timestamp
     if logger.isEnabledFor(logging.INFO):
         shown = datetime.fromtimestamp(min(written, time.time())).isoformat(sep=" ", timespec="seconds")
         log_event(logging.INFO, task.workflow_id, task_label(task), f"resumed from the checkpoint written {shown}")

@@ -11,6 +11,7 @@ from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
 from dotflow.errors import StepExitError, StepTimeoutError
 from dotflow.interrupts import RunInterrupted
+from dotflow.naming import short_name, step_name
 
 if TYPE_CHECKING:
     from dotflow.task import Task
@@ -84,8 +85,6 @@ def run_step(step: Any, options: ActionOptions, task: Task, previous: Context) -
     except SystemExit as exc:
         if isinstance(exc, RunInterrupted):
             raise
-        from dotflow.task import step_name
-
         raise StepExitError(
             f"step {step_name(step)} called sys.exit({exc.code!r}); a step ends by returning or raising"
         ) from exc
@@ -122,7 +121,7 @@ def _run_step(step: Any, options: ActionOptions, task: Task, previous: Context) 
 
 
 def _step_timeout(step: Any, timeout: float) -> StepTimeoutError:
-    name = getattr(step, "__qualname__", None) or type(step).__qualname__
+    name = short_name(step, fallback=lambda obj: type(obj).__qualname__)
     return StepTimeoutError(
         f"step {name} timed out after {timeout:g}s (the whole step, its @action methods included); "
         "the running method was abandoned (an async one is cancelled, a sync one runs on unobserved until it returns)"
@@ -185,7 +184,7 @@ def _call_with_timeout(target: Any, kwargs: dict[str, Any], timeout: float) -> A
     Python cannot kill a thread, so a step that overruns is abandoned: it keeps running
     unobserved until it returns, and the error (logged with the task's Failed line) says so.
     """
-    name = getattr(target, "__qualname__", None) or repr(target)
+    name = short_name(target, fallback=repr)
     done, value = in_thread(lambda: target(**kwargs), f"dotflow-step-{name}", timeout)
     if not done:
         raise StepTimeoutError(

@@ -6,8 +6,9 @@ are imported on first use, so that ``dotflow.profiles.discover`` alone stays che
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from dotflow.lazy import LazyExports as _LazyExports
 
 if TYPE_CHECKING:
     from dotflow.profiles.resolution import ProfileListing, list_profiles, resolve
@@ -15,15 +16,15 @@ if TYPE_CHECKING:
     from dotflow.profiles.schema import KEYS, Key
     from dotflow.profiles.setting import Setting
 
-_HOMES = {
-    "KEYS": "schema",
-    "Key": "schema",
-    "ProfileListing": "resolution",
-    "ResolvedProfile": "resolved",
-    "Setting": "setting",
-    "list_profiles": "resolution",
-    "resolve": "resolution",
-}
+_LAZY = _LazyExports(__name__, {
+    "KEYS": "dotflow.profiles.schema",
+    "Key": "dotflow.profiles.schema",
+    "ProfileListing": "dotflow.profiles.resolution",
+    "ResolvedProfile": "dotflow.profiles.resolved",
+    "Setting": "dotflow.profiles.setting",
+    "list_profiles": "dotflow.profiles.resolution",
+    "resolve": "dotflow.profiles.resolution",
+}, globals())
 
 __all__ = [
     "KEYS",
@@ -37,9 +38,4 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    home = _HOMES.get(name)
-    if home is None:
-        raise AttributeError(f"module 'dotflow.profiles' has no attribute {name!r}")
-    value = getattr(import_module(f"dotflow.profiles.{home}"), name)
-    globals()[name] = value
-    return value
+    return _LAZY.load(name)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import ConfigError
@@ -16,8 +16,31 @@ if TYPE_CHECKING:
     from dotflow.abc.server import Server
     from dotflow.abc.storage import Storage
     from dotflow.abc.tracer import Tracer
+    from dotflow.profiles.setting import Setting
 
 Get = Callable[[str], Any]
+
+
+def providers(settings: Mapping[str, Setting]) -> dict[str, Any]:
+    """The providers a profile's settings choose, by their Config keyword, built in Config's order.
+
+    ``ResolvedProfile.config()`` and ``Config.from_profile`` both pass this to ``Config``: one
+    place decides which provider a profile makes, below both of them."""
+
+    def get(key: str) -> Any:
+        return settings[key].value
+
+    def source(key: str) -> Any:
+        return settings[key].source
+
+    return {
+        "storage": storage(get, source),
+        "notify": notify(get, source),
+        "log": log(get, source),
+        "server": server(get, source),
+        "tracer": tracer(get, source),
+        "metrics": metrics(get, source),
+    }
 
 
 def storage(get: Get, source: Get) -> Storage:

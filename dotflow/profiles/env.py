@@ -6,8 +6,9 @@ from collections.abc import Mapping, Set
 
 from dotflow.errors import ConfigError
 from dotflow.profiles.discover import ALIASES, ENV_PREFIX
-from dotflow.profiles.schema import KEYS, did_you_mean
+from dotflow.profiles.schema import KEYS
 from dotflow.profiles.setting import Layer, Problems, Setting, put
+from dotflow.text import did_you_mean
 
 # DOTFLOW_* variables that select rather than set a value.
 CONTROL = ("DOTFLOW_CONFIG", "DOTFLOW_PROFILE")

@@ -10,8 +10,9 @@ from typing import Any
 from dotflow.errors import ConfigError
 from dotflow.profiles.interpolate import interpolate
 from dotflow.profiles.parse import Document, dotted
-from dotflow.profiles.schema import BY_NAME, BY_SECTION, SECTIONS, did_you_mean
+from dotflow.profiles.schema import BY_NAME, BY_SECTION, SECTIONS
 from dotflow.profiles.setting import Layer, Problems, Setting
+from dotflow.text import did_you_mean
 
 DEFAULT_PROFILE = "default_profile"
 PROFILES = "profiles"

@@ -54,15 +54,7 @@ class ResolvedProfile:
         only when chosen)."""
         from dotflow.config import Config
 
-        get, source = self.__getitem__, self.source
-        return Config(
-            storage=build.storage(get, source),
-            notify=build.notify(get, source),
-            log=build.log(get, source),
-            server=build.server(get, source),
-            tracer=build.tracer(get, source),
-            metrics=build.metrics(get, source),
-        )
+        return Config(**build.providers(self.settings))
 
     def workflow_options(self) -> dict[str, Any]:
         """The options ``DotFlow.start`` takes from the profile."""

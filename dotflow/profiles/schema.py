@@ -254,15 +254,3 @@ FLAGS: dict[str, str] = {
 def flag_of(dotted: str) -> str:
     """The CLI flag that sets ``dotted`` (``--storage``, ``--server-base-url``, ...)."""
     return FLAGS.get(dotted) or "--" + dotted.replace(".", "-").replace("_", "-")
-
-
-def did_you_mean(word: str, candidates: Any, prefix: str = "", quote: bool = True) -> str:
-    """``"; did you mean 'x'?"`` for the candidate closest to ``word`` (with ``prefix`` put
-    before it), or ``""`` when none is close."""
-    import difflib
-
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    if not close:
-        return ""
-    guess = prefix + close[0]
-    return f"; did you mean {guess!r}?" if quote else f"; did you mean {guess}?"

@@ -3,8 +3,9 @@ so ``import dotflow.providers`` pulls in no SDK."""
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from dotflow.lazy import LazyExports as _LazyExports
 
 if TYPE_CHECKING:
     from dotflow.providers.log_default import LogDefault
@@ -28,28 +29,28 @@ if TYPE_CHECKING:
     from dotflow.providers.tracer_opentelemetry import TracerOpenTelemetry
     from dotflow.providers.tracer_sentry import TracerSentry
 
-_MODULES = {
-    "LogDefault": "log_default",
-    "LogOpenTelemetry": "log_opentelemetry",
-    "LogSentry": "log_sentry",
-    "MetricsDefault": "metrics_default",
-    "MetricsOpenTelemetry": "metrics_opentelemetry",
-    "NotifyApprise": "notify_apprise",
-    "NotifyDefault": "notify_default",
-    "NotifyDiscord": "notify_discord",
-    "NotifyTelegram": "notify_telegram",
-    "SchedulerCron": "scheduler_cron",
-    "SchedulerDefault": "scheduler_default",
-    "ServerAPI": "server_api",
-    "ServerDefault": "server_default",
-    "StorageDefault": "storage_default",
-    "StorageFile": "storage_file",
-    "StorageGCS": "storage_gcs",
-    "StorageS3": "storage_s3",
-    "TracerDefault": "tracer_default",
-    "TracerOpenTelemetry": "tracer_opentelemetry",
-    "TracerSentry": "tracer_sentry",
-}
+_LAZY = _LazyExports(__name__, {
+    "LogDefault": "dotflow.providers.log_default",
+    "LogOpenTelemetry": "dotflow.providers.log_opentelemetry",
+    "LogSentry": "dotflow.providers.log_sentry",
+    "MetricsDefault": "dotflow.providers.metrics_default",
+    "MetricsOpenTelemetry": "dotflow.providers.metrics_opentelemetry",
+    "NotifyApprise": "dotflow.providers.notify_apprise",
+    "NotifyDefault": "dotflow.providers.notify_default",
+    "NotifyDiscord": "dotflow.providers.notify_discord",
+    "NotifyTelegram": "dotflow.providers.notify_telegram",
+    "SchedulerCron": "dotflow.providers.scheduler_cron",
+    "SchedulerDefault": "dotflow.providers.scheduler_default",
+    "ServerAPI": "dotflow.providers.server_api",
+    "ServerDefault": "dotflow.providers.server_default",
+    "StorageDefault": "dotflow.providers.storage_default",
+    "StorageFile": "dotflow.providers.storage_file",
+    "StorageGCS": "dotflow.providers.storage_gcs",
+    "StorageS3": "dotflow.providers.storage_s3",
+    "TracerDefault": "dotflow.providers.tracer_default",
+    "TracerOpenTelemetry": "dotflow.providers.tracer_opentelemetry",
+    "TracerSentry": "dotflow.providers.tracer_sentry",
+}, globals())
 
 __all__ = [
     "LogDefault",
@@ -76,13 +77,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    module = _MODULES.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dotflow.providers' has no attribute {name!r}")
-    value = getattr(import_module(f"dotflow.providers.{module}"), name)
-    globals()[name] = value
-    return value
+    return _LAZY.load(name)
 
 
 def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})
+    return _LAZY.names()

@@ -102,7 +102,7 @@ def encode(
     if key is not None:
         document["key"] = key
     if isinstance(context, Context):
-        document["time"] = context._ts  # when the result was made: what a resumed task shows
+        document["time"] = context.timestamp  # when the result was made: what a resumed task shows
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
@@ -123,7 +123,7 @@ def decode_entry(data: bytes | str) -> Entry:
     context = Context(value)
     made = document.get("time")
     if isinstance(made, (int, float)) and not isinstance(made, bool) and math.isfinite(made):
-        context._ts = float(made)
+        context.timestamp = made
     return Entry(
         context,
         float(expires_at) if isinstance(expires_at, (int, float)) and not isinstance(expires_at, bool) else None,

@@ -6,6 +6,8 @@ import functools
 import logging
 from typing import Any, Callable, TypeVar
 
+from dotflow.naming import step_name
+
 logger = logging.getLogger("dotflow")
 
 Hook = TypeVar("Hook", bound=Callable[..., Any])
@@ -43,7 +45,7 @@ def _log_once(provider: Any, hook: str, exc: Exception) -> None:
     from dotflow.redact import describe
 
     text = describe(exc)
-    redact = getattr(provider, "_redact", None)
+    redact = getattr(provider, "redact", None)  # a provider holding a secret (a Sentry DSN) hides it
     if redact is not None:
         text = redact(text)
     logger.warning(
@@ -61,21 +63,27 @@ def workflow_span_name(kwargs: dict[str, Any]) -> str:
 
 
 def step_of(task: Any) -> str:
-    from dotflow.task import step_name
-
     step = getattr(task, "step", None)
     return step_name(step) if step is not None else str(getattr(task, "task_id", "task"))
 
 
 def last_error(task: Any) -> Any:
     """The task's last TaskError, or None (without making an empty error list)."""
-    errors = getattr(task, "_errors", None) if hasattr(task, "_errors") else getattr(task, "errors", None)
+    errors = _errors_of(task)
     return errors[-1] if errors else None
 
 
 def all_errors(task: Any) -> list[Any]:
-    errors = getattr(task, "_errors", None) if hasattr(task, "_errors") else getattr(task, "errors", None)
-    return list(errors or ())
+    return list(_errors_of(task) or ())
+
+
+def _errors_of(task: Any) -> Any:
+    """The task's errors, None when it has none, without making the list of a task that has none
+    (``Task.errors`` would: every task ended and reported would then keep an empty list). A Task
+    says so with ``last_error``; an object without it (a 1.x-shaped task) is read by ``errors``."""
+    if hasattr(task, "last_error") and task.last_error is None:
+        return None
+    return getattr(task, "errors", None)
 
 
 def error_name(error: Any) -> str:

@@ -92,6 +92,10 @@ class LogSentry(Log):
     def flush(self, timeout: float | None = None) -> None:
         self._sentry.flush(timeout=timeout)
 
+    def redact(self, text: str) -> str:
+        """``text`` with the DSN hidden (``***``) in every form it takes: a failed hook's log line goes through it."""
+        return self._redact(text)
+
     def _breadcrumb(self, level: str, task: Any) -> None:
         if task is None:
             return

@@ -143,6 +143,10 @@ class TracerSentry(Tracer):
     def flush(self, timeout: float | None = None) -> None:
         self._sentry.flush(timeout=timeout)
 
+    def redact(self, text: str) -> str:
+        """``text`` with the DSN hidden (``***``) in every form it takes: a failed hook's log line goes through it."""
+        return self._redact(text)
+
     def _finish_leftovers(self, workflow: str) -> None:
         with self._lock:
             keys = [key for key in self._spans if key[0] == workflow]

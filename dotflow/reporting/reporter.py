@@ -26,7 +26,7 @@ from time import monotonic
 from typing import TYPE_CHECKING, Any
 
 from dotflow.interrupts import SIGNAL_FLUSH_TIMEOUT
-from dotflow.task import log_event
+from dotflow.logs import log_event
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:

@@ -86,8 +86,8 @@ def make(setup: Setup) -> Callable[..., ResolvedProfile]:
 @pytest.fixture(autouse=True)
 def _fresh_warning_log():
     """Each test hears every warning: the once-per-process memory of logged warnings starts empty."""
-    from dotflow.profiles import resolution
+    from dotflow.profiles import precedence
 
-    resolution._LOGGED.clear()
+    precedence._LOGGED.clear()
     yield
-    resolution._LOGGED.clear()
+    precedence._LOGGED.clear()

@@ -115,7 +115,7 @@ def test_precedence_dotflow_spelling_over_managed_spelling(make):
 
 def test_precedence_order_is_written_once():
     """The layer order is one tuple, lowest precedence first."""
-    from dotflow.profiles.resolution import LAYERS
+    from dotflow.profiles.precedence import LAYERS
 
     assert [label for label, _ in LAYERS] == [
         "default",

@@ -27,8 +27,8 @@ from opentelemetry.trace import StatusCode  # noqa: E402
 
 from dotflow import Config, DotFlow, action  # noqa: E402
 from dotflow.errors import MissingExtraError, UsageError  # noqa: E402
+from dotflow.naming import task_label
 from dotflow.providers import LogOpenTelemetry, MetricsOpenTelemetry, TracerOpenTelemetry  # noqa: E402
-from dotflow.task import task_label
 
 try:
     from opentelemetry.sdk._logs.export import InMemoryLogRecordExporter as InMemoryLogs

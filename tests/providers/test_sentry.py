@@ -131,7 +131,7 @@ def test_a_failure_without_an_exception_is_a_message(transport: CaptureTransport
     log = log_sentry(transport)
     task = SimpleNamespace(workflow_id="wf-int", task_id="0-abc", step=fetch, group_name="default", status="Failed",
                            retry_count=0, duration=None,
-                           _errors=[TaskError(None, 1, traceback="", message="interrupted by SIGTERM")])
+                           errors=[TaskError(None, 1, traceback="", message="interrupted by SIGTERM")])
     log.error(task=task)
     log.flush(2)
     event = transport.payloads("event")[0]

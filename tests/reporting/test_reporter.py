@@ -13,9 +13,9 @@ from fault_server import FaultServer
 
 from dotflow import Config, DotFlow, TypeStatus, action
 from dotflow.abc.server import Server
+from dotflow.naming import task_label
 from dotflow.providers import ServerAPI, ServerDefault
 from dotflow.reporting import Reporter
-from dotflow.task import task_label
 
 
 @action

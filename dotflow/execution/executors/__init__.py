@@ -21,6 +21,7 @@ import os
 from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import UsageError
+from dotflow.text import did_you_mean
 
 if TYPE_CHECKING:
     from dotflow.execution.executors.base import StepRunner
@@ -49,14 +50,7 @@ def executor_problem(value: str) -> str | None:
         if not colon or not host or not port.isdigit() or not 0 < int(port) < 65536 or "/" in rest:
             return "is not a Dask scheduler address; write it as tcp://host:port, like 'tcp://127.0.0.1:8786'"
         return None
-    return f"is not one of {FORMS}{_did_you_mean(value)}"
-
-
-def _did_you_mean(value: str) -> str:
-    import difflib  # only on the error path
-
-    close = difflib.get_close_matches(value.strip().lower(), NAMES, n=1, cutoff=0.6)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return f"is not one of {FORMS}{did_you_mean(value.strip().lower(), NAMES)}"
 
 
 def check_executor(value: Any) -> Any:

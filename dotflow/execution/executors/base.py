@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import RemoteStepError, StepPickleError
+from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from dotflow.context import Context
@@ -56,7 +57,7 @@ def encode(task: Task, previous: Context, where: str) -> bytes:
     import cloudpickle
 
     try:
-        return cloudpickle.dumps((task.step, task._initial_context, previous), protocol=5)
+        return cloudpickle.dumps((task.step, task.given_context, previous), protocol=5)
     except Exception as exc:
         raise StepPickleError(_unpicklable_request(task, previous, where, exc)) from None
 
@@ -65,11 +66,10 @@ def _unpicklable_request(task: Task, previous: Context, where: str, exc: Excepti
     import cloudpickle
 
     from dotflow.redact import one_line
-    from dotflow.task import step_name
 
     name = step_name(task.step)
     reason = one_line(f"{type(exc).__name__}: {exc}", 300)
-    for label, value in (("initial_context", task._initial_context), ("previous_context", previous)):
+    for label, value in (("initial_context", task.given_context), ("previous_context", previous)):
         try:
             cloudpickle.dumps(value, protocol=5)
         except Exception:
@@ -87,8 +87,6 @@ def decode(reply: bytes | memoryview, task: Task, where: str) -> Any:
     """The value of a reply, or raise what the step raised (with the worker's traceback as its
     cause), or StepPickleError when the step or its result could not cross."""
     import pickle
-
-    from dotflow.task import step_name
 
     kind, *rest = pickle.loads(reply)
     if kind == "ok":

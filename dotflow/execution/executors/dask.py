@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import ExecutorError, MissingExtraError
 from dotflow.execution.executors.futures import TIMEOUTS, FuturesRunner
+from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -62,7 +63,6 @@ class DaskRunner(FuturesRunner):
         from uuid import uuid4
 
         from dotflow.execution.executors.remote import execute
-        from dotflow.task import step_name
 
         key = f"dotflow-{step_name(task.step)}-{uuid4().hex}"
         return self.client.submit(execute, request, key=key, pure=False, retries=0)  # type: ignore[no-any-return]
@@ -110,7 +110,7 @@ def from_client_executor(executor: Any) -> DaskRunner:
     """A runner on the user's own client (``client.get_executor()``): submitted as for an address,
     ``pure=False`` (the ClientExecutor's default would let Dask merge two identical calls, a retry
     with its first attempt), and left open at the end of the run."""
-    client = executor._client
+    client = executor._client  # distributed's ClientExecutor has no public name for its Client
     from dotflow.redact import origin
 
     address = getattr(client.scheduler, "address", None) or "?"

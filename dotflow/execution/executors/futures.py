@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from dotflow.errors import ExecutorError, StepTimeoutError, WorkerDiedError
 from dotflow.execution.executors.base import StepRunner, decode, encode
 from dotflow.execution.executors.remote import execute, outcome
+from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from dotflow.context import Context
@@ -36,7 +37,9 @@ class FuturesRunner(StepRunner):
     def __init__(self, executor: Executor, label: str | None = None) -> None:
         self.executor = executor
         self.label = label or type(executor).__name__
-        workers = getattr(executor, "_max_workers", None)  # ThreadPool-, ProcessPool- and loky's executors
+        # An Executor has no public size; the standard library's two pools and loky's keep it in
+        # `_max_workers`, which is read here and never written. Any other: None (unknown).
+        workers = getattr(executor, "_max_workers", None)
         self.capacity = workers if isinstance(workers, int) and workers > 0 else None
         self.pickles = not isinstance(executor, ThreadPoolExecutor)
 
@@ -48,7 +51,7 @@ class FuturesRunner(StepRunner):
         copy of the caller's ContextVars (as the run's own threads do)."""
         import contextvars
 
-        return self.executor.submit(contextvars.copy_context().run, outcome, task.step, task._initial_context, previous)
+        return self.executor.submit(contextvars.copy_context().run, outcome, task.step, task.given_context, previous)
 
     def lost(self, exc: BaseException, name: str) -> Exception:
         """The error of a call the executor could not finish (its worker died, the pool broke)."""
@@ -57,8 +60,6 @@ class FuturesRunner(StepRunner):
         return WorkerDiedError(f"the {self.label} worker running step {name} was lost ({describe(exc)})")
 
     def run(self, task: Task, previous: Context) -> Any:
-        from dotflow.task import step_name
-
         request = encode(task, previous, self.where) if self.pickles else b""
         try:
             future = self.submit(request, task) if self.pickles else self.submit_here(task, previous)

@@ -27,6 +27,7 @@ from dotflow import interrupts
 from dotflow.errors import ExecutorError, StepTimeoutError, WorkerDiedError
 from dotflow.execution.executors.base import StepRunner, decode, encode
 from dotflow.execution.executors.zygote import describe_exit, recv_exact, recv_frame, send_frame
+from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from dotflow.context import Context
@@ -233,8 +234,6 @@ class ProcessRunner(StepRunner):
             raise
 
     def run(self, task: Task, previous: Context) -> Any:
-        from dotflow.task import step_name
-
         request = encode(task, previous, WHERE)
         worker = self._checkout()
         timeout = task.options.timeout

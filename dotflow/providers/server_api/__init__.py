@@ -11,28 +11,24 @@ The names below load on first use, so the profile schema can read ``options`` al
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import TYPE_CHECKING, Any
+
+from dotflow.lazy import LazyExports as _LazyExports
 
 if TYPE_CHECKING:
     from dotflow.providers.server_api.api import TASK_RESULT_MAX, PingResult, PingStatus, ServerAPI
     from dotflow.redact import mask_url
 
-_EXPORTS = {
+_LAZY = _LazyExports(__name__, {
     "PingResult": "dotflow.providers.server_api.api",
     "PingStatus": "dotflow.providers.server_api.api",
     "ServerAPI": "dotflow.providers.server_api.api",
     "TASK_RESULT_MAX": "dotflow.providers.server_api.api",
     "mask_url": "dotflow.redact",
-}
+}, globals())
 
 __all__ = ["PingResult", "PingStatus", "ServerAPI", "TASK_RESULT_MAX", "mask_url"]
 
 
 def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'dotflow.providers.server_api' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
-    globals()[name] = value
-    return value
+    return _LAZY.load(name)
