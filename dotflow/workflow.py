@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from contextlib import contextmanager
 from contextvars import ContextVar
 from types import MappingProxyType
@@ -10,12 +9,12 @@ from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
 
 from dotflow.config import Config
 from dotflow.context import Context
-from dotflow.errors import InputChangedError, UsageError
+from dotflow.errors import UsageError
+from dotflow.execution import checkpoints
 from dotflow.execution.executors import check_executor, max_workers_problem
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
-from dotflow.lazy import LazyPattern
 from dotflow.reporting import Reporter
 from dotflow.task import Task, TaskBuilder
 from dotflow.types import VALID_POLICIES
@@ -23,8 +22,6 @@ from dotflow.types import VALID_POLICIES
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
 
-# a repr that shows a memory address, different in every process: the fingerprint ignores it
-_ADDRESS = LazyPattern(r"\bat 0x[0-9A-Fa-f]+")
 _UNSET: Any = object()
 # start()'s options when no profile gives them (an explicit config, or nothing to resolve): the
 # defaults of the [workflow] keys, which a test holds equal to the profile table's
@@ -137,14 +134,8 @@ class DotFlow:
         max_workers = defaults["max_workers"] if max_workers is _UNSET else max_workers
         keep_going = bool(defaults["keep_going"] if keep_going is _UNSET else keep_going)
         resume = bool(defaults["resume"] if resume is _UNSET else resume)
-        if resume and self._id_generated and self._manager is None and "generated id" not in _WARNED:
-            _WARNED.add("generated id")  # once per process: a schedule's every copy would repeat it
-            logging.getLogger("dotflow").warning(
-                "ID %s - resume is on but this workflow's id was generated for this run, so no earlier "
-                "checkpoint can be found; give a fixed id (DotFlow(workflow_id=...), --workflow-id, "
-                "[workflow] id, DOTFLOW_WORKFLOW_ID)",
-                self.workflow_id,
-            )
+        if resume and self._id_generated and self._manager is None:
+            checkpoints.warn_unfindable(self.workflow_id)
         if on_input_change is _UNSET:
             on_input_change = defaults["on_input_change"]
         check_callback("on_success", on_success)
@@ -164,7 +155,14 @@ class DotFlow:
             executor=executor,
         )
         self._manager = manager
-        return manager.run(lambda: self._check_inputs(resume, on_input_change, fingerprint))
+
+        def prepare() -> bool:  # called once the executor is open: a run that cannot start changes nothing stored
+            current = fingerprint if fingerprint is not None else self.fingerprint()
+            return checkpoints.prepare(
+                self.config.storage, self.workflow_id, self.task.queue, current, resume, on_input_change
+            )
+
+        return manager.run(prepare)
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until this workflow's reports are delivered, at most ``timeout`` seconds (None:
@@ -176,48 +174,6 @@ class DotFlow:
         """Hand ``start`` (with these options) to the configured scheduler."""
         self.config.scheduler.start(workflow=self.start, **kwargs)
 
-    def _check_inputs(self, resume: bool, on_input_change: str, fingerprint: str | None) -> bool:
-        """Keep the checkpoints true to one run and its inputs; return whether to resume.
-
-        Every run records its input fingerprint beside the checkpoints. A run that does not
-        resume drops the earlier checkpoints first, so a later resume never mixes two runs'
-        results. A resuming run whose inputs changed keeps the checkpoints (``reuse``, with a
-        warning; what they record then says they came from other inputs, or from several), drops
-        them (``reset``) or stops before anything changes (``raise``).
-        """
-        current = fingerprint if fingerprint is not None else self.fingerprint()
-        storage = self.config.storage
-        key = f"{self.workflow_id}-inputs"
-        stored = storage.get(key).storage
-        if resume and stored is not None and stored != current:
-            if on_input_change == "raise":
-                raise InputChangedError(
-                    f"workflow {self.workflow_id}: the tasks' inputs changed since the stored checkpoints; "
-                    "pass on_input_change='reset' (--on-input-change reset) to run everything again, or 'reuse' to "
-                    "keep the checkpoints"
-                )
-            if on_input_change == "reset":
-                resume = False
-            else:
-                logging.getLogger("dotflow").warning(
-                    "ID %s - the tasks' inputs changed since the stored checkpoints, which are reused "
-                    "(on_input_change='reuse'); pass 'reset' to run everything again",
-                    self.workflow_id,
-                )
-        if not resume and stored is not None:  # no fingerprint, no earlier run: nothing to drop
-            for task in self.task.queue:
-                storage.delete(storage.key(task))
-        if stored != current:
-            if not resume or stored is None:
-                storage.post(key, Context(current))
-            elif not all(storage.exists(storage.key(task)) for task in self.task.queue):
-                # reuse, and some tasks run again with these inputs beside checkpoints made from the
-                # others: neither fingerprint is true of the set, so no later inputs match it (a
-                # resume warns, 'raise' stops, 'reset' starts afresh) until a run rebuilds it whole
-                storage.post(key, Context(f"{_MIXED}{current}"))
-            # else every checkpoint is reused as it is: they keep the inputs they were made from
-        return resume
-
     def fingerprint(self) -> str:
         """A hash of the workflow's inputs: every task's id and initial context.
 
@@ -225,10 +181,7 @@ class DotFlow:
         sorted, and an object that is not plain data counts by its type and its ``repr()``,
         or by its type alone when that repr shows a memory address (``<X object at 0x..>``).
         """
-        import json
-
-        inputs = [[task.task_id, canonical(task._initial_context)] for task in self.task.queue]
-        return _sha256()(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        return checkpoints.fingerprint(self.task.queue)
 
     def result_task(self) -> list[Task]:
         """The tasks, in the order they were added."""
@@ -252,61 +205,6 @@ class DotFlow:
     def __str__(self) -> str:
         # a Server written for 1.x builds URLs and bodies with str() of what create_workflow receives
         return self.workflow_id
-
-
-_WARNED: set[str] = set()  # warnings given once per process
-_MIXED = "mixed:"  # the recorded inputs of checkpoints made from more than one set of inputs
-
-
-def _sha256() -> Any:
-    """SHA-256 from CPython's built-in module when there is one (the same digests): loading
-    hashlib's OpenSSL binding costs ~2 ms, as much as a whole small run."""
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef]  # 3.10, 3.11
-        except ImportError:
-            from hashlib import sha256
-    return sha256
-
-
-def canonical(value: Any) -> Any:
-    """``value`` as JSON-able data that is the same in every process: the input of the fingerprint.
-
-    JSON values stay as they are (so fingerprints of plain inputs match those stored by
-    earlier versions); sets become lists sorted by their items' canonical JSON; other objects
-    become ``"<module.QualName>:<repr>"``, or just the type when the repr holds an address.
-    """
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, Context):
-        return canonical(value.storage)
-    if isinstance(value, dict):
-        return {_canonical_key(k): canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        import json
-
-        items = [canonical(v) for v in value]
-        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    kind = type(value)
-    name = f"{kind.__module__}.{kind.__qualname__}"
-    text = repr(value)
-    return name if _ADDRESS.search(text) else f"{name}:{text}"
-
-
-def _canonical_key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if key is None or isinstance(key, (int, float, bool)):
-        return str(key)  # as earlier versions did, so stored fingerprints still match
-    import json
-
-    return json.dumps(canonical(key), sort_keys=True)
 
 
 @contextmanager
