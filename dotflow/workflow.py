@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from contextvars import ContextVar
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from dotflow.config import Config
 from dotflow.context import Context
@@ -15,6 +13,7 @@ from dotflow.execution.executors import check_executor, max_workers_problem
 from dotflow.execution.manager import Manager, check_callback, check_mode
 from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
+from dotflow.profiles.active import active_profile, profile_for
 from dotflow.reporting import Reporter
 from dotflow.task import Task, TaskBuilder
 from dotflow.types import VALID_POLICIES
@@ -33,7 +32,6 @@ RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({
     "executor": "thread",
     "max_workers": None,
 })
-_active_profile: ContextVar[ResolvedProfile | None] = ContextVar("dotflow_active_profile", default=None)
 
 
 class DotFlow:
@@ -61,16 +59,16 @@ class DotFlow:
         self._own_config = config is not None  # the profile's providers (and a CLI's flags) do not apply
         self._manager: Manager | None = None  # the latest run's, from the moment it starts
         profile_id = None
-        if config is None and profile is None and _active_profile.get() is None and _nothing_to_resolve():
+        if config is None and profile is None and active_profile() is None and _nothing_to_resolve():
             config = Config()  # what resolving would build: every key at its default
         elif config is None:
-            resolved = _resolve_profile(profile)
+            resolved = profile_for(profile)
             config = resolved.config()
             self._defaults = resolved.workflow_options()
             profile_id = resolved["workflow.id"]
             name = name if name is not None else resolved["workflow.name"]
-        elif profile is not None or _active_profile.get() is not None:
-            profile_id = _resolve_profile(profile)["workflow.id"]
+        elif profile is not None or active_profile() is not None:
+            profile_id = profile_for(profile)["workflow.id"]
         self.config = config
         # as in 1.x, a workflow without a name is named after the machine; that default is kept
         # for logs and result(), but never sent to a server (the host name is not its business)
@@ -207,20 +205,6 @@ class DotFlow:
         return self.workflow_id
 
 
-@contextmanager
-def use_profile(profile: ResolvedProfile) -> Iterator[None]:
-    """Make ``DotFlow()`` calls inside the block use ``profile`` instead of resolving one.
-
-    The CLI resolves the profile once, with its flags, and a ``--workflow`` factory's
-    ``DotFlow()`` must see exactly that profile.
-    """
-    token = _active_profile.set(profile)
-    try:
-        yield
-    finally:
-        _active_profile.reset(token)
-
-
 def _nothing_to_resolve() -> bool:
     import os
 
@@ -228,15 +212,3 @@ def _nothing_to_resolve() -> bool:
 
     return nothing_to_read(os.environ, os.getcwd())
 
-
-def _resolve_profile(profile: ResolvedProfile | str | None = None) -> ResolvedProfile:
-    """The profile given (resolved, or resolved now by name), else the one a command made active,
-    else the one resolution selects."""
-    if profile is not None and not isinstance(profile, str):
-        return profile
-    active = _active_profile.get()
-    if profile is None and active is not None:
-        return active
-    from dotflow.profiles import resolve
-
-    return resolve(profile)

@@ -197,7 +197,8 @@ def build_flow(
     """The workflow of ``--step`` (one task, under ``resolved``) or of a ``--workflow`` factory, whose
     own ``DotFlow()`` sees ``resolved`` too. Every way the user's code can go wrong is one line."""
     from dotflow.imports import import_string
-    from dotflow.workflow import DotFlow, use_profile
+    from dotflow.profiles.active import use_profile
+    from dotflow.workflow import DotFlow
 
     if step is not None:
         flow = DotFlow(profile=resolved)
