@@ -162,6 +162,31 @@ class DotFlow:
 
         return manager.run(prepare)
 
+    def copy(self) -> DotFlow:
+        """A new DotFlow for a run that goes on beside this one's: the same providers
+        (``config``), name, run defaults and tasks (steps, callbacks, initial contexts, groups),
+        and a new generated id, so that its checkpoints, spans and server rows are its own. One
+        DotFlow's tasks hold one run's state (statuses, errors, results), so two runs at once need
+        two of them: ``SchedulerCron(overlap="parallel")`` and ``dotflow schedule`` run an
+        overlapping run on a copy. The server's ``create_workflow`` is called for the copy."""
+        twin = DotFlow(config=self.config, name=None if self._name_is_host else self.name)
+        twin._defaults = dict(self._defaults)
+        for task in self.task.queue:
+            given = task.given_context
+            twin.task.add(
+                step=task.step,
+                callback=task.callback,
+                initial_context=None if given is None else given.storage,
+                group_name=task.group_name,
+            )
+        return twin
+
+    @property
+    def own_config(self) -> bool:
+        """True when this DotFlow was given its own ``config``: the resolved profile's providers
+        (and so ``dotflow start``'s ``--storage`` and ``--path``) do not apply to it."""
+        return self._own_config
+
     def flush(self, timeout: float | None = None) -> None:
         """Wait until this workflow's reports are delivered, at most ``timeout`` seconds (None:
         the server's ``flush_timeout``). ``start()`` returns when the tasks end, without waiting

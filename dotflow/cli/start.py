@@ -38,6 +38,7 @@ from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
 if TYPE_CHECKING:
+    from dotflow.cli.output import LiveView
     from dotflow.execution.manager import Manager
     from dotflow.profiles import ResolvedProfile
     from dotflow.workflow import DotFlow
@@ -183,7 +184,7 @@ def _warn_unused_storage_flags(workflow: str | None, flow: DotFlow, flags: dict[
     """--storage and --path choose the profile's storage, which a factory passing its own Config
     does not use: say so, rather than run with another storage than the flags asked for."""
     given = [f"--{name}" for name in ("storage", "path") if flags.get(name) is not None]
-    if workflow is not None and given and flow._own_config:
+    if workflow is not None and given and flow.own_config:
         logging.getLogger("dotflow").warning(
             "%s not used: --workflow %r passes its own Config, whose storage is %s; leave config out of "
             "its DotFlow() to take the profile and the flags, or drop %s",
@@ -238,8 +239,8 @@ class _quiet_transitions:
     """While the live view shows the statuses, the log shows only what went wrong (unless -vv
     asked for DEBUG lines: those stay)."""
 
-    def __init__(self, live: Any) -> None:
-        self._on = getattr(live, "_enabled", False)
+    def __init__(self, live: LiveView) -> None:
+        self._on = live.enabled
         self._level = logging.NOTSET
 
     def __enter__(self) -> None:
