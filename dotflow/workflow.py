@@ -2,37 +2,22 @@
 
 from __future__ import annotations
 
-from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from dotflow.config import Config
 from dotflow.context import Context
 from dotflow.errors import UsageError
 from dotflow.execution import checkpoints
-from dotflow.execution.executors import check_executor, max_workers_problem
-from dotflow.execution.manager import Manager, check_callback, check_mode
+from dotflow.execution.manager import Manager, check_callback
 from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
 from dotflow.profiles.active import active_profile, profile_for
 from dotflow.reporting import Reporter
+from dotflow.settings import RUN_DEFAULTS, UNSET, RunSettings
 from dotflow.task import Task, TaskBuilder
-from dotflow.types import VALID_POLICIES
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
-
-_UNSET: Any = object()
-# start()'s options when no profile gives them (an explicit config, or nothing to resolve): the
-# defaults of the [workflow] keys, which a test holds equal to the profile table's
-RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({
-    "mode": "sequential",
-    "keep_going": False,
-    "resume": False,
-    "on_input_change": "reuse",
-    "executor": "thread",
-    "max_workers": None,
-})
-
 
 class DotFlow:
     """A workflow.
@@ -98,15 +83,15 @@ class DotFlow:
 
     def start(
         self,
-        mode: str = _UNSET,
-        keep_going: bool = _UNSET,
+        mode: str = UNSET,
+        keep_going: bool = UNSET,
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
-        resume: bool = _UNSET,
-        on_input_change: str = _UNSET,
+        resume: bool = UNSET,
+        on_input_change: str = UNSET,
         fingerprint: str | None = None,
-        max_workers: int | None = _UNSET,
-        executor: Any = _UNSET,
+        max_workers: int | None = UNSET,
+        executor: Any = UNSET,
     ) -> Manager:
         """Run the workflow and return its Manager.
 
@@ -123,41 +108,35 @@ class DotFlow:
         Dask cluster), a Dask scheduler address (``"tcp://host:8786"``) or a
         ``concurrent.futures.Executor``; statuses, retries, timeouts, callbacks, storage and
         reports stay on this process's threads whatever it is (see ``dotflow.execution.executors``).
+
+        An option left ``UNSET`` (and ``executor=None``) takes the workflow's run default: the
+        resolved profile's ``[workflow]`` value, else the option's own default (``dotflow.settings``).
         """
-        defaults = self._defaults
-        mode = check_mode(defaults["mode"] if mode is _UNSET else mode)
-        if executor is _UNSET or executor is None:  # None: whatever the profile says, else threads
-            executor = defaults["executor"]
-        executor = check_executor(executor)
-        max_workers = defaults["max_workers"] if max_workers is _UNSET else max_workers
-        keep_going = bool(defaults["keep_going"] if keep_going is _UNSET else keep_going)
-        resume = bool(defaults["resume"] if resume is _UNSET else resume)
-        if resume and self._id_generated and self._manager is None:
-            checkpoints.warn_unfindable(self.workflow_id)
-        if on_input_change is _UNSET:
-            on_input_change = defaults["on_input_change"]
+        settings = RunSettings.from_arguments(
+            self._defaults, mode=mode, keep_going=keep_going, resume=resume, on_input_change=on_input_change,
+            executor=executor, max_workers=max_workers,
+        )
         check_callback("on_success", on_success)
         check_callback("on_failure", on_failure)
-        if on_input_change not in VALID_POLICIES:
-            raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(VALID_POLICIES)}")
-        if max_workers is not None and max_workers_problem(max_workers):
-            raise UsageError(f"max_workers={max_workers!r} {max_workers_problem(max_workers)}")
+        if settings.resume and self._id_generated and self._manager is None:
+            checkpoints.warn_unfindable(self.workflow_id)
         manager = Manager(
             self,
             self.task.queue,
-            mode,
-            RunOptions(resume=resume, keep_going=keep_going),
+            settings.mode,
+            RunOptions(resume=settings.resume, keep_going=settings.keep_going),
             on_success=on_success,
             on_failure=on_failure,
-            max_workers=max_workers,
-            executor=executor,
+            max_workers=settings.max_workers,
+            executor=settings.executor,
         )
         self._manager = manager
 
         def prepare() -> bool:  # called once the executor is open: a run that cannot start changes nothing stored
             current = fingerprint if fingerprint is not None else self.fingerprint()
             return checkpoints.prepare(
-                self.config.storage, self.workflow_id, self.task.queue, current, resume, on_input_change
+                self.config.storage, self.workflow_id, self.task.queue, current, settings.resume,
+                settings.on_input_change,
             )
 
         return manager.run(prepare)

@@ -324,7 +324,7 @@ def test_nothing_to_resolve_runs_with_what_resolving_would_give(clean_env: Path)
 
     from dotflow.profiles import resolve
     from dotflow.profiles.discover import nothing_to_read
-    from dotflow.workflow import RUN_DEFAULTS
+    from dotflow.settings import RUN_DEFAULTS
 
     assert nothing_to_read(os.environ, str(clean_env))
     resolved = resolve()
