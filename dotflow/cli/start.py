@@ -16,13 +16,8 @@ import typer
 from dotflow.cli.common import (
     CALLBACK,
     CONFIG,
-    EXECUTOR,
     EXIT_FAILED,
     INITIAL_CONTEXT,
-    KEEP_GOING,
-    MAX_WORKERS,
-    MODE,
-    ON_INPUT_CHANGE,
     PATH,
     PROFILE,
     STEP,
@@ -33,9 +28,11 @@ from dotflow.cli.common import (
     parse_json_flag,
     report_failed_quietly,
     setup_logging,
+    with_run_flags,
 )
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
+from dotflow.settings import OPTIONS
 
 if TYPE_CHECKING:
     from dotflow.cli.output import LiveView
@@ -46,6 +43,7 @@ if TYPE_CHECKING:
 OUTPUTS = ("text", "json")
 
 
+@with_run_flags()
 def start(
     step: Optional[str] = STEP,
     workflow: Optional[str] = WORKFLOW,
@@ -53,17 +51,9 @@ def start(
     initial_context: Optional[str] = INITIAL_CONTEXT,
     profile: Optional[str] = PROFILE,
     config: Optional[str] = CONFIG,
-    mode: Optional[str] = MODE,
     storage: Optional[str] = STORAGE,
     path: Optional[str] = PATH,
     workflow_id: Optional[str] = WORKFLOW_ID,
-    keep_going: Optional[bool] = KEEP_GOING,
-    resume: Optional[bool] = typer.Option(
-        None, "--resume/--no-resume", help="Skip tasks whose result is already stored."
-    ),
-    on_input_change: Optional[str] = ON_INPUT_CHANGE,
-    executor: Optional[str] = EXECUTOR,
-    max_workers: Optional[str] = MAX_WORKERS,
     output: str = typer.Option("text", "--output", help="text (the summary) or json (one object, for machines)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live view on a terminal: plain lines."),
     verbose: int = typer.Option(
@@ -72,6 +62,7 @@ def start(
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No per-transition log lines: warnings, errors and the summary."
     ),
+    **run_flags: Any,
 ) -> int:
     """Run a workflow: one --step, or a --workflow factory."""
     if output not in OUTPUTS:
@@ -79,8 +70,7 @@ def start(
     setup_logging(quiet, verbose)
     resolved, flow = prepare_run(
         step, workflow, callback, initial_context, profile, config,
-        mode=mode, storage=storage, path=path, workflow_id=workflow_id, keep_going=keep_going, resume=resume,
-        on_input_change=on_input_change, executor=executor, max_workers=max_workers,
+        storage=storage, path=path, workflow_id=workflow_id, **run_flags,
     )
 
     from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
@@ -129,17 +119,13 @@ def start(
     return 0 if workflow_ok(flow) else EXIT_FAILED
 
 
-# The profile key each run flag of `start` and `schedule` overrides.
+# The profile key each run flag of `start` and `schedule` overrides: the storage's and the id's,
+# then every run option's (dotflow.settings), whose text the key converts and checks.
 _FLAG_KEYS = {
-    "mode": "workflow.mode",
     "storage": "storage.provider",
     "path": "storage.path",
     "workflow_id": "workflow.id",
-    "keep_going": "workflow.keep_going",
-    "resume": "workflow.resume",
-    "on_input_change": "workflow.on_input_change",
-    "executor": "workflow.executor",
-    "max_workers": "workflow.max_workers",  # a string: the profile key converts and checks it, as for env values
+    **{option.name: option.key for option in OPTIONS},
 }
 
 
