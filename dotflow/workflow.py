@@ -11,13 +11,14 @@ from dotflow.execution import checkpoints
 from dotflow.execution.manager import Manager, check_callback
 from dotflow.execution.runner import RunOptions
 from dotflow.ids import workflow_id_problem
-from dotflow.profiles.active import active_profile, profile_for
+from dotflow.profiles.active import active_profile, nothing_to_resolve, profile_for
 from dotflow.reporting import Reporter
 from dotflow.settings import RUN_DEFAULTS, UNSET, RunSettings
 from dotflow.task import Task, TaskBuilder
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
+
 
 class DotFlow:
     """A workflow.
@@ -44,7 +45,7 @@ class DotFlow:
         self._own_config = config is not None  # the profile's providers (and a CLI's flags) do not apply
         self._manager: Manager | None = None  # the latest run's, from the moment it starts
         profile_id = None
-        if config is None and profile is None and active_profile() is None and _nothing_to_resolve():
+        if config is None and profile is None and nothing_to_resolve():
             config = Config()  # what resolving would build: every key at its default
         elif config is None:
             resolved = profile_for(profile)
@@ -207,12 +208,4 @@ class DotFlow:
     def __str__(self) -> str:
         # a Server written for 1.x builds URLs and bodies with str() of what create_workflow receives
         return self.workflow_id
-
-
-def _nothing_to_resolve() -> bool:
-    import os
-
-    from dotflow.profiles.discover import nothing_to_read
-
-    return nothing_to_read(os.environ, os.getcwd())
 

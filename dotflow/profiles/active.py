@@ -32,6 +32,18 @@ def use_profile(profile: ResolvedProfile) -> Iterator[None]:
         _active.reset(token)
 
 
+def nothing_to_resolve() -> bool:
+    """True when no profile is active and no variable or file could set a value, so that resolving
+    would give every key its default: ``DotFlow()`` then skips resolution (and the key table)."""
+    if _active.get() is not None:
+        return False
+    import os
+
+    from dotflow.profiles.discover import nothing_to_read
+
+    return nothing_to_read(os.environ, os.getcwd())
+
+
 def profile_for(profile: ResolvedProfile | str | None = None) -> ResolvedProfile:
     """The profile given (resolved, or resolved now by name), else the one a command made active,
     else the one resolution selects."""

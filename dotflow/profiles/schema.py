@@ -191,7 +191,7 @@ KEYS: tuple[Key, ...] = (
     Key("storage", "project", str),
     Key("workflow", "id", str, check=workflow_id_problem),
     Key("workflow", "name", str),
-    # the run options (mode, keep_going, ... max_workers), each as dotflow.settings defines it
+    # the run options (mode, keep_going, ...), each as dotflow.settings defines it
     *(Key(RUN_SECTION, o.name, o.type, o.default, check=o.check, env=o.env) for o in RUN_OPTIONS),
     # the 1.x provider families; each provider's own keys are read only when it is chosen
     Key("notify", "provider", str, "none", check=_one_of(NOTIFY_PROVIDERS, True)),
