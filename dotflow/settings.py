@@ -34,10 +34,10 @@ class _Unset:
         return "UNSET"
 
 
-# ``DotFlow.start``'s default for a run option: the workflow's run defaults decide (the resolved
-# profile's values, else each option's own default). None cannot say it: ``max_workers=None`` is a
-# value (the CPU count), which wins over a profile's.
 UNSET: Any = _Unset()
+"""``DotFlow.start``'s default for a run option: the workflow's run defaults decide (the resolved
+profile's values, else each option's own default). None cannot say it: ``max_workers=None`` is a
+value (the CPU count), which wins over a profile's."""
 
 
 class Option(Generic[T]):
@@ -226,9 +226,10 @@ class RunSettings(Mapping[str, Any]):
         return f"RunSettings({', '.join(f'{name}={value!r}' for name, value in self.items())})"
 
 
-# Every run option, in the order of the profile's key table (and of ``dotflow profile show``).
 OPTIONS: tuple[Option[Any], ...] = tuple(value for value in vars(RunSettings).values() if isinstance(value, Option))
+"""Every run option, in the order of the profile's key table (and of ``dotflow profile show``)."""
 _BY_NAME: dict[str, Option[Any]] = {option.name: option for option in OPTIONS}
 
-# start()'s options when no profile gives them (an explicit config, or nothing to resolve)
 RUN_DEFAULTS = RunSettings()
+"""``start()``'s options when no profile gives them (an explicit ``config``, or nothing to
+resolve): each option's default."""

@@ -108,6 +108,16 @@ def test_run_settings_are_an_immutable_mapping() -> None:
     assert repr(settings).startswith("RunSettings(mode='parallel', keep_going=False, resume=True,")
 
 
+def test_every_option_is_in_the_docs() -> None:
+    """The profile page's key table has a row for each run option, and the CLI page names its flag."""
+    from pathlib import Path
+
+    docs = Path(__file__).resolve().parent.parent / "docs"
+    keys, cli = (docs / "profiles.md").read_text(encoding="utf-8"), (docs / "cli.md").read_text(encoding="utf-8")
+    assert [option.key for option in OPTIONS if f"| `{option.key}` |" not in keys] == []
+    assert [option.flag for option in OPTIONS if f"`{option.flag}`" not in cli] == []
+
+
 def test_an_option_describes_itself() -> None:
     """Each option has a doc and a help, and a short flag only where the CLI has one (-m)."""
     assert all(isinstance(option, Option) and option.doc and option.help.endswith(".") for option in OPTIONS)

@@ -1,4 +1,4 @@
-"""What every command shares: exit codes, logging set-up, the import path, and reading JSON flags."""
+"""What every command shares: exit codes, logging set-up, the import path, JSON flags and the run flags."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""Checkpoint policy: the fingerprint of a workflow's inputs, and what a run does with the checkpoints an
-earlier run left (``resume`` and ``on_input_change``)."""
+"""Checkpoint policy: the inputs' fingerprint, and what a run does with earlier checkpoints (resume, input change)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,4 @@
-"""The active profile: the one a command resolved, which ``DotFlow()`` calls inside ``use_profile`` take
-instead of resolving their own."""
+"""The active profile: the one a command resolved, which ``DotFlow()`` inside ``use_profile`` takes as its own."""
 
 from __future__ import annotations
 
