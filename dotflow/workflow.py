@@ -2,42 +2,22 @@
 
 from __future__ import annotations
 
-import logging
-from contextlib import contextmanager
-from contextvars import ContextVar
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, Callable, Mapping
 
 from dotflow.builder import TaskBuilder
 from dotflow.config import Config
 from dotflow.context import Context
-from dotflow.errors import InputChangedError, UsageError
-from dotflow.execution.executors import check_executor, max_workers_problem
-from dotflow.execution.manager import Manager, check_callback, check_mode
-from dotflow.execution.runner import RunOptions
+from dotflow.errors import UsageError
+from dotflow.execution import checkpoints
+from dotflow.execution.manager import Manager, check_callback
 from dotflow.ids import workflow_id_problem
-from dotflow.lazy import LazyPattern
+from dotflow.profiles.active import active_profile, nothing_to_resolve, profile_for
 from dotflow.reporting import Reporter
+from dotflow.settings import RUN_DEFAULTS, UNSET, RunSettings
 from dotflow.task import Task
-from dotflow.types import VALID_POLICIES
 
 if TYPE_CHECKING:
     from dotflow.profiles import ResolvedProfile
-
-# a repr that shows a memory address, different in every process: the fingerprint ignores it
-_ADDRESS = LazyPattern(r"\bat 0x[0-9A-Fa-f]+")
-_UNSET: Any = object()
-# start()'s options when no profile gives them (an explicit config, or nothing to resolve): the
-# defaults of the [workflow] keys, which a test holds equal to the profile table's
-RUN_DEFAULTS: Mapping[str, Any] = MappingProxyType({
-    "mode": "sequential",
-    "keep_going": False,
-    "resume": False,
-    "on_input_change": "reuse",
-    "executor": "thread",
-    "max_workers": None,
-})
-_active_profile: ContextVar[ResolvedProfile | None] = ContextVar("dotflow_active_profile", default=None)
 
 
 class DotFlow:
@@ -65,16 +45,16 @@ class DotFlow:
         self._own_config = config is not None  # the profile's providers (and a CLI's flags) do not apply
         self._manager: Manager | None = None  # the latest run's, from the moment it starts
         profile_id = None
-        if config is None and profile is None and _active_profile.get() is None and _nothing_to_resolve():
+        if config is None and profile is None and nothing_to_resolve():
             config = Config()  # what resolving would build: every key at its default
         elif config is None:
-            resolved = _resolve_profile(profile)
+            resolved = profile_for(profile)
             config = resolved.config()
             self._defaults = resolved.workflow_options()
             profile_id = resolved["workflow.id"]
             name = name if name is not None else resolved["workflow.name"]
-        elif profile is not None or _active_profile.get() is not None:
-            profile_id = _resolve_profile(profile)["workflow.id"]
+        elif profile is not None or active_profile() is not None:
+            profile_id = profile_for(profile)["workflow.id"]
         self.config = config
         # as in 1.x, a workflow without a name is named after the machine; that default is kept
         # for logs and result(), but never sent to a server (the host name is not its business)
@@ -104,15 +84,15 @@ class DotFlow:
 
     def start(
         self,
-        mode: str = _UNSET,
-        keep_going: bool = _UNSET,
+        mode: str = UNSET,
+        keep_going: bool = UNSET,
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
-        resume: bool = _UNSET,
-        on_input_change: str = _UNSET,
+        resume: bool = UNSET,
+        on_input_change: str = UNSET,
         fingerprint: str | None = None,
-        max_workers: int | None = _UNSET,
-        executor: Any = _UNSET,
+        max_workers: int | None = UNSET,
+        executor: Any = UNSET,
     ) -> Manager:
         """Run the workflow and return its Manager.
 
@@ -129,43 +109,65 @@ class DotFlow:
         Dask cluster), a Dask scheduler address (``"tcp://host:8786"``) or a
         ``concurrent.futures.Executor``; statuses, retries, timeouts, callbacks, storage and
         reports stay on this process's threads whatever it is (see ``dotflow.execution.executors``).
+
+        An option left ``UNSET`` (and ``executor=None``) takes the workflow's run default: the
+        resolved profile's ``[workflow]`` value, else the option's own default (``dotflow.settings``).
         """
-        defaults = self._defaults
-        mode = check_mode(defaults["mode"] if mode is _UNSET else mode)
-        if executor is _UNSET or executor is None:  # None: whatever the profile says, else threads
-            executor = defaults["executor"]
-        executor = check_executor(executor)
-        max_workers = defaults["max_workers"] if max_workers is _UNSET else max_workers
-        keep_going = bool(defaults["keep_going"] if keep_going is _UNSET else keep_going)
-        resume = bool(defaults["resume"] if resume is _UNSET else resume)
-        if resume and self._id_generated and self._manager is None and "generated id" not in _WARNED:
-            _WARNED.add("generated id")  # once per process: a schedule's every copy would repeat it
-            logging.getLogger("dotflow").warning(
-                "ID %s - resume is on but this workflow's id was generated for this run, so no earlier "
-                "checkpoint can be found; give a fixed id (DotFlow(workflow_id=...), --workflow-id, "
-                "[workflow] id, DOTFLOW_WORKFLOW_ID)",
-                self.workflow_id,
-            )
-        if on_input_change is _UNSET:
-            on_input_change = defaults["on_input_change"]
+        settings = RunSettings.from_arguments(
+            self._defaults, mode=mode, keep_going=keep_going, resume=resume, on_input_change=on_input_change,
+            executor=executor, max_workers=max_workers,
+        )
         check_callback("on_success", on_success)
         check_callback("on_failure", on_failure)
-        if on_input_change not in VALID_POLICIES:
-            raise UsageError(f"on_input_change={on_input_change!r}; use one of: {', '.join(VALID_POLICIES)}")
-        if max_workers is not None and max_workers_problem(max_workers):
-            raise UsageError(f"max_workers={max_workers!r} {max_workers_problem(max_workers)}")
-        manager = Manager(
-            self,
-            self.task.queue,
-            mode,
-            RunOptions(resume=resume, keep_going=keep_going),
-            on_success=on_success,
-            on_failure=on_failure,
-            max_workers=max_workers,
-            executor=executor,
-        )
+        if settings.resume and self._id_generated and self._manager is None:
+            checkpoints.warn_unfindable(self.workflow_id)
+        manager = Manager(self, self.task.queue, settings, on_success=on_success, on_failure=on_failure)
         self._manager = manager
-        return manager.run(lambda: self._check_inputs(resume, on_input_change, fingerprint))
+
+        def prepare() -> bool:  # called once the executor is open: a run that cannot start changes nothing stored
+            current = fingerprint if fingerprint is not None else self.fingerprint()
+            return checkpoints.prepare(
+                self.config.storage, self.workflow_id, self.task.queue, current, settings.resume,
+                settings.on_input_change,
+            )
+
+        return manager.run(prepare)
+
+    def copy(self) -> DotFlow:
+        """A new DotFlow for a run that goes on beside this one's: the same providers
+        (``config``), name, run defaults and tasks (steps, callbacks, initial contexts, groups),
+        and a new generated id, so that its checkpoints, spans and server rows are its own. One
+        DotFlow's tasks hold one run's state (statuses, errors, results), so two runs at once need
+        two of them: ``SchedulerCron(overlap="parallel")`` and ``dotflow schedule`` run an
+        overlapping run on a copy. The server's ``create_workflow`` is called for the copy."""
+        twin = DotFlow(config=self.config, name=None if self._name_is_host else self.name)
+        twin.run_defaults = self._defaults
+        for task in self.task.queue:
+            given = task.given_context
+            twin.task.add(
+                step=task.step,
+                callback=task.callback,
+                initial_context=None if given is None else given.storage,
+                group_name=task.group_name,
+            )
+        return twin
+
+    @property
+    def run_defaults(self) -> Mapping[str, Any]:
+        """The options ``start()`` takes for an argument it is not given: the resolved profile's
+        ``[workflow]`` values, else each option's own default (``dotflow.settings``). Assign a
+        mapping of option names to change them for the later starts of this workflow."""
+        return self._defaults
+
+    @run_defaults.setter
+    def run_defaults(self, values: Mapping[str, Any]) -> None:
+        self._defaults = dict(values)
+
+    @property
+    def own_config(self) -> bool:
+        """True when this DotFlow was given its own ``config``: the resolved profile's providers
+        (and so ``dotflow start``'s ``--storage`` and ``--path``) do not apply to it."""
+        return self._own_config
 
     def flush(self, timeout: float | None = None) -> None:
         """Wait until this workflow's reports are delivered, at most ``timeout`` seconds (None:
@@ -187,48 +189,6 @@ class DotFlow:
         """Hand ``start`` (with these options) to the configured scheduler."""
         self.config.scheduler.start(workflow=self.start, **kwargs)
 
-    def _check_inputs(self, resume: bool, on_input_change: str, fingerprint: str | None) -> bool:
-        """Keep the checkpoints true to one run and its inputs; return whether to resume.
-
-        Every run records its input fingerprint beside the checkpoints. A run that does not
-        resume drops the earlier checkpoints first, so a later resume never mixes two runs'
-        results. A resuming run whose inputs changed keeps the checkpoints (``reuse``, with a
-        warning; what they record then says they came from other inputs, or from several), drops
-        them (``reset``) or stops before anything changes (``raise``).
-        """
-        current = fingerprint if fingerprint is not None else self.fingerprint()
-        storage = self.config.storage
-        key = f"{self.workflow_id}-inputs"
-        stored = storage.get(key).storage
-        if resume and stored is not None and stored != current:
-            if on_input_change == "raise":
-                raise InputChangedError(
-                    f"workflow {self.workflow_id}: the tasks' inputs changed since the stored checkpoints; "
-                    "pass on_input_change='reset' (--on-input-change reset) to run everything again, or 'reuse' to "
-                    "keep the checkpoints"
-                )
-            if on_input_change == "reset":
-                resume = False
-            else:
-                logging.getLogger("dotflow").warning(
-                    "ID %s - the tasks' inputs changed since the stored checkpoints, which are reused "
-                    "(on_input_change='reuse'); pass 'reset' to run everything again",
-                    self.workflow_id,
-                )
-        if not resume and stored is not None:  # no fingerprint, no earlier run: nothing to drop
-            for task in self.task.queue:
-                storage.delete(storage.key(task))
-        if stored != current:
-            if not resume or stored is None:
-                storage.post(key, Context(current))
-            elif not all(storage.exists(storage.key(task)) for task in self.task.queue):
-                # reuse, and some tasks run again with these inputs beside checkpoints made from the
-                # others: neither fingerprint is true of the set, so no later inputs match it (a
-                # resume warns, 'raise' stops, 'reset' starts afresh) until a run rebuilds it whole
-                storage.post(key, Context(f"{_MIXED}{current}"))
-            # else every checkpoint is reused as it is: they keep the inputs they were made from
-        return resume
-
     def fingerprint(self) -> str:
         """A hash of the workflow's inputs: every task's id and initial context.
 
@@ -236,10 +196,7 @@ class DotFlow:
         sorted, and an object that is not plain data counts by its type and its ``repr()``,
         or by its type alone when that repr shows a memory address (``<X object at 0x..>``).
         """
-        import json
-
-        inputs = [[task.task_id, canonical(task._initial_context)] for task in self.task.queue]
-        return _sha256()(json.dumps(inputs, sort_keys=True).encode()).hexdigest()
+        return checkpoints.fingerprint(self.task.queue)
 
     def result_task(self) -> list[Task]:
         """The tasks, in the order they were added."""
@@ -264,92 +221,3 @@ class DotFlow:
         # a Server written for 1.x builds URLs and bodies with str() of what create_workflow receives
         return self.workflow_id
 
-
-_WARNED: set[str] = set()  # warnings given once per process
-_MIXED = "mixed:"  # the recorded inputs of checkpoints made from more than one set of inputs
-
-
-def _sha256() -> Any:
-    """SHA-256 from CPython's built-in module when there is one (the same digests): loading
-    hashlib's OpenSSL binding costs ~2 ms, as much as a whole small run."""
-    try:
-        from _sha2 import sha256  # type: ignore[import-not-found]  # Python 3.12+
-    except ImportError:
-        try:
-            from _sha256 import sha256  # type: ignore[import-not-found,no-redef]  # 3.10, 3.11
-        except ImportError:
-            from hashlib import sha256
-    return sha256
-
-
-def canonical(value: Any) -> Any:
-    """``value`` as JSON-able data that is the same in every process: the input of the fingerprint.
-
-    JSON values stay as they are (so fingerprints of plain inputs match those stored by
-    earlier versions); sets become lists sorted by their items' canonical JSON; other objects
-    become ``"<module.QualName>:<repr>"``, or just the type when the repr holds an address.
-    """
-    if value is None or isinstance(value, (str, int, float, bool)):
-        return value
-    if isinstance(value, Context):
-        return canonical(value.storage)
-    if isinstance(value, dict):
-        return {_canonical_key(k): canonical(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [canonical(v) for v in value]
-    if isinstance(value, (set, frozenset)):
-        import json
-
-        items = [canonical(v) for v in value]
-        return sorted(items, key=lambda item: json.dumps(item, sort_keys=True))
-    if isinstance(value, bytes):
-        return value.decode("utf-8", "replace")
-    kind = type(value)
-    name = f"{kind.__module__}.{kind.__qualname__}"
-    text = repr(value)
-    return name if _ADDRESS.search(text) else f"{name}:{text}"
-
-
-def _canonical_key(key: Any) -> str:
-    if isinstance(key, str):
-        return key
-    if key is None or isinstance(key, (int, float, bool)):
-        return str(key)  # as earlier versions did, so stored fingerprints still match
-    import json
-
-    return json.dumps(canonical(key), sort_keys=True)
-
-
-@contextmanager
-def use_profile(profile: ResolvedProfile) -> Iterator[None]:
-    """Make ``DotFlow()`` calls inside the block use ``profile`` instead of resolving one.
-
-    The CLI resolves the profile once, with its flags, and a ``--workflow`` factory's
-    ``DotFlow()`` must see exactly that profile.
-    """
-    token = _active_profile.set(profile)
-    try:
-        yield
-    finally:
-        _active_profile.reset(token)
-
-
-def _nothing_to_resolve() -> bool:
-    import os
-
-    from dotflow.profiles.discover import nothing_to_read
-
-    return nothing_to_read(os.environ, os.getcwd())
-
-
-def _resolve_profile(profile: ResolvedProfile | str | None = None) -> ResolvedProfile:
-    """The profile given (resolved, or resolved now by name), else the one a command made active,
-    else the one resolution selects."""
-    if profile is not None and not isinstance(profile, str):
-        return profile
-    active = _active_profile.get()
-    if profile is None and active is not None:
-        return active
-    from dotflow.profiles import resolve
-
-    return resolve(profile)

@@ -17,7 +17,8 @@ DOCS = ROOT / "docs"
 MKDOCS = ROOT / "mkdocs.yml"
 
 # The public areas whose every name the API reference must document.
-PUBLIC = ["dotflow", "dotflow.providers", "dotflow.abc", "dotflow.errors", "dotflow.profiles", "dotflow.types"]
+PUBLIC = ["dotflow", "dotflow.providers", "dotflow.abc", "dotflow.errors", "dotflow.profiles", "dotflow.settings",
+          "dotflow.types"]
 if importlib.util.find_spec("dotflow.testing") is not None:
     PUBLIC.append("dotflow.testing")
 

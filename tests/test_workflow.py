@@ -129,6 +129,62 @@ def test_schedule_hands_start_to_the_scheduler() -> None:
     assert workflow.result_storage() == [1]
 
 
+def test_copy_has_the_same_tasks_name_and_providers_under_a_new_id() -> None:
+    """``copy()`` keeps the providers, the name and each task's step, callback, initial context and
+    group, under a new generated id; running the copy leaves the original's tasks untouched."""
+    config = Config()
+
+    def note(task: object) -> None: ...
+
+    workflow = DotFlow(config=config, workflow_id="original", name="nightly")
+    workflow.task.add(one, callback=note, initial_context={"n": 1}, group_name="first")
+    workflow.task.add(two, group_name="first")
+    twin = workflow.copy()
+    assert twin.config is config and twin.name == "nightly"
+    assert twin.workflow_id != "original" and uuid.UUID(twin.workflow_id).version == 4
+    assert [(t.step, t.callback, t.group_name) for t in twin.task.queue] == [
+        (t.step, t.callback, t.group_name) for t in workflow.task.queue]
+    assert [None if t.given_context is None else t.given_context.storage for t in twin.task.queue] == [
+        {"n": 1}, None]
+    twin.start()
+    assert twin.result_storage() == [1, 2]
+    assert [t.status for t in workflow.result_task()] == [TypeStatus.NOT_STARTED] * 2
+
+
+def test_copy_keeps_the_run_defaults(clean_env: Path) -> None:
+    """A copy runs with the original's run defaults (here its profile's keep_going)."""
+    from dotflow.profiles import resolve
+
+    twin = DotFlow(profile=resolve(overrides={"workflow.keep_going": True})).copy()
+    twin.task.add([fails, one])
+    twin.start()
+    assert [t.status for t in twin.result_task()] == ["Failed", "Completed"]
+
+
+def test_a_copy_of_a_workflow_named_after_the_machine_sends_no_name() -> None:
+    """The copy of a workflow named after the machine is named after it too, and that name stays local;
+    a given name goes to the server for the copy as for the original."""
+    import socket
+
+    from fault_server import FaultServer
+
+    from dotflow.providers import ServerAPI
+
+    with FaultServer("nodelay") as backend:
+        for name in (None, "nightly"):
+            server = ServerAPI(backend.url, "tok-12345678")
+            twin = DotFlow(config=Config(server=server), name=name).copy()
+            assert twin.name == (name or socket.gethostname())
+            server.flush()
+        assert [r.body.get("name") for r in backend.requests()] == [None, None, "nightly", "nightly"]
+
+
+def test_own_config_says_whether_a_config_was_given(clean_env: Path) -> None:
+    """``own_config`` is True for ``DotFlow(config=...)`` and False when the profile built the Config."""
+    assert DotFlow(config=Config()).own_config is True
+    assert DotFlow().own_config is False
+
+
 def test_default_scheduler_runs_nothing() -> None:
     """With the default scheduler, ``schedule()`` does not run the workflow."""
     workflow = DotFlow(config=Config(), workflow_id="idle")
@@ -268,7 +324,7 @@ def test_nothing_to_resolve_runs_with_what_resolving_would_give(clean_env: Path)
 
     from dotflow.profiles import resolve
     from dotflow.profiles.discover import nothing_to_read
-    from dotflow.workflow import RUN_DEFAULTS
+    from dotflow.settings import RUN_DEFAULTS
 
     assert nothing_to_read(os.environ, str(clean_env))
     resolved = resolve()

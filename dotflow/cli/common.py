@@ -1,12 +1,13 @@
-"""What every command shares: exit codes, logging set-up, the import path, and reading JSON flags."""
+"""What every command shares: exit codes, logging set-up, the import path, JSON flags and the run flags."""
 
 from __future__ import annotations
 
+import inspect
 import logging
 import os
 import sys
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Callable, Optional, TypeVar
 
 import typer
 
@@ -16,12 +17,14 @@ from dotflow.interrupts import EXIT_USAGE
 from dotflow.logs import TRACEBACK_LOGGER
 from dotflow.profiles.builtin import MANAGED
 from dotflow.providers.log_default import StderrHandler
+from dotflow.settings import OPTIONS, Option
 
 _NESTING = 100  # levels of JSON nesting a flag may hold
 
 
 # The options `dotflow start` and `dotflow schedule` share (a typer OptionInfo serves any number
-# of commands): how the workflow is built, and the profile settings a flag overrides.
+# of commands): how the workflow is built, and the profile settings a flag overrides; the run
+# options' flags come from dotflow.settings (with_run_flags).
 STEP = typer.Option(None, "--step", "-s", help="One step to run: pkg.mod.fn or pkg.mod:fn.")
 WORKFLOW = typer.Option(
     None, "--workflow", "-w", help="pkg.mod:factory (or pkg.mod.factory), a callable returning a ready DotFlow."
@@ -32,20 +35,50 @@ INITIAL_CONTEXT = typer.Option(
 )
 PROFILE = typer.Option(None, "--profile", help="Profile to run with (see 'dotflow profile list').")
 CONFIG = typer.Option(None, "--config", help="Path of the dotflow.toml to use.")
-MODE = typer.Option(None, "--mode", "-m", help="sequential, background, parallel or sequential_group.")
 STORAGE = typer.Option(None, "--storage", "-o", help="memory, file, s3, gcs or pkg.mod:Class.")
 PATH = typer.Option(None, "--path", "-p", help="Folder of the file storage.")
 WORKFLOW_ID = typer.Option(None, "--workflow-id", help="Run under this fixed workflow id.")
-KEEP_GOING = typer.Option(None, "--keep-going/--no-keep-going", help="Run the remaining tasks after a failure.")
-ON_INPUT_CHANGE = typer.Option(
-    None, "--on-input-change", help="With --resume, when the inputs changed: reuse, reset or raise."
-)
-EXECUTOR = typer.Option(
-    None, "--executor", help="Where steps run: thread, process, dask or a Dask scheduler tcp://host:8786."
-)
-MAX_WORKERS = typer.Option(
-    None, "--max-workers", help="Steps run at once (threads or processes); default: the CPU count."
-)
+
+Command = TypeVar("Command", bound=Callable[..., Any])
+
+
+def run_flag(option: Option[Any], help: str | None = None) -> Any:
+    """The typer option of a run option: ``--name`` (``--name/--no-name`` for a bool), its short
+    form, its help (or ``help``). Left out, it is None: the profile decides. Given, it stays the
+    text typed (a bool for a bool): the profile key converts and checks it, as it does a variable's."""
+    spelling = f"{option.flag}/--no-{option.flag[2:]}" if option.type is bool else option.flag
+    names = (spelling, option.short) if option.short else (spelling,)
+    return typer.Option(None, *names, help=help or option.help)
+
+
+def with_run_flags(**helps: str) -> Callable[[Command], Command]:
+    """Give a command (``start``, ``schedule``) a flag for every run option of ``dotflow.settings``,
+    listed after its ``workflow_id`` flag and passed into its ``**run_flags`` by name; ``helps``
+    replaces an option's help where the command means more by it.
+
+    typer reads a command's parameters from its signature, so the decorator writes them there: a
+    new option needs no change to either command."""
+    unknown = sorted(set(helps) - {option.name for option in OPTIONS})
+    if unknown:
+        raise TypeError(f"with_run_flags: no run option is named {unknown[0]!r}")
+
+    def add(command: Command) -> Command:
+        signature = inspect.signature(command)
+        kept = [p for p in signature.parameters.values() if p.kind is not inspect.Parameter.VAR_KEYWORD]
+        at = [p.name for p in kept].index("workflow_id") + 1
+        flags = [
+            inspect.Parameter(
+                option.name,
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                default=run_flag(option, helps.get(option.name)),
+                annotation=Optional[bool] if option.type is bool else Optional[str],
+            )
+            for option in OPTIONS
+        ]
+        command.__signature__ = signature.replace(parameters=[*kept[:at], *flags, *kept[at:]])  # type: ignore[attr-defined]
+        return command
+
+    return add
 
 
 class CliHandler(StderrHandler):

@@ -216,6 +216,12 @@ class LiveView:
         self._enabled = enabled
         self._live: Any = None
 
+    @property
+    def enabled(self) -> bool:
+        """Whether the table is shown (``wanted``, as the command decided); when it is, the log
+        lines it replaces are turned down (``dotflow start``)."""
+        return self._enabled
+
     @staticmethod
     def wanted(no_progress: bool, quiet: bool, output: str) -> bool:
         """Shown on a terminal that can redraw, unless asked for plain output."""

@@ -14,13 +14,8 @@ import typer
 from dotflow.cli.common import (
     CALLBACK,
     CONFIG,
-    EXECUTOR,
     EXIT_FAILED,
     INITIAL_CONTEXT,
-    KEEP_GOING,
-    MAX_WORKERS,
-    MODE,
-    ON_INPUT_CHANGE,
     PATH,
     PROFILE,
     STEP,
@@ -28,6 +23,7 @@ from dotflow.cli.common import (
     WORKFLOW,
     WORKFLOW_ID,
     setup_logging,
+    with_run_flags,
 )
 from dotflow.cli.start import prepare_run
 from dotflow.errors import DotflowError, UsageError
@@ -44,6 +40,7 @@ logger = logging.getLogger("dotflow")
 PARALLEL_GRACE = 5.0
 
 
+@with_run_flags(resume="Skip the tasks an unfinished earlier run completed; after a completed run, start afresh.")
 def schedule(
     step: Optional[str] = STEP,
     workflow: Optional[str] = WORKFLOW,
@@ -58,21 +55,13 @@ def schedule(
     initial_context: Optional[str] = INITIAL_CONTEXT,
     profile: Optional[str] = PROFILE,
     config: Optional[str] = CONFIG,
-    mode: Optional[str] = MODE,
     storage: Optional[str] = STORAGE,
     path: Optional[str] = PATH,
     workflow_id: Optional[str] = WORKFLOW_ID,
-    keep_going: Optional[bool] = KEEP_GOING,
-    resume: Optional[bool] = typer.Option(
-        None, "--resume/--no-resume",
-        help="Skip the tasks an unfinished earlier run completed; after a completed run, start afresh.",
-    ),
-    on_input_change: Optional[str] = ON_INPUT_CHANGE,
-    executor: Optional[str] = EXECUTOR,
-    max_workers: Optional[str] = MAX_WORKERS,
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No per-transition log lines: warnings, errors and one line per run."
     ),
+    **run_flags: Any,
 ) -> int:
     """Run a workflow at each time of a cron expression: one --step, or a --workflow factory."""
     from dotflow.providers.scheduler_cron import _ALIASES, OVERLAPS, SchedulerCron
@@ -85,8 +74,7 @@ def schedule(
     setup_logging(quiet)
     resolved, flow = prepare_run(
         step, workflow, callback, initial_context, profile, config,
-        mode=mode, storage=storage, path=path, workflow_id=workflow_id, keep_going=keep_going, resume=resume,
-        on_input_change=on_input_change, executor=executor, max_workers=max_workers,
+        storage=storage, path=path, workflow_id=workflow_id, **run_flags,
     )
     fixed = resolved["workflow.id"]
     if scheduler.overlap == "parallel" and fixed is not None:

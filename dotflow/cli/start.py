@@ -15,13 +15,8 @@ import typer
 from dotflow.cli.common import (
     CALLBACK,
     CONFIG,
-    EXECUTOR,
     EXIT_FAILED,
     INITIAL_CONTEXT,
-    KEEP_GOING,
-    MAX_WORKERS,
-    MODE,
-    ON_INPUT_CHANGE,
     PATH,
     PROFILE,
     STEP,
@@ -32,11 +27,14 @@ from dotflow.cli.common import (
     parse_json_flag,
     report_failed_quietly,
     setup_logging,
+    with_run_flags,
 )
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
+from dotflow.settings import OPTIONS
 
 if TYPE_CHECKING:
+    from dotflow.cli.output import LiveView
     from dotflow.execution.manager import Manager
     from dotflow.profiles import ResolvedProfile
     from dotflow.workflow import DotFlow
@@ -44,6 +42,7 @@ if TYPE_CHECKING:
 OUTPUTS = ("text", "json")
 
 
+@with_run_flags()
 def start(
     step: Optional[str] = STEP,
     workflow: Optional[str] = WORKFLOW,
@@ -51,17 +50,9 @@ def start(
     initial_context: Optional[str] = INITIAL_CONTEXT,
     profile: Optional[str] = PROFILE,
     config: Optional[str] = CONFIG,
-    mode: Optional[str] = MODE,
     storage: Optional[str] = STORAGE,
     path: Optional[str] = PATH,
     workflow_id: Optional[str] = WORKFLOW_ID,
-    keep_going: Optional[bool] = KEEP_GOING,
-    resume: Optional[bool] = typer.Option(
-        None, "--resume/--no-resume", help="Skip tasks whose result is already stored."
-    ),
-    on_input_change: Optional[str] = ON_INPUT_CHANGE,
-    executor: Optional[str] = EXECUTOR,
-    max_workers: Optional[str] = MAX_WORKERS,
     output: str = typer.Option("text", "--output", help="text (the summary) or json (one object, for machines)."),
     no_progress: bool = typer.Option(False, "--no-progress", help="No live view on a terminal: plain lines."),
     verbose: int = typer.Option(
@@ -70,6 +61,7 @@ def start(
     quiet: bool = typer.Option(
         False, "--quiet", "-q", help="No per-transition log lines: warnings, errors and the summary."
     ),
+    **run_flags: Any,
 ) -> int:
     """Run a workflow: one --step, or a --workflow factory."""
     if output not in OUTPUTS:
@@ -77,8 +69,7 @@ def start(
     setup_logging(quiet, verbose)
     resolved, flow = prepare_run(
         step, workflow, callback, initial_context, profile, config,
-        mode=mode, storage=storage, path=path, workflow_id=workflow_id, keep_going=keep_going, resume=resume,
-        on_input_change=on_input_change, executor=executor, max_workers=max_workers,
+        storage=storage, path=path, workflow_id=workflow_id, **run_flags,
     )
 
     from dotflow import interrupts
@@ -122,17 +113,13 @@ def start(
     return 0 if workflow_ok(flow) else EXIT_FAILED
 
 
-# The profile key each run flag of `start` and `schedule` overrides.
+# The profile key each run flag of `start` and `schedule` overrides: the storage's and the id's,
+# then every run option's (dotflow.settings), whose text the key converts and checks.
 _FLAG_KEYS = {
-    "mode": "workflow.mode",
     "storage": "storage.provider",
     "path": "storage.path",
     "workflow_id": "workflow.id",
-    "keep_going": "workflow.keep_going",
-    "resume": "workflow.resume",
-    "on_input_change": "workflow.on_input_change",
-    "executor": "workflow.executor",
-    "max_workers": "workflow.max_workers",  # a string: the profile key converts and checks it, as for env values
+    **{option.name: option.key for option in OPTIONS},
 }
 
 
@@ -177,7 +164,7 @@ def _warn_unused_storage_flags(workflow: str | None, flow: DotFlow, flags: dict[
     """--storage and --path choose the profile's storage, which a factory passing its own Config
     does not use: say so, rather than run with another storage than the flags asked for."""
     given = [f"--{name}" for name in ("storage", "path") if flags.get(name) is not None]
-    if workflow is not None and given and flow._own_config:
+    if workflow is not None and given and flow.own_config:
         logging.getLogger("dotflow").warning(
             "%s not used: --workflow %r passes its own Config, whose storage is %s; leave config out of "
             "its DotFlow() to take the profile and the flags, or drop %s",
@@ -191,7 +178,8 @@ def build_flow(
     """The workflow of ``--step`` (one task, under ``resolved``) or of a ``--workflow`` factory, whose
     own ``DotFlow()`` sees ``resolved`` too. Every way the user's code can go wrong is one line."""
     from dotflow.imports import import_string
-    from dotflow.workflow import DotFlow, use_profile
+    from dotflow.profiles.active import use_profile
+    from dotflow.workflow import DotFlow
 
     if step is not None:
         flow = DotFlow(profile=resolved)
@@ -231,8 +219,8 @@ class _quiet_transitions:
     """While the live view shows the statuses, the log shows only what went wrong (unless -vv
     asked for DEBUG lines: those stay)."""
 
-    def __init__(self, live: Any) -> None:
-        self._on = getattr(live, "_enabled", False)
+    def __init__(self, live: LiveView) -> None:
+        self._on = live.enabled
         self._level = logging.NOTSET
 
     def __enter__(self) -> None:

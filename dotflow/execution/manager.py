@@ -9,22 +9,13 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from dotflow import interrupts
 from dotflow.errors import UsageError
 from dotflow.execution.run import Run
-from dotflow.execution.runner import RunOptions
 from dotflow.types import TypeExecution, TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.execution.executors.base import StepRunner
     from dotflow.reporting import Reporter
+    from dotflow.settings import RunSettings
     from dotflow.task import Task
-
-_MODES = TypeExecution.ALL
-
-
-def check_mode(mode: Any) -> str:
-    if mode not in _MODES:
-        raise UsageError(f"unknown mode {mode!r}; use one of: {', '.join(_MODES)}")
-    return str(mode)
-
 
 def check_callback(name: str, value: Any) -> None:
     if value is not None and not callable(value):
@@ -54,22 +45,19 @@ class Manager:
         self,
         workflow: Any,
         tasks: Sequence[Task],
-        mode: str,
-        options: RunOptions,
+        settings: RunSettings,
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
-        max_workers: int | None = None,
-        executor: Any = "thread",
     ) -> None:
         self.workflow = workflow
         self.workflow_id = workflow.workflow_id
         self.tasks = list(tasks)
-        self.mode = mode
-        self.options = options
+        self.settings = settings
+        self.mode = settings.mode
         self.on_success = on_success
         self.on_failure = on_failure
-        self.max_workers = max_workers
-        self.executor = executor  # checked by start(); opened by run(), closed when the run ends
+        self.max_workers = settings.max_workers
+        self.executor = settings.executor  # checked by start(); opened by run(), closed when the run ends
         self.reporter: Reporter = workflow.reporter
         self.started = datetime.now()
         self.status: str = TypeStatus.NOT_STARTED
@@ -79,8 +67,8 @@ class Manager:
         self._lock = threading.RLock()
         # tasks run on worker threads, or a SIGTERM may interrupt from another thread
         # (dotflow.interrupts): status changes take the lock
-        shared = mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks) or self.reporter.remote
-        self.state = Run(self.reporter, resume=options.resume, keep_going=options.keep_going,
+        shared = self.mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks) or self.reporter.remote
+        self.state = Run(self.reporter, resume=settings.resume, keep_going=settings.keep_going,
                          lock=self._lock if shared else None)
 
     def run(self, prepare: Callable[[], bool] | None = None) -> Manager:

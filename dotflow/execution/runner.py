@@ -24,17 +24,6 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dotflow")
 
 
-class RunOptions:
-    """What a run does beyond running steps: resume from checkpoints, continue after a failure.
-    The run's state while it lasts is a ``dotflow.execution.run.Run``."""
-
-    __slots__ = ("keep_going", "resume")
-
-    def __init__(self, resume: bool = False, keep_going: bool = False) -> None:
-        self.resume = resume
-        self.keep_going = keep_going
-
-
 def run_task(task: Task, previous: Context | None, run: Run) -> Context:
     """Run ``task`` to Completed or Failed and return its Context (what the next task gets).
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dotflow.profiles import build
+from dotflow.settings import OPTIONS
 
 if TYPE_CHECKING:
     from dotflow.config import Config
@@ -57,15 +58,9 @@ class ResolvedProfile:
         return Config(**build.providers(self.settings))
 
     def workflow_options(self) -> dict[str, Any]:
-        """The options ``DotFlow.start`` takes from the profile."""
-        return {
-            "mode": self["workflow.mode"],
-            "keep_going": self["workflow.keep_going"],
-            "resume": self["workflow.resume"],
-            "on_input_change": self["workflow.on_input_change"],
-            "executor": self["workflow.executor"],
-            "max_workers": self["workflow.max_workers"],
-        }
+        """The options ``DotFlow.start`` takes from the profile: every run option of
+        ``dotflow.settings``, by name."""
+        return {option.name: self[option.key] for option in OPTIONS}
 
     def as_dict(self, show_secrets: bool = False) -> dict[str, Any]:
         """The object ``dotflow profile show --json`` prints. Secrets are ``"***"`` unless asked,

@@ -7,14 +7,15 @@ from collections.abc import Callable
 from typing import Any
 
 from dotflow.errors import ConfigError
-from dotflow.execution.executors import executor_problem, max_workers_problem
 from dotflow.ids import workflow_id_problem
 from dotflow.imports import is_import_string
 from dotflow.lazy import LazyPattern
 from dotflow.profiles.discover import ENV_PREFIX
 from dotflow.providers.server_api.options import OPTIONS as SERVER_OPTIONS
 from dotflow.redact import mask_credentials, origin
-from dotflow.types import NOTIFIABLE, VALID_POLICIES, TypeExecution
+from dotflow.settings import OPTIONS as RUN_OPTIONS
+from dotflow.settings import SECTION as RUN_SECTION
+from dotflow.types import NOTIFIABLE
 
 SECTIONS = ("server", "storage", "workflow", "notify", "log", "tracer", "metrics")
 
@@ -29,7 +30,6 @@ NOTIFY_PROVIDERS = ("none", "telegram", "discord", "apprise")
 LOG_PROVIDERS = ("default", "opentelemetry", "sentry")
 TRACER_PROVIDERS = ("none", "opentelemetry", "sentry")
 METRICS_PROVIDERS = ("none", "opentelemetry")
-MODES = TypeExecution.ALL
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 LOG_OUTPUTS = ("logger", "console", "file", "both")
 LOG_FORMATS = ("simple", "json")
@@ -49,6 +49,7 @@ class Key:
         default: Any = None,
         secret: bool = False,
         check: Callable[[Any], str | None] | None = None,
+        env: str | None = None,
     ) -> None:
         self.section = section
         self.name = name
@@ -57,7 +58,7 @@ class Key:
         self.secret = secret
         self.check = check
         self.dotted = f"{section}.{name}"
-        self.env = f"{ENV_PREFIX}{section.upper()}_{name.upper()}"
+        self.env = env or f"{ENV_PREFIX}{section.upper()}_{name.upper()}"
 
     def __repr__(self) -> str:
         return f"Key({self.dotted!r}, {self.type.__name__}, default={self.show(self.default)})"
@@ -190,13 +191,8 @@ KEYS: tuple[Key, ...] = (
     Key("storage", "project", str),
     Key("workflow", "id", str, check=workflow_id_problem),
     Key("workflow", "name", str),
-    Key("workflow", "mode", str, "sequential", check=_one_of(MODES, False)),
-    Key("workflow", "keep_going", bool, False),
-    Key("workflow", "resume", bool, False),
-    Key("workflow", "on_input_change", str, "reuse", check=_one_of(VALID_POLICIES, False)),
-    # where the step calls run, and how many at once; start() checks its arguments with the same validators
-    Key("workflow", "executor", str, "thread", check=executor_problem),
-    Key("workflow", "max_workers", int, check=max_workers_problem),
+    # the run options (mode, keep_going, ...), each as dotflow.settings defines it
+    *(Key(RUN_SECTION, o.name, o.type, o.default, check=o.check, env=o.env) for o in RUN_OPTIONS),
     # the 1.x provider families; each provider's own keys are read only when it is chosen
     Key("notify", "provider", str, "none", check=_one_of(NOTIFY_PROVIDERS, True)),
     Key("notify", "token", str, secret=True, check=_non_empty),  # telegram
@@ -237,17 +233,12 @@ BY_SECTION: dict[str, dict[str, Key]] = {
     section: {key.name: key for key in KEYS if key.section == section} for section in SECTIONS
 }
 
-# Flags of `dotflow start` whose names differ from the key's.
+# Flags of `dotflow start` whose names differ from the key's: the storage's, the id's and each run option's.
 FLAGS: dict[str, str] = {
     "storage.provider": "--storage",
     "storage.path": "--path",
-    "workflow.mode": "--mode",
     "workflow.id": "--workflow-id",
-    "workflow.keep_going": "--keep-going",
-    "workflow.resume": "--resume",
-    "workflow.on_input_change": "--on-input-change",
-    "workflow.executor": "--executor",
-    "workflow.max_workers": "--max-workers",
+    **{option.key: option.flag for option in RUN_OPTIONS},
 }
 
 

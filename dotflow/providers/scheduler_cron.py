@@ -42,7 +42,7 @@ class SchedulerCron(Scheduler):
         times that pass meanwhile collapse into that one run. ``"wait"`` is the same;
       - ``"parallel"``: it starts at once on a thread of its own, up to 10 runs at a time
         (a time when 10 are going is dropped, with a warning). ``DotFlow.schedule()`` runs an
-        overlapping run on a copy of the workflow, with its own tasks and a new workflow id,
+        overlapping run on a copy of the workflow (``DotFlow.copy()``: its own tasks and a new id),
         since one DotFlow's tasks hold one run's state; any other callable must be safe to
         call while an earlier call is still going.
 
@@ -239,14 +239,12 @@ def _is_running(result: Any) -> bool:
 
 def _one_run_per_dotflow(workflow: Callable[..., Any]) -> Callable[..., Any]:
     """For ``DotFlow.start``: a callable that runs on that DotFlow when no other run of it is
-    going, and on a copy of it otherwise. One DotFlow's tasks hold one run's state (status,
+    going, and on a ``copy()`` of it otherwise. One DotFlow's tasks hold one run's state (status,
     errors, results), so two runs of it at once would overwrite each other's. Anything else is
     returned as it is."""
-    from dotflow.workflow import DotFlow
-
-    flow = getattr(workflow, "__self__", None)
-    if not isinstance(flow, DotFlow) or getattr(workflow, "__func__", None) is not DotFlow.start:
+    if not _is_copyable_start(workflow):
         return workflow
+    flow: Any = getattr(workflow, "__self__")
     busy = threading.Lock()
 
     def run(**kwargs: Any) -> Any:
@@ -263,21 +261,24 @@ def _one_run_per_dotflow(workflow: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
-def copy_workflow(flow: Any) -> Any:
-    """A new DotFlow with ``flow``'s providers, name, run defaults and tasks, and a new id
-    (so its checkpoints, spans and server rows are its own)."""
-    from dotflow.workflow import DotFlow
+def _is_copyable_start(workflow: Callable[..., Any]) -> bool:
+    """Whether ``workflow`` is a DotFlow's own ``start``, told without importing the engine (a
+    provider sits below it): a bound ``start`` whose class defines ``copy()`` beside it. A
+    subclass that overrides ``start`` alone is called as it is, like any other callable."""
+    flow = getattr(workflow, "__self__", None)
+    function = getattr(workflow, "__func__", None)
+    if flow is None or getattr(function, "__name__", None) != "start":
+        return False
+    for cls in type(flow).__mro__:
+        if "start" in vars(cls):
+            return vars(cls)["start"] is function and callable(vars(cls).get("copy"))
+    return False
 
-    twin = DotFlow(config=flow.config, name=None if getattr(flow, "_name_is_host", False) else flow.name)
-    twin._defaults = dict(getattr(flow, "_defaults", {}))
-    for task in flow.task.queue:
-        initial = task._initial_context
-        twin.task.add(
-            step=task.step,
-            callback=task.callback,
-            initial_context=None if initial is None else initial.storage,
-            group_name=task.group_name,
-        )
+
+def copy_workflow(flow: Any) -> Any:
+    """``flow.copy()`` (the same providers, name, run defaults and tasks, and a new id, so its
+    checkpoints, spans and server rows are its own), logged as the copy of ``flow``."""
+    twin = flow.copy()
     logger.info("ID %s - runs as a copy of workflow %s, whose previous run is still going", twin.workflow_id,
                 flow.workflow_id)
     return twin

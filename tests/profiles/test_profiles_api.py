@@ -364,10 +364,10 @@ def test_api_resume_without_fixed_id_warns_when_the_run_starts(make, caplog, tmp
     earlier checkpoints; its second run (which can) and a workflow with a fixed id do not."""
     import logging
 
-    import dotflow.workflow
+    import dotflow.execution.checkpoints
     from dotflow import DotFlow, action
 
-    monkeypatch.setattr(dotflow.workflow, "_WARNED", set())  # once per process: this test must see its own
+    monkeypatch.setattr(dotflow.execution.checkpoints, "_WARNED", set())  # once per process: this test must see its own
 
     rp = make(f"[storage]\nprovider = 'file'\npath = '{tmp_path}'\n[workflow]\nresume = true\n")
     assert rp.warnings == []

@@ -209,7 +209,7 @@ def test_error_empty_override_names_the_flag(make, dotted, flag):
 
 def test_error_modes_come_from_type_execution():
     """The allowed workflow.mode values are TypeExecution.ALL itself, not a copy."""
+    from dotflow import settings
     from dotflow.core.types.execution import TypeExecution
-    from dotflow.profiles import schema
 
-    assert schema.MODES is TypeExecution.ALL
+    assert settings.MODES is TypeExecution.ALL

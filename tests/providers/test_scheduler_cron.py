@@ -455,6 +455,41 @@ def test_dotflow_schedule_in_parallel_runs_overlapping_runs_on_copies() -> None:
     assert workflow.result_storage() == [42]
 
 
+def test_only_a_dotflows_own_start_runs_on_copies() -> None:
+    """The overlap="parallel" copying applies to a DotFlow's start (a subclass's too), not to a subclass
+    that overrides start alone, nor to any other callable: those are called as they are, as before."""
+    from dotflow.providers.scheduler_cron import _one_run_per_dotflow
+
+    class Inherits(DotFlow):
+        pass
+
+    class Overrides(DotFlow):
+        def start(self, *args: Any, **kwargs: Any) -> Any:
+            return super().start(*args, **kwargs)
+
+    def plain() -> None: ...
+
+    for flow in (DotFlow(config=Config()), Inherits(config=Config())):
+        start = flow.start
+        assert _one_run_per_dotflow(start) is not start
+    for other in (Overrides(config=Config()).start, plain, DotFlow(config=Config()).flush):
+        assert _one_run_per_dotflow(other) is other
+
+
+def test_the_scheduler_imports_nothing_of_the_engine() -> None:
+    """scheduler_cron (a provider, below the engine) imports neither dotflow.workflow nor the dotflow
+    façade, not even inside a function: it copies a workflow through DotFlow.copy()."""
+    import ast
+    from pathlib import Path
+
+    import dotflow.providers.scheduler_cron as module
+
+    tree = ast.parse(Path(module.__file__ or "").read_text(encoding="utf-8"))
+    imported = [node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)]
+    imported += [alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names]
+    assert [name for name in imported if name in ("dotflow", "dotflow.workflow")] == []
+
+
 def test_each_tick_of_dotflow_schedule_is_a_full_fresh_run() -> None:
     """Every cron time runs every task again from a clean slate (1.x ran the workflow only at the first)."""
     fake = FakeTime()
