@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 
 from dotflow.abc.log import exception_name
 from dotflow.abc.notify import Notify
+from dotflow.delivery import retry
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.errors import UsageError
 from dotflow.redact import Redactor, mask_credentials, one_line
-from dotflow.reporting import retry
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.types import NOTIFIABLE, TypeStatus
 
 if TYPE_CHECKING:

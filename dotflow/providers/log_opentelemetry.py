@@ -9,10 +9,10 @@ from time import monotonic, time_ns
 from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop
 from dotflow.errors import UsageError
 from dotflow.providers import _otel
 from dotflow.providers._telemetry import guarded, task_fields
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop
 
 OUTPUTS = ("console", "file", "both")
 FLUSH_TIMEOUT = 5.0  # seconds the records still queued get at exit or flush(), at most

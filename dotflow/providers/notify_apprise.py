@@ -9,6 +9,7 @@ from time import monotonic
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
+from dotflow.delivery.queue import SENT, DeliveryQueue, Outcome, drop, transient
 from dotflow.errors import MissingExtraError, UsageError
 from dotflow.providers._notify import (
     QueuedNotify,
@@ -19,7 +20,6 @@ from dotflow.providers._notify import (
     status_filter,
 )
 from dotflow.redact import Redactor, userinfo
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Outcome, drop, transient
 from dotflow.types import TypeStatus
 
 # Characters of a result put in a message; apprise then fits the body to each service.

@@ -5,7 +5,7 @@
 - ``_quickack``: the requests adapter that avoids the delayed-ACK stall of dev servers;
 - ``api``: the Server hooks, their delivery outcomes, and ``ping``.
 
-The delivery queue and retry policy, which any remote provider can use, are in ``dotflow.reporting``.
+The delivery queue and retry policy, which any remote provider can use, are in ``dotflow.delivery``.
 The names below load on first use, so the profile schema can read ``options`` alone.
 """
 

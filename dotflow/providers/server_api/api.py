@@ -11,6 +11,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dotflow.abc.server import Server
+from dotflow.delivery import retry
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.providers.server_api.options import ServerOptions, credentials_of
 from dotflow.providers.server_api.transport import (
     Answer,
@@ -23,8 +25,6 @@ from dotflow.providers.server_api.transport import (
     segment,
 )
 from dotflow.redact import mask_url
-from dotflow.reporting import retry
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 
 
 class Script:

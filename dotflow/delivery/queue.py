@@ -44,7 +44,7 @@ from enum import IntEnum
 from time import monotonic
 from typing import Any, Callable, NamedTuple, Protocol
 
-from dotflow.reporting import retry
+from dotflow.delivery import retry
 
 __all__ = ["Channel", "DeliveryQueue", "Kind", "Outcome", "SENT", "drop", "transient"]
 
