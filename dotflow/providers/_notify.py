@@ -4,7 +4,7 @@
 snapshot of the task) and queued on a ``DeliveryQueue``: one lane per task, so a task's messages
 go out in order, a terminal one (Completed, Failed) is never replaced nor dropped, and a
 non-terminal one still queued when a newer message of the same task comes is replaced by it.
-``HTTPNotify`` sends the queued messages as JSON POSTs over ``server_api.transport``'s
+``HTTPNotify`` sends the queued messages as JSON POSTs over ``dotflow.delivery.http``'s
 connections (no redirect followed, answers read 64 KiB deep at most), one sender per provider,
 which is what a chat's rate limit wants, and retries what the queue retries (connection errors,
 timeouts, 408, 429, 5xx, honouring ``Retry-After``).
@@ -33,7 +33,7 @@ from dotflow.types import NOTIFIABLE, TypeStatus
 if TYPE_CHECKING:
     import requests
 
-    from dotflow.providers.server_api.transport import Answer, Connection, PingResult
+    from dotflow.delivery.http import Answer, Connection, PingResult
 
 logger = logging.getLogger("dotflow.notify")
 
@@ -313,14 +313,14 @@ class HTTPNotify(QueuedNotify):
         hide: Redactor,
         session: requests.Session | None,
     ) -> None:
-        from dotflow.providers.server_api.transport import Transport
+        from dotflow.delivery.http import Transport
 
         self._hide = hide
         hide_in_logs(self, "urllib3.connectionpool")
         self._shown = shown
         self._path = path
         self._ping_path = ping_path
-        self._transport = Transport(base_url, None, session)
+        self._transport = Transport(base_url, None, session)  # the secret is in the URL: no token header
         self._rejected: set[int] = set()  # HTTP statuses already logged
         self._queue = self._new_queue(self._open_channel, f"dotflow notify {self.service}", shown)
         self._queues = (self._queue,)
@@ -335,7 +335,7 @@ class HTTPNotify(QueuedNotify):
         """One synchronous ``GET`` that checks the secret without sending a message (what
         ``dotflow profile check --ping`` calls); never raises. ``OK`` when the service takes the
         secret, ``AUTH`` when it refuses it (401, 403, or 404: no such bot or webhook)."""
-        from dotflow.providers.server_api.transport import PingResult, PingStatus, probe
+        from dotflow.delivery.http import PingResult, PingStatus, probe
 
         if self._off:
             return PingResult(PingStatus.AUTH, "its secret is empty")

@@ -12,18 +12,9 @@ from urllib.parse import urlsplit
 
 from dotflow.abc.server import Server
 from dotflow.delivery import retry
+from dotflow.delivery.http import Answer, Connection, PingResult, PingStatus, Transport, probe, redirect_host, segment
 from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.providers.server_api.options import ServerOptions, credentials_of
-from dotflow.providers.server_api.transport import (
-    Answer,
-    Connection,
-    PingResult,
-    PingStatus,
-    Transport,
-    probe,
-    redirect_host,
-    segment,
-)
 from dotflow.redact import mask_url
 from dotflow.types import TypeStatus
 
@@ -112,7 +103,7 @@ class ServerAPI(Server):
         self._hide = credentials_of(options)
         self._shown_url = mask_url(options.base_url, options.user_token)
         self._session = session
-        self._transport = Transport(options.base_url, options.user_token, session)
+        self._transport = Transport(options.base_url, {"X-User-Token": options.user_token}, session)
         self._queue = DeliveryQueue(
             self._open_channel,
             label="dotflow server",
