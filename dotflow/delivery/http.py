@@ -1,8 +1,9 @@
 """The HTTP transport of remote providers: connections that follow no redirect and read little of an answer.
 
 A ``Transport`` makes keep-alive connections to one URL root that never follow a redirect, never
-re-normalise an encoded id, and read at most a small part of any answer; ``probe`` is the one
-synchronous check a provider's ``ping()`` makes with them. ServerAPI and the HTTP notifiers use it.
+re-normalise an encoded id, and read at most a small part of any answer; an ``HTTPChannel`` is one
+of them as a ``DeliveryQueue`` sender uses it, and ``probe`` is the one synchronous check a
+provider's ``ping()`` makes. ServerAPI and the HTTP notifiers use them.
 
 Each sender thread gets its own ``Connection`` (its own ``requests.Session`` and socket), unless
 a session was injected: then every connection goes through that session's adapters, and the
@@ -20,6 +21,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 if TYPE_CHECKING:
     import requests
+
+    from dotflow.delivery.queue import Outcome
 
 # Bytes of an answer's body read at most; the rest is never read (the connection is closed instead).
 BODY_LIMIT = 64 * 1024
@@ -256,3 +259,18 @@ class Connection:
         if self._owned:
             with contextlib.suppress(Exception):  # best effort
                 self._session.close()
+
+
+class HTTPChannel:
+    """A ``DeliveryQueue`` channel over one ``Connection``: each payload goes to the provider's
+    ``send(connection, payload, deadline)``, which makes its requests and judges the answers."""
+
+    def __init__(self, connection: Connection, send: Callable[[Connection, Any, float | None], Outcome]) -> None:
+        self._connection = connection
+        self._send = send
+
+    def send(self, payload: Any, deadline: float | None) -> Outcome:
+        return self._send(self._connection, payload, deadline)
+
+    def close(self) -> None:
+        self._connection.close()

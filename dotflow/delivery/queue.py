@@ -119,20 +119,25 @@ class _Lane:
         self.dead: str | None = None  # why this lane's CREATE was given up
 
 
-_queues: weakref.WeakSet[DeliveryQueue] = weakref.WeakSet()
+# Each live queue's own reset, held weakly (a queue that goes takes its entry with it): the queue
+# hands it over, so the fork hook calls it without reaching into any queue.
+_fork_resets: set[weakref.WeakMethod[Callable[[], None]]] = set()
 
 
-def _after_fork_reset(queue: DeliveryQueue) -> None:
-    """Have every queue start empty in a child process: the parent's lock, sender threads and
-    reports are not the child's (registered once, on the first queue, not at import)."""
-    if not _queues and hasattr(os, "register_at_fork"):
+def _reset_after_fork(reset: Callable[[], None]) -> None:
+    """Have ``reset`` (a queue's own) run in a child process after ``fork()``, so that every queue
+    starts empty there: the parent's lock, sender threads and reports are not the child's (the
+    hook is registered once, on the first queue, not at import)."""
+    if not _fork_resets and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_reset_all)
-    _queues.add(queue)
+    _fork_resets.add(weakref.WeakMethod(reset, _fork_resets.discard))
 
 
 def _reset_all() -> None:
-    for queue in list(_queues):
-        queue._reset()
+    for ref in list(_fork_resets):
+        reset = ref()
+        if reset is not None:
+            reset()
 
 
 def _flush_at_exit(ref: weakref.ReferenceType[DeliveryQueue]) -> None:
@@ -175,7 +180,7 @@ class DeliveryQueue:
         self._rand = random.Random().random
         self._atexit = False
         self._reset()
-        _after_fork_reset(self)
+        _reset_after_fork(self._reset)
 
     def _reset(self) -> None:
         """Empty state: at construction, and in a child process after ``fork()`` (the parent's

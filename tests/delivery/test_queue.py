@@ -7,6 +7,7 @@ rule is checked exactly; tests/providers/test_server_api.py checks the same rule
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -364,6 +365,29 @@ def test_put_returns_at_once_while_the_channel_hangs(make: Callable[..., Any]) -
     assert time.monotonic() - started < 1.0
     assert queue.pending == 2_000
     queue.flush(timeout=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+def test_a_forked_child_starts_with_an_empty_queue(make: Callable[..., Any]) -> None:
+    """A report in flight in the parent is not the child's: there the queue holds nothing, and a report
+    put there is delivered by the child's own sender."""
+    queue, script = make()
+    script.hold.add("parent")
+    queue.put("lane", Kind.FINAL, "parent")
+    _wait_for(lambda: script.attempts)
+    pid = os.fork()
+    if pid == 0:  # the child answers with its exit code and never returns into pytest
+        code = 1
+        try:
+            empty = queue.pending == 0
+            queue.put("lane", Kind.FINAL, "child")
+            code = 0 if empty and queue.flush(timeout=5) and script.sent == ["child"] else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    script.released.set()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert queue.flush(timeout=5) and script.sent == ["parent"]
 
 
 def _senders(queue: DeliveryQueue) -> list[threading.Thread]:

@@ -12,7 +12,17 @@ from urllib.parse import urlsplit
 
 from dotflow.abc.server import Server
 from dotflow.delivery import retry
-from dotflow.delivery.http import Answer, Connection, PingResult, PingStatus, Transport, probe, redirect_host, segment
+from dotflow.delivery.http import (
+    Answer,
+    Connection,
+    HTTPChannel,
+    PingResult,
+    PingStatus,
+    Transport,
+    probe,
+    redirect_host,
+    segment,
+)
 from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.providers.server_api.options import ServerOptions, credentials_of
 from dotflow.redact import mask_url
@@ -227,8 +237,38 @@ class ServerAPI(Server):
 
     # -- delivery ----------------------------------------------------------------------------
 
-    def _open_channel(self) -> _Channel:
-        return _Channel(self, self._transport.connect())
+    def _open_channel(self) -> HTTPChannel:
+        return HTTPChannel(self._transport.connect(), self._send)
+
+    def _send(self, connection: Connection, call: _Call, deadline: float | None) -> Outcome:
+        """One report over a sender's ``connection``, turned into a delivery ``Outcome``."""
+        from urllib3 import exceptions as errors  # loaded by the connection already: a lookup
+
+        timeout = self.options.timeout
+        if deadline is not None:  # a flush is waiting: no request may outlive it
+            timeout = max(0.05, min(timeout, deadline - monotonic()))
+        headers = {"Idempotency-Key": call.key} if call.key else {}
+        url = self._transport.url(call.path)
+        try:
+            answer = connection.request(call.method, call.path, call.body, timeout, headers)
+        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
+            return drop(f"failed with TLS error {type(exc).__name__}")
+        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
+            # urllib3's NewConnectionError (refused, no route) subclasses its timeout error
+            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError)) and not isinstance(
+                exc, errors.NewConnectionError
+            )
+            what = "timed out" if timed_out else "unreachable"
+            return transient(f"server {what}: {type(exc).__name__}")
+        except Exception as exc:
+            logger.warning(
+                "dotflow server: %s %s failed with %s; report dropped (not retried)",
+                call.method,
+                self._shown_path(url),
+                type(exc).__name__,
+            )
+            return drop(f"failed with {type(exc).__name__}")
+        return self._outcome(call, url, answer)
 
     def _outcome(self, call: _Call, url: str, answer: Answer) -> Outcome:
         status = answer.status
@@ -289,49 +329,6 @@ class ServerAPI(Server):
             unchecked=_NO_GET_ROUTE,
             unchecked_note="the server answered; the token could not be checked with GET /workflows",
         )
-
-
-class _Channel:
-    """One sender's connection, turning each HTTP call into a delivery ``Outcome``."""
-
-    def __init__(self, api: ServerAPI, connection: Connection) -> None:
-        from urllib3 import exceptions
-
-        self._api = api
-        self._connection = connection
-        self._errors = exceptions
-
-    def send(self, call: _Call, deadline: float | None) -> Outcome:
-        api = self._api
-        timeout = api.options.timeout
-        if deadline is not None:  # a flush is waiting: no request may outlive it
-            timeout = max(0.05, min(timeout, deadline - monotonic()))
-        headers = {"Idempotency-Key": call.key} if call.key else {}
-        url = api._transport.url(call.path)
-        errors = self._errors
-        try:
-            answer = self._connection.request(call.method, call.path, call.body, timeout, headers)
-        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
-            return drop(f"failed with TLS error {type(exc).__name__}")
-        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
-            # urllib3's NewConnectionError (refused, no route) subclasses its timeout error
-            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError)) and not isinstance(
-                exc, errors.NewConnectionError
-            )
-            what = "timed out" if timed_out else "unreachable"
-            return transient(f"server {what}: {type(exc).__name__}")
-        except Exception as exc:
-            logger.warning(
-                "dotflow server: %s %s failed with %s; report dropped (not retried)",
-                call.method,
-                api._shown_path(url),
-                type(exc).__name__,
-            )
-            return drop(f"failed with {type(exc).__name__}")
-        return api._outcome(call, url, answer)
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 def _workflow_id(workflow: Any) -> str:
