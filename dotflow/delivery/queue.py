@@ -22,8 +22,10 @@ its own connection. The caller never waits on the network.
   remote end never got.
 - **Flush.** ``flush(timeout)`` waits until everything is delivered or the deadline passes; then
   what is left is given up, and one warning line says how many reports were lost (how many of
-  them terminal) and why. Requests made while a flush waits are bounded by its deadline. An
-  ``atexit`` hook flushes with ``flush_timeout`` when the interpreter exits.
+  them terminal) and why. Requests made while a flush waits are bounded by its deadline. When
+  the interpreter exits, ``flush_all_at_exit`` flushes every queue that was given a report, each
+  with its ``flush_timeout``: ``register_exit_flush`` registers it with ``atexit``, on the first
+  report of any queue.
 
 Senders are daemon threads that exit after ``idle`` seconds with nothing to do; the next report
 starts them again. Nothing here raises into the caller.
@@ -46,7 +48,17 @@ from typing import Any, Callable, NamedTuple, Protocol
 
 from dotflow.delivery import retry
 
-__all__ = ["Channel", "DeliveryQueue", "Kind", "Outcome", "SENT", "drop", "transient"]
+__all__ = [
+    "Channel",
+    "DeliveryQueue",
+    "Kind",
+    "Outcome",
+    "SENT",
+    "drop",
+    "flush_all_at_exit",
+    "register_exit_flush",
+    "transient",
+]
 
 
 class Kind(IntEnum):
@@ -140,10 +152,32 @@ def _reset_all() -> None:
             reset()
 
 
-def _flush_at_exit(ref: weakref.ReferenceType[DeliveryQueue]) -> None:
-    queue = ref()
-    if queue is not None:
-        queue.flush()
+# The live queues that were given a report, in the order of their first one (weak keys: a queue
+# that goes leaves), and whether the exit hook is registered in this process.
+_given: weakref.WeakKeyDictionary[DeliveryQueue, None] = weakref.WeakKeyDictionary()
+_exit_hook = {"registered": False}
+_exit_lock = threading.RLock()  # re-entrant: a signal handler may report while this thread registers
+
+
+def flush_all_at_exit() -> None:
+    """The interpreter-exit hook: flush every live queue that was given a report, the most recent
+    first, each within its own ``flush_timeout``. Never raises (``flush`` does not)."""
+    for ref in reversed(_given.keyrefs()):  # a copy: a report put meanwhile does not break the loop
+        queue = ref()
+        if queue is not None:
+            queue.flush()
+
+
+def register_exit_flush() -> None:
+    """Register ``flush_all_at_exit`` with ``atexit``, once per process.
+
+    ``DeliveryQueue.put`` calls this on the first report of any queue, which is where the exit
+    flush is registered today; a module that owns shutdown may call it itself, earlier, to place
+    the flush among its own exit hooks (a later call changes nothing)."""
+    with _exit_lock:
+        if not _exit_hook["registered"]:
+            atexit.register(flush_all_at_exit)
+            _exit_hook["registered"] = True
 
 
 class DeliveryQueue:
@@ -178,7 +212,7 @@ class DeliveryQueue:
         self._idle_seconds = idle
         self._log = logger or logging.getLogger("dotflow.server")
         self._rand = random.Random().random
-        self._atexit = False
+        self._exit_flush = False  # whether a report was put: then flush_all_at_exit flushes this queue
         self._reset()
         _reset_after_fork(self._reset)
 
@@ -250,9 +284,10 @@ class DeliveryQueue:
                 lane.creating += 1
             if len(lane.pending) == 1 or (kind is Kind.FINAL and lane.finals == 1):
                 self._schedule(lane)
-            if not self._atexit:
-                atexit.register(_flush_at_exit, weakref.ref(self))
-                self._atexit = True
+            if not self._exit_flush:
+                _given[self] = None
+                self._exit_flush = True
+                register_exit_flush()
 
     def _coalesce(self, lane: _Lane, kind: Kind, payload: Any) -> bool:
         """Put the report in place of the lane's last one when that is an UPDATE still waiting."""

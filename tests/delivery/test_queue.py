@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 import os
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import engine_support
 import pytest
 
 from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
@@ -388,6 +390,44 @@ def test_a_forked_child_starts_with_an_empty_queue(make: Callable[..., Any]) -> 
     script.released.set()
     assert os.waitstatus_to_exitcode(status) == 0
     assert queue.flush(timeout=5) and script.sent == ["parent"]
+
+
+def test_the_interpreter_exit_delivers_what_every_queue_holds() -> None:
+    """A program that ends with reports queued on two queues delivers them all as it exits, through one
+    exit hook, ``flush_all_at_exit``, registered with the first report."""
+    code = textwrap.dedent(
+        """
+        import atexit, threading, time
+
+        registered = []
+        register = atexit.register
+        atexit.register = lambda func, *args: (registered.append(func.__name__), register(func, *args))[1]
+
+        from dotflow.delivery.queue import SENT, DeliveryQueue, Kind
+
+        gate = threading.Event()
+
+        class Slow:
+            def send(self, payload, deadline):
+                gate.wait()
+                time.sleep(0.2)  # past the interpreter's end, unless something waits for it
+                print(payload, flush=True)
+                return SENT
+
+            def close(self):
+                pass
+
+        queues = [DeliveryQueue(Slow, label=f"queue {n}", target="stdout", workers=1) for n in range(3)]
+        queues[0].put("a", Kind.FINAL, "first")
+        queues[1].put("a", Kind.FINAL, "second")
+        queues[1].put("b", Kind.FINAL, "third")
+        print([name for name in registered if "flush" in name], flush=True)
+        atexit.register(gate.set)  # the latest hook runs first: the senders start as the exit begins
+        """
+    )
+    lines = engine_support.run_python(code).splitlines()
+    assert lines[0] == "['flush_all_at_exit']"
+    assert sorted(lines[1:]) == ["first", "second", "third"]
 
 
 def _senders(queue: DeliveryQueue) -> list[threading.Thread]:
