@@ -24,7 +24,18 @@ from dotflow.delivery.http import (
     segment,
 )
 from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
-from dotflow.providers.server_api.options import ServerOptions, credentials_of
+from dotflow.providers.server_api.options import (
+    BACKOFF_MAX,
+    FLUSH_TIMEOUT,
+    MAX_CONNECTIONS,
+    QUEUE_SIZE,
+    RETRIES,
+    SIGNAL_FLUSH_TIMEOUT,
+    TIMEOUT,
+    USER_TOKEN,
+    ServerOptions,
+    credentials_of,
+)
 from dotflow.redact import mask_url
 from dotflow.types import TypeStatus
 
@@ -81,21 +92,21 @@ class ServerAPI(Server):
     in a log, an error or a ``repr()``.
 
     ``session`` injects a ready ``requests.Session``: it is used as is, by every sender, and
-    never closed.
+    never closed. Each setting's default and check is defined once, in ``options``.
     """
 
     def __init__(
         self,
         base_url: str,
         user_token: str,
-        timeout: float = 15.0,
+        timeout: float = TIMEOUT.default,
         *,
-        flush_timeout: float = 10.0,
-        signal_flush_timeout: float = 5.0,
-        retries: int = 5,
-        backoff_max: float = 30.0,
-        max_connections: int = 4,
-        queue_size: int = 10_000,
+        flush_timeout: float = FLUSH_TIMEOUT.default,
+        signal_flush_timeout: float = SIGNAL_FLUSH_TIMEOUT.default,
+        retries: int = RETRIES.default,
+        backoff_max: float = BACKOFF_MAX.default,
+        max_connections: int = MAX_CONNECTIONS.default,
+        queue_size: int = QUEUE_SIZE.default,
         session: requests.Session | None = None,
     ) -> None:
         self.options = ServerOptions.of(
@@ -286,7 +297,7 @@ class ServerAPI(Server):
                     "check server.base_url"
                 )
             elif status in (401, 403):
-                hint = "; the token was refused: check SERVER_USER_TOKEN"
+                hint = f"; the token was refused: check {USER_TOKEN.env}"
             else:
                 hint = ""
             said = " ".join(answer.text.split())
@@ -382,14 +393,4 @@ def _warn_if_plain_http(base_url: str, shown: str) -> None:
 
 
 def _rebuild(options: ServerOptions) -> ServerAPI:
-    return ServerAPI(
-        options.base_url,
-        options.user_token,
-        options.timeout,
-        flush_timeout=options.flush_timeout,
-        signal_flush_timeout=options.signal_flush_timeout,
-        retries=options.retries,
-        backoff_max=options.backoff_max,
-        max_connections=options.max_connections,
-        queue_size=options.queue_size,
-    )
+    return ServerAPI(**options._asdict())
