@@ -156,7 +156,6 @@ def _reset_all() -> None:
 # that goes leaves), and whether the exit hook is registered in this process.
 _given: weakref.WeakKeyDictionary[DeliveryQueue, None] = weakref.WeakKeyDictionary()
 _exit_hook = {"registered": False}
-_exit_lock = threading.RLock()  # re-entrant: a signal handler may report while this thread registers
 
 
 def flush_all_at_exit() -> None:
@@ -173,11 +172,12 @@ def register_exit_flush() -> None:
 
     ``DeliveryQueue.put`` calls this on the first report of any queue, which is where the exit
     flush is registered today; a module that owns shutdown may call it itself, earlier, to place
-    the flush among its own exit hooks (a later call changes nothing)."""
-    with _exit_lock:
-        if not _exit_hook["registered"]:
-            atexit.register(flush_all_at_exit)
-            _exit_hook["registered"] = True
+    the flush among its own exit hooks (a later call changes nothing). No lock, so that a fork can
+    never leave one held: two threads racing here would at worst register the hook twice, and the
+    second run finds every queue empty and returns at once."""
+    if not _exit_hook["registered"]:
+        _exit_hook["registered"] = True
+        atexit.register(flush_all_at_exit)
 
 
 class DeliveryQueue:
