@@ -47,7 +47,7 @@ def main() -> None:
     count = max(10, min(parser.parse_args().n, 2000))
     import requests
 
-    from dotflow.providers.server_api._quickack import QUICKACK, QuickAckAdapter
+    from dotflow.delivery._quickack import QUICKACK, QuickAckAdapter
 
     fault = load_fault_server()
     body = b'{"status": "In progress"}'

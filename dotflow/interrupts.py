@@ -7,7 +7,8 @@ own handler or hook, and the order is written down once (``_at_exit``):
 
 1. runs still going are interrupted: their unfinished tasks and the run itself become Failed and
    are reported ("interrupted: the process exited during the run"), then their reports flushed;
-2. every delivery queue that was used flushes what it still holds (each its own ``flush_timeout``);
+2. every delivery queue that was used flushes what it still holds (each its own ``flush_timeout``,
+   the most recently used first);
 3. what closes last closes (the process executor's helper).
 
 **Library runs** that report remotely are *watched* while they last (``watch``/``unwatch``).
@@ -126,21 +127,24 @@ def _hook_exit() -> None:
         _state["atexit"] = True
 
 
+# These two take no lock (a list's append is atomic), so that a process forked while another
+# thread registers never inherits a held lock; two threads registering the hook at once would at
+# worst run it twice, and the second run finds nothing left to do.
+
+
 def flush_at_exit(queue: Any) -> None:
     """Have ``queue`` (anything with ``flush()``) flushed when the interpreter exits, after the
     runs still going were interrupted. Held weakly: a queue no longer used is not kept alive."""
     import weakref
 
-    with _lock:
-        _queues.append(weakref.ref(queue))
-        _hook_exit()
+    _queues.append(weakref.ref(queue))
+    _hook_exit()
 
 
 def close_at_exit(close: Callable[[], None]) -> None:
     """Have ``close()`` called last when the interpreter exits (the process executor's helper)."""
-    with _lock:
-        _closers.append(close)
-        _hook_exit()
+    _closers.append(close)
+    _hook_exit()
 
 
 def watch(run: Interruptible) -> None:
@@ -208,12 +212,13 @@ def _at_exit() -> None:
     with _lock:
         running = [run for run in _watched if not run.finished]
         _watched.clear()
-        queues = [queue for queue in (ref() for ref in _queues) if queue is not None]
-        _queues.clear()
-        closers = list(_closers)
+    queues = [queue for queue in (ref() for ref in _queues) if queue is not None]
+    _queues.clear()
+    closers = list(_closers)
+    _closers.clear()
     if running:
         interrupt_and_flush(running, "interrupted: the process exited during the run", signalled=False)
-    for queue in queues:
+    for queue in reversed(queues):
         queue.flush()
     for close in reversed(closers):
         close()

@@ -164,6 +164,12 @@ class DotFlow:
         self._defaults = dict(values)
 
     @property
+    def name_given(self) -> bool:
+        """False when ``name`` is the machine's host name, 1.x's default for a workflow built
+        without one: logs and ``result()`` show it, but it is never sent to a server."""
+        return not self._name_is_host
+
+    @property
     def own_config(self) -> bool:
         """True when this DotFlow was given its own ``config``: the resolved profile's providers
         (and so ``dotflow start``'s ``--storage`` and ``--path``) do not apply to it."""

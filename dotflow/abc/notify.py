@@ -11,7 +11,7 @@ class Notify(ABC):
     at ``task.add`` included, as dotflow 1.x calls it.
 
     An implementation must never raise into the workflow nor make the task wait on the
-    network: queue the message (``dotflow.reporting.delivery.DeliveryQueue``) and send it from
+    network: queue the message (``dotflow.delivery.queue.DeliveryQueue``) and send it from
     elsewhere, then deliver what is left in ``flush``.
     """
 

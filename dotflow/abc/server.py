@@ -14,7 +14,7 @@ class Server(ABC):
     ends, and ``update_task`` on every task status change, always with keyword
     arguments (``create_task(task=...)``), as dotflow 1.x does. An implementation must
     never raise into the workflow and must never make a task wait on the network: queue
-    the report and deliver it elsewhere (``dotflow.reporting.delivery.DeliveryQueue``
+    the report and deliver it elsewhere (``dotflow.delivery.queue.DeliveryQueue``
     does that), then deliver what is left in ``flush``.
     """
 

@@ -4,7 +4,7 @@
 snapshot of the task) and queued on a ``DeliveryQueue``: one lane per task, so a task's messages
 go out in order, a terminal one (Completed, Failed) is never replaced nor dropped, and a
 non-terminal one still queued when a newer message of the same task comes is replaced by it.
-``HTTPNotify`` sends the queued messages as JSON POSTs over ``server_api.transport``'s
+``HTTPNotify`` sends the queued messages as JSON POSTs over ``dotflow.delivery.http``'s
 connections (no redirect followed, answers read 64 KiB deep at most), one sender per provider,
 which is what a chat's rate limit wants, and retries what the queue retries (connection errors,
 timeouts, 408, 429, 5xx, honouring ``Retry-After``).
@@ -24,16 +24,16 @@ from urllib.parse import urlsplit
 
 from dotflow.abc.log import exception_name
 from dotflow.abc.notify import Notify
+from dotflow.delivery import retry
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.errors import UsageError
 from dotflow.redact import Redactor, mask_credentials, one_line
-from dotflow.reporting import retry
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.types import NOTIFIABLE, TypeStatus
 
 if TYPE_CHECKING:
     import requests
 
-    from dotflow.providers.server_api.transport import Answer, Connection, PingResult
+    from dotflow.delivery.http import Answer, Connection, HTTPChannel, PingResult
 
 logger = logging.getLogger("dotflow.notify")
 
@@ -149,16 +149,17 @@ class _Scrub(logging.Filter):
 
     def __init__(self) -> None:
         super().__init__()
-        self.owners: weakref.WeakSet[QueuedNotify] = weakref.WeakSet()
+        # each live notifier's Redactor, kept while its notifier lives
+        self.owners: weakref.WeakKeyDictionary[QueuedNotify, Redactor] = weakref.WeakKeyDictionary()
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
-            owners = list(self.owners)
-            if owners:
+            hides = list(self.owners.values())
+            if hides:
                 text = record.getMessage()
                 clean = text
-                for owner in owners:
-                    clean = owner._hide(clean)
+                for hide in hides:
+                    clean = hide(clean)
                 if clean != text:
                     record.msg, record.args = clean, None
         except Exception:  # a filter lets the record through whatever happens
@@ -183,15 +184,15 @@ def switched_off(owner: str, fix: str, **values: Any) -> bool:
     return bool(empty)
 
 
-def hide_in_logs(owner: QueuedNotify, *names: str) -> None:
-    """Have the loggers ``names`` hide ``owner``'s secrets while it lives (a filter is attached to
-    each the first time: when a notifier is made, never at import)."""
+def hide_in_logs(owner: QueuedNotify, hide: Redactor, *names: str) -> None:
+    """Have the loggers ``names`` hide what ``hide`` (``owner``'s secrets) redacts while ``owner``
+    lives (a filter is attached to each the first time: when a notifier is made, never at import)."""
     for name in names:
         scrub = _scrubs.get(name)
         if scrub is None:
             scrub = _scrubs[name] = _Scrub()
             logging.getLogger(name).addFilter(scrub)
-        scrub.owners.add(owner)
+        scrub.owners[owner] = hide
 
 
 # -- queued delivery -----------------------------------------------------------------------------
@@ -313,14 +314,14 @@ class HTTPNotify(QueuedNotify):
         hide: Redactor,
         session: requests.Session | None,
     ) -> None:
-        from dotflow.providers.server_api.transport import Transport
+        from dotflow.delivery.http import Transport
 
         self._hide = hide
-        hide_in_logs(self, "urllib3.connectionpool")
+        hide_in_logs(self, hide, "urllib3.connectionpool")
         self._shown = shown
         self._path = path
         self._ping_path = ping_path
-        self._transport = Transport(base_url, None, session)
+        self._transport = Transport(base_url, None, session)  # the secret is in the URL: no token header
         self._rejected: set[int] = set()  # HTTP statuses already logged
         self._queue = self._new_queue(self._open_channel, f"dotflow notify {self.service}", shown)
         self._queues = (self._queue,)
@@ -335,14 +336,35 @@ class HTTPNotify(QueuedNotify):
         """One synchronous ``GET`` that checks the secret without sending a message (what
         ``dotflow profile check --ping`` calls); never raises. ``OK`` when the service takes the
         secret, ``AUTH`` when it refuses it (401, 403, or 404: no such bot or webhook)."""
-        from dotflow.providers.server_api.transport import PingResult, PingStatus, probe
+        from dotflow.delivery.http import PingResult, PingStatus, probe
 
         if self._off:
             return PingResult(PingStatus.AUTH, "its secret is empty")
         return probe(self._transport, self._ping_path, self.timeout, self._hide, refused=(401, 403, 404))
 
-    def _open_channel(self) -> _Channel:
-        return _Channel(self, self._transport.connect())
+    def _open_channel(self) -> HTTPChannel:
+        from dotflow.delivery.http import HTTPChannel
+
+        return HTTPChannel(self._transport.connect(), self._send)
+
+    def _send(self, connection: Connection, post: Post, deadline: float | None) -> Outcome:
+        """One message over the sender's ``connection``; what happens to it, as a delivery Outcome."""
+        from urllib3 import exceptions as errors  # loaded by the connection already: a lookup
+
+        timeout = self.timeout
+        if deadline is not None:  # a flush is waiting: no request may outlive it
+            timeout = max(0.05, min(timeout, deadline - monotonic()))
+        try:
+            return self._deliver(connection, post, timeout)
+        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
+            return drop(f"failed with TLS error {type(exc).__name__}")
+        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out: the text holds the URL
+            # urllib3 makes a refused connection a kind of connect timeout: it is not one
+            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError))
+            what = "timed out" if timed_out and not isinstance(exc, errors.NewConnectionError) else "unreachable"
+            return transient(f"{self.service} {what}: {type(exc).__name__}")
+        except Exception as exc:
+            return drop(f"failed with {type(exc).__name__}")
 
     def _deliver(self, connection: Connection, post: Post, timeout: float) -> Outcome:
         """One message: the POST, and the fallback body when the service says it cannot parse it."""
@@ -381,38 +403,6 @@ class HTTPNotify(QueuedNotify):
                 status,
             )
         return drop(f"rejected with HTTP {status}")
-
-
-class _Channel:
-    """The sender's connection; turns what happens to one POST into a delivery Outcome."""
-
-    def __init__(self, notify: HTTPNotify, connection: Connection) -> None:
-        from urllib3 import exceptions
-
-        self._notify = notify
-        self._connection = connection
-        self._errors = exceptions
-
-    def send(self, post: Post, deadline: float | None) -> Outcome:
-        notify = self._notify
-        timeout = notify.timeout
-        if deadline is not None:  # a flush is waiting: no request may outlive it
-            timeout = max(0.05, min(timeout, deadline - monotonic()))
-        errors = self._errors
-        try:
-            return notify._deliver(self._connection, post, timeout)
-        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
-            return drop(f"failed with TLS error {type(exc).__name__}")
-        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out: the text holds the URL
-            # urllib3 makes a refused connection a kind of connect timeout: it is not one
-            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError))
-            what = "timed out" if timed_out and not isinstance(exc, errors.NewConnectionError) else "unreachable"
-            return transient(f"{notify.service} {what}: {type(exc).__name__}")
-        except Exception as exc:
-            return drop(f"failed with {type(exc).__name__}")
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 def _retry_after(answer: Answer) -> float | None:

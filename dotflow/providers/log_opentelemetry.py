@@ -9,14 +9,16 @@ from time import monotonic, time_ns
 from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop
 from dotflow.errors import UsageError
 from dotflow.providers import _otel
 from dotflow.providers._telemetry import guarded, task_fields
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop
 
 OUTPUTS = ("console", "file", "both")
 FLUSH_TIMEOUT = 5.0  # seconds the records still queued get at exit or flush(), at most
 _LANE = "records"  # one lane: the records are emitted in the order they were made
+# The Log contract's method for each level: the file copy of a record goes through it
+_WRITE = {logging.DEBUG: "debug", logging.INFO: "info", logging.WARNING: "warning", logging.ERROR: "error"}
 
 
 class LogOpenTelemetry(Log):
@@ -119,7 +121,7 @@ class LogOpenTelemetry(Log):
         # application's SimpleLogRecordProcessor to a collector that is down) must not hold the task
         self._queue.put(_LANE, Kind.FINAL, record)
         if self._file is not None:
-            self._file._log(level, **kwargs)
+            getattr(self._file, _WRITE[level])(**kwargs)
 
     @guarded
     def flush(self, timeout: float | None = None) -> None:

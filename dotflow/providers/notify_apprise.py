@@ -9,6 +9,7 @@ from time import monotonic
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
+from dotflow.delivery.queue import SENT, DeliveryQueue, Outcome, drop, transient
 from dotflow.errors import MissingExtraError, UsageError
 from dotflow.providers._notify import (
     QueuedNotify,
@@ -19,7 +20,6 @@ from dotflow.providers._notify import (
     status_filter,
 )
 from dotflow.redact import Redactor, userinfo
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Outcome, drop, transient
 from dotflow.types import TypeStatus
 
 # Characters of a result put in a message; apprise then fits the body to each service.
@@ -79,9 +79,9 @@ class NotifyApprise(QueuedNotify):
         self._keep_settings(flush_timeout, retries, backoff_max)
         self._hide = Redactor(*(part for url in given for part in _url_secrets(url)))
         self._shown = [_shown(url) for url in given]
-        hide_in_logs(self, "apprise", "urllib3.connectionpool")  # before apprise parses a URL: it logs parts
-        self._types = {name: getattr(apprise.NotifyType, name) for name in ("INFO", "SUCCESS", "WARNING", "FAILURE")}
-        self._text = apprise.NotifyFormat.TEXT
+        # before apprise parses a URL: it logs parts of it
+        hide_in_logs(self, self._hide, "apprise", "urllib3.connectionpool")
+        types = {name: getattr(apprise.NotifyType, name) for name in ("INFO", "SUCCESS", "WARNING", "FAILURE")}
         queues = []
         for index, (url, shown) in enumerate(zip(given, self._shown)):
             service = apprise.Apprise.instantiate(url)
@@ -90,7 +90,8 @@ class NotifyApprise(QueuedNotify):
                     f"NotifyApprise(urls[{index}]={shown!r}) is not a URL apprise can send to (unknown scheme, "
                     "or a part missing or malformed); see https://github.com/caronc/apprise/wiki"
                 )
-            queues.append(self._new_queue(_opener(self, service), f"dotflow notify apprise {shown}", shown))
+            opener = _opener(service, types, apprise.NotifyFormat.TEXT)
+            queues.append(self._new_queue(opener, f"dotflow notify apprise {shown}", shown))
         self._queues = tuple(queues)
 
     @property
@@ -125,16 +126,18 @@ class NotifyApprise(QueuedNotify):
         return _Message(headline(status), "\n".join(lines), kind.get(status, "INFO"))
 
 
-def _opener(owner: NotifyApprise, service: Any) -> Any:
-    return lambda: _Channel(owner, service)
+def _opener(service: Any, types: dict[str, Any], body_format: Any) -> Any:
+    return lambda: _Channel(service, types, body_format)
 
 
 class _Channel:
-    """Sends to one apprise service; its sender is the only one using it."""
+    """Sends to one apprise service; its sender is the only one using it. ``types`` maps a
+    message's kind to apprise's NotifyType, and ``body_format`` is apprise's TEXT format."""
 
-    def __init__(self, owner: NotifyApprise, service: Any) -> None:
-        self._owner = owner
+    def __init__(self, service: Any, types: dict[str, Any], body_format: Any) -> None:
         self._service = service
+        self._types = types
+        self._body_format = body_format
         self._timeouts = (service.socket_connect_timeout, service.socket_read_timeout)
 
     def send(self, message: _Message, deadline: float | None) -> Outcome:
@@ -151,8 +154,8 @@ class _Channel:
             ok = service.notify(
                 body=message.body,
                 title=message.title,
-                notify_type=self._owner._types[message.kind],
-                body_format=self._owner._text,
+                notify_type=self._types[message.kind],
+                body_format=self._body_format,
             )
         except Exception as exc:  # a plugin's bug: its text may hold the URL
             return drop(f"apprise failed with {type(exc).__name__}")
@@ -164,6 +167,8 @@ class _Channel:
 
 def _throttle_wait(service: Any) -> float:
     """Seconds apprise would sleep before its next send to this service (its rate limit)."""
+    # apprise keeps the time of the last send private and offers no public way to read it; read
+    # defensively, since a later apprise may rename it (then no wait is assumed)
     last = getattr(service, "_last_io_datetime", None)
     rate = getattr(service, "request_rate_per_sec", 0) or 0
     if not isinstance(last, datetime) or not isinstance(rate, (int, float)) or rate <= 0:

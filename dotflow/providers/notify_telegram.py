@@ -24,7 +24,7 @@ from dotflow.redact import Redactor, mask_url, userinfo
 if TYPE_CHECKING:
     import requests
 
-    from dotflow.providers.server_api.transport import Answer
+    from dotflow.delivery.http import Answer
 
 API_ROOT = "https://api.telegram.org"
 # Telegram takes 4096 characters; what the parsing leaves of the markdown is kept under this.

@@ -1,5 +1,4 @@
-"""Reporting a workflow's progress: the Reporter (the only caller of Server hooks), the background
-DeliveryQueue that remote providers send through, its retry policy, and signal handling for runs."""
+"""Reporting a workflow's progress: the Reporter, the only caller of its providers' hooks."""
 
 from __future__ import annotations
 

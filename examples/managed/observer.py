@@ -20,7 +20,7 @@ _PRINT = threading.Lock()
 
 class Observer(BaseHTTPRequestHandler):
     # Keep-alive with Nagle on, like Flask's and Django's dev servers: dotflow's client is made
-    # not to stall on it (see dotflow/providers/server_api/_quickack.py).
+    # not to stall on it (see dotflow/delivery/_quickack.py).
     protocol_version = "HTTP/1.1"
 
     def _handle(self) -> None:

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import urlsplit
 
 from dotflow.abc.server import Server
-from dotflow.providers.server_api.options import ServerOptions, credentials_of
-from dotflow.providers.server_api.transport import (
+from dotflow.delivery import retry
+from dotflow.delivery.http import (
     Answer,
     Connection,
+    HTTPChannel,
     PingResult,
     PingStatus,
     Transport,
@@ -22,9 +23,20 @@ from dotflow.providers.server_api.transport import (
     redirect_host,
     segment,
 )
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+from dotflow.providers.server_api.options import (
+    BACKOFF_MAX,
+    FLUSH_TIMEOUT,
+    MAX_CONNECTIONS,
+    QUEUE_SIZE,
+    RETRIES,
+    SIGNAL_FLUSH_TIMEOUT,
+    TIMEOUT,
+    USER_TOKEN,
+    ServerOptions,
+    credentials_of,
+)
 from dotflow.redact import mask_url
-from dotflow.reporting import retry
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -80,21 +92,21 @@ class ServerAPI(Server):
     in a log, an error or a ``repr()``.
 
     ``session`` injects a ready ``requests.Session``: it is used as is, by every sender, and
-    never closed.
+    never closed. Each setting's default and check is defined once, in ``options``.
     """
 
     def __init__(
         self,
         base_url: str,
         user_token: str,
-        timeout: float = 15.0,
+        timeout: float = TIMEOUT.default,
         *,
-        flush_timeout: float = 10.0,
-        signal_flush_timeout: float = 5.0,
-        retries: int = 5,
-        backoff_max: float = 30.0,
-        max_connections: int = 4,
-        queue_size: int = 10_000,
+        flush_timeout: float = FLUSH_TIMEOUT.default,
+        signal_flush_timeout: float = SIGNAL_FLUSH_TIMEOUT.default,
+        retries: int = RETRIES.default,
+        backoff_max: float = BACKOFF_MAX.default,
+        max_connections: int = MAX_CONNECTIONS.default,
+        queue_size: int = QUEUE_SIZE.default,
         session: requests.Session | None = None,
     ) -> None:
         self.options = ServerOptions.of(
@@ -112,7 +124,7 @@ class ServerAPI(Server):
         self._hide = credentials_of(options)
         self._shown_url = mask_url(options.base_url, options.user_token)
         self._session = session
-        self._transport = Transport(options.base_url, options.user_token, session)
+        self._transport = Transport(options.base_url, {"X-User-Token": options.user_token}, session)
         self._queue = DeliveryQueue(
             self._open_channel,
             label="dotflow server",
@@ -171,7 +183,8 @@ class ServerAPI(Server):
             wid = _workflow_id(workflow)
             body: dict[str, Any] = {"id": wid}
             name = getattr(workflow, "name", None)
-            if name and not getattr(workflow, "_name_is_host", False):  # the machine's name stays here
+            # the machine's name (the default of a DotFlow without one) stays here
+            if name and getattr(workflow, "name_given", True):
                 body["name"] = str(name)
             segment(wid, "workflow id")
             self._put(("workflow", wid), Kind.CREATE, "POST", "/workflows", _dumps(body), "create_workflow")
@@ -236,8 +249,38 @@ class ServerAPI(Server):
 
     # -- delivery ----------------------------------------------------------------------------
 
-    def _open_channel(self) -> _Channel:
-        return _Channel(self, self._transport.connect())
+    def _open_channel(self) -> HTTPChannel:
+        return HTTPChannel(self._transport.connect(), self._send)
+
+    def _send(self, connection: Connection, call: _Call, deadline: float | None) -> Outcome:
+        """One report over a sender's ``connection``, turned into a delivery ``Outcome``."""
+        from urllib3 import exceptions as errors  # loaded by the connection already: a lookup
+
+        timeout = self.options.timeout
+        if deadline is not None:  # a flush is waiting: no request may outlive it
+            timeout = max(0.05, min(timeout, deadline - monotonic()))
+        headers = {"Idempotency-Key": call.key} if call.key else {}
+        url = self._transport.url(call.path)
+        try:
+            answer = connection.request(call.method, call.path, call.body, timeout, headers)
+        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
+            return drop(f"failed with TLS error {type(exc).__name__}")
+        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
+            # urllib3's NewConnectionError (refused, no route) subclasses its timeout error
+            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError)) and not isinstance(
+                exc, errors.NewConnectionError
+            )
+            what = "timed out" if timed_out else "unreachable"
+            return transient(f"server {what}: {type(exc).__name__}")
+        except Exception as exc:
+            logger.warning(
+                "dotflow server: %s %s failed with %s; report dropped (not retried)",
+                call.method,
+                self._shown_path(url),
+                type(exc).__name__,
+            )
+            return drop(f"failed with {type(exc).__name__}")
+        return self._outcome(call, url, answer)
 
     def _outcome(self, call: _Call, url: str, answer: Answer) -> Outcome:
         status = answer.status
@@ -255,7 +298,7 @@ class ServerAPI(Server):
                     "check server.base_url"
                 )
             elif status in (401, 403):
-                hint = "; the token was refused: check SERVER_USER_TOKEN"
+                hint = f"; the token was refused: check {USER_TOKEN.env}"
             else:
                 hint = ""
             said = " ".join(answer.text.split())
@@ -298,49 +341,6 @@ class ServerAPI(Server):
             unchecked=_NO_GET_ROUTE,
             unchecked_note="the server answered; the token could not be checked with GET /workflows",
         )
-
-
-class _Channel:
-    """One sender's connection, turning each HTTP call into a delivery ``Outcome``."""
-
-    def __init__(self, api: ServerAPI, connection: Connection) -> None:
-        from urllib3 import exceptions
-
-        self._api = api
-        self._connection = connection
-        self._errors = exceptions
-
-    def send(self, call: _Call, deadline: float | None) -> Outcome:
-        api = self._api
-        timeout = api.options.timeout
-        if deadline is not None:  # a flush is waiting: no request may outlive it
-            timeout = max(0.05, min(timeout, deadline - monotonic()))
-        headers = {"Idempotency-Key": call.key} if call.key else {}
-        url = api._transport.url(call.path)
-        errors = self._errors
-        try:
-            answer = self._connection.request(call.method, call.path, call.body, timeout, headers)
-        except errors.SSLError as exc:  # a certificate problem does not go away by retrying
-            return drop(f"failed with TLS error {type(exc).__name__}")
-        except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
-            # urllib3's NewConnectionError (refused, no route) subclasses its timeout error
-            timed_out = isinstance(exc, (errors.TimeoutError, TimeoutError)) and not isinstance(
-                exc, errors.NewConnectionError
-            )
-            what = "timed out" if timed_out else "unreachable"
-            return transient(f"server {what}: {type(exc).__name__}")
-        except Exception as exc:
-            logger.warning(
-                "dotflow server: %s %s failed with %s; report dropped (not retried)",
-                call.method,
-                api._shown_path(url),
-                type(exc).__name__,
-            )
-            return drop(f"failed with {type(exc).__name__}")
-        return api._outcome(call, url, answer)
-
-    def close(self) -> None:
-        self._connection.close()
 
 
 def _workflow_id(workflow: Any) -> str:
@@ -394,14 +394,4 @@ def _warn_if_plain_http(base_url: str, shown: str) -> None:
 
 
 def _rebuild(options: ServerOptions) -> ServerAPI:
-    return ServerAPI(
-        options.base_url,
-        options.user_token,
-        options.timeout,
-        flush_timeout=options.flush_timeout,
-        signal_flush_timeout=options.signal_flush_timeout,
-        retries=options.retries,
-        backoff_max=options.backoff_max,
-        max_connections=options.max_connections,
-        queue_size=options.queue_size,
-    )
+    return ServerAPI(**options._asdict())

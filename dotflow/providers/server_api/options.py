@@ -1,8 +1,10 @@
-"""ServerAPI's settings: one default and one validator each, shared by ``ServerAPI(...)`` and the profile schema.
+"""ServerAPI's settings, each defined once: its type, default, validator, meaning and variable.
 
-A validator takes a value already of the setting's type and returns what is wrong with it (a
-phrase that follows the value in a message), or None. ``ServerAPI`` and ``dotflow.toml`` both
-call these, so the two can never disagree on what a setting accepts.
+Everything else reads these definitions: ``ServerAPI(...)``'s defaults, ``ServerOptions``, the
+profile schema's ``[server]`` keys, and the tests that hold the docs' tables to them. A validator
+takes a value already of the setting's type and returns what is wrong with it (a phrase that
+follows the value in a message), or None. ``ServerAPI`` and ``dotflow.toml`` both call these, so
+the two can never disagree on what a setting accepts.
 """
 
 from __future__ import annotations
@@ -41,11 +43,11 @@ def base_url_problem(url: str) -> str | None:
 def token_problem(token: str) -> str | None:
     """What is wrong with a token: it goes in an HTTP header, so it must be printable ASCII."""
     if not token.strip():
-        return "is empty; set it to the token your server issued (SERVER_USER_TOKEN)"
+        return f"is empty; set it to the token your server issued ({USER_TOKEN.env})"
     if any(not (" " <= ch <= "~") for ch in token.strip()):
         return (
             "holds a character that cannot go in an HTTP header (a control or non-ASCII character); "
-            "check SERVER_USER_TOKEN for a stray newline or quote"
+            f"check {USER_TOKEN.env} for a stray newline or quote"
         )
     return None
 
@@ -71,44 +73,76 @@ def _queue_size(value: int) -> str | None:
 
 
 class Option(NamedTuple):
-    """One setting of ServerAPI, as ``[server] <name>`` in a profile and ``ServerAPI(<name>=...)``."""
+    """One setting of ServerAPI: ``ServerAPI(<name>=...)``, ``[server] <name>`` in a profile and
+    ``DOTFLOW_SERVER_<NAME>`` in the environment. ``doc`` is its meaning as the docs' tables give
+    it; ``env`` is the managed runner's own variable for it, when it has one."""
 
     name: str
     type: type
     default: Any
     check: Callable[[Any], str | None]
+    doc: str
     secret: bool = False
+    env: str | None = None
 
 
+BASE_URL = Option(
+    "base_url", str, None, base_url_problem, "the API root, like https://example.com/api/v1", env="SERVER_BASE_URL"
+)
+USER_TOKEN = Option(
+    "user_token",
+    str,
+    None,
+    token_problem,
+    "the token your server issued, sent as X-User-Token",
+    secret=True,
+    env="SERVER_USER_TOKEN",
+)
+TIMEOUT = Option("timeout", float, 15.0, _positive, "seconds per request (cut to the deadline during a flush)")
+FLUSH_TIMEOUT = Option(
+    "flush_timeout", float, 10.0, _non_negative, "seconds to deliver what is pending at exit or on `flush()`"
+)
+SIGNAL_FLUSH_TIMEOUT = Option("signal_flush_timeout", float, 5.0, _non_negative, "the same after SIGTERM or SIGINT")
+RETRIES = Option("retries", int, 5, _non_negative_int, "attempts of one report after its first")
+BACKOFF_MAX = Option("backoff_max", float, 30.0, _positive, "cap on one wait between attempts, seconds")
+MAX_CONNECTIONS = Option(
+    "max_connections", int, 4, _connections, "keep-alive connections (1 to 64), one sender thread each"
+)
+QUEUE_SIZE = Option(
+    "queue_size", int, 10_000, _queue_size, "reports queued before the oldest non-terminal ones are dropped"
+)
+
+# In ServerAPI's parameter order, which ServerOptions' fields follow.
 OPTIONS: tuple[Option, ...] = (
-    Option("base_url", str, None, base_url_problem),
-    Option("user_token", str, None, token_problem, secret=True),
-    Option("timeout", float, 15.0, _positive),  # per request, seconds
-    Option("flush_timeout", float, 10.0, _non_negative),  # delivering what is pending, at exit or flush()
-    Option("signal_flush_timeout", float, 5.0, _non_negative),  # the same after SIGTERM / SIGINT
-    Option("retries", int, 5, _non_negative_int),  # attempts of one report after its first
-    Option("backoff_max", float, 30.0, _positive),  # cap on one wait between attempts, seconds
-    Option("max_connections", int, 4, _connections),  # keep-alive connections, one sender each
-    Option("queue_size", int, 10_000, _queue_size),  # reports queued before non-terminal ones are dropped
+    BASE_URL,
+    USER_TOKEN,
+    TIMEOUT,
+    FLUSH_TIMEOUT,
+    SIGNAL_FLUSH_TIMEOUT,
+    RETRIES,
+    BACKOFF_MAX,
+    MAX_CONNECTIONS,
+    QUEUE_SIZE,
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
 
 class ServerOptions(NamedTuple):
-    """ServerAPI's validated settings. Build it with ``ServerOptions.of(...)``.
+    """ServerAPI's validated settings, one field per ``OPTIONS`` entry, in order, with its default.
+    Build it with ``ServerOptions.of(...)``.
 
     A NamedTuple rather than a frozen dataclass: the profile schema imports this module, and
     ``dataclasses`` (with ``inspect``) was the biggest cost of the first ``DotFlow()``."""
 
     base_url: str
     user_token: str
-    timeout: float = 15.0
-    flush_timeout: float = 10.0
-    signal_flush_timeout: float = 5.0
-    retries: int = 5
-    backoff_max: float = 30.0
-    max_connections: int = 4
-    queue_size: int = 10_000
+    timeout: float = TIMEOUT.default
+    flush_timeout: float = FLUSH_TIMEOUT.default
+    signal_flush_timeout: float = SIGNAL_FLUSH_TIMEOUT.default
+    retries: int = RETRIES.default
+    backoff_max: float = BACKOFF_MAX.default
+    max_connections: int = MAX_CONNECTIONS.default
+    queue_size: int = QUEUE_SIZE.default
 
     @classmethod
     def of(cls, **values: Any) -> ServerOptions:

@@ -1,5 +1,9 @@
-"""ServerAPI's HTTP transport: keep-alive connections that never follow a redirect, never re-normalise
-an encoded id, and read at most a small part of any answer.
+"""The HTTP transport of remote providers: connections that follow no redirect and read little of an answer.
+
+A ``Transport`` makes keep-alive connections to one URL root that never follow a redirect, never
+re-normalise an encoded id, and read at most a small part of any answer; an ``HTTPChannel`` is one
+of them as a ``DeliveryQueue`` sender uses it, and ``probe`` is the one synchronous check a
+provider's ``ping()`` makes. ServerAPI and the HTTP notifiers use them.
 
 Each sender thread gets its own ``Connection`` (its own ``requests.Session`` and socket), unless
 a session was injected: then every connection goes through that session's adapters, and the
@@ -9,7 +13,7 @@ session is never closed. requests is imported only when the first connection ope
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -17,6 +21,8 @@ from urllib.parse import quote, urljoin, urlsplit
 
 if TYPE_CHECKING:
     import requests
+
+    from dotflow.delivery.queue import Outcome
 
 # Bytes of an answer's body read at most; the rest is never read (the connection is closed instead).
 BODY_LIMIT = 64 * 1024
@@ -28,7 +34,7 @@ _DEFAULTS = ("connection", "accept")
 
 
 class Answer(NamedTuple):
-    """What ServerAPI needs from one HTTP answer. ``text`` is the body's start, not yet redacted."""
+    """What a provider needs from one HTTP answer. ``text`` is the body's start, not yet redacted."""
 
     status: int
     retry_after: str | None
@@ -140,17 +146,18 @@ def probe(
 
 
 class Transport:
-    """Makes the connections to one API root, all sending the same token header (none when
-    ``token`` is None: the notify providers, whose secret is in the URL, reuse these connections)."""
+    """Makes the connections to one URL root, all sending JSON with the same extra ``headers``
+    (ServerAPI's token header; none for the notify providers, whose secret is in the URL)."""
 
-    def __init__(self, base_url: str, token: str | None, session: requests.Session | None = None) -> None:
+    def __init__(
+        self, base_url: str, headers: Mapping[str, str] | None = None, session: requests.Session | None = None
+    ) -> None:
         self._base_url = base_url
         self._headers = {
             "Content-Type": "application/json",
             "Accept-Encoding": "identity",  # the body is read raw and bounded: no decompression bombs
+            **(headers or {}),
         }
-        if token is not None:
-            self._headers["X-User-Token"] = token
         self._session = session
         self._prepared_base: str | None = None
 
@@ -169,13 +176,13 @@ class Transport:
         import requests
 
         if self._session is not None:
-            return Connection(self, self._session, owned=False)
-        from dotflow.providers.server_api._quickack import QuickAckAdapter
+            return Connection(self.url(""), self._session, owned=False, headers=self._headers)
+        from dotflow.delivery._quickack import QuickAckAdapter
 
         session = requests.Session()
         session.mount("http://", QuickAckAdapter())
         session.mount("https://", QuickAckAdapter())
-        return Connection(self, session, owned=True)
+        return Connection(self.url(""), session, owned=True, headers=self._headers)
 
 
 class Connection:
@@ -188,12 +195,13 @@ class Connection:
     redirect machinery or response object), which is what lets thousands of reports keep up.
     """
 
-    def __init__(self, transport: Transport, session: requests.Session, owned: bool) -> None:
+    def __init__(self, base: str, session: requests.Session, *, owned: bool, headers: Mapping[str, str]) -> None:
+        """``base`` is the root every path is appended to, as ``Transport.url("")`` gives it;
+        ``headers`` go with every request, over the session's own."""
         import requests
 
         self._session = session
         self._owned = owned
-        base = transport.url("")
         settings = session.merge_environment_settings(base, {}, None, None, None)
         probe = requests.Request("GET", base).prepare()
         adapter = session.get_adapter(base)
@@ -206,7 +214,7 @@ class Connection:
         self._headers = {str(k): str(v) for k, v in session.headers.items() if k.lower() not in _DEFAULTS}
         if "Authorization" in probe.headers:  # user:pass@ in base_url: Basic auth, as requests sends it
             self._headers["Authorization"] = str(probe.headers["Authorization"])
-        self._headers.update(transport._headers)
+        self._headers.update(headers)
         self._last_timeout: tuple[float, Any] = (-1.0, None)
 
     def request(self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]) -> Answer:
@@ -251,3 +259,18 @@ class Connection:
         if self._owned:
             with contextlib.suppress(Exception):  # best effort
                 self._session.close()
+
+
+class HTTPChannel:
+    """A ``DeliveryQueue`` channel over one ``Connection``: each payload goes to the provider's
+    ``send(connection, payload, deadline)``, which makes its requests and judges the answers."""
+
+    def __init__(self, connection: Connection, send: Callable[[Connection, Any, float | None], Outcome]) -> None:
+        self._connection = connection
+        self._send = send
+
+    def send(self, payload: Any, deadline: float | None) -> Outcome:
+        return self._send(self._connection, payload, deadline)
+
+    def close(self) -> None:
+        self._connection.close()

@@ -7,14 +7,17 @@ rule is checked exactly; tests/providers/test_server_api.py checks the same rule
 from __future__ import annotations
 
 import logging
+import os
+import textwrap
 import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import engine_support
 import pytest
 
-from dotflow.reporting.delivery import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
 
 
 class Script:
@@ -364,6 +367,68 @@ def test_put_returns_at_once_while_the_channel_hangs(make: Callable[..., Any]) -
     assert time.monotonic() - started < 1.0
     assert queue.pending == 2_000
     queue.flush(timeout=0)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork() is POSIX only")
+def test_a_forked_child_starts_with_an_empty_queue(make: Callable[..., Any]) -> None:
+    """A report in flight in the parent is not the child's: there the queue holds nothing, and a report
+    put there is delivered by the child's own sender."""
+    queue, script = make()
+    script.hold.add("parent")
+    queue.put("lane", Kind.FINAL, "parent")
+    _wait_for(lambda: script.attempts)
+    pid = os.fork()
+    if pid == 0:  # the child answers with its exit code and never returns into pytest
+        code = 1
+        try:
+            empty = queue.pending == 0
+            queue.put("lane", Kind.FINAL, "child")
+            code = 0 if empty and queue.flush(timeout=5) and script.sent == ["child"] else 1
+        finally:
+            os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    script.released.set()
+    assert os.waitstatus_to_exitcode(status) == 0
+    assert queue.flush(timeout=5) and script.sent == ["parent"]
+
+
+def test_the_interpreter_exit_delivers_what_every_queue_holds() -> None:
+    """A program that ends with reports queued on two queues delivers them all as it exits, through one
+    exit hook (dotflow.interrupts'), registered with the first report."""
+    code = textwrap.dedent(
+        """
+        import atexit, threading, time
+
+        registered = []
+        register = atexit.register
+        atexit.register = lambda func, *args: (registered.append(func), register(func, *args))[1]
+
+        from dotflow.delivery.queue import SENT, DeliveryQueue, Kind
+
+        gate = threading.Event()
+
+        class Slow:
+            def send(self, payload, deadline):
+                gate.wait()
+                time.sleep(0.2)  # past the interpreter's end, unless something waits for it
+                print(payload, flush=True)
+                return SENT
+
+            def close(self):
+                pass
+
+        queues = [DeliveryQueue(Slow, label=f"queue {n}", target="stdout", workers=1) for n in range(3)]
+        queues[0].put("a", Kind.FINAL, "first")
+        queues[1].put("a", Kind.FINAL, "second")
+        queues[1].put("b", Kind.FINAL, "third")
+        print([f"{func.__module__}.{func.__name__}" for func in registered if func.__module__.startswith("dotflow")],
+              flush=True)
+        atexit.register(gate.set)  # the latest hook runs first: the senders start as the exit begins
+        """
+    )
+    lines = engine_support.run_python(code).splitlines()
+    assert lines[0] == "['dotflow.interrupts._at_exit']"
+    assert sorted(lines[1:]) == ["first", "second", "third"]
 
 
 def _senders(queue: DeliveryQueue) -> list[threading.Thread]:

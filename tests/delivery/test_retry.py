@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from dotflow.reporting import retry
+from dotflow.delivery import retry
 
 
 @pytest.mark.parametrize(("status", "expected"), [(408, True), (429, True), (500, True), (503, True), (599, True),

@@ -7,7 +7,8 @@ every answer then takes ~44 ms instead of ~1 ms. ``TCP_QUICKACK`` turns the dela
 only until the kernel's next decision, so it is set again before every response is read. Where
 the option does not exist (macOS, Windows) the connections behave as requests' own.
 
-Imported only when a ServerAPI opens its first connection: it imports requests and urllib3.
+Imported only when a ``dotflow.delivery.http.Transport`` opens its first connection of its own: it
+imports requests and urllib3.
 """
 
 from __future__ import annotations

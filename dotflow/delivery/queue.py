@@ -22,8 +22,9 @@ its own connection. The caller never waits on the network.
   remote end never got.
 - **Flush.** ``flush(timeout)`` waits until everything is delivered or the deadline passes; then
   what is left is given up, and one warning line says how many reports were lost (how many of
-  them terminal) and why. Requests made while a flush waits are bounded by its deadline. An
-  ``atexit`` hook flushes with ``flush_timeout`` when the interpreter exits.
+  them terminal) and why. Requests made while a flush waits are bounded by its deadline. When
+  the interpreter exits, every queue that was given a report flushes, each within its
+  ``flush_timeout`` (``dotflow.interrupts`` owns the exit and its order).
 
 Senders are daemon threads that exit after ``idle`` seconds with nothing to do; the next report
 starts them again. Nothing here raises into the caller.
@@ -31,7 +32,6 @@ starts them again. Nothing here raises into the caller.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import heapq
 import logging
@@ -44,9 +44,18 @@ from enum import IntEnum
 from time import monotonic
 from typing import Any, Callable, NamedTuple, Protocol
 
-from dotflow.reporting import retry
+from dotflow import interrupts
+from dotflow.delivery import retry
 
-__all__ = ["Channel", "DeliveryQueue", "Kind", "Outcome", "SENT", "drop", "transient"]
+__all__ = [
+    "Channel",
+    "DeliveryQueue",
+    "Kind",
+    "Outcome",
+    "SENT",
+    "drop",
+    "transient",
+]
 
 
 class Kind(IntEnum):
@@ -119,26 +128,25 @@ class _Lane:
         self.dead: str | None = None  # why this lane's CREATE was given up
 
 
-_queues: weakref.WeakSet[DeliveryQueue] = weakref.WeakSet()
+# Each live queue's own reset, held weakly (a queue that goes takes its entry with it): the queue
+# hands it over, so the fork hook calls it without reaching into any queue.
+_fork_resets: set[weakref.WeakMethod[Callable[[], None]]] = set()
 
 
-def _after_fork_reset(queue: DeliveryQueue) -> None:
-    """Have every queue start empty in a child process: the parent's lock, sender threads and
-    reports are not the child's (registered once, on the first queue, not at import)."""
-    if not _queues and hasattr(os, "register_at_fork"):
+def _reset_after_fork(reset: Callable[[], None]) -> None:
+    """Have ``reset`` (a queue's own) run in a child process after ``fork()``, so that every queue
+    starts empty there: the parent's lock, sender threads and reports are not the child's (the
+    hook is registered once, on the first queue, not at import)."""
+    if not _fork_resets and hasattr(os, "register_at_fork"):
         os.register_at_fork(after_in_child=_reset_all)
-    _queues.add(queue)
+    _fork_resets.add(weakref.WeakMethod(reset, _fork_resets.discard))
 
 
 def _reset_all() -> None:
-    for queue in list(_queues):
-        queue._reset()
-
-
-def _flush_at_exit(ref: weakref.ReferenceType[DeliveryQueue]) -> None:
-    queue = ref()
-    if queue is not None:
-        queue.flush()
+    for ref in list(_fork_resets):
+        reset = ref()
+        if reset is not None:
+            reset()
 
 
 class DeliveryQueue:
@@ -173,9 +181,9 @@ class DeliveryQueue:
         self._idle_seconds = idle
         self._log = logger or logging.getLogger("dotflow.server")
         self._rand = random.Random().random
-        self._atexit = False
+        self._exit_flush = False  # whether a report was put: then the interpreter's exit flushes this queue
         self._reset()
-        _after_fork_reset(self)
+        _reset_after_fork(self._reset)
 
     def _reset(self) -> None:
         """Empty state: at construction, and in a child process after ``fork()`` (the parent's
@@ -245,9 +253,9 @@ class DeliveryQueue:
                 lane.creating += 1
             if len(lane.pending) == 1 or (kind is Kind.FINAL and lane.finals == 1):
                 self._schedule(lane)
-            if not self._atexit:
-                atexit.register(_flush_at_exit, weakref.ref(self))
-                self._atexit = True
+            if not self._exit_flush:
+                self._exit_flush = True
+                interrupts.flush_at_exit(self)
 
     def _coalesce(self, lane: _Lane, kind: Kind, payload: Any) -> bool:
         """Put the report in place of the lane's last one when that is an UPDATE still waiting."""
