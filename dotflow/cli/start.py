@@ -74,14 +74,33 @@ def start(
 
     from dotflow import interrupts
     from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
+
+    live = LiveView(flow, LiveView.wanted(no_progress, quiet, output))
+    elapsed, interrupted = _run(resolved, flow, live, output == "json")
+    if output == "json":
+        typer.echo(json.dumps(as_json(flow, elapsed)))
+    else:
+        echo_lines(summary(flow, elapsed))
+        if verbose:
+            echo_lines(tracebacks(flow), err=True)
+    if interrupted is not None:
+        flushed = "; pending reports were flushed" if flow.reporter.remote else ""
+        typer.echo(f"error: interrupted by a signal{flushed}", err=True)
+        interrupts.end_process(interrupts.exit_code_of(interrupted))
+    return 0 if workflow_ok(flow) else EXIT_FAILED
+
+
+def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool) -> tuple[float, BaseException | None]:
+    """Run ``flow`` under the command's signals and wait for its reports: the workflow's time (the
+    delivery of its reports is not part of it) and the signal's exception when one interrupted it."""
+    from dotflow import interrupts
     from dotflow.interrupts import RunInterrupted
 
     begin = time.perf_counter()
     interrupted: BaseException | None = None
     manager: Manager | None = None
-    live = LiveView(flow, LiveView.wanted(no_progress, quiet, output))
     try:
-        with interrupts.command_signals(), live, _quiet_transitions(live), _stdout_to_stderr(output == "json"):
+        with interrupts.command_signals(), live, _quiet_transitions(live), _stdout_to_stderr(json_output):
             manager = flow.start(**resolved.workflow_options())
             manager.wait()
     except AssertionError as exc:
@@ -97,20 +116,10 @@ def start(
         report_failed_quietly(resolved, flow, exc)
         raise
     finally:
-        elapsed = time.perf_counter() - begin  # the workflow's time: delivering its reports is not part of it
+        elapsed = time.perf_counter() - begin
         # the one wait for delivery: the tasks never waited on the network
         interrupts.flush_reports([flow.reporter], signalled=interrupted is not None)
-    if output == "json":
-        typer.echo(json.dumps(as_json(flow, elapsed)))
-    else:
-        echo_lines(summary(flow, elapsed))
-        if verbose:
-            echo_lines(tracebacks(flow), err=True)
-    if interrupted is not None:
-        flushed = "; pending reports were flushed" if flow.reporter.remote else ""
-        typer.echo(f"error: interrupted by a signal{flushed}", err=True)
-        interrupts.end_process(interrupts.exit_code_of(interrupted))
-    return 0 if workflow_ok(flow) else EXIT_FAILED
+    return elapsed, interrupted
 
 
 # The profile key each run flag of `start` and `schedule` overrides: the storage's and the id's,
