@@ -7,6 +7,12 @@ Two tools, for two situations:
 - free text (an exception message, a log line) is masked by a ``Redactor`` that knows the secret
   strings themselves (a token, a URL's userinfo) and hides them in every form they take in a URL,
   a ``repr()`` or JSON. ``mask_credentials`` is the fallback for URLs whose secrets are unknown.
+
+Every secret the process is given (a server's token and URL credentials, a notifier's token or
+webhook, the values a profile marks secret) is remembered (``remember_secrets``), and
+``mask_secrets`` hides them all, with URL credentials, in any text: a step's own exception message
+and traceback are masked that way when they are recorded, so no output made from them (the
+summary, log lines, ``--output json``, ``result()``, a backend's or a chat's message) holds one.
 """
 
 from __future__ import annotations
@@ -17,7 +23,19 @@ from collections.abc import Iterable
 
 from dotflow.lazy import LazyPattern
 
-__all__ = ["Redactor", "describe", "mask_credentials", "mask_url", "one_line", "origin", "userinfo"]
+__all__ = [
+    "MIN_SECRET",
+    "Redactor",
+    "credential_parts",
+    "describe",
+    "mask_credentials",
+    "mask_secrets",
+    "mask_url",
+    "one_line",
+    "origin",
+    "remember_secrets",
+    "userinfo",
+]
 
 MASK = "***"
 
@@ -28,6 +46,10 @@ _REQUOTE_SAFE = "!#$%&'()*+,/:;=?@[]~"
 # characters): replacing every "t" of a one-letter token would turn "http" into "h***p".
 _SHORT = 8
 _SCHEME = LazyPattern(r"^[A-Za-z][A-Za-z0-9+.\-]*://")
+# A secret shorter than this cannot be told from ordinary text ("7", "ab"): masking it would hide
+# words and numbers of every message, so it is not remembered for free text (dotflow's own
+# displays of settings still show it as ***).
+MIN_SECRET = 3
 
 
 def userinfo(url: str) -> str | None:
@@ -48,6 +70,20 @@ def userinfo(url: str) -> str | None:
     if at < 0:
         at = rest.rfind("@")
     return rest[:at]
+
+
+def credential_parts(url: str) -> tuple[str, ...]:
+    """The secrets of ``url``'s ``user:pass@``: the whole userinfo and the password alone, each as
+    written and percent-decoded (a message may quote the password without the user). Empty when
+    the URL holds none."""
+    credentials = userinfo(url)
+    if not credentials:
+        return ()
+    from urllib.parse import unquote
+
+    password = credentials.split(":", 1)[1] if ":" in credentials else ""
+    parts = (credentials, password, unquote(credentials), unquote(password))
+    return tuple(dict.fromkeys(part for part in parts if part))
 
 
 def mask_url(url: str, *secrets: str | None) -> str:
@@ -95,6 +131,13 @@ class Redactor:
         short = [re.escape(form) for form in ordered if len(form) < _SHORT]
         self._short = re.compile(rf"(?<![A-Za-z0-9])(?:{'|'.join(short)})(?![A-Za-z0-9])") if short else None
 
+    @classmethod
+    def remembering(cls, *secrets: str | None) -> Redactor:
+        """The Redactor of ``secrets``, which the process also remembers from now on
+        (``remember_secrets``): what a provider given a secret hides with."""
+        remember_secrets(*secrets)
+        return cls(*secrets)
+
     def __bool__(self) -> bool:
         return bool(self._long or self._short)
 
@@ -137,10 +180,38 @@ def mask_credentials(text: str) -> str:
 _QUERY = LazyPattern(r"(https?://[^\s?\"']*)\?[^\s\"']*")
 
 
+_known: set[str] = set()
+_known_redactor: list[Redactor] = []  # the Redactor of every secret remembered, rebuilt when one is added
+
+
+def remember_secrets(*secrets: str | None) -> None:
+    """Remember secrets this process was given, so that ``mask_secrets`` hides them from now on.
+    None, empty and too short values (``MIN_SECRET``) are ignored. Thread-safe enough: a set's
+    update and a list's item swap are atomic, and a Redactor is immutable."""
+    new = {secret for secret in secrets if isinstance(secret, str) and len(secret.strip()) >= MIN_SECRET}
+    new = {secret.strip() for secret in new} | new
+    if new <= _known:
+        return
+    _known.update(new)
+    redactor = Redactor(*_known)
+    if _known_redactor:
+        _known_redactor[0] = redactor
+    else:
+        _known_redactor.append(redactor)
+
+
+def mask_secrets(text: str) -> str:
+    """``text`` with every remembered secret and every URL's ``user:pass@`` masked."""
+    if _known_redactor:
+        text = _known_redactor[0](text)
+    return mask_credentials(text)
+
+
 def one_line(text: str, limit: int = 300) -> str:
     """``text`` as one short line fit for an error message: whitespace collapsed, URL query
-    strings dropped (they can carry keys), credentials masked, cut at ``limit`` characters."""
-    line = mask_credentials(_QUERY.sub(r"\1", " ".join(str(text).split())))
+    strings dropped (they can carry keys), known secrets and credentials masked, cut at ``limit``
+    characters."""
+    line = mask_secrets(_QUERY.sub(r"\1", " ".join(str(text).split())))
     return line if len(line) <= limit else line[: limit - 3] + "..."
 
 

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
+from dotflow.redact import mask_secrets
 from dotflow.results import cap, context_value, iso
 from dotflow.types import TypeStatus
 
@@ -19,7 +20,10 @@ class TaskError:
     """One failed attempt of a task, as in dotflow 1.x: ``attempt``, ``exception`` (the exception's
     class name, a str), ``traceback`` and ``message``; ``error`` is the exception itself.
 
-    ``TaskError(error, attempt=None)`` builds one from an exception, as 1.x does.
+    ``TaskError(error, attempt=None)`` builds one from an exception, as 1.x does. The message and
+    the traceback are masked as they are recorded (``dotflow.redact.mask_secrets``): every secret the
+    process was given and every URL's ``user:pass@``, whoever wrote the text, so nothing shown or
+    sent from them holds one; ``error``, the exception object itself, is left as it was raised.
     """
 
     __slots__ = ("attempt", "error", "exception", "traceback", "message")
@@ -38,10 +42,10 @@ class TaskError:
             from dotflow.utils import traceback_error
 
             traceback = traceback_error(error) if error is not None else ""
-        self.traceback = traceback
+        self.traceback = mask_secrets(traceback) if isinstance(traceback, str) else traceback
         if message is None:
             message = (str(error) or type(error).__name__) if error is not None else ""
-        self.message = message
+        self.message = mask_secrets(message) if isinstance(message, str) else message
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON-safe form ``task.result()`` holds under ``errors``."""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import ConfigError
 from dotflow.imports import import_string
-from dotflow.redact import describe
+from dotflow.redact import describe, remember_secrets
 
 if TYPE_CHECKING:
     from dotflow.abc.log import Log
@@ -25,7 +25,9 @@ def providers(settings: Mapping[str, Setting]) -> dict[str, Any]:
     """The providers a profile's settings choose, by their Config keyword, built in Config's order.
 
     ``ResolvedProfile.config()`` and ``Config.from_profile`` both pass this to ``Config``: one
-    place decides which provider a profile makes, below both of them."""
+    place decides which provider a profile makes, below both of them. The values the profile marks
+    secret are remembered first: a step's error or a log line that echoes one is masked."""
+    remember_secrets(*(s.value for s in settings.values() if s.secret and isinstance(s.value, str)))
 
     def get(key: str) -> Any:
         return settings[key].value

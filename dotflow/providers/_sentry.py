@@ -28,7 +28,7 @@ def init(
     (LogSentry and TracerSentry given one DSN share one client). With no ``dsn`` nothing is
     initialised: the application's own ``sentry_sdk.init`` is used, and options are refused.
     Returns the Redactor that hides the DSN in any text."""
-    redact = Redactor(dsn, _public_key(dsn))
+    redact = Redactor.remembering(dsn, _public_key(dsn))
     options = {key: value for key, value in options.items() if value is not None}
     if dsn is None:
         extra = sorted(options)

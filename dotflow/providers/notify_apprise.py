@@ -77,7 +77,7 @@ class NotifyApprise(QueuedNotify):
         self.show_result = bool(show_result)
         self._wanted = status_filter("NotifyApprise", notification_type)
         self._keep_settings(flush_timeout, retries, backoff_max)
-        self._hide = Redactor(*(part for url in given for part in _url_secrets(url)))
+        self._hide = Redactor.remembering(*(part for url in given for part in _url_secrets(url)))
         self._shown = [_shown(url) for url in given]
         # before apprise parses a URL: it logs parts of it
         hide_in_logs(self, self._hide, "apprise", "urllib3.connectionpool")

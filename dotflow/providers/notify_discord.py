@@ -103,7 +103,7 @@ class NotifyDiscord(HTTPNotify):
             path="",
             ping_path="",  # GET of a webhook answers its description, and sends nothing
             shown=_shown(self.webhook_url),
-            hide=Redactor(*_secrets(self.webhook_url)),
+            hide=Redactor.remembering(*_secrets(self.webhook_url)),
             session=session,
         )
 

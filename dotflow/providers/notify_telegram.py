@@ -19,7 +19,7 @@ from dotflow.providers._notify import (
     status_filter,
     switched_off,
 )
-from dotflow.redact import Redactor, mask_url, userinfo
+from dotflow.redact import Redactor, credential_parts, mask_url
 
 if TYPE_CHECKING:
     import requests
@@ -109,7 +109,7 @@ class NotifyTelegram(HTTPNotify):
             path=f"/bot{self.token}/sendMessage",
             ping_path=f"/bot{self.token}/getMe",
             shown=f"{mask_url(self.base_url)}/bot***/sendMessage",
-            hide=Redactor(self.token, userinfo(self.base_url)),
+            hide=Redactor.remembering(self.token, *credential_parts(self.base_url)),
             session=session,
         )
 

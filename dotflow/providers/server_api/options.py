@@ -13,7 +13,7 @@ import math
 from typing import Any, Callable, NamedTuple
 
 from dotflow.errors import ConfigError
-from dotflow.redact import Redactor, mask_url, userinfo
+from dotflow.redact import Redactor, credential_parts, mask_url
 
 EXAMPLE_URL = "https://example.com/api/v1"
 
@@ -183,5 +183,6 @@ def _convert(option: Option, value: Any, hide: Redactor) -> Any:
 
 
 def credentials_of(options: ServerOptions) -> Redactor:
-    """The Redactor that hides these options' secrets: the token and the URL's userinfo."""
-    return Redactor(options.user_token, userinfo(options.base_url))
+    """The Redactor that hides these options' secrets: the token and the URL's userinfo, which the
+    process remembers from now on (``dotflow.redact.remember_secrets``)."""
+    return Redactor.remembering(options.user_token, *credential_parts(options.base_url))
