@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from dotflow.errors import DotflowError, StepImportError
+from dotflow.interrupts import RunInterrupted, SignalInterrupt
 from dotflow.redact import describe
 
 STEP_FORMS = "'package.module.function' or 'package.module:function'"
@@ -35,13 +36,15 @@ def import_string(
             f"{label} {spec!r}: cannot import {module_name!r}: {describe(exc)}; "
             "check the name and that its folder is on sys.path"
         ) from None
+    except (RunInterrupted, SignalInterrupt):  # a signal while the module imported: the command ends
+        raise
     except SystemExit as exc:  # a module that "exits" while imported must not end the run silently
         raise error(
             f"{label} {spec!r}: importing {module_name!r} called sys.exit({exc.code!r}); "
             "a module must define things, not exit, when imported"
         ) from None
     except KeyboardInterrupt:
-        # no signal came (that would have been seen elsewhere): the module raised it itself
+        # not a signal the command caught (that is a SignalInterrupt): the module raised it itself
         raise error(f"{label} {spec!r}: importing {module_name!r} raised KeyboardInterrupt") from None
     except BaseException as exc:  # noqa: BLE001 - GeneratorExit & co. from a module's top level
         raise error(f"{label} {spec!r}: importing {module_name!r} raised {describe(exc)}") from None

@@ -83,6 +83,11 @@ class RunInterrupted(SystemExit):
     """
 
 
+class SignalInterrupt(KeyboardInterrupt):
+    """The KeyboardInterrupt a command raises for a real SIGINT: code that turns a module's own
+    ``raise KeyboardInterrupt`` into an error (a step module imported) lets this one through."""
+
+
 def signal_exit_code(signum: int) -> int:
     """The exit code of a process ended by signal ``signum``, as a shell reports it: 128 + n."""
     return 128 + signum
@@ -95,6 +100,12 @@ def exit_code_of(cause: BaseException) -> int:
         return signal_exit_code(signal.SIGINT)
     code = getattr(cause, "code", None)
     return code if isinstance(code, int) else EXIT_FAILED
+
+
+def cause_of(signum: int) -> BaseException:
+    """The exception a command's handler raises for ``signum``: what a command ends with when the
+    signal came where nothing could raise it (during the final flush)."""
+    return SignalInterrupt() if signum == signal.SIGINT else RunInterrupted(signal_exit_code(signum))
 
 
 def interruption_message(cause: BaseException | None) -> str:
@@ -217,11 +228,13 @@ def _at_exit() -> None:
     closers = list(_closers)
     _closers.clear()
     if running:
-        interrupt_and_flush(running, "interrupted: the process exited during the run", signalled=False)
-    for queue in reversed(queues):
-        queue.flush()
+        interrupt(running, "interrupted: the process exited during the run")
+    # the runs' reports first, then what any other queue holds (the most recently used first)
+    signum = flush_reports([*(run.reporter for run in running), *reversed(queues)], signalled=False)
     for close in reversed(closers):
         close()
+    if signum is not None:  # a signal during the exit flush: end as it asked, with its code
+        end_process(signal_exit_code(signum))
 
 
 # -- interrupting and flushing ------------------------------------------------------------------
@@ -244,30 +257,91 @@ def interrupt_and_flush(runs: Iterable[Interruptible], message: str, signalled: 
     flush_reports([run.reporter for run in runs], signalled)
 
 
-def flush_reports(reporters: Iterable[Reporting], signalled: bool) -> None:
-    """Flush each distinct reporter: after a signal all within one deadline, the longest
-    ``signal_flush_timeout`` among them; otherwise each within its own bound (a server's
-    ``flush_timeout``)."""
+def flush_reports(flushables: Iterable[Reporting], signalled: bool) -> int | None:
+    """Flush each distinct one (a run's Reporter, a delivery queue): after a signal all within one
+    deadline, the longest ``signal_flush_timeout`` among them; otherwise each within its own bound
+    (a server's ``flush_timeout``).
+
+    On the main thread, SIGTERM and SIGINT that arrive during the flush do not end the process
+    there and then (``docker stop`` during the final flush is ordinary): the first one shortens
+    what is left to ``signal_flush_timeout``, while what can still be delivered goes, terminal
+    statuses first. Returns that signal's number (None without one): the caller ends as the
+    signal asked, once the flush is done."""
     distinct: list[Reporting] = []
-    for reporter in reporters:
-        if reporter not in distinct:
-            distinct.append(reporter)
+    for flushable in flushables:
+        if flushable not in distinct:
+            distinct.append(flushable)
     if not distinct:
+        return None
+    flush = _Flush(distinct, signalled)
+    with _hastened_by_signals(flush):
+        for flushable in distinct:
+            deadline = flush.deadline
+            flushable.flush(None if deadline is None else max(0.0, deadline - monotonic()))
+    return flush.signum
+
+
+class _Flush:
+    """One flush under way: its deadline, which a signal brings nearer, and the signal that came."""
+
+    def __init__(self, flushables: list[Reporting], signalled: bool) -> None:
+        self.flushables = flushables
+        self.bound = max(_signal_bound(flushable) for flushable in flushables)
+        self.deadline: float | None = monotonic() + self.bound if signalled else None
+        self.signum: int | None = None
+
+    def on_signal(self, signum: int, frame: Any) -> None:
+        if self.signum is None:
+            self.signum = signum
+        deadline = monotonic() + self.bound
+        if self.deadline is not None and self.deadline <= deadline:
+            return  # already as short (a second signal does not cut the terminal statuses off)
+        self.deadline = deadline
+        for flushable in self.flushables:
+            hasten = getattr(flushable, "hasten", None)
+            if callable(hasten):
+                try:
+                    hasten(deadline)
+                except Exception:  # a provider's own hasten must not break the flush
+                    pass
+
+
+def _signal_bound(flushable: Any) -> float:
+    value = getattr(flushable, "signal_flush_timeout", SIGNAL_FLUSH_TIMEOUT)
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else SIGNAL_FLUSH_TIMEOUT
+
+
+@contextmanager
+def _hastened_by_signals(flush: _Flush) -> Iterator[None]:
+    """While ``flush`` runs on the main thread, SIGTERM and SIGINT hasten it instead of ending the
+    process: where they have their default action, Python's KeyboardInterrupt, or dotflow's own
+    handler; an application's own handler is left alone. The handlers come back at the end."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
         return
-    if not signalled:
-        for reporter in distinct:
-            reporter.flush()
-        return
-    deadline = monotonic() + max(reporter.signal_flush_timeout for reporter in distinct)
-    for reporter in distinct:
-        reporter.flush(max(0.0, deadline - monotonic()))
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        try:
+            current = signal.getsignal(signum)
+            if current in (signal.SIG_DFL, signal.default_int_handler, _on_sigterm):
+                previous[signum] = signal.signal(signum, flush.on_signal)
+        except (ValueError, OSError):  # not the main interpreter
+            pass
+    try:
+        yield
+    finally:
+        for signum, before in previous.items():
+            signal.signal(signum, before)
 
 
 def unwound(run: Interruptible, cause: BaseException) -> None:
     """``cause`` (KeyboardInterrupt, SystemExit) is unwinding through the thread that drives
-    ``run``: interrupt it and flush its reports within the signal bound, before it propagates."""
+    ``run``: interrupt it and flush its reports within the signal bound, before it propagates. A
+    signal that came during that flush is raised again once it is done, for its own handler."""
     run.interrupt(cause)
-    flush_reports([run.reporter], signalled=True)
+    signum = flush_reports([run.reporter], signalled=True)
+    if signum is not None and signum != signal.SIGINT:
+        signal.raise_signal(signum)
 
 
 def end_process(code: int) -> NoReturn:
@@ -290,8 +364,8 @@ def command_signals(
 ) -> Iterator[None]:
     """A command's signals while the block runs, in the main thread: SIGTERM (and SIGINT when
     ``sigint``) raise where the main thread is, when ``busy()`` says a run goes on there:
-    ``RunInterrupted(128 + n)`` for SIGTERM, KeyboardInterrupt for SIGINT, so the run unwinds and
-    reports its unfinished tasks Failed. When not busy, ``idle(signum)`` is called instead (a
+    ``RunInterrupted(128 + n)`` for SIGTERM, ``SignalInterrupt`` (a KeyboardInterrupt) for SIGINT,
+    so the run unwinds and reports its unfinished tasks Failed. When not busy, ``idle(signum)`` is called instead (a
     schedule between runs just stops). The previous handlers come back at the end."""
 
     def handler(signum: int, frame: Any) -> None:
@@ -299,7 +373,7 @@ def command_signals(
             idle(signum)
             return
         if signum == signal.SIGINT:
-            raise KeyboardInterrupt
+            raise SignalInterrupt
         raise RunInterrupted(signal_exit_code(signum))
 
     wanted = (signal.SIGTERM, signal.SIGINT) if sigint else (signal.SIGTERM,)

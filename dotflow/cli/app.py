@@ -9,6 +9,7 @@ import typer
 
 from dotflow.cli.common import EXIT_USAGE
 from dotflow.errors import DotflowError
+from dotflow.interrupts import RunInterrupted, interruption_message
 
 app = typer.Typer(
     name="dotflow",
@@ -80,6 +81,9 @@ def run(argv: list[str] | None = None) -> None:
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("error: interrupted", err=True)
         sys.exit(130)
+    except RunInterrupted as exc:  # SIGTERM before the run started (while the steps imported, say)
+        typer.echo(f"error: {interruption_message(exc)}", err=True)
+        sys.exit(exc.code)
     except DotflowError as exc:
         typer.echo(f"error: {exc}", err=True)
         sys.exit(EXIT_USAGE)

@@ -30,6 +30,7 @@ from dotflow.cli.common import (
     with_run_flags,
 )
 from dotflow.errors import DotflowError, UsageError
+from dotflow.interrupts import RunInterrupted
 from dotflow.redact import describe
 from dotflow.settings import OPTIONS
 
@@ -67,12 +68,16 @@ def start(
     if output not in OUTPUTS:
         raise UsageError(f"--output {output!r}; use one of: {', '.join(OUTPUTS)}")
     setup_logging(quiet, verbose)
-    resolved, flow = prepare_run(
-        step, workflow, callback, initial_context, profile, config,
-        storage=storage, path=path, workflow_id=workflow_id, **run_flags,
-    )
-
     from dotflow import interrupts
+
+    # from the first line, a signal ends the command as it would during the run (the backend hears
+    # Failed, the exit code is 128 + n), and with --output json stdout is kept for the JSON alone
+    with interrupts.command_signals(sigint=True), _stdout_to_stderr(output == "json"):
+        resolved, flow = prepare_run(
+            step, workflow, callback, initial_context, profile, config,
+            storage=storage, path=path, workflow_id=workflow_id, **run_flags,
+        )
+
     from dotflow.cli.output import LiveView, as_json, echo_lines, summary, tracebacks, workflow_ok
 
     live = LiveView(flow, LiveView.wanted(no_progress, quiet, output))
@@ -94,7 +99,6 @@ def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool)
     """Run ``flow`` under the command's signals and wait for its reports: the workflow's time (the
     delivery of its reports is not part of it) and the signal's exception when one interrupted it."""
     from dotflow import interrupts
-    from dotflow.interrupts import RunInterrupted
 
     begin = time.perf_counter()
     interrupted: BaseException | None = None
@@ -117,8 +121,11 @@ def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool)
         raise
     finally:
         elapsed = time.perf_counter() - begin
-        # the one wait for delivery: the tasks never waited on the network
-        interrupts.flush_reports([flow.reporter], signalled=interrupted is not None)
+        # the one wait for delivery: the tasks never waited on the network; a signal during it
+        # shortens it to signal_flush_timeout and ends the command with its code
+        signum = interrupts.flush_reports([flow.reporter], signalled=interrupted is not None)
+        if signum is not None and interrupted is None:
+            interrupted = interrupts.cause_of(signum)
     return elapsed, interrupted
 
 
@@ -163,7 +170,8 @@ def prepare_run(
         flow = build_flow(resolved, step, workflow, callback, context)
         check_flow(resolved, flow)
         _warn_unused_storage_flags(workflow, flow, flags)
-    except (DotflowError, KeyboardInterrupt) as exc:  # Ctrl-C while a factory builds: the backend's row ends too
+    except (DotflowError, KeyboardInterrupt, RunInterrupted) as exc:  # a signal while the steps import or a
+        # factory builds: the backend's row ends too
         report_failed_quietly(resolved, flow, exc)
         raise
     return resolved, flow
@@ -207,7 +215,7 @@ def build_flow(
     try:
         with use_profile(resolved):
             flow = factory()
-    except DotflowError:
+    except (DotflowError, RunInterrupted):  # RunInterrupted: SIGTERM while the factory works
         raise
     except SystemExit as exc:
         raise UsageError(

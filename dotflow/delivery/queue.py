@@ -165,6 +165,7 @@ class DeliveryQueue:
         retries: int = 5,
         backoff_max: float = 30.0,
         flush_timeout: float = 10.0,
+        signal_flush_timeout: float = 5.0,
         idle: float = 1.5,
         logger: logging.Logger | None = None,
         noun: str = "report",
@@ -178,6 +179,7 @@ class DeliveryQueue:
         self._retries = max(0, retries)
         self._backoff_max = backoff_max
         self.flush_timeout = flush_timeout
+        self.signal_flush_timeout = signal_flush_timeout  # what is left of a flush a signal cuts short
         self._idle_seconds = idle
         self._log = logger or logging.getLogger("dotflow.server")
         self._rand = random.Random().random
@@ -195,6 +197,7 @@ class DeliveryQueue:
         self._workers = 0
         self._idle = 0
         self._deadline: float | None = None
+        self._hastened: float | None = None  # the deadline a signal set for the flush under way
         self._clear()
         self.sent = 0  # reports delivered, ever
         self.lost = 0  # reports given up, ever
@@ -348,6 +351,8 @@ class DeliveryQueue:
         try:
             while True:
                 with self._work_cv:
+                    if until is not None and self._hastened is not None:
+                        until = min(until, self._hastened)
                     lane = self._next(gen, until)
                     if lane is None:
                         return
@@ -507,12 +512,18 @@ class DeliveryQueue:
             self._work(gen, until=deadline)
         with self._work_cv:
             while self._queued:
+                if self._hastened is not None:
+                    deadline = min(deadline, self._hastened)
                 remaining = deadline - monotonic()
                 if remaining <= 0:
                     break
                 self._done_cv.wait(remaining)
             if self._queued:
-                self._give_up(f"still queued when the {wait:g} s flush timeout ran out")
+                if self._hastened is not None and self._hastened <= deadline:
+                    self._give_up("still queued when a signal cut the flush short")
+                else:
+                    self._give_up(f"still queued when the {wait:g} s flush timeout ran out")
+            self._hastened = None
             if self._overflow:
                 self._warn_overflow()
             since, self._since = self._since, {}
@@ -527,6 +538,19 @@ class DeliveryQueue:
                 "%s: %d %s(s) lost%s: %s (to %s)", self.label, total, self.noun, terminal, parts, self.target
             )
         return not since
+
+    def hasten(self, deadline: float) -> None:
+        """A signal came during a flush: go on delivering (terminal statuses first) until
+        ``deadline`` (a ``time.monotonic()`` value) at the latest, then give up the rest. Safe from a
+        signal handler on a thread that is flushing: the lock is re-entrant, and the waiting flush
+        is woken to see the new deadline. A flush that starts later is bounded by its own timeout."""
+        with self._work_cv:
+            if not self._queued and self._deadline is None:
+                return  # no flush under way, nothing queued
+            self._hastened = deadline if self._hastened is None else min(self._hastened, deadline)
+            self._deadline = deadline if self._deadline is None else min(self._deadline, deadline)
+            self._done_cv.notify_all()
+            self._work_cv.notify_all()
 
     def _give_up(self, reason: str) -> None:
         """Abandon every queued report; senders still in flight exit when their request returns."""

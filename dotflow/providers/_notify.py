@@ -267,6 +267,11 @@ class QueuedNotify(Notify):
         for index, queue in enumerate(self._queues):  # the others' senders go on meanwhile
             queue.flush(wait if index == 0 else max(0.0, deadline - monotonic()))
 
+    def hasten(self, deadline: float) -> None:
+        """A signal came during a flush: deliver until ``deadline`` (``time.monotonic()``) at the latest."""
+        for queue in self._queues:
+            queue.hasten(deadline)
+
     @property
     def flush_timeout(self) -> float:
         return self._flush_timeout

@@ -131,6 +131,10 @@ class LogOpenTelemetry(Log):
         if self._file is not None:
             self._file.flush(timeout)
 
+    def hasten(self, deadline: float) -> None:
+        """A signal came during a flush: deliver until ``deadline`` (``time.monotonic()``) at the latest."""
+        self._queue.hasten(deadline)
+
     def __repr__(self) -> str:
         path = f", path={self.path!r}" if self.output in ("file", "both") else ""
         return (f"LogOpenTelemetry(service_name={self.service_name!r}, level={self.level!r}, "

@@ -160,6 +160,13 @@ class Reporter:
                 left = None if deadline is None else max(0.0, deadline - monotonic())
                 self._call(provider, "flush", timeout=left)
 
+    def hasten(self, deadline: float) -> None:
+        """A signal came during a flush: every provider that can (``hasten``) delivers until
+        ``deadline`` (``time.monotonic()``) at the latest, then gives up the rest."""
+        for provider in (self._server, self._notify, self._tracer, self._metrics, self._log):
+            if provider is not None and callable(getattr(provider, "hasten", None)):
+                self._call(provider, "hasten", deadline)
+
     def _call(self, provider: Any, hook: str, *args: Any, **kwargs: Any) -> None:
         try:
             getattr(provider, hook)(*args, **kwargs)

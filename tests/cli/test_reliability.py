@@ -229,3 +229,89 @@ def test_thousands_of_tasks_against_a_nagle_on_server_all_arrive(
     finals = backend.final_statuses(run.workflow_id)
     assert len(finals) == tasks and set(finals.values()) == {"Completed"}
     assert backend.workflow_statuses(run.workflow_id) == ["In progress", "Completed"]
+
+
+def _sent_when(backend: FaultServer, run: Run, predicate: Any, timeout: float = 20) -> None:
+    assert backend.wait_for(predicate, timeout=timeout), (run.proc.poll(), backend.task_statuses(run.workflow_id))
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_the_final_flush_of_dotflow_start_shortens_it(signum: int, folder: Path,
+                                                                      servers: Any) -> None:
+    """``docker stop`` while ``dotflow start`` delivers its last reports to a backend answering in 2 s:
+    the flush goes on (terminal statuses first) for at most signal_flush_timeout, the summary is
+    printed, and the exit code is 128 + n; a second signal does not cut it shorter."""
+    backend = servers("slow", delay=2.0)
+    run = _spawn([dotflow_exe(), "start", "--workflow", "pipeline:build"], folder, backend, {},
+                 STEP_SECONDS="0.01", TASKS="3")
+    _sent_when(backend, run, lambda s: len(s.requests()) >= 1)  # the tasks ended; the flush is under way
+    time.sleep(1.5)
+    sent = time.monotonic()
+    run.proc.send_signal(signum)
+    time.sleep(0.2)
+    run.proc.send_signal(signum)
+    run.wait(timeout=30)
+    assert run.proc.returncode == 128 + signum, run.stderr
+    assert time.monotonic() - sent < 5.0 + MARGIN
+    assert "Completed" in run.stdout and "interrupted by a signal" in run.stderr, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert sorted(backend.final_statuses(run.workflow_id).values()) == ["Completed"] * 3
+    assert backend.workflow_statuses(run.workflow_id)[-1] == "Completed"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT])
+def test_a_signal_during_a_library_runs_exit_flush_shortens_it(signum: int, folder: Path, servers: Any) -> None:
+    """A plain ``python pipeline.py`` whose run ended, delivering at exit to a 2 s backend, gets SIGTERM or
+    Ctrl-C: no traceback, the terminal statuses still arrive within signal_flush_timeout, exit 128 + n."""
+    backend = servers("slow", delay=2.0)
+    run = _spawn([sys.executable, "pipeline.py", "3", "sequential"], folder, backend, {}, STEP_SECONDS="0.01")
+    _sent_when(backend, run, lambda s: len(s.requests()) >= 1)
+    time.sleep(1.5)
+    sent = time.monotonic()
+    run.proc.send_signal(signum)
+    run.wait(timeout=30)
+    assert run.proc.returncode == 128 + signum, run.stderr
+    assert time.monotonic() - sent < 5.0 + MARGIN
+    assert "Traceback" not in run.stderr, run.stderr
+    assert sorted(backend.final_statuses(run.workflow_id).values()) == ["Completed"] * 3
+    assert backend.workflow_statuses(run.workflow_id)[-1] == "Completed"
+
+
+SLOW_IMPORT = '''
+import time
+time.sleep(float(__import__("os").environ.get("IMPORT_SECONDS", "20")))
+from dotflow import action
+
+@action
+def step():
+    return 1
+'''
+
+
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_a_signal_while_the_step_module_imports_ends_with_its_code_and_tells_the_backend(
+    signum: int, code: int, folder: Path, servers: Any
+) -> None:
+    """SIGTERM or Ctrl-C while ``dotflow start`` imports a slow step module (managed mode): exit 128 + n
+    with one line, and the backend's workflow hears Failed."""
+    (folder / "slowmod.py").write_text(SLOW_IMPORT)
+    backend = servers("nodelay")
+    run = _spawn([dotflow_exe(), "start", "--step", "slowmod.step"], folder, backend, {})
+    time.sleep(1.5)  # dotflow start is importing slowmod by now
+    run.proc.send_signal(signum)
+    run.wait(timeout=30)
+    assert run.proc.returncode == code, run.stderr
+    assert run.stderr.count("error:") == 1 and "interrupted" in run.stderr, run.stderr
+    assert "Traceback" not in run.stderr
+    assert backend.workflow_statuses(run.workflow_id) == ["Failed"]
+
+
+def test_output_json_stays_parseable_when_the_step_module_prints_at_import(folder: Path, servers: Any) -> None:
+    """A step module that prints while imported: with --output json, stdout holds the JSON object alone."""
+    (folder / "noisy.py").write_text("print('hello from import')\n" + SLOW_IMPORT)
+    backend = servers("nodelay")
+    run = _spawn([dotflow_exe(), "start", "--step", "noisy.step", "--output", "json"], folder, backend, {},
+                 IMPORT_SECONDS="0").wait()
+    assert run.proc.returncode == 0, run.stderr
+    assert json.loads(run.stdout)["status"] == "Completed"
+    assert "hello from import" in run.stderr

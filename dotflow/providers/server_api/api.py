@@ -134,6 +134,7 @@ class ServerAPI(Server):
             retries=options.retries,
             backoff_max=options.backoff_max,
             flush_timeout=options.flush_timeout,
+            signal_flush_timeout=options.signal_flush_timeout,
             logger=logger,
         )
         self._rejections: set[tuple[int, str]] = set()  # (status, route) already logged
@@ -233,6 +234,11 @@ class ServerAPI(Server):
         reports were lost (how many terminal) and why. Never raises.
         """
         self._queue.flush(timeout)
+
+    def hasten(self, deadline: float) -> None:
+        """A signal came during a flush: deliver until ``deadline`` (``time.monotonic()``) at the
+        latest, terminal statuses first, then give up the rest (see ``DeliveryQueue.hasten``)."""
+        self._queue.hasten(deadline)
 
     def _put(self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None) -> None:
         # the module's generator is reseeded in a forked child, and costs no system call
