@@ -37,12 +37,10 @@ import os
 import signal
 import sys
 import threading
+import weakref
 from contextlib import contextmanager
 from time import monotonic
-from typing import TYPE_CHECKING, Any, Callable, Iterable, Iterator, NoReturn, Protocol
-
-if TYPE_CHECKING:
-    import weakref
+from typing import Any, Callable, Iterable, Iterator, NoReturn, Protocol
 
 EXIT_OK = 0
 EXIT_FAILED = 1  # the workflow ran and failed (or a schedule had a failed run)
@@ -54,7 +52,7 @@ _GRACE = 2.0
 
 
 class Reporting(Protocol):
-    """What is flushed here: a run's Reporter."""
+    """What is flushed here: a run's Reporter, or a delivery queue (either may also ``hasten``)."""
 
     @property
     def signal_flush_timeout(self) -> float: ...
@@ -126,7 +124,8 @@ def interruption_message(cause: BaseException | None) -> str:
 
 _lock = threading.RLock()
 _watched: dict[Interruptible, None] = {}  # insertion-ordered set of the library runs watched
-_queues: list[weakref.ReferenceType[Any]] = []  # delivery queues to flush at exit
+# delivery queues to flush at exit, in the order of their first report (weak: a queue that goes leaves)
+_queues: weakref.WeakKeyDictionary[Any, None] = weakref.WeakKeyDictionary()
 _closers: list[Callable[[], None]] = []  # called last at exit
 _state: dict[str, Any] = {"sigterm": False, "atexit": False, "exiting": False}
 
@@ -138,17 +137,15 @@ def _hook_exit() -> None:
         _state["atexit"] = True
 
 
-# These two take no lock (a list's append is atomic), so that a process forked while another
-# thread registers never inherits a held lock; two threads registering the hook at once would at
-# worst run it twice, and the second run finds nothing left to do.
+# These two take no lock (a dict's item and a list's append are set atomically), so that a process
+# forked while another thread registers never inherits a held lock; two threads registering the
+# hook at once would at worst run it twice, and the second run finds nothing left to do.
 
 
 def flush_at_exit(queue: Any) -> None:
     """Have ``queue`` (anything with ``flush()``) flushed when the interpreter exits, after the
     runs still going were interrupted. Held weakly: a queue no longer used is not kept alive."""
-    import weakref
-
-    _queues.append(weakref.ref(queue))
+    _queues[queue] = None
     _hook_exit()
 
 
@@ -223,7 +220,7 @@ def _at_exit() -> None:
     with _lock:
         running = [run for run in _watched if not run.finished]
         _watched.clear()
-    queues = [queue for queue in (ref() for ref in _queues) if queue is not None]
+    queues = list(_queues)
     _queues.clear()
     closers = list(_closers)
     _closers.clear()
