@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -41,22 +42,32 @@ def _root(
         raise typer.Exit()
 
 
-def _register() -> None:
-    from dotflow.cli import start
+# command -> (module, attribute, kind): a command is a function, a group is a typer app of its own
+_COMMANDS = {
+    "start": ("start", "start", "command"),
+    "schedule": ("schedule", "schedule", "command"),
+    "logs": ("logs", "logs", "command"),
+    "profile": ("profile", "app", "group"),
+    "checkpoints": ("checkpoints", "app", "group"),
+}
 
-    app.command("start")(start.start)
-    from dotflow.cli import schedule
 
-    app.command("schedule")(schedule.schedule)
-    from dotflow.cli import logs
+def _register(argv: list[str] | None = None) -> None:
+    """Register the commands: only the one invoked when ``argv`` names one (``dotflow start`` does
+    not pay for importing the others), every one for the help, completion or an unknown name."""
+    from importlib import import_module
 
-    app.command("logs")(logs.logs)
-    from dotflow.cli import profile
-
-    app.add_typer(profile.app, name="profile")
-    from dotflow.cli import checkpoints
-
-    app.add_typer(checkpoints.app, name="checkpoints")
+    args = sys.argv[1:] if argv is None else argv
+    invoked = next((arg for arg in args if not arg.startswith("-")), None)
+    completing = any(name.startswith("_DOTFLOW_COMPLETE") for name in os.environ)
+    names = [invoked] if invoked in _COMMANDS and not completing else list(_COMMANDS)
+    for name in names:
+        module_name, attribute, kind = _COMMANDS[name]
+        target = getattr(import_module(f"dotflow.cli.{module_name}"), attribute)
+        if kind == "command":
+            app.command(name)(target)
+        else:
+            app.add_typer(target, name=name)
 
 
 def _is_usage_error(exc: Exception) -> bool:
@@ -73,7 +84,7 @@ def _help_hint(exc: Any) -> str:
 
 def run(argv: list[str] | None = None) -> None:
     """Run the CLI: exit 2 with one line on a usage or configuration error, never a traceback."""
-    _register()
+    _register(argv)
     try:
         code = app(args=argv, standalone_mode=False, prog_name="dotflow")
     except typer.Exit as exc:
