@@ -7,10 +7,10 @@ so the start-up of every other command stays free of it.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import sys
-import sysconfig
 import time
 from typing import TYPE_CHECKING, Any
 
@@ -28,11 +28,16 @@ if TYPE_CHECKING:
 _JSON_MESSAGE = 4000  # characters of an error message in --output json
 _FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
 _PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # dotflow/
-_LIBRARIES = tuple(
-    os.path.abspath(path)
-    for path in {sysconfig.get_paths().get(name) for name in ("stdlib", "platstdlib", "purelib", "platlib")}
-    if path
-)
+
+
+@functools.lru_cache(maxsize=1)
+def _libraries() -> tuple[str, ...]:
+    """The standard library's and the installed packages' folders: a failure needs them, and
+    sysconfig's data costs a run that shows none ~5 ms."""
+    import sysconfig
+
+    names = ("stdlib", "platstdlib", "purelib", "platlib")
+    return tuple(os.path.abspath(path) for path in {sysconfig.get_paths().get(name) for name in names} if path)
 
 
 def profile_table(data: dict[str, Any], auto_means: str | None = None) -> list[str]:
@@ -155,7 +160,7 @@ def user_frame(traceback: str | None) -> str:
         if match is None:
             continue
         path = os.path.abspath(match["file"])
-        if match["file"].startswith("<") or _under(path, (_PACKAGE, *_LIBRARIES)):
+        if match["file"].startswith("<") or _under(path, (_PACKAGE, *_libraries())):
             continue
         shown = os.path.relpath(path) if path.startswith(os.getcwd() + os.sep) else path
         found = f"{shown}:{match['line']}"
