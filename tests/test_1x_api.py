@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from dotflow import action
+
 
 def test_utils_is_a_package_with_1x_modules_and_every_name() -> None:
     """``dotflow.utils.basic_functions.basic_callback`` (1.x's reference) and the other 1.x modules
@@ -35,3 +37,100 @@ def test_utils_tools_round_trips_json(tmp_path: pytest.TempPathFactory) -> None:
     assert read_file(path) == {"a": 1}
     write_file(path, "more", mode="a")
     assert read_file(path) == '{"a": 1}"more"'
+
+
+def _plain() -> int:
+    return 1
+
+
+@action
+def _step() -> int:
+    return 1
+
+
+def test_a_task_built_directly_checks_its_step_and_callback_as_1x_did() -> None:
+    """Task(...) refuses a step without @action (MissingActionDecorator), an import string naming
+    nothing (ImportModuleError) and a callback that is not callable (NotCallableObject); a string is imported."""
+    from dotflow import Task
+    from dotflow.core.exception import ImportModuleError, MissingActionDecorator, NotCallableObject
+
+    with pytest.raises(MissingActionDecorator, match="not decorated with @action"):
+        Task(task_id="t", step=_plain)
+    with pytest.raises(ImportModuleError, match="cannot import 'no_such_module'"):
+        Task(task_id="t", step="no_such_module.fn")
+    with pytest.raises(NotCallableObject, match="not callable"):
+        Task(task_id="t", step=_step, callback=())
+    task = Task(task_id="t", step=_step,
+                callback="dotflow.utils.basic_functions.basic_callback")
+    assert task.callback.__name__ == "basic_callback"
+    with pytest.raises(MissingActionDecorator):
+        task.step = _plain
+
+
+def test_task_errors_duration_and_contexts_are_assignable_as_in_1x() -> None:
+    """``task.errors = exc`` appends a TaskError (a list replaces them), ``task.duration`` can be set,
+    and a raw value assigned to a context becomes a Context."""
+    from dotflow import Context, Task
+    from dotflow.core.task import TaskError
+
+    task = Task(task_id="t", step=_step, workflow_id="wf")
+    task.errors = ValueError("first")
+    task.errors = TaskError(KeyError("second"))
+    assert [(e.exception, e.message) for e in task.errors] == [("ValueError", "first"), ("KeyError", "'second'")]
+    task.errors = []
+    assert task.errors == [] and task.result()["error"] is None
+    assert task.duration is None
+    task.duration = 1.5
+    assert (task.duration, task.result()["duration"]) == (1.5, 1.5)
+    task.current_context = {"a": 1}
+    task.previous_context = [1]
+    assert isinstance(task.current_context, Context) and task.current_context.storage == {"a": 1}
+    assert task.current_context.task_id == "t" and task.previous_context.storage == [1]
+
+
+def test_the_1x_time_decorator_sets_the_duration_of_what_it_returns() -> None:
+    """``dotflow.core.decorators.time.time`` times the call and writes the seconds on the returned task."""
+    from dotflow import Task
+    from dotflow.core.decorators import time as time_from_package
+    from dotflow.core.decorators.time import time
+
+    made = Task(task_id="t", step=_step)
+
+    @time
+    def build() -> Task:
+        return made
+
+    assert time is time_from_package and build.__name__ == "build"
+    assert build() is made and isinstance(made.duration, float) and made.duration >= 0
+
+
+def test_a_run_measures_a_duration_assigned_before_it() -> None:
+    """An assigned duration lasts until the task runs: the run's own duration replaces it."""
+    from dotflow import Config, DotFlow
+
+    flow = DotFlow(config=Config())
+    flow.task.add(_step)
+    flow.task.queue[0].duration = 99.0
+    flow.start()
+    assert flow.task.queue[0].duration < 99.0
+
+
+def test_schema_reads_the_result_by_attribute() -> None:
+    """``TaskBuilder.schema()`` and ``Task.schema()`` give the result read by attribute, with 1.x's
+    model_dump and model_dump_json."""
+    import json
+
+    from dotflow import Config, DotFlow
+
+    flow = DotFlow(config=Config(), workflow_id="wf-schema", name="etl")
+    flow.task.add(_step, initial_context={"n": 2})
+    flow.start()
+    schema = flow.task.schema()
+    assert (schema.workflow_id, schema.id) == ("wf-schema", "wf-schema")
+    assert (schema.workflow_name, schema.name) == ("etl", "etl")
+    task = schema.tasks[0]
+    assert (task.status, task.initial_context, task.current_context, task.errors) == ("Completed", {"n": 2}, 1, [])
+    assert schema.model_dump() == flow.result() and json.loads(schema.model_dump_json()) == flow.result()
+    assert flow.task.queue[0].schema().model_dump() == flow.task.queue[0].result()
+    with pytest.raises(AttributeError, match="'colour'; a result schema has task_id"):
+        _ = task.colour
