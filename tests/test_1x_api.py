@@ -134,3 +134,78 @@ def test_schema_reads_the_result_by_attribute() -> None:
     assert flow.task.queue[0].schema().model_dump() == flow.task.queue[0].result()
     with pytest.raises(AttributeError, match="'colour'; a result schema has task_id"):
         _ = task.colour
+
+
+@action
+def _fails() -> None:
+    raise ValueError("no")
+
+
+def test_a_1x_shaped_manager_builds_and_runs_the_workflow() -> None:
+    """``Manager(tasks=[...], on_success=..., mode=...)`` (1.x's reference) runs the tasks in its
+    constructor and calls the callback with ``tasks=``; the Tasks are the ones given, updated in place."""
+    from dotflow import Task
+    from dotflow.core.workflow import Manager
+    from dotflow.types import TypeStatus
+    from dotflow.utils.basic_functions import basic_callback
+
+    seen: list[list[Task]] = []
+    task = Task(task_id="t-1", step=_step)
+    manager = Manager(tasks=[task], on_success=lambda tasks: seen.append(tasks), mode="sequential")
+    assert manager.tasks == [task] and task.status is TypeStatus.COMPLETED and seen == [[task]]
+    assert task.current_context.storage == 1 and task.workflow_id == manager.workflow_id
+    assert manager.on_failure is basic_callback and manager.config is not None
+    failed = Task(task_id="t-2", step=_fails)
+    calls: list[str] = []
+    Manager([failed], None, lambda tasks: calls.append(tasks[0].status), keep_going=True)
+    assert failed.status is TypeStatus.FAILED and calls == ["Failed"]
+
+
+def test_a_1x_shaped_manager_runs_in_the_background_and_checks_its_mode() -> None:
+    """Background mode returns at once with ``manager.thread``; an unknown mode is ExecutionModeNotExist."""
+    from dotflow import Task
+    from dotflow.core.exception import ExecutionModeNotExist
+    from dotflow.core.workflow import Manager
+
+    done: list[bool] = []
+    manager = Manager(tasks=[Task(task_id="t", step=_step)], mode="background", on_success=lambda tasks: done.append(1))
+    assert manager.thread is not None
+    manager.thread.join(5)
+    assert manager.wait(5) and done == [1]
+    with pytest.raises(ExecutionModeNotExist, match="sideways"):
+        Manager(tasks=[Task(task_id="t", step=_step)], mode="sideways")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'colour'"):
+        Manager(tasks=[], colour="red")
+
+
+def test_start_still_builds_this_versions_manager_which_is_a_1x_manager() -> None:
+    """DotFlow.start's Manager is an instance of the 1.x path's Manager (and of dotflow's)."""
+    from dotflow import Config, DotFlow
+    from dotflow.core.workflow import Manager as Manager1x
+    from dotflow.execution.manager import Manager
+
+    flow = DotFlow(config=Config())
+    flow.task.add(_step)
+    manager = flow.start()
+    assert isinstance(manager, Manager1x) and isinstance(manager, Manager) and issubclass(Manager, Manager1x)
+    assert manager.thread is None
+
+
+def test_a_class_steps_action_method_without_self_runs_as_in_1x() -> None:
+    """An ``@action`` method written without ``self`` is called as a plain function, as 1.x called it."""
+    from dotflow import Config, DotFlow
+
+    @action
+    class Step:
+        @action
+        def run() -> dict[str, str]:  # type: ignore[misc]
+            return {"foo": "bar"}
+
+        @action
+        def then(self, previous_context: object) -> str:
+            return "with self"
+
+    flow = DotFlow(config=Config())
+    flow.task.add(Step)
+    flow.start()
+    assert [c.storage for c in flow.result_storage()[0]] == [{"foo": "bar"}, "with self"]
