@@ -205,7 +205,93 @@ def test_a_class_steps_action_method_without_self_runs_as_in_1x() -> None:
         def then(self, previous_context: object) -> str:
             return "with self"
 
+        @action
+        def last(previous_context: object) -> str:  # type: ignore[misc]
+            return "without self, given the context"
+
     flow = DotFlow(config=Config())
     flow.task.add(Step)
     flow.start()
-    assert [c.storage for c in flow.result_storage()[0]] == [{"foo": "bar"}, "with self"]
+    assert [c.storage for c in flow.result_storage()[0]] == [{"foo": "bar"}, "with self",
+                                                                  "without self, given the context"]
+
+
+def test_decorated_steps_carry_their_options_as_attributes() -> None:
+    """``@action(retry=3, ...)`` steps have 1.x's ``retry``, ``timeout``, ``retry_delay`` and ``backoff``
+    attributes; a class's own attribute of that name is left alone."""
+
+    @action(retry=3, timeout=5, retry_delay=2, backoff=True)
+    def fetch() -> int:
+        return 1
+
+    @action
+    class Step:
+        timeout = "the class's own"
+
+    assert (fetch.retry, fetch.timeout, fetch.retry_delay, fetch.backoff) == (3, 5, 2, True)
+    assert (_step.retry, _step.timeout, _step.retry_delay, _step.backoff) == (1, 0, 1, False)
+    assert (Step.retry, Step.timeout) == (1, "the class's own")
+    assert fetch() == 1
+
+
+def test_the_1x_action_class_wraps_a_step_and_returns_a_context_given_a_task() -> None:
+    """``Action(fn, task=...)`` has 1.x's attributes; calling it with ``task=`` passes the contexts the
+    function names and returns a Context of the task; without ``task=`` the result itself."""
+    from dotflow import Context, Task
+    from dotflow.core.action import Action
+
+    def step(previous_context: Context) -> object:
+        return previous_context.storage
+
+    task = Task(task_id="t-1", step=_step, workflow_id="wf")
+    inside = Action(step, task=task, retry=0, retry_delay=2)
+    assert (inside.func, inside.task, inside.retry, inside.retry_delay, inside.backoff) == (step, task, 0, 2, False)
+    result = inside(task=task, previous_context="before", initial_context="ignored", other=1)
+    assert isinstance(result, Context)
+    assert (result.storage, result.task_id, result.workflow_id) == ("before", "t-1", "wf")
+    assert inside.params == ["previous_context"] and inside(previous_context=3) == 3
+    assert isinstance(inside, Action) and isinstance(_step, Action) and not isinstance(step, Action)
+
+    async def later() -> int:
+        return 7
+
+    assert Action(later)(task=task).storage == 7
+    retried = Action(retry=4)(step)
+    assert isinstance(retried, Action) and (retried.func, retried.retry) == (step, 4)
+
+
+def test_a_1x_action_class_step_runs_in_a_workflow_with_its_options() -> None:
+    """A step made by ``Action`` runs in a workflow with its retry, and an ``@Action`` class's methods run
+    bound (with ``self``) or, written without it, as plain functions."""
+    from dotflow import Config, DotFlow
+    from dotflow.core.action import Action
+
+    calls: list[int] = []
+
+    def flaky() -> int:
+        calls.append(1)
+        if len(calls) < 2:
+            raise RuntimeError("once")
+        return len(calls)
+
+    @Action
+    class Step:
+        def __init__(self, initial_context: Context) -> None:
+            self.start = initial_context.storage
+
+        @Action
+        def first(self) -> int:
+            return self.start
+
+        @Action
+        def second(previous_context: Context) -> int:  # type: ignore[misc]
+            return previous_context.storage + 1
+
+    from dotflow import Context
+
+    flow = DotFlow(config=Config())
+    flow.task.add(Action(flaky, retry=2, retry_delay=0))
+    flow.task.add(Step, initial_context=10)
+    flow.start()
+    assert flow.result_storage()[0] == 2
+    assert [c.storage for c in flow.result_storage()[1]] == [10, 11]

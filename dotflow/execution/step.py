@@ -122,12 +122,14 @@ def _run_step(step: Any, options: ActionOptions, task: Task, previous: Context) 
 
 
 def _selfless(method: Any) -> Any:
-    """The function itself for a method written without ``self`` (``def run():``), which 1.x ran
+    """The function itself for a method written without ``self`` (``def run():``,
+    ``def run(previous_context):``), which 1.x ran
     (it called action methods without their instance first); the bound method otherwise."""
     func = getattr(method, "__func__", None)
     code = getattr(func, "__code__", None)
-    if code is not None and getattr(method, "__self__", None) is not None and code.co_argcount == 0 \
-            and not code.co_flags & _CO_VARARGS:
+    if code is None or getattr(method, "__self__", None) is None or code.co_flags & _CO_VARARGS:
+        return method
+    if code.co_argcount == 0 or code.co_varnames[0] in _INPUTS:  # no `self`: the first is a context
         return func
     return method
 
