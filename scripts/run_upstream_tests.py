@@ -7,10 +7,11 @@ Where the tests come from: 1.0.1's distributions on PyPI ship none (its sdist, w
 ``README.md``, ``LICENSE``, ``pyproject.toml`` and ``PKG-INFO``; the wheel the package alone), so
 they are read from a git clone of the dotflow-io/dotflow repository: GIT_DIR, or the variable
 ``DOTFLOW_UPSTREAM_GIT``, is its work tree or its git directory (a bare clone will do). Nothing is
-fetched. Its ``tests/test_integration.py`` imports the ``examples`` submodule (dotflow-io/examples):
-it is taken from the clone's work tree when the submodule is checked out there, else from
-``--examples`` (or ``DOTFLOW_UPSTREAM_EXAMPLES_GIT``), a clone of that repository, at the commit
-the submodule records; without either, that file's tests count as not loaded.
+fetched. Its ``tests/test_integration.py`` imports the ``examples`` submodule (dotflow-io/examples),
+at the commit the clone records for it: from the submodule when it is checked out in the clone's
+work tree (``git clone --recurse-submodules``), else from ``--examples`` (or
+``DOTFLOW_UPSTREAM_EXAMPLES_GIT``), a clone of that repository; without either, that file's
+tests count as not loaded.
 
 The tests are copied to a temporary folder and run there by pytest, in a subprocess whose
 ``sys.path`` starts with that folder and then this repository, so ``import dotflow`` is this
@@ -78,8 +79,14 @@ def lay_out(repo: Path, rev: str, examples_repo: Path | None, into: Path) -> str
     gitlink = git(repo, "ls-tree", rev, "examples").decode().split()
     checked_out = repo / "examples"
     if checked_out.is_dir() and any(checked_out.glob("*.py")):
-        subprocess.run(["cp", "-r", str(checked_out), str(into)], check=True)
-        note += f"the submodule checked out in {checked_out}"
+        try:  # the commit the submodule records, which the checkout may have moved from
+            examples.mkdir()
+            extract(checked_out, gitlink[2], ".", examples)
+            note += f"the submodule in {checked_out} at {gitlink[2][:7]}"
+        except (IndexError, subprocess.CalledProcessError):
+            subprocess.run(["rm", "-rf", str(examples)], check=True)
+            subprocess.run(["cp", "-r", str(checked_out), str(into)], check=True)
+            note += f"the submodule as checked out in {checked_out}"
     elif examples_repo is not None and len(gitlink) >= 3:
         examples.mkdir()
         extract(examples_repo, gitlink[2], ".", examples)
