@@ -50,8 +50,10 @@ def action(
       the task and is not retried.
     - ``retry_delay``: seconds between attempts; ``backoff=True`` doubles it after each failure.
 
-    The decorated object is returned unchanged apart from the mark, so it can still be
-    called directly.
+    The decorated object is returned unchanged apart from the mark and, as in 1.x, the
+    attributes ``retry``, ``timeout``, ``retry_delay`` and ``backoff`` (unless it has them
+    already), so it can still be called directly: its own arguments, its own result. 1.x's
+    wrapper, which took ``task=`` and returned a Context, is ``dotflow.core.action.Action``.
     """
     options = (
         DEFAULT_OPTIONS
@@ -65,6 +67,15 @@ def action(
 
             raise UsageError(f"@action decorates functions, methods and classes, not {type(target).__name__}")
         setattr(target, MARK, options)
+        # 1.x's decorated steps carry their options as attributes; one the object has already (a
+        # class's own `timeout`, say) is left alone
+        for name, value in (("retry", retry), ("timeout", timeout), ("retry_delay", retry_delay),
+                            ("backoff", backoff)):
+            if not hasattr(target, name):
+                try:
+                    setattr(target, name, value)
+                except (AttributeError, TypeError):  # a callable that takes no attributes
+                    pass
         return target
 
     if func is not None:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Callable
 
 from dotflow.actions import options_of
-from dotflow.errors import UsageError
 from dotflow.ids import task_id_for
-from dotflow.imports import import_string
-from dotflow.naming import short_name, step_name
+from dotflow.naming import step_name
 from dotflow.reporting import Reporter
-from dotflow.task import Task
+from dotflow.results import Schema
+from dotflow.task import Task, as_step
 
 if TYPE_CHECKING:
     from dotflow.config import Config
@@ -40,22 +39,8 @@ class TaskBuilder:
             for one in step:
                 self.add(one, callback=callback, initial_context=initial_context, group_name=group_name)
             return self
-        spec = step if isinstance(step, str) else None
-        if spec is not None:
-            step = import_string(spec, label="step")
+        step = as_step(step)
         options = options_of(step)
-        if options is None:
-            name = short_name(step, fallback=repr)
-            if not callable(step):
-                given = f"step {spec!r} is a {type(step).__name__}" if spec else (
-                    f"task.add(step=...) got {type(step).__name__} {step!r}"
-                )
-                raise UsageError(f"{given}; point it at a function decorated with @action")
-            raise UsageError(f"step {name} is not decorated with @action; add @action above its definition")
-        if callback is not None and not callable(callback):
-            raise UsageError(
-                f"callback {callback!r} for step {step_name(step)} is not callable; pass a function taking task="
-            )
         index = len(self.queue)
         task = Task(
             task_id=task_id_for(index, step_name(step), str(group_name)),
@@ -92,6 +77,10 @@ class TaskBuilder:
             "id": self.workflow_id,
             "name": getattr(self._workflow, "name", None),
         }
+
+    def schema(self) -> Schema:
+        """``result()`` read by attribute (``schema().tasks[0].status``), as 1.x's ``schema()`` was."""
+        return Schema(self.result())
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self.queue)

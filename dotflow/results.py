@@ -75,3 +75,41 @@ def _item_size(key: str, value: Any) -> int:
 def _dict_size(sizes: dict[str, int]) -> int:
     """Characters of ``json.dumps`` of a dict whose items take ``sizes``: braces and ", " between items."""
     return 2 + sum(sizes.values()) + 2 * max(len(sizes) - 1, 0)
+
+
+class Schema:
+    """A result (``task.result()``, ``flow.result()``) read by attribute, as 1.x's serializers were
+    (``Task.schema()``, ``TaskBuilder.schema()``): each key is an attribute, a list of results a list
+    of Schemas; ``model_dump()`` gives the dict back and ``model_dump_json()`` its JSON."""
+
+    __slots__ = ("_data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self._data = data
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):  # _data before it is set (copy, pickle)
+            raise AttributeError(name)
+        try:
+            value = self._data[name]
+        except KeyError:
+            raise AttributeError(f"{name!r}; a result schema has {', '.join(self._data)}") from None
+        if isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            return [Schema(item) for item in value]
+        return value
+
+    def model_dump(self) -> dict[str, Any]:
+        """The result as a JSON-safe dict."""
+        return json.loads(json.dumps(self._data))
+
+    def model_dump_json(self) -> str:
+        """The result as JSON."""
+        return json.dumps(self._data)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Schema) and other.model_dump() == self.model_dump()
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Schema({self._data!r})"

@@ -9,11 +9,14 @@ from typing import TYPE_CHECKING, Any, Callable
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
 from dotflow.redact import mask_secrets
-from dotflow.results import cap, context_value, iso
+from dotflow.results import Schema, cap, context_value, iso
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.config import Config
+
+
+_MEASURED = object()  # Task.duration was not assigned: it is measured from the task's clock
 
 
 class TaskError:
@@ -57,6 +60,28 @@ class TaskError:
 
 
 
+def as_step(value: Any) -> Callable[..., Any]:
+    """``value`` as a step: an import string (``pkg.mod.fn``, ``pkg.mod:fn``) imported, then checked to
+    be decorated with ``@action``; each failure a one-line error (``StepImportError``, ``UsageError``)."""
+    spec = value if isinstance(value, str) else None
+    if spec is not None:
+        from dotflow.imports import import_string
+
+        value = import_string(spec, label="step")
+    if options_of(value) is not None:
+        return value  # type: ignore[no-any-return]
+    from dotflow.errors import UsageError
+    from dotflow.naming import short_name
+
+    if not callable(value):
+        given = f"step {spec!r} is a {type(value).__name__}" if spec else (
+            f"task.add(step=...) got {type(value).__name__} {value!r}"
+        )
+        raise UsageError(f"{given}; point it at a function decorated with @action")
+    raise UsageError(f"step {short_name(value, fallback=repr)} is not decorated with @action; "
+                     "add @action above its definition")
+
+
 class Task:
     """One step of a workflow, with its inputs, its result and its status.
 
@@ -69,8 +94,8 @@ class Task:
     __slots__ = (
         "task_id",
         "workflow_id",
-        "step",
-        "callback",
+        "_step",
+        "_callback",
         "options",
         "group_name",
         "config",
@@ -83,6 +108,7 @@ class Task:
         "_current_context",
         "_status",
         "_errors",
+        "_duration",
     )
 
     def __init__(
@@ -100,7 +126,7 @@ class Task:
         self.workflow_id = workflow_id
         self.step = step
         self.callback = callback
-        self.options = options or options_of(step) or ActionOptions()
+        self.options = options or options_of(self._step) or ActionOptions()
         self.group_name = group_name
         self.config = config
         self.retry_count = 0
@@ -113,6 +139,40 @@ class Task:
         self._current_context: Context | None = None
         self._status: str = TypeStatus.NOT_STARTED
         self._errors: list[TaskError] | None = None
+        self._duration: Any = _MEASURED
+
+    @property
+    def step(self) -> Callable[..., Any]:
+        """The ``@action`` function or class this task runs. Assigning it (or building a Task) checks
+        it as 1.x did: an import string is imported (``StepImportError``, 1.x's
+        ``ImportModuleError``, when it cannot be), and a step without ``@action`` is a
+        ``UsageError`` (1.x's ``MissingActionDecorator``)."""
+        return self._step
+
+    @step.setter
+    def step(self, value: Any) -> None:
+        self._step = as_step(value)
+
+    @property
+    def callback(self) -> Callable[..., Any] | None:
+        """Called with ``task=`` once the task ended; None for none. Assigning it checks it: an import
+        string is imported, and what is not callable is a ``UsageError`` (1.x's ``NotCallableObject``)."""
+        return self._callback
+
+    @callback.setter
+    def callback(self, value: Any) -> None:
+        if isinstance(value, str):
+            from dotflow.imports import import_string
+
+            value = import_string(value, label="callback")
+        if value is not None and not callable(value):
+            from dotflow.errors import UsageError
+            from dotflow.naming import step_name
+
+            raise UsageError(
+                f"callback {value!r} for step {step_name(self._step)} is not callable; pass a function taking task="
+            )
+        self._callback = value
 
     @property
     def initial_context(self) -> Context:
@@ -141,8 +201,9 @@ class Task:
         return self._previous_context
 
     @previous_context.setter
-    def previous_context(self, value: Context | None) -> None:
-        self._previous_context = value
+    def previous_context(self, value: Any) -> None:
+        # a value that is not a Context is wrapped in one, as 1.x's setters did
+        self._previous_context = value if value is None or isinstance(value, Context) else Context(value)
 
     @property
     def current_context(self) -> Context:
@@ -152,7 +213,9 @@ class Task:
         return self._current_context
 
     @current_context.setter
-    def current_context(self, value: Context | None) -> None:
+    def current_context(self, value: Any) -> None:
+        if value is not None and not isinstance(value, Context):
+            value = Context(value, self.task_id, self.workflow_id)
         self._current_context = value
 
     @property
@@ -166,10 +229,24 @@ class Task:
 
     @property
     def errors(self) -> list[TaskError]:
-        """One TaskError per failed attempt, oldest first."""
+        """One TaskError per failed attempt, oldest first. Assigning works as in 1.x: a list
+        replaces them, a TaskError is appended, and so is an exception, as a TaskError."""
         if self._errors is None:
             self._errors = []
         return self._errors
+
+    @errors.setter
+    def errors(self, value: list[TaskError] | TaskError | BaseException) -> None:
+        if isinstance(value, list):
+            self._errors = value
+        elif isinstance(value, TaskError):
+            self.errors.append(value)
+        elif isinstance(value, BaseException):
+            self.errors.append(TaskError(value))
+        else:
+            from dotflow.errors import UsageError
+
+            raise UsageError(f"task.errors = {value!r}: assign a list of TaskError, a TaskError or an exception")
 
     @property
     def last_error(self) -> TaskError | None:
@@ -254,6 +331,7 @@ class Task:
         keeps the checkpoint's time ``written``, placed before this run started even when another
         machine's clock wrote it "later"; that is how ``resumed`` tells it from a result made now."""
         self._started = started = _now()
+        self._duration = _MEASURED
         result = Context(value, self.task_id, self.workflow_id)
         result.timestamp = min(written, started - 1e-6)
         self._current_context = result
@@ -267,6 +345,7 @@ class Task:
         self._errors = None
         self.retry_count = 0
         self._started = self._finished = None
+        self._duration = _MEASURED
         self._previous_context = self._current_context = None
 
     def set_result(self, value: Any) -> Context:
@@ -280,6 +359,7 @@ class Task:
     def mark_started(self) -> None:
         """Start the task's clock (the engine calls it at the first attempt)."""
         self._started = _now()
+        self._duration = _MEASURED
 
     def mark_finished(self) -> float:
         """Stop the clock; returns the timestamp, which the result Context shares."""
@@ -295,10 +375,17 @@ class Task:
 
     @property
     def duration(self) -> float | None:
-        """Seconds from the first attempt's start to the end, or None while not finished."""
+        """Seconds from the first attempt's start to the end, or None while not finished. It can be
+        assigned, as in 1.x (``dotflow.core.decorators.time`` does); the next run measures it again."""
+        if self._duration is not _MEASURED:
+            return self._duration  # type: ignore[no-any-return]
         if self._started is None or self._finished is None:
             return None
         return round(self._finished - self._started, 6)
+
+    @duration.setter
+    def duration(self, value: float | None) -> None:
+        self._duration = value
 
     def result(self, max: int | None = None) -> dict[str, Any]:  # noqa: A002 - 1.x name
         """A JSON-safe dict of this task.
@@ -328,6 +415,10 @@ class Task:
         if max is None:
             return data
         return cap(data, max)
+
+    def schema(self, max: int | None = None) -> Schema:  # noqa: A002 - 1.x name
+        """``result(max)`` read by attribute (``task.schema().status``), as 1.x's ``schema()`` was."""
+        return Schema(self.result(max))
 
     def __repr__(self) -> str:
         return f"Task(task_id={self.task_id!r}, workflow_id={self.workflow_id!r}, status={self._status!r})"

@@ -123,15 +123,21 @@ class DotFlow:
             checkpoints.warn_unfindable(self.workflow_id)
         manager = Manager(self, self.task.queue, settings, on_success=on_success, on_failure=on_failure)
         self._manager = manager
+        return manager.run(self.preparer(settings, fingerprint))
 
-        def prepare() -> bool:  # called once the executor is open: a run that cannot start changes nothing stored
+    def preparer(self, settings: RunSettings, fingerprint: str | None = None) -> Callable[[], bool]:
+        """What readies the checkpoints for a run of this workflow with ``settings`` (and the inputs'
+        ``fingerprint``, by default this workflow's) and says whether it resumes: ``Manager.run``
+        calls it once the executor is open, so that a run that cannot start changes nothing stored."""
+
+        def prepare() -> bool:
             current = fingerprint if fingerprint is not None else self.fingerprint()
             return checkpoints.prepare(
                 self.config.storage, self.workflow_id, self.task.queue, current, settings.resume,
                 settings.on_input_change,
             )
 
-        return manager.run(prepare)
+        return prepare
 
     def copy(self) -> DotFlow:
         """A new DotFlow for a run that goes on beside this one's: the same providers

@@ -129,11 +129,16 @@ def test_initial_context_is_wrapped_in_a_context() -> None:
 
 
 def test_non_callable_callback_is_rejected_at_add() -> None:
-    """A task callback that is not callable raises UsageError at ``add``."""
+    """A task callback that is not callable raises UsageError at ``add``; a string is imported first,
+    as in 1.x, and one that names nothing importable is a StepImportError."""
     workflow = _flow()
     with pytest.raises(UsageError, match="not callable"):
+        workflow.task.add(first, callback=42)
+    with pytest.raises(StepImportError, match="callback 'print' is not an import string"):
         workflow.task.add(first, callback="print")
     assert workflow.task.count() == 0
+    workflow.task.add(first, callback="dotflow.utils.basic_functions:basic_callback")
+    assert workflow.task.queue[0].callback.__name__ == "basic_callback"
 
 
 def test_task_callback_is_called_with_task_keyword() -> None:

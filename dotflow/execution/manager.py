@@ -221,6 +221,11 @@ class Manager:
         self.reporter.flush(timeout)
 
     @property
+    def thread(self) -> threading.Thread | None:
+        """The thread a background run runs on (None in the other modes), as in 1.x."""
+        return self._thread
+
+    @property
     def done(self) -> bool:
         """Whether the run is over (always true once a foreground run returned)."""
         return self._thread is None or not self._thread.is_alive()

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from dotflow.task import Task
 
 _CO_COROUTINE = 0x80
+_CO_VARARGS = 0x04
 _CO_VARKEYWORDS = 0x08
 _INPUTS = ("initial_context", "previous_context")
 
@@ -100,7 +101,7 @@ def _run_step(step: Any, options: ActionOptions, task: Task, previous: Context) 
     contexts: list[Context] = []
     last = previous
     for name in methods:
-        method = getattr(result, name)
+        method = _selfless(getattr(result, name))
         own = options_of(method)
         limit = own.timeout if own is not None else 0.0
         step_bound = False
@@ -118,6 +119,19 @@ def _run_step(step: Any, options: ActionOptions, task: Task, previous: Context) 
             raise
         contexts.append(last)
     return contexts
+
+
+def _selfless(method: Any) -> Any:
+    """The function itself for a method written without ``self`` (``def run():``,
+    ``def run(previous_context):``), which 1.x ran
+    (it called action methods without their instance first); the bound method otherwise."""
+    func = getattr(method, "__func__", None)
+    code = getattr(func, "__code__", None)
+    if code is None or getattr(method, "__self__", None) is None or code.co_flags & _CO_VARARGS:
+        return method
+    if code.co_argcount == 0 or code.co_varnames[0] in _INPUTS:  # no `self`: the first is a context
+        return func
+    return method
 
 
 def _step_timeout(step: Any, timeout: float) -> StepTimeoutError:

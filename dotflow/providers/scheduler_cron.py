@@ -52,7 +52,8 @@ class SchedulerCron(Scheduler):
     - ``max_runs`` ends the schedule after that many runs (with ``"parallel"``, ``start()``
       then waits for them to end). ``stop()`` ends it at once, from any thread or from inside
       a run, waking it if it sleeps; a ``stop()`` before ``start()`` makes that ``start()``
-      return without a run. ``running`` is True while ``start()`` goes.
+      return without a run. ``running`` is True from ``start()`` until the schedule ends or
+      ``stop()`` is called (a run going in ``start()``'s thread may still be finishing then).
     - A run that raises, AssertionError included, is logged on the ``dotflow`` logger and the
       schedule goes on: unlike ``start()``, a long-lived schedule has no caller to raise to.
     - Unlike 1.x no signal handler is installed: the application owns its signals (``dotflow
@@ -144,6 +145,7 @@ class SchedulerCron(Scheduler):
         1.x does; 0: not at all). A run in the thread that called ``start()`` is not waited
         for here: ``start()`` returns once it ends."""
         self._stopped.set()
+        self.running = False  # as in 1.x: the schedule is over once stop() returns
         if timeout is None or timeout > 0:
             self.join(timeout)
 

@@ -317,3 +317,31 @@ def test_a_log_without_a_task_formats_its_keywords() -> None:
 def test_exception_name_takes_the_1x_string_or_the_exception() -> None:
     """A TaskError's exception is named the same whether it holds the class name (1.x) or the exception."""
     assert exception_name("ValueError") == exception_name(ValueError("x")) == "ValueError"
+
+
+def test_log_record_and_its_error_are_1x_records_of_keyword_fields() -> None:
+    """LogRecord and LogRecordError (1.x's custom-log guide) take fields by keyword, default and dump them."""
+    from dotflow.abc.log import LogRecord, LogRecordError
+
+    assert (LogRecordError().exception, LogRecordError().message) == ("", "")
+    record = LogRecord(workflow_id="wf-1", task_id="t", duration=0.0)
+    assert (record.timestamp, record.level, record.retry_count, record.error) == ("", "", None, None)
+    assert json.loads(record.model_dump_json(exclude_none=True)) == {
+        "timestamp": "", "level": "", "workflow_id": "wf-1", "task_id": "t", "status": "", "duration": 0.0}
+    record.error = LogRecordError(exception="ValueError", message="broken")
+    assert record.model_dump()["error"] == {"exception": "ValueError", "message": "broken"}
+    assert record.model_dump()["retry_count"] is None
+    with pytest.raises(TypeError, match="no field 'colour'"):
+        LogRecord(colour="red")
+
+
+def test_json_format_writes_a_log_record() -> None:
+    """The json format's line is a LogRecord's dump: a subclass reading LogRecord's fields reads every key."""
+    from dotflow.abc.log import LogRecord
+
+    class Task:
+        workflow_id, task_id, status, duration, retry_count, errors = "wf", "t-1", "Completed", 0.5, 0, []
+
+    line = json.loads(Log()._format_json(logging.INFO, task=Task()))
+    assert set(line) <= set(LogRecord().model_dump())
+    assert (line["workflow_id"], line["status"], line["duration"]) == ("wf", "Completed", 0.5)

@@ -507,3 +507,16 @@ def test_each_tick_of_dotflow_schedule_is_a_full_fresh_run() -> None:
     assert counter["calls"] == 3
     assert workflow.result_storage() == [3]
     assert [task.status for task in workflow.result_task()] == ["Completed"]
+
+
+def test_running_is_false_once_stop_returns() -> None:
+    """``stop()`` from inside a run ends the schedule: ``running`` is False once it returns, as in 1.x."""
+    scheduler = SchedulerCron("* * * * * *", sleep=lambda seconds: None)
+    seen: list[bool] = []
+
+    def run() -> None:
+        scheduler.stop()
+        seen.append(scheduler.running)
+
+    scheduler.start(run)
+    assert seen == [False] and scheduler.running is False

@@ -1,4 +1,4 @@
-"""Small helpers dotflow 1.x exposed as ``dotflow.utils``, kept for code that imports them."""
+"""The machine's name, and JSON read from and written to a file (1.x's ``dotflow.utils.tools``)."""
 
 from __future__ import annotations
 
@@ -9,16 +9,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["basic_callback", "basic_function", "hostname", "message_error", "read_file", "traceback_error",
-           "write_file"]
-
-
-def basic_function(*args: Any, **kwargs: Any) -> None:
-    """A step body that does nothing."""
-
-
-def basic_callback(*args: Any, **kwargs: Any) -> None:
-    """A callback that does nothing."""
+__all__ = ["hostname", "read_file", "write_file"]
 
 
 def hostname() -> str:
@@ -31,17 +22,6 @@ def hostname() -> str:
         return socket.gethostname() or "local"
     except OSError:
         return "local"
-
-
-def traceback_error(error: BaseException) -> str:
-    """The formatted traceback of ``error``, without a trailing newline."""
-    import traceback as _traceback
-
-    return "".join(_traceback.format_exception(type(error), error, error.__traceback__)).rstrip()
-
-
-def message_error(error: BaseException) -> str:
-    return str(error)
 
 
 def write_file(path: str | Path, content: Any, mode: str = "w", encoding: str = "utf-8") -> None:
