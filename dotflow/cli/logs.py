@@ -9,6 +9,7 @@ from typing import Optional
 import typer
 
 from dotflow.cli.common import EXIT_FAILED
+from dotflow.cli.streams import echo
 
 _CHUNK = 1 << 16
 
@@ -30,16 +31,16 @@ def logs(
             sys.stdout.flush()
             shutil.copyfileobj(file, sys.stdout.buffer, _CHUNK)
     except FileNotFoundError:
-        typer.echo(
+        echo(
             f"error: no log file at {path}; runs write one with [log] output = \"file\" (or LogDefault(output="
             "\"file\")), or give its place with --path",
             err=True,
         )
         return EXIT_FAILED
     except IsADirectoryError:
-        typer.echo(f"error: {path} is a folder; give the log file with --path", err=True)
+        echo(f"error: {path} is a folder; give the log file with --path", err=True)
         return EXIT_FAILED
     except OSError as exc:  # unreadable: permissions, a broken disk
-        typer.echo(f"error: cannot read the log file {path}: {exc.strerror or exc}", err=True)
+        echo(f"error: cannot read the log file {path}: {exc.strerror or exc}", err=True)
         return EXIT_FAILED
     return 0

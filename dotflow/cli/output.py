@@ -14,8 +14,7 @@ import sysconfig
 import time
 from typing import TYPE_CHECKING, Any
 
-import typer
-
+from dotflow.cli.streams import echo
 from dotflow.naming import step_name
 from dotflow.redact import one_line
 from dotflow.text import failure_reason
@@ -227,7 +226,7 @@ class LiveView:
         """Shown on a terminal that can redraw, unless asked for plain output."""
         # rich draws nothing on a dumb terminal, and the log lines it replaces would be gone too
         dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
-        return not no_progress and not quiet and output == "text" and sys.stdout.isatty() and not dumb
+        return not no_progress and not quiet and output == "text" and _on_terminal(sys.stdout) and not dumb
 
     def __enter__(self) -> LiveView:
         if self._enabled:
@@ -263,6 +262,13 @@ class LiveView:
         return table
 
 
+def _on_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, OSError, ValueError):  # None, closed, or no descriptor: no terminal to draw on
+        return False
+
+
 _MARKS = {"pending": "·", "running": "▶", "retrying": "↻", "done": "✓", "failed": "✗", "resumed": "↺"}
 
 
@@ -281,4 +287,4 @@ def _state(task: Task) -> tuple[str, str]:
 
 def echo_lines(lines: list[str], err: bool = False) -> None:
     for line in lines:
-        typer.echo(line, err=err)
+        echo(line, err=err)

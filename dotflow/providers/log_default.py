@@ -86,7 +86,11 @@ class LogDefault(Log):
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is at each record, as ``print(file=sys.stderr)`` does,
     so a redirected stderr (``contextlib.redirect_stderr``, a test's capture, the CLI's live
-    view) gets the records. ``dotflow start``'s own handler is one too."""
+    view) gets the records. ``dotflow start``'s own handler is one too.
+
+    A stderr that cannot take the line (closed by a step, None, a full disk, a reader gone) loses
+    the line and nothing else: logging's own report of the failure would go to that same stderr,
+    and fail there in turn, out of the logging call and into the run."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
@@ -98,6 +102,27 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, value: Any) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stream = sys.stderr
+        if stream is None or getattr(stream, "closed", False):
+            return
+        try:
+            line = self.format(record)
+        except Exception:  # a record that cannot be formatted (bad %-arguments): logging's own report
+            self.handleError(record)
+            return
+        try:
+            stream.write(line + self.terminator)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def _level_name(level: Any) -> str:
