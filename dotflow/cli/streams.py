@@ -71,11 +71,11 @@ def settle() -> None:
             recover(name, exc)
 
 
-def recover(name: str, exc: BaseException) -> bool:
+def recover(name: str, exc: BaseException, warn: bool = True) -> bool:
     """Stream ``name`` (``stdout`` or ``stderr``) failed with ``exc``; return whether it writes where
     it did again. A stream object that was closed while its descriptor stays open is replaced by a new
     one on that descriptor (True). Otherwise the descriptor gets ``/dev/null`` (False), and stderr one
-    warning (for stdout, unless its reader left)."""
+    warning (for stdout, unless its reader left, or ``warn`` is off: the caller says it its own way)."""
     stream = getattr(sys, name)
     fd = _fileno(stream)
     standard = _NAMES.index(name)
@@ -95,7 +95,7 @@ def recover(name: str, exc: BaseException) -> bool:
             pass
     first = name not in _lost
     _lost.add(name)
-    if first and name == "stdout" and getattr(exc, "errno", None) not in _QUIET and "stderr" not in _lost:
+    if warn and first and name == "stdout" and getattr(exc, "errno", None) not in _QUIET and "stderr" not in _lost:
         echo(f"warning: cannot write to stdout ({describe_failure(exc)}); what goes there is dropped, "
              "and the exit code still tells how the command went", err=True)
     return False

@@ -8,6 +8,7 @@ from bisect import bisect_left
 from typing import Any
 
 from dotflow.errors import ConfigError
+from dotflow.fileio import NotRegularFileError, read_regular
 from dotflow.lazy import LazyPattern
 
 _BARE = LazyPattern(r"[A-Za-z0-9_-]+")
@@ -73,8 +74,11 @@ def _quote(key: str) -> str:
 def read(path: str, pyproject: bool = False) -> Document | None:
     """Parse ``path``. For a pyproject.toml, return None when it has no ``[tool.dotflow]`` table."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw = read_regular(path)
+    except NotRegularFileError as exc:  # a FIFO would block for ever, a device may never end
+        raise ConfigError(
+            f"{path}: it is {exc.kind}, not a settings file; make it a regular file, or remove it"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     try:

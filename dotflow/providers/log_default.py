@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -10,6 +11,7 @@ from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
 from dotflow.errors import UsageError
+from dotflow.fileio import NotRegularFileError, kind_of, open_regular
 
 OUTPUTS = ("console", "file", "both", "logger")
 # 1.x's line; a json record is already a whole object with its own timestamp and level
@@ -146,14 +148,36 @@ def _file_handler(path: str) -> logging.FileHandler:
         file.parent.mkdir(parents=True, exist_ok=True)
         if file.is_dir():
             raise IsADirectoryError(21, "it is a folder")
+        if file.exists():
+            kind = kind_of(file.stat().st_mode)
+            if kind is not None:  # appending to a FIFO waits for a reader: the run would hang at its first record
+                raise NotRegularFileError(file, kind)
         if not os.access(file if file.exists() else file.parent, os.W_OK):
             raise PermissionError(13, "permission denied")
+    except NotRegularFileError as exc:
+        raise UsageError(f"LogDefault(path={path!r}): it is {exc.kind}; give the path of a regular file") from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(
             f"LogDefault(path={path!r}): cannot write there ({reason}); give a writable file path"
         ) from None
-    return logging.FileHandler(file, mode="a", encoding="utf-8", delay=True)
+    return _RegularFileHandler(file, mode="a", encoding="utf-8", delay=True)
+
+
+class _RegularFileHandler(logging.FileHandler):
+    """A FileHandler that opens only a regular file, without waiting: a FIFO put at the path after
+    the check fails the record (logging reports it) instead of hanging the run."""
+
+    def _open(self) -> Any:
+        try:
+            fd = open_regular(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            # a FIFO without a reader (or a device): opened without waiting, it says "no such device"
+            kind = kind_of(os.stat(self.baseFilename).st_mode) or "a device"
+            raise NotRegularFileError(self.baseFilename, kind) from None
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def _close(handlers: list[logging.Handler]) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
 from dotflow.errors import StorageError
+from dotflow.fileio import NotRegularFileError, read_regular
 from dotflow.providers._codec import (
     Entry,
     check_prefix,
@@ -228,15 +229,20 @@ class StorageFile(Storage):
         return any(not _legacy_expired(file) for file, _ in files)
 
     def _read(self, file: Path, size: int = -1, legacy: bool = False) -> bytes | None:
-        """The bytes of ``file`` (the first ``size`` when given), or None when it does not exist."""
+        """The bytes of ``file`` (the first ``size`` when given), or None when it does not exist.
+        Only a regular file is opened: a FIFO there would block the run for ever."""
         try:
-            with open(file, "rb") as handle:
-                return handle.read(size)
+            return read_regular(file, size)
         except FileNotFoundError:
             return None
-        except (NotADirectoryError, IsADirectoryError) as exc:
+        except (NotADirectoryError, IsADirectoryError, NotRegularFileError) as exc:
             if legacy:
-                return None
+                return None  # 1.0.1 never wrote it: not one of its checkpoints
+            if isinstance(exc, NotRegularFileError):
+                raise StorageError(
+                    f"{self!r}: {file} is {exc.kind}, not a stored result; remove it (dotflow writes regular "
+                    "files only)"
+                ) from None
             raise self._error("read", file, exc) from None
         except OSError as exc:
             raise self._error("read", file, exc) from None
@@ -345,7 +351,7 @@ def _meta(file: Path) -> Path:
 
 def _legacy_expired(file: Path) -> bool:
     try:
-        meta = json.loads(_meta(file).read_bytes())
+        meta = json.loads(read_regular(_meta(file)))
         expires_at = meta.get("expires_at") if isinstance(meta, dict) else None
         return isinstance(expires_at, (int, float)) and time.time() >= expires_at
     except (OSError, ValueError):
