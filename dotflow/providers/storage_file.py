@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 import threading
@@ -26,6 +25,7 @@ from dotflow.providers._codec import (
     expiry,
     is_flat,
     key_of,
+    loads,
     safe_name,
 )
 
@@ -351,7 +351,7 @@ def _meta(file: Path) -> Path:
 
 def _legacy_expired(file: Path) -> bool:
     try:
-        meta = json.loads(read_regular(_meta(file)))
+        meta = loads(read_regular(_meta(file)))
         expires_at = meta.get("expires_at") if isinstance(meta, dict) else None
         return isinstance(expires_at, (int, float)) and time.time() >= expires_at
     except (OSError, ValueError):

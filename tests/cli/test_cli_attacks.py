@@ -191,3 +191,55 @@ def test_ping_without_a_server_advises_what_is_missing(run_cli, project, toml, a
     if toml is not None:
         (project / "dotflow.toml").write_text(toml)
     assert_one_line_error(run_cli("profile", "check", "--ping"), "nothing to ping", advice)
+
+
+UNREACHABLE_STORAGE = """
+from dotflow.abc.storage import Storage
+
+
+class Gone(Storage):
+    def post(self, key, context, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    def get(self, key):
+        raise OSError(5, "Input/output error")
+"""
+
+
+def test_a_plugin_storage_failing_at_start_is_one_line(run_cli, project, backend):
+    """A pkg.mod:Class storage whose get/post raise OSError when the run starts: exit 2, one line
+    naming the storage and the error, no task run, and the managed backend told Failed."""
+    (project / "gonestore.py").write_text(UNREACHABLE_STORAGE)
+    base, calls = backend
+    result = run_cli("start", "--step", "steps.ok", "-o", "gonestore:Gone", "-q",
+                     env={"SERVER_BASE_URL": base, **MANAGED})
+    assert_one_line_error(result, "Gone failed while the run read and wrote its checkpoints",
+                          "OSError: [Errno 5] Input/output error")
+    assert "ok got" not in result.stdout
+    assert ("PATCH", "/api/v1/workflows/wf-bad", {"status": "Failed"}) in calls()
+
+
+def test_a_checkpoint_nested_too_deeply_stops_a_resume_in_one_line(run_cli, project):
+    """The inputs fingerprint file holding JSON nested 200,000 deep: `--resume` exits 2 with one line
+    telling to delete the file (it died with RecursionError)."""
+    (project / "out").mkdir()
+    (project / "out" / "nightly-inputs.json").write_text("[" * 200_000 + "]" * 200_000)
+    result = run_cli("start", "--step", "steps.ok", "-o", "file", "-p", "out", "--workflow-id", "nightly",
+                     "--resume", "-q")
+    assert_one_line_error(result, "nightly-inputs.json", "nested too deeply", "delete the file")
+
+
+def test_a_huge_dotflow_toml_is_refused_unread_under_a_memory_limit(project, tmp_path):
+    """A 2 GB dotflow.toml (sparse) under a 1 GiB address-space limit: one line naming the 1 MiB
+    bound, exit 2 (reading it whole ended in MemoryError)."""
+    import resource
+
+    with open(project / "dotflow.toml", "wb") as handle:
+        handle.truncate(2 * 1024**3)
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1024**3, 1024**3))
+
+    result = subprocess.run([dotflow_exe(), "start", "--step", "steps.ok"], cwd=project, env=clean_env(tmp_path),
+                            capture_output=True, text=True, timeout=60, preexec_fn=limit_memory)
+    assert_one_line_error(result, "dotflow.toml: the file is larger than 1 MiB")

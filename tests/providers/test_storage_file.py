@@ -166,6 +166,29 @@ def test_corrupt_file_raises_a_dotflow_error_naming_it(tmp_path: Path) -> None:
     assert "bad.json" in str(info.value) and "delete" in str(info.value)
 
 
+DEEP = 200_000  # levels of nesting: far past what the interpreter's stack can parse
+
+
+def test_json_nested_too_deeply_is_a_storage_error_not_a_recursion_error(tmp_path: Path) -> None:
+    """A stored file holding JSON nested 200,000 deep (valid JSON no parser on a stack can read) is
+    the one-line StorageError of a corrupt file, not a RecursionError."""
+    (tmp_path / "deep.json").write_text('{"storage": ' + "[" * DEEP + "]" * DEEP + "}")
+    with pytest.raises(StorageError) as info:
+        StorageFile(tmp_path).get("deep")
+    assert "deep.json" in str(info.value) and "nested too deeply" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_1_0_1_checkpoint_nested_too_deeply_reads_as_not_stored(tmp_path: Path) -> None:
+    """A file in 1.0.1's folder (tasks/) nested too deeply to parse is not one of its checkpoints,
+    as any other file there that is not 1.0.1's array: nothing stored, no RecursionError."""
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "old").write_text("[" * DEEP + "]" * DEEP)
+    (tmp_path / "tasks" / "item").write_text('["' + "[" * DEEP + "]" * DEEP + '"]')
+    storage = StorageFile(tmp_path)
+    assert storage.get("old").storage is None and not storage.exists("old")
+    assert isinstance(storage.get("item").storage, str)
+
+
 @pytest.mark.parametrize("key", HOSTILE)
 def test_hostile_keys_write_only_inside_path(nested: tuple[Path, StorageFile], key: str) -> None:
     """Keys with ``..``, ``/``, ``\\``, absolute paths or leading dots write one flat file inside ``path``."""
