@@ -35,6 +35,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 _MAX_NAME = 200  # characters of one file name before ".json"; all ASCII after safe_name
+_NAME_MAX = 255  # bytes of a file name on the usual file systems (NAME_MAX)
 _HEAD = 64  # bytes read to learn a document's expiry: encode() writes "expires_at" first
 _LOCK_NAME = ".dotflow.lock"
 _LOCK_TIMEOUT = 10.0  # seconds a writer waits for another process's write before giving up
@@ -158,7 +159,8 @@ class StorageFile(Storage):
         if not is_flat(key) or key.endswith(".meta"):
             return []
         folder = self.path / _LEGACY
-        return [folder / key, folder / f"{key}.json"]
+        # a name longer than a file name may be was never written by 1.0.1, and asking for it fails
+        return [folder / name for name in (key, f"{key}.json") if len(name) <= _NAME_MAX]
 
     def _scan(self, prefix: str) -> dict[str, list[tuple[Path, str]]]:
         """Every file that holds a key starting with ``prefix``: ours first, then 1.0.1's."""

@@ -234,6 +234,39 @@ def produce() -> list[dict[str, int]]:
     return [{"n": 1}, {"n": 2}]
 
 
+@pytest.mark.parametrize("length", [250, 300, 4_100, 10_000])
+@pytest.mark.parametrize("with_1_0_1_folder", [False, True], ids=["alone", "beside-1.0.1-tasks"])
+def test_long_flat_keys_work_beside_a_1_0_1_folder(tmp_path: Path, length: int, with_1_0_1_folder: bool) -> None:
+    """A workflow id of hundreds or thousands of characters works through the whole contract, also
+    where 1.0.1's tasks/ folder exists: 1.0.1 never wrote a name that long, so it is not looked up
+    there (it was asked for, raw, and the file system refused the name)."""
+    if with_1_0_1_folder:
+        (tmp_path / "tasks").mkdir()
+    storage = StorageFile(tmp_path)
+    key = "w" * length + "-0-80ff3611"
+    assert storage.exists(key) is False and storage.get(key).storage is None
+    storage.post(key, Context({"n": length}))
+    assert storage.exists(key) and storage.get(key).storage == {"n": length}
+    assert storage.list_keys("w") == [key]
+    assert storage.atomic_swap(key, {"n": length}, "swapped") and storage.get(key).storage == "swapped"
+    assert storage.delete(key) is True and storage.exists(key) is False
+    storage.post(key, Context(1))
+    assert storage.delete_prefix("w") == 1
+
+
+def test_a_long_workflow_id_runs_and_resumes_with_file_storage(tmp_path: Path) -> None:
+    """A DotFlow whose id is 4,100 characters long runs, stores and resumes on StorageFile."""
+    workflow_id = "n" * 4_100
+    first = DotFlow(config=Config(storage=StorageFile(tmp_path)), workflow_id=workflow_id)
+    first.task.add(produce)
+    first.start()
+    assert first.result_task()[0].status == TypeStatus.COMPLETED
+    again = DotFlow(config=Config(storage=StorageFile(tmp_path)), workflow_id=workflow_id)
+    again.task.add(produce)
+    again.start(resume=True)
+    assert again.result_task()[0].resumed
+
+
 def test_workflow_id_with_traversal_stays_inside(tmp_path: Path) -> None:
     """``DotFlow(workflow_id="../../evil")`` with StorageFile writes only inside the storage folder, and resumes."""
     root = tmp_path / "a" / "b" / "store"
