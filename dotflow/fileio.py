@@ -1,5 +1,5 @@
 """Opening the files a user names (a checkpoint, the log file, a dotflow.toml): regular files only,
-never waiting, and never read past a bound.
+never waiting, and never read past a bound; and making the folders they go in, however deep.
 
 ``open()`` on a FIFO waits for a writer (or a reader) that may never come, and a character device
 such as ``/dev/zero`` never ends: a path that names one must be refused at once, not hang the run.
@@ -88,3 +88,22 @@ def read_regular(path: str | os.PathLike[str], size: int = -1, limit: int | None
     if len(data) > limit:
         raise FileTooLargeError(path, limit)
     return data if size < 0 else data[:size]
+
+
+def make_folders(path: str | os.PathLike[str]) -> None:
+    """``os.makedirs(path, exist_ok=True)`` without recursion: a path thousands of folders deep
+    (``a/a/a/...``) is made, or fails with the file system's OSError, never RecursionError."""
+    missing = []
+    folder = os.path.abspath(path)
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    for folder in reversed(missing):
+        try:
+            os.mkdir(folder)
+        except FileExistsError:
+            if not os.path.isdir(folder):
+                raise

@@ -168,6 +168,7 @@ def prepare_run(
     add_import_paths(resolved)
     flow = None
     try:
+        _check_storage_path(resolved)
         context = parse_json_flag(initial_context, "--initial-context")
         flow = build_flow(resolved, step, workflow, callback, context)
         check_flow(resolved, flow)
@@ -177,6 +178,15 @@ def prepare_run(
         report_failed_quietly(resolved, flow, exc)
         raise
     return resolved, flow
+
+
+def _check_storage_path(resolved: ResolvedProfile) -> None:
+    """A file storage's folder that cannot be one (``--path /dev/null``, a path too long) stops the
+    command before the workflow is built, whose tasks are announced ("Not started") as they are added."""
+    if resolved["storage.provider"] == "file":
+        from dotflow.providers.storage_file import StorageFile
+
+        StorageFile(resolved["storage.path"]).check()
 
 
 def _warn_unused_storage_flags(workflow: str | None, flow: DotFlow, flags: dict[str, Any]) -> None:

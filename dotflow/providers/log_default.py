@@ -11,7 +11,7 @@ from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
 from dotflow.errors import UsageError
-from dotflow.fileio import NotRegularFileError, kind_of, open_regular
+from dotflow.fileio import NotRegularFileError, kind_of, make_folders, open_regular
 
 OUTPUTS = ("console", "file", "both", "logger")
 # 1.x's line; a json record is already a whole object with its own timestamp and level
@@ -145,7 +145,7 @@ def _file_handler(path: str) -> logging.FileHandler:
 
     file = Path(path)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(file.parent)
         if file.is_dir():
             raise IsADirectoryError(21, "it is a folder")
         if file.exists():

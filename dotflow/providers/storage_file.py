@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -14,7 +15,7 @@ from typing import Any
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
 from dotflow.errors import StorageError
-from dotflow.fileio import NotRegularFileError, read_regular
+from dotflow.fileio import NotRegularFileError, kind_of, make_folders, read_regular
 from dotflow.providers._codec import (
     Entry,
     check_prefix,
@@ -66,6 +67,30 @@ class StorageFile(Storage):
         self.path = Path(path).expanduser()
         self._mode: int | None = None  # read from the umask at the first write
         self._lock = threading.RLock()
+
+    def check(self) -> None:
+        """Raise now the one-line StorageError that the first read or write would raise for a
+        ``path`` that cannot hold the files: one that is not a folder (a file, ``/dev/null``), lies
+        under a file, or is too long for the file system. A folder not made yet is fine.
+        ``dotflow start`` calls it before the run's tasks are announced."""
+        path = os.fspath(self.path)
+        longest = len(os.fsencode(path)) + len(f"/{_LEGACY}/") + _NAME_MAX  # the longest name used in it
+        if longest >= _path_max():
+            raise StorageError(
+                f"StorageFile(path={_shown(path)!r}): the path is {len(path)} characters long, too long for the "
+                f"file system to hold files under it ({_path_max()} bytes with their names); give a shorter path"
+            )
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            return  # made at the first write
+        except OSError as exc:
+            raise self._error("use", self.path, exc) from None
+        if not stat.S_ISDIR(mode):
+            raise StorageError(
+                f"StorageFile(path={_shown(path)!r}): it is {kind_of(mode) or 'a file'}, not a folder; give the "
+                "folder to keep the results in"
+            )
 
     # --- the contract -------------------------------------------------------------------------
 
@@ -264,7 +289,7 @@ class StorageFile(Storage):
         """Hold this folder's write lock: a thread lock, plus ``flock`` where there is one."""
         with self._lock:
             try:
-                self.path.mkdir(parents=True, exist_ok=True)
+                make_folders(self.path)
                 handle = (
                     os.open(self.path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666) if fcntl is not None else None
                 )
@@ -344,6 +369,20 @@ class StorageFile(Storage):
 
     def __repr__(self) -> str:
         return f"StorageFile(path={str(self.path)!r})"
+
+
+def _shown(path: str) -> str:
+    """``path`` as an error shows it: whole, or its ends around the count of what was left out."""
+    if len(path) <= 120:
+        return path
+    return f"{path[:60]}...({len(path) - 90} characters)...{path[-30:]}"
+
+
+def _path_max() -> int:
+    try:
+        return int(os.pathconf("/", "PC_PATH_MAX"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no pathconf (Windows)
+        return 4096
 
 
 def _meta(file: Path) -> Path:

@@ -243,3 +243,45 @@ def test_a_huge_dotflow_toml_is_refused_unread_under_a_memory_limit(project, tmp
     result = subprocess.run([dotflow_exe(), "start", "--step", "steps.ok"], cwd=project, env=clean_env(tmp_path),
                             capture_output=True, text=True, timeout=60, preexec_fn=limit_memory)
     assert_one_line_error(result, "dotflow.toml: the file is larger than 1 MiB")
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("/dev/null", "StorageFile(path='/dev/null'): it is a character device, not a folder"),
+    ("steps.py", "StorageFile(path='steps.py'): it is a file, not a folder"),
+    ("x" * 5_000, "the path is 5000 characters long, too long for the file system"),
+])
+def test_a_storage_path_that_cannot_be_a_folder_is_the_only_line(run_cli, path, says):
+    """--path /dev/null, a file or a 5,000-character path: exit 2 with one line (no task announced
+    "Not started" before it), and the line shows a long path by its ends."""
+    result = run_cli("start", "--step", "steps.ok", "-o", "file", "-p", path)
+    line = assert_one_line_error(result, says)
+    assert len(line) < 400, line
+
+
+def test_a_storage_path_thousands_of_folders_deep_is_made(run_cli):
+    """--path .../a/a/a/... 1,900 folders deep (under the length limit): the folders are made and the
+    run completes (making them recursively overflowed the stack)."""
+    import tempfile
+
+    # outside pytest's tmp_path: shutil.rmtree, pytest's clean-up, would overflow the stack on it
+    top = Path(tempfile.mkdtemp(prefix="dotflow-deep-"))
+    try:
+        result = run_cli("start", "--step", "steps.ok", "-o", "file", "-p", str(top) + "/a" * 1_900, "-q")
+        assert result.returncode == 0, result.stderr
+        assert len(list(top.joinpath(*["a"] * 1_900).glob("*.json"))) == 2
+    finally:
+        _remove_deep(top / "a")
+        top.rmdir()
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a chain of nested folders bottom-up, without recursion."""
+    chain = [top]
+    while chain[-1].is_dir() and (chain[-1] / "a").is_dir():
+        chain.append(chain[-1] / "a")
+    for folder in reversed(chain):
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if not entry.is_dir():
+                    entry.unlink()
+            folder.rmdir()

@@ -326,6 +326,29 @@ def test_path_under_a_file_fails_with_one_dotflow_error(tmp_path: Path) -> None:
     _assert_one_line_naming(info.value, root)
 
 
+def test_check_refuses_a_path_that_cannot_be_a_folder(tmp_path: Path) -> None:
+    """check() raises the one-line StorageError for a file, a device or a path under a file, and
+    passes for a folder and for one not made yet (nothing is made)."""
+    (tmp_path / "file").write_text("x")
+    for path, says in ((tmp_path / "file", "it is a file, not a folder"),
+                       ("/dev/null", "it is a character device, not a folder"),
+                       (tmp_path / "file" / "below", "Not a directory")):
+        with pytest.raises(StorageError, match=says) as info:
+            StorageFile(path).check()
+        assert "\n" not in str(info.value)
+    StorageFile(tmp_path).check()
+    StorageFile(tmp_path / "later").check()
+    assert not (tmp_path / "later").exists()
+
+
+def test_check_refuses_a_path_too_long_for_its_files(tmp_path: Path) -> None:
+    """A path too long to hold file names under it is refused by check(), shown by its ends."""
+    path = "p" * 4_000
+    with pytest.raises(StorageError, match="the path is 4000 characters long, too long") as info:
+        StorageFile(path).check()
+    assert len(str(info.value)) < 400
+
+
 def test_a_workflow_on_a_bad_folder_stops_before_running(tmp_path: Path) -> None:
     """``start()`` on a storage folder that is a file raises the one-line DotflowError before any step runs."""
     blocker = tmp_path / "blocker"
