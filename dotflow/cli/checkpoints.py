@@ -103,11 +103,15 @@ def _storage(
     profile: str | None, config: str | None, provider: str | None, path: str | None
 ) -> tuple[ResolvedProfile, Storage]:
     from dotflow.profiles import resolve
+    from dotflow.profiles.build import storage
 
     setup_logging(quiet=True)
-    resolved = resolve(profile, config_path=config, overrides={"storage.provider": provider, "storage.path": path})
+    # the storage and the workflow id are all these commands read: a server or notifier setting
+    # that cannot be read (an unset ${DEV_TOKEN}) is not theirs to refuse
+    resolved = resolve(profile, config_path=config, overrides={"storage.provider": provider, "storage.path": path},
+                       sections=("storage", "workflow"))
     add_import_paths(resolved)
-    return resolved, resolved.config().storage
+    return resolved, storage(resolved.__getitem__, resolved.source)
 
 
 def _keys(storage: Storage, prefix: str) -> list[str]:

@@ -28,7 +28,7 @@ def logs(
     if path is None:
         from dotflow.profiles import resolve
 
-        path = str(resolve(profile, config_path=config)["log.path"])
+        path = str(resolve(profile, config_path=config, sections=("log",))["log.path"])  # all it reads
     try:
         fd = open_regular(path)  # a FIFO at the path would block for ever
     except FileNotFoundError:
