@@ -124,11 +124,15 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
             "checkpoint_time": task.current_context.time.isoformat() if task.resumed else None,
             "error": error,
         })
+    stored = _stored(flow)
     return {
         "workflow_id": flow.workflow_id,
         "status": "Completed" if workflow_ok(flow) else "Failed",
         "duration": round(elapsed, 6),
-        "results": _stored_where(flow),
+        # where the results are kept (the storage, as its repr), or null when nowhere but in memory,
+        # which the note says (a program tests the value, a person reads the note)
+        "results": stored,
+        "results_note": None if stored is not None else _IN_MEMORY,
         "tasks": tasks,
     }
 
@@ -197,13 +201,20 @@ def _reason(task: Task) -> str:
     return failure_reason(task.errors)
 
 
-def _stored_where(flow: DotFlow) -> str:
+_IN_MEMORY = "kept in memory only (StorageDefault); pick a storage to keep them: --storage file"
+
+
+def _stored(flow: DotFlow) -> str | None:
+    """The storage that keeps the results (its repr), or None when they are in memory only."""
     from dotflow.providers.storage_default import StorageDefault
 
     storage = flow.config.storage
-    if type(storage) is StorageDefault:
-        return "kept in memory only (StorageDefault); pick a storage to keep them: --storage file"
-    return f"stored in {storage!r}"
+    return None if type(storage) is StorageDefault else repr(storage)
+
+
+def _stored_where(flow: DotFlow) -> str:
+    stored = _stored(flow)
+    return _IN_MEMORY if stored is None else f"stored in {stored}"
 
 
 class LiveView:
