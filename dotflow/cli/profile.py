@@ -36,7 +36,10 @@ def _resolve(name: str | None, flag: str | None, config: str | None) -> Resolved
     if name is not None and flag is not None and name != flag:
         raise ConfigError(f"give the profile once: NAME {name!r} and --profile {flag!r} differ")
     setup_logging(quiet=True)  # warnings (unknown DOTFLOW_* variables, shadowed values) still show
-    return resolve(name or flag, config_path=config)
+    resolved = resolve(name or flag, config_path=config)
+    if name is not None and resolved.selected_by == "flag":
+        resolved.selected_by = "argument"  # `profile show dev`: the NAME argument chose it, not --profile
+    return resolved
 
 
 @app.command("list")
