@@ -47,6 +47,7 @@ def check_required(
     ]
     if missing:
         why = f" (selected by {selected_by})" if selected_by != "flag" else ""
+        them = "them" if len(missing) > 1 else "it"
         raise ConfigError(
-            f"profile {name!r}{why} needs {', '.join(missing)}; set them, or pass --profile {DEFAULT} to opt out"
+            f"profile {name!r}{why} needs {', '.join(missing)}; set {them}, or pass --profile {DEFAULT} to opt out"
         )
