@@ -14,7 +14,8 @@
     │   └── WorkerDiedError       the worker process running a step died (recorded on the task)
     ├── RemoteStepError           a step's exception from a worker process that cannot be re-created here
     ├── StepTimeoutError          a step ran past its timeout (recorded on the task, not raised by start())
-    └── StepExitError             a step called sys.exit() (recorded on the task, not raised by start())
+    ├── StepExitError             a step called sys.exit() (recorded on the task, not raised by start())
+    └── Interrupted               a signal or the process's exit cut the task short (recorded on the task)
 ```
 """
 
@@ -25,6 +26,7 @@ __all__ = [
     "DotflowError",
     "ExecutorError",
     "InputChangedError",
+    "Interrupted",
     "MissingExtraError",
     "RemoteStepError",
     "ServerError",
@@ -104,3 +106,10 @@ class RemoteStepError(DotflowError):
     """A step raised, in a worker process, an exception that cannot be re-created here; the
     message names its type and keeps its text, and the worker's traceback is its cause."""
 
+
+
+class Interrupted(DotflowError):
+    """A signal (SIGTERM, Ctrl-C), the interpreter's exit or ``Manager.interrupt()`` ended the run
+    before the task: what the task records (``TaskError.exception == "Interrupted"``, its message
+    ``interrupted by SIGTERM``), from the CLI and from a library run alike, whatever exception
+    carried the signal (KeyboardInterrupt, the CLI's RunInterrupted). Not raised by ``start()``."""

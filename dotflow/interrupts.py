@@ -42,6 +42,8 @@ from contextlib import contextmanager
 from time import monotonic
 from typing import Any, Callable, Iterable, Iterator, NoReturn, Protocol
 
+from dotflow.errors import Interrupted
+
 EXIT_OK = 0
 EXIT_FAILED = 1  # the workflow ran and failed (or a schedule had a failed run)
 EXIT_USAGE = 2  # a usage or configuration error: nothing ran
@@ -118,6 +120,15 @@ def interruption_message(cause: BaseException | None) -> str:
         except ValueError:
             pass
     return "interrupted"
+
+
+def interruption_error(cause: BaseException | None, message: str | None = None) -> Interrupted:
+    """The error a task cut short by ``cause`` (KeyboardInterrupt, RunInterrupted, None for the
+    process's exit) records: always ``Interrupted``, so a backend sees one type for a signal
+    wherever it was caught, with ``message`` (by default ``interruption_message(cause)``)."""
+    error = Interrupted(message or interruption_message(cause))
+    error.__cause__ = cause
+    return error
 
 
 # -- the registry ------------------------------------------------------------------------------

@@ -19,7 +19,7 @@ from dotflow.errors import UsageError
 from dotflow.execution.executors import check_executor, executor_problem, max_workers_problem
 from dotflow.types import VALID_POLICIES, TypeExecution
 
-__all__ = ["OPTIONS", "RUN_DEFAULTS", "UNSET", "Option", "RunSettings"]
+__all__ = ["OPTIONS", "RUN_DEFAULTS", "UNSET", "Option", "RunSettings", "is_unset", "profile_or"]
 
 T = TypeVar("T")
 
@@ -28,16 +28,36 @@ MODES = TypeExecution.ALL
 
 
 class _Unset:
-    __slots__ = ()
+    """A run option's argument left out: the workflow's run default decides. ``shown`` is what a
+    signature shows for it."""
+
+    __slots__ = ("shown",)
+
+    def __init__(self, shown: str) -> None:
+        self.shown = shown
 
     def __repr__(self) -> str:
-        return "UNSET"
+        return self.shown
 
 
-UNSET: Any = _Unset()
-"""``DotFlow.start``'s default for a run option: the workflow's run defaults decide (the resolved
+UNSET: Any = _Unset("UNSET")
+"""A run option left out of ``DotFlow.start``: the workflow's run defaults decide (the resolved
 profile's values, else each option's own default). None cannot say it: ``max_workers=None`` is a
-value (the CPU count), which wins over a profile's."""
+value (the CPU count), which wins over a profile's. ``start()``'s signature shows each option's
+as ``profile_or(<its default>)``, which means the same."""
+
+
+def profile_or(default: Any) -> Any:
+    """``DotFlow.start``'s default for a run option, as its signature shows it: the workflow's run
+    default, which is the resolved profile's value, else ``default`` (the option's own, as
+    ``RUN_DEFAULTS`` has it). Passed or left as it is, it counts as not given, as ``UNSET`` does:
+    the value comes from the run defaults, never from this argument."""
+    return _Unset(f"profile_or({default!r})")
+
+
+def is_unset(value: Any) -> bool:
+    """Whether ``value`` is a run option left out (``UNSET``, or a ``profile_or(...)`` default)."""
+    return isinstance(value, _Unset)
 
 
 class Option(Generic[T]):
@@ -194,13 +214,13 @@ class RunSettings(Mapping[str, Any]):
 
     @classmethod
     def from_arguments(cls, defaults: Mapping[str, Any], **arguments: Any) -> RunSettings:
-        """The settings of a run given ``arguments`` (``start()``'s): each one that is ``UNSET``
-        (or None, for an option where None means unset) takes its value from ``defaults`` (the
+        """The settings of a run given ``arguments`` (``start()``'s): each one left unset (``UNSET``,
+        ``profile_or(...)``, or None for an option where None means unset) takes its value from ``defaults`` (the
         workflow's: its profile's, or ``RUN_DEFAULTS``); then every value is checked."""
         values = {option.name: defaults[option.name] for option in OPTIONS}
         for name, value in arguments.items():
             option = _BY_NAME.get(name)
-            if value is UNSET or (value is None and option is not None and option.none_is_unset):
+            if is_unset(value) or (value is None and option is not None and option.none_is_unset):
                 continue
             values[name] = value
         return cls(**values)

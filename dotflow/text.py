@@ -27,9 +27,10 @@ def failure_reason(errors: list[TaskError] | None) -> str:
     """``<ExceptionType>: <message>`` of the last error, on one short line ("" without errors)."""
     if not errors:
         return ""
+    from dotflow.errors import Interrupted
     from dotflow.redact import one_line
 
     last = errors[-1]
-    if isinstance(last.error, (KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
+    if isinstance(last.error, (Interrupted, KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
         return one_line(last.message, _FAILURE_TEXT)
     return f"{last.exception}: {one_line(last.message, _FAILURE_TEXT)}"

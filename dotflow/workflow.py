@@ -13,7 +13,7 @@ from dotflow.execution.manager import Manager, check_callback
 from dotflow.ids import workflow_id_problem
 from dotflow.profiles.active import active_profile, nothing_to_resolve, profile_for
 from dotflow.reporting import Reporter
-from dotflow.settings import RUN_DEFAULTS, UNSET, RunSettings
+from dotflow.settings import RUN_DEFAULTS, RunSettings, profile_or
 from dotflow.task import Task
 
 if TYPE_CHECKING:
@@ -84,15 +84,15 @@ class DotFlow:
 
     def start(
         self,
-        mode: str = UNSET,
-        keep_going: bool = UNSET,
+        mode: str = profile_or("sequential"),
+        keep_going: bool = profile_or(False),
         on_success: Callable[..., Any] | None = None,
         on_failure: Callable[..., Any] | None = None,
-        resume: bool = UNSET,
-        on_input_change: str = UNSET,
+        resume: bool = profile_or(False),
+        on_input_change: str = profile_or("reuse"),
         fingerprint: str | None = None,
-        max_workers: int | None = UNSET,
-        executor: Any = UNSET,
+        max_workers: int | None = profile_or(None),
+        executor: Any = profile_or("thread"),
     ) -> Manager:
         """Run the workflow and return its Manager.
 
@@ -110,8 +110,9 @@ class DotFlow:
         ``concurrent.futures.Executor``; statuses, retries, timeouts, callbacks, storage and
         reports stay on this process's threads whatever it is (see ``dotflow.execution.executors``).
 
-        An option left ``UNSET`` (and ``executor=None``) takes the workflow's run default: the
-        resolved profile's ``[workflow]`` value, else the option's own default (``dotflow.settings``).
+        A run option left out (its default, ``profile_or(x)``; also ``UNSET``, and ``executor=None``)
+        takes the workflow's run default: the resolved profile's ``[workflow]`` value, else the
+        option's own default ``x`` (``dotflow.settings``).
         """
         settings = RunSettings.from_arguments(
             self._defaults, mode=mode, keep_going=keep_going, resume=resume, on_input_change=on_input_change,

@@ -13,7 +13,7 @@ import pytest
 
 from dotflow import Config, Context, DotFlow, TypeStatus, action
 from dotflow.abc.storage import Storage
-from dotflow.errors import DotflowError, InputChangedError
+from dotflow.errors import DotflowError, InputChangedError, StorageError
 from dotflow.providers import StorageDefault, StorageFile
 
 RUNS: list[str] = []
@@ -506,6 +506,29 @@ def test_a_custom_storage_still_resumes_and_resets() -> None:
     assert RUNS == []
     _pipeline(storage, seed="seed-2").start(resume=True, on_input_change="reset")
     assert RUNS == ["extract", "transform", "load"]
+
+
+class UnreachableStorage(DictStorage):
+    """A custom storage whose disk or network is gone: every ``get`` and ``post`` raises OSError."""
+
+    def get(self, key: str) -> Context:
+        raise OSError(5, "Input/output error")
+
+    def post(self, key: str, context: Context) -> None:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+
+def test_a_custom_storage_failing_before_the_run_is_one_storage_error() -> None:
+    """A plugin Storage raising OSError while the run prepares its checkpoints: start() raises one
+    StorageError naming the storage and the error, and no task runs."""
+    flow = _pipeline(UnreachableStorage())
+    with pytest.raises(StorageError) as info:
+        flow.start(resume=True)
+    message = str(info.value)
+    assert message.startswith("UnreachableStorage failed while the run read and wrote its checkpoints")
+    assert "OSError: [Errno 5] Input/output error" in message and "\n" not in message
+    assert RUNS == []
+    assert {task.status for task in flow.result_task()} == {TypeStatus.NOT_STARTED}
 
 
 def test_reset_deletes_the_old_checkpoints(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from dotflow import Config, DotFlow
 from dotflow.errors import UsageError
-from dotflow.settings import OPTIONS, RUN_DEFAULTS, UNSET, Option, RunSettings
+from dotflow.settings import OPTIONS, RUN_DEFAULTS, UNSET, Option, RunSettings, is_unset, profile_or
 
 NAMES = ["mode", "keep_going", "resume", "on_input_change", "executor", "max_workers"]
 
@@ -43,11 +43,27 @@ def test_workflow_options_gives_every_option_by_name(tmp_path: Any) -> None:
 
 
 def test_start_takes_every_option_unset_by_default() -> None:
-    """DotFlow.start has a parameter for every option, defaulting to UNSET, so the run default decides."""
+    """DotFlow.start has a parameter for every option, left unset by default, so the run default decides."""
     parameters = inspect.signature(DotFlow.start).parameters
-    assert all(parameters[name].default is UNSET for name in NAMES)
+    assert all(is_unset(parameters[name].default) for name in NAMES)
     assert list(parameters) == ["self", "mode", "keep_going", "on_success", "on_failure", "resume", "on_input_change",
                                 "fingerprint", "max_workers", "executor"]
+
+
+def test_start_signature_shows_each_option_default() -> None:
+    """DotFlow.start's signature names each option's real default, where help() and the API page
+    show it: profile_or('sequential') for mode, and so on (it showed UNSET for every one)."""
+    parameters = inspect.signature(DotFlow.start).parameters
+    for option in OPTIONS:
+        assert repr(parameters[option.name].default) == f"profile_or({option.default!r})", option.name
+
+
+def test_profile_or_counts_as_not_given() -> None:
+    """A profile_or(...) argument, whatever default it names, takes the run default, as UNSET does."""
+    profile = {**RUN_DEFAULTS, "mode": "parallel", "keep_going": True}
+    settings = RunSettings.from_arguments(profile, mode=profile_or("background"), keep_going=UNSET)
+    assert (settings.mode, settings.keep_going) == ("parallel", True)
+    assert repr(UNSET) == "UNSET" and is_unset(UNSET) and not is_unset(None)
 
 
 def test_run_defaults_are_the_option_defaults() -> None:

@@ -8,7 +8,9 @@ from typing import Any
 
 import typer
 
-from dotflow.cli.common import EXIT_USAGE
+from dotflow.cli import streams
+from dotflow.cli.common import EXIT_FAILED, EXIT_USAGE
+from dotflow.cli.streams import echo
 from dotflow.errors import DotflowError
 from dotflow.interrupts import RunInterrupted, interruption_message
 
@@ -25,7 +27,7 @@ def _version(value: bool) -> None:
     if value:
         from dotflow import __version__
 
-        typer.echo(f"dotflow {__version__}")
+        echo(f"dotflow {__version__}")
         raise typer.Exit()
 
 
@@ -38,7 +40,7 @@ def _root(
 ) -> None:
     """Run dotflow pipelines, and inspect the runner profiles they resolve."""
     if ctx.invoked_subcommand is None:  # plain `dotflow`: the help, exit 0, as 1.x printed its description
-        typer.echo(ctx.get_help())
+        echo(ctx.get_help())
         raise typer.Exit()
 
 
@@ -83,29 +85,43 @@ def _help_hint(exc: Any) -> str:
 
 
 def run(argv: list[str] | None = None) -> None:
-    """Run the CLI: exit 2 with one line on a usage or configuration error, never a traceback."""
+    """Run the CLI: exit 2 with one line on a usage or configuration error, never a traceback.
+
+    A standard stream that is closed or cannot be written never stops a command (``streams``): what
+    was meant for it is dropped, and the exit code is the command's own."""
+    streams.reopen_closed()
     _register(argv)
+    code = _invoke(argv)
+    streams.settle()
+    sys.exit(code)
+
+
+def _invoke(argv: list[str] | None) -> int:
     try:
         code = app(args=argv, standalone_mode=False, prog_name="dotflow")
     except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        return int(exc.exit_code)
     except (typer.Abort, KeyboardInterrupt):
-        typer.echo("error: interrupted", err=True)
-        sys.exit(130)
+        echo("error: interrupted", err=True)
+        return 130
     except RunInterrupted as exc:  # SIGTERM before the run started (while the steps imported, say)
-        typer.echo(f"error: {interruption_message(exc)}", err=True)
-        sys.exit(exc.code)
+        echo(f"error: {interruption_message(exc)}", err=True)
+        return exc.code if isinstance(exc.code, int) else EXIT_USAGE
     except DotflowError as exc:
-        typer.echo(f"error: {exc}", err=True)
-        sys.exit(EXIT_USAGE)
+        echo(f"error: {exc}", err=True)
+        return EXIT_USAGE
     except Exception as exc:
+        if streams.write_failure(exc):  # what typer itself prints (--help) could not be written
+            streams.settle()
+            echo(f"error: cannot write the output: {streams.describe_failure(exc)}", err=True)
+            return EXIT_FAILED
         if not _is_usage_error(exc):
             raise
         if type(exc).__name__ == "NoArgsIsHelpError":
-            typer.echo(exc.format_message())  # type: ignore[attr-defined]
+            echo(exc.format_message())  # type: ignore[attr-defined]
         else:
-            typer.echo(f"error: {exc.format_message()}{_help_hint(exc)}", err=True)  # type: ignore[attr-defined]
-        sys.exit(EXIT_USAGE)
+            echo(f"error: {exc.format_message()}{_help_hint(exc)}", err=True)  # type: ignore[attr-defined]
+        return EXIT_USAGE
     if code == 130:  # typer turns a Ctrl-C it catches into exit code 130 (older ones raise Abort)
-        typer.echo("error: interrupted", err=True)
-    sys.exit(code if isinstance(code, int) else 0)
+        echo("error: interrupted", err=True)
+    return code if isinstance(code, int) else 0

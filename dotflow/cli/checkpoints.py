@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from dotflow.cli.common import add_import_paths, setup_logging
+from dotflow.cli.streams import echo
 from dotflow.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -48,7 +49,7 @@ def list_checkpoints(
     wanted = workflow_id or resolved["workflow.id"]
     found = _by_workflow(_keys(storage, f"{wanted}-" if wanted else ""), wanted)
     if as_json:
-        typer.echo(json.dumps({"storage": repr(storage), "workflows": found}, indent=2))
+        echo(json.dumps({"storage": repr(storage), "workflows": found}, indent=2))
         return
     from dotflow.cli.output import checkpoint_lines, echo_lines
 
@@ -86,7 +87,7 @@ def clear_checkpoints(
             keys = [key for key in keys if key.endswith(f"-{checksum}") and _TASK_KEY.match(key)]
         if not keys:
             listed = ", ".join(stored) if stored else "none"
-            typer.echo(
+            echo(
                 f"no checkpoint of {task!r} (group {group!r}) in workflow {wanted!r} (stored: {listed}); --task takes "
                 "the step as the summary names it (pkg.mod.fn) or a task id from 'dotflow checkpoints list'"
             )
@@ -95,18 +96,22 @@ def clear_checkpoints(
     inputs = sum(1 for key in keys if not _TASK_KEY.match(key) and storage.delete(key) is not False)
     what = f"{task!r} of workflow {wanted!r}" if task else f"workflow {wanted!r}"
     also = " and its inputs fingerprint" if inputs else ""
-    typer.echo(f"dropped {tasks} checkpoint(s){also} of {what} from {storage!r}")
+    echo(f"dropped {tasks} checkpoint(s){also} of {what} from {storage!r}")
 
 
 def _storage(
     profile: str | None, config: str | None, provider: str | None, path: str | None
 ) -> tuple[ResolvedProfile, Storage]:
     from dotflow.profiles import resolve
+    from dotflow.profiles.build import storage
 
     setup_logging(quiet=True)
-    resolved = resolve(profile, config_path=config, overrides={"storage.provider": provider, "storage.path": path})
+    # the storage and the workflow id are all these commands read: a server or notifier setting
+    # that cannot be read (an unset ${DEV_TOKEN}) is not theirs to refuse
+    resolved = resolve(profile, config_path=config, overrides={"storage.provider": provider, "storage.path": path},
+                       sections=("storage", "workflow"))
     add_import_paths(resolved)
-    return resolved, resolved.config().storage
+    return resolved, storage(resolved.__getitem__, resolved.source)
 
 
 def _keys(storage: Storage, prefix: str) -> list[str]:

@@ -11,6 +11,7 @@ from typing import Any, Callable, Optional, TypeVar
 
 import typer
 
+from dotflow.cli.streams import echo
 from dotflow.errors import UsageError
 from dotflow.interrupts import EXIT_FAILED as EXIT_FAILED  # noqa: F401  (the exit codes are owned there)
 from dotflow.interrupts import EXIT_USAGE
@@ -103,7 +104,7 @@ def setup_logging(quiet: bool = False, verbosity: int = 0) -> None:
 
 def fail(message: str, code: int = EXIT_USAGE) -> typer.Exit:
     """Print ``error: <message>`` as one line on stderr and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
 

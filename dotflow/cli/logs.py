@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-import shutil
+import errno
+import os
 import sys
-from typing import Optional
+from typing import BinaryIO, Optional
 
 import typer
 
+from dotflow.cli import streams
 from dotflow.cli.common import EXIT_FAILED
+from dotflow.cli.streams import echo
+from dotflow.fileio import NotRegularFileError, open_regular
 
 _CHUNK = 1 << 16
 
@@ -24,22 +28,54 @@ def logs(
     if path is None:
         from dotflow.profiles import resolve
 
-        path = str(resolve(profile, config_path=config)["log.path"])
+        path = str(resolve(profile, config_path=config, sections=("log",))["log.path"])  # all it reads
     try:
-        with open(path, "rb") as file:
-            sys.stdout.flush()
-            shutil.copyfileobj(file, sys.stdout.buffer, _CHUNK)
+        fd = open_regular(path)  # a FIFO at the path would block for ever
     except FileNotFoundError:
-        typer.echo(
+        echo(
             f"error: no log file at {path}; runs write one with [log] output = \"file\" (or LogDefault(output="
             "\"file\")), or give its place with --path",
             err=True,
         )
         return EXIT_FAILED
     except IsADirectoryError:
-        typer.echo(f"error: {path} is a folder; give the log file with --path", err=True)
+        echo(f"error: {path} is a folder; give the log file with --path", err=True)
+        return EXIT_FAILED
+    except NotRegularFileError as exc:
+        echo(f"error: {path} is {exc.kind}, not a log file; give the log file with --path", err=True)
         return EXIT_FAILED
     except OSError as exc:  # unreadable: permissions, a broken disk
-        typer.echo(f"error: cannot read the log file {path}: {exc.strerror or exc}", err=True)
+        echo(f"error: cannot read the log file {path}: {exc.strerror or exc}", err=True)
         return EXIT_FAILED
-    return 0
+    with os.fdopen(fd, "rb") as file:
+        return _copy(file, path)
+
+
+def _copy(file: BinaryIO, path: str) -> int:
+    """Copy the log to stdout, telling a file that cannot be read from a stdout that cannot be written."""
+    try:
+        sys.stdout.flush()
+        out = sys.stdout.buffer
+    except (AttributeError, OSError, ValueError) as exc:
+        return _unwritable(exc)
+    while True:
+        try:
+            chunk = file.read(_CHUNK)
+        except OSError as exc:
+            echo(f"error: cannot read the log file {path}: {exc.strerror or exc}", err=True)
+            return EXIT_FAILED
+        try:
+            if not chunk:
+                out.flush()
+                return 0
+            out.write(chunk)
+        except (OSError, ValueError) as exc:
+            return _unwritable(exc)
+
+
+def _unwritable(exc: BaseException) -> int:
+    streams.recover("stdout", exc, warn=False)
+    if getattr(exc, "errno", None) == errno.EPIPE:
+        return 0  # the reader took what it wanted (`dotflow logs | head`)
+    echo(f"error: cannot write the log to stdout: {streams.describe_failure(exc)}", err=True)
+    return EXIT_FAILED

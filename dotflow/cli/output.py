@@ -14,8 +14,7 @@ import sys
 import time
 from typing import TYPE_CHECKING, Any
 
-import typer
-
+from dotflow.cli.streams import echo
 from dotflow.naming import step_name
 from dotflow.redact import one_line
 from dotflow.text import failure_reason
@@ -130,11 +129,15 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
             "checkpoint_time": task.current_context.time.isoformat() if task.resumed else None,
             "error": error,
         })
+    stored = _stored(flow)
     return {
         "workflow_id": flow.workflow_id,
         "status": "Completed" if workflow_ok(flow) else "Failed",
         "duration": round(elapsed, 6),
-        "results": _stored_where(flow),
+        # where the results are kept (the storage, as its repr), or null when nowhere but in memory,
+        # which the note says (a program tests the value, a person reads the note)
+        "results": stored,
+        "results_note": None if stored is not None else _IN_MEMORY,
         "tasks": tasks,
     }
 
@@ -203,13 +206,20 @@ def _reason(task: Task) -> str:
     return failure_reason(task.errors)
 
 
-def _stored_where(flow: DotFlow) -> str:
+_IN_MEMORY = "kept in memory only (StorageDefault); pick a storage to keep them: --storage file"
+
+
+def _stored(flow: DotFlow) -> str | None:
+    """The storage that keeps the results (its repr), or None when they are in memory only."""
     from dotflow.providers.storage_default import StorageDefault
 
     storage = flow.config.storage
-    if type(storage) is StorageDefault:
-        return "kept in memory only (StorageDefault); pick a storage to keep them: --storage file"
-    return f"stored in {storage!r}"
+    return None if type(storage) is StorageDefault else repr(storage)
+
+
+def _stored_where(flow: DotFlow) -> str:
+    stored = _stored(flow)
+    return _IN_MEMORY if stored is None else f"stored in {stored}"
 
 
 class LiveView:
@@ -232,7 +242,7 @@ class LiveView:
         """Shown on a terminal that can redraw, unless asked for plain output."""
         # rich draws nothing on a dumb terminal, and the log lines it replaces would be gone too
         dumb = os.environ.get("TERM", "").lower() in ("dumb", "unknown")
-        return not no_progress and not quiet and output == "text" and sys.stdout.isatty() and not dumb
+        return not no_progress and not quiet and output == "text" and _on_terminal(sys.stdout) and not dumb
 
     def __enter__(self) -> LiveView:
         if self._enabled:
@@ -268,6 +278,13 @@ class LiveView:
         return table
 
 
+def _on_terminal(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, OSError, ValueError):  # None, closed, or no descriptor: no terminal to draw on
+        return False
+
+
 _MARKS = {"pending": "·", "running": "▶", "retrying": "↻", "done": "✓", "failed": "✗", "resumed": "↺"}
 
 
@@ -286,4 +303,4 @@ def _state(task: Task) -> tuple[str, str]:
 
 def echo_lines(lines: list[str], err: bool = False) -> None:
     for line in lines:
-        typer.echo(line, err=err)
+        echo(line, err=err)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 from dotflow.cli.common import add_import_paths, fail, setup_logging
+from dotflow.cli.streams import echo
 from dotflow.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -35,7 +36,10 @@ def _resolve(name: str | None, flag: str | None, config: str | None) -> Resolved
     if name is not None and flag is not None and name != flag:
         raise ConfigError(f"give the profile once: NAME {name!r} and --profile {flag!r} differ")
     setup_logging(quiet=True)  # warnings (unknown DOTFLOW_* variables, shadowed values) still show
-    return resolve(name or flag, config_path=config)
+    resolved = resolve(name or flag, config_path=config)
+    if name is not None and resolved.selected_by == "flag":
+        resolved.selected_by = "argument"  # `profile show dev`: the NAME argument chose it, not --profile
+    return resolved
 
 
 @app.command("list")
@@ -52,14 +56,14 @@ def list_profiles(config: Optional[str] = typer.Option(None, "--config", help=_C
     width = max(len(name) for name in listing.profiles)
     for name, where in listing.profiles.items():
         mark = "*" if name == listing.selected else " "
-        typer.echo(f"{mark} {name.ljust(width)}  {where}")
+        echo(f"{mark} {name.ljust(width)}  {where}")
     if listing.selected is not None:
-        typer.echo(f"\nselected: {listing.selected} (by {listing.selected_by})")
+        echo(f"\nselected: {listing.selected} (by {listing.selected_by})")
     try:
         _resolve(None, None, config)  # also logs the warnings, such as a misspelt DOTFLOW_* variable
     except ConfigError as exc:
         why = "no profile can be selected" if listing.selected is None else "the selected profile does not resolve"
-        typer.echo(f"warning: {why}: {exc}", err=True)
+        echo(f"warning: {why}: {exc}", err=True)
 
 
 @app.command("show")
@@ -74,7 +78,7 @@ def show(
     resolved = _resolve(name, profile, config)
     data = resolved.as_dict(show_secrets=show_secrets)
     if as_json:
-        typer.echo(json.dumps(data, indent=2))
+        echo(json.dumps(data, indent=2))
         return
     from dotflow.cli.output import echo_lines, profile_table
 
@@ -105,7 +109,7 @@ def check(
         if not built.is_default(role) or (role == "log" and resolved["log.output"] != "logger")
     ]
     providers = ", ".join(f"{role} {getattr(built, role)!r}" for role in ("storage", "server", *chosen))
-    typer.echo(f"profile {resolved.name!r} is valid: {providers}")
+    echo(f"profile {resolved.name!r} is valid: {providers}")
     if not ping:
         return
     server_ping = getattr(built.server, "ping", None)
@@ -116,7 +120,7 @@ def check(
                           f"{_no_server_advice(resolved)}")
     failures = []
     if server_ping is None:
-        typer.echo(f"server: none to ping ({_no_server_advice(resolved)})")
+        echo(f"server: none to ping ({_no_server_advice(resolved)})")
     else:
         shown_url = resolved.as_dict()["settings"]["server.base_url"]["value"]  # token and password masked
         result = server_ping()
@@ -124,18 +128,18 @@ def check(
         if code:
             failures.append(message)
         else:
-            typer.echo(message)
+            echo(message)
     if not in_memory:
         problem = _probe_storage(built.storage)
         if problem:
             failures.append(problem)
         else:
-            typer.echo(f"storage reached: {built.storage!r} took a probe entry, gave it back and deleted it")
+            echo(f"storage reached: {built.storage!r} took a probe entry, gave it back and deleted it")
     if notify_ping is not None:
         result = notify_ping()
         service = getattr(built.notify, "service", type(built.notify).__name__)
         if result:
-            typer.echo(f"notify reached: {service} accepted the secret ({result.detail}); no message was sent")
+            echo(f"notify reached: {service} accepted the secret ({result.detail}); no message was sent")
         elif str(result.status.value) == "auth":
             failures.append(f"{service} refused the notifier's secret ({result.detail}); "
                             "check notify.token or notify.webhook_url")
@@ -244,5 +248,5 @@ def init(
         raise ConfigError(f"{config} already exists; edit it, or pass --config to write elsewhere") from None
     except OSError as exc:
         raise ConfigError(f"cannot write {config}: {exc.strerror}") from None
-    typer.echo(f"wrote {config}; see it resolved with: dotflow profile show")
+    echo(f"wrote {config}; see it resolved with: dotflow profile show")
 

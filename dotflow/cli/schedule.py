@@ -26,6 +26,7 @@ from dotflow.cli.common import (
     with_run_flags,
 )
 from dotflow.cli.start import prepare_run
+from dotflow.cli.streams import echo
 from dotflow.errors import DotflowError, UsageError
 from dotflow.redact import describe
 
@@ -129,7 +130,7 @@ class _Schedule:
         if self.signal is not None:
             return self._end_after_signal(self.signal)
         completed = self.runs - self.failed
-        typer.echo(f"schedule ended after {_runs(self.runs)}: {completed} completed, {self.failed} failed")
+        echo(f"schedule ended after {_runs(self.runs)}: {completed} completed, {self.failed} failed")
         return EXIT_FAILED if self.failed else 0
 
     def run_once(self) -> None:
@@ -198,7 +199,7 @@ class _Schedule:
     def _line(self, number: int, flow: DotFlow, ok: bool, elapsed: float, note: str = "") -> None:
         from dotflow.cli.output import run_line
 
-        typer.echo(run_line(number, flow, ok, elapsed, note))
+        echo(run_line(number, flow, ok, elapsed, note))
 
     def _end_interrupted(self, exc: BaseException) -> None:
         """A signal came during a run in this thread: that run's tasks are Failed (the Manager
@@ -215,7 +216,7 @@ class _Schedule:
             interrupts.flush_reports([flow.reporter], signalled=True)
             flushed = "; pending reports were flushed" if flow.reporter.remote else ""
             self._line(number, flow, False, elapsed, "interrupted by a signal")
-        typer.echo(f"error: interrupted by a signal{flushed}", err=True)
+        echo(f"error: interrupted by a signal{flushed}", err=True)
         interrupts.end_process(interrupts.exit_code_of(exc))
 
     def _end_after_signal(self, signum: int) -> int:
@@ -226,7 +227,7 @@ class _Schedule:
         name = signal.Signals(signum).name
         if self.going:  # --overlap parallel: runs on their own threads get a bounded grace
             if self.scheduler.join(PARALLEL_GRACE):
-                typer.echo(f"schedule stopped by {name} after {_runs(self.runs)}; the runs still going ended")
+                echo(f"schedule stopped by {name} after {_runs(self.runs)}; the runs still going ended")
                 return 0
             with self.lock:
                 going, others = self.going, list(self.others.values())
@@ -241,10 +242,10 @@ class _Schedule:
                     abandon(flow.reporter, flow.task.queue, RunInterrupted(128 + signum), message=message)
             interrupts.interrupt(runs, message)
             interrupts.flush_reports([flow.reporter for flow in others], signalled=True)
-            typer.echo(f"error: schedule stopped by {name}; {_runs(going)} still going after {PARALLEL_GRACE:g}s "
-                       "were cut off and reported Failed", err=True)
+            echo(f"error: schedule stopped by {name}; {_runs(going)} still going after {PARALLEL_GRACE:g}s "
+                 "were cut off and reported Failed", err=True)
             interrupts.end_process(interrupts.signal_exit_code(signum))
-        typer.echo(f"schedule stopped by {name} after {_runs(self.runs)}")
+        echo(f"schedule stopped by {name} after {_runs(self.runs)}")
         return 0
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
+from dotflow.cli import streams
 from dotflow.cli.common import (
     CALLBACK,
     CONFIG,
@@ -29,6 +30,7 @@ from dotflow.cli.common import (
     setup_logging,
     with_run_flags,
 )
+from dotflow.cli.streams import echo
 from dotflow.errors import DotflowError, UsageError
 from dotflow.interrupts import RunInterrupted
 from dotflow.redact import describe
@@ -83,14 +85,14 @@ def start(
     live = LiveView(flow, LiveView.wanted(no_progress, quiet, output))
     elapsed, interrupted = _run(resolved, flow, live, output == "json")
     if output == "json":
-        typer.echo(json.dumps(as_json(flow, elapsed)))
+        echo(json.dumps(as_json(flow, elapsed)))
     else:
         echo_lines(summary(flow, elapsed))
         if verbose:
             echo_lines(tracebacks(flow), err=True)
     if interrupted is not None:
         flushed = "; pending reports were flushed" if flow.reporter.remote else ""
-        typer.echo(f"error: interrupted by a signal{flushed}", err=True)
+        echo(f"error: interrupted by a signal{flushed}", err=True)
         interrupts.end_process(interrupts.exit_code_of(interrupted))
     return 0 if workflow_ok(flow) else EXIT_FAILED
 
@@ -108,14 +110,14 @@ def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool)
             manager = flow.start(**resolved.workflow_options())
             manager.wait()
     except AssertionError as exc:
-        typer.echo(f"error: a step's assertion failed: {exc or 'AssertionError'}", err=True)
+        echo(f"error: a step's assertion failed: {exc or 'AssertionError'}", err=True)
     except (KeyboardInterrupt, RunInterrupted) as exc:
         interrupted = exc
         if manager is not None:  # the signal may land between start() returning and wait()
             manager.interrupt(exc)
     except SystemExit as exc:  # the workflow's own code (an on_failure callback) called sys.exit()
-        typer.echo(f"error: the workflow's code called sys.exit({exc.code!r}); the summary shows where it ended",
-                   err=True)
+        echo(f"error: the workflow's code called sys.exit({exc.code!r}); the summary shows where it ended",
+             err=True)
     except DotflowError as exc:  # the run could not start (storage unreachable, inputs changed, ...)
         report_failed_quietly(resolved, flow, exc)
         raise
@@ -166,6 +168,7 @@ def prepare_run(
     add_import_paths(resolved)
     flow = None
     try:
+        _check_storage_path(resolved)
         context = parse_json_flag(initial_context, "--initial-context")
         flow = build_flow(resolved, step, workflow, callback, context)
         check_flow(resolved, flow)
@@ -175,6 +178,15 @@ def prepare_run(
         report_failed_quietly(resolved, flow, exc)
         raise
     return resolved, flow
+
+
+def _check_storage_path(resolved: ResolvedProfile) -> None:
+    """A file storage's folder that cannot be one (``--path /dev/null``, a path too long) stops the
+    command before the workflow is built, whose tasks are announced ("Not started") as they are added."""
+    if resolved["storage.provider"] == "file":
+        from dotflow.providers.storage_file import StorageFile
+
+        StorageFile(resolved["storage.path"]).check()
 
 
 def _warn_unused_storage_flags(workflow: str | None, flow: DotFlow, flags: dict[str, Any]) -> None:
@@ -266,7 +278,11 @@ class _stdout_to_stderr:
         if not self._on:
             return
         self._stdout = sys.stdout
-        self._stdout.flush()
+        try:
+            self._stdout.flush()
+        except (OSError, ValueError) as exc:  # a stdout that cannot be written is the command's to settle
+            streams.recover("stdout", exc)
+            self._stdout = sys.stdout
         try:
             self._fd, target = self._stdout.fileno(), sys.stderr.fileno()
             self._saved_fd = os.dup(self._fd)
@@ -280,6 +296,15 @@ class _stdout_to_stderr:
             return
         sys.stdout = self._stdout
         if self._fd is not None and self._saved_fd is not None:
-            self._stdout.flush()  # what was buffered meanwhile belongs to stderr too
+            try:
+                self._stdout.flush()  # what was buffered meanwhile belongs to stderr too
+            except (OSError, ValueError):  # stderr cannot take it either: drained into /dev/null, not into the JSON
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, self._fd)
+                os.close(null)
+                try:
+                    self._stdout.flush()
+                except (OSError, ValueError):
+                    pass
             os.dup2(self._saved_fd, self._fd)
             os.close(self._saved_fd)

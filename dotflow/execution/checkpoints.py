@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, Sequence
 
 from dotflow.context import Context
-from dotflow.errors import InputChangedError
+from dotflow.errors import DotflowError, InputChangedError, StorageError
 from dotflow.lazy import LazyPattern
 
 if TYPE_CHECKING:
@@ -31,6 +33,13 @@ def prepare(
     warning; what they record then says they came from other inputs, or from several), drops
     them (``reset``) or stops before anything changes (``raise``).
     """
+    with _storage_errors(storage):
+        return _prepare(storage, workflow_id, tasks, current, resume, on_input_change)
+
+
+def _prepare(
+    storage: Storage, workflow_id: str, tasks: Sequence[Task], current: str, resume: bool, on_input_change: str
+) -> bool:
     key = f"{workflow_id}-inputs"
     stored = storage.get(key).storage
     if resume and stored is not None and stored != current:
@@ -61,6 +70,24 @@ def prepare(
             storage.post(key, Context(f"{_MIXED}{current}"))
         # else every checkpoint is reused as it is: they keep the inputs they were made from
     return resume
+
+
+@contextmanager
+def _storage_errors(storage: Storage) -> Iterator[None]:
+    """A storage that fails while the checkpoints are prepared (a plugin's ``get`` raising OSError,
+    a bucket SDK's own error) is a StorageError naming it: the run has not started, and the CLI
+    says so in one line. dotflow's own errors pass as they are."""
+    try:
+        yield
+    except DotflowError:
+        raise
+    except Exception as exc:
+        from dotflow.redact import describe
+
+        raise StorageError(
+            f"{type(storage).__name__} failed while the run read and wrote its checkpoints, before any task "
+            f"ran: {describe(exc)}; check that the storage is reachable (dotflow profile check --ping)"
+        ) from exc
 
 
 def warn_unfindable(workflow_id: str) -> None:

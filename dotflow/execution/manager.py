@@ -167,8 +167,8 @@ class Manager:
 
     def interrupt(self, reason: BaseException | None = None, message: str | None = None) -> None:
         """End the run now: every task not yet Completed or Failed becomes Failed with the
-        error ``message`` (by default "interrupted by SIGINT" for a KeyboardInterrupt,
-        "interrupted by SIGTERM" for the CLI's SIGTERM, else "interrupted"), the workflow is
+        error ``Interrupted`` and ``message`` (by default "interrupted by SIGINT" for a
+        KeyboardInterrupt, "interrupted by SIGTERM" for the CLI's SIGTERM, else "interrupted"), the workflow is
         reported Failed, and no later status change of this run is reported (a step still
         running on a worker thread may finish, but its task stays Failed). Does nothing once
         the run has ended.
@@ -188,7 +188,8 @@ class Manager:
             for task in self.tasks:
                 if task.ended:
                     continue
-                task.fail(TaskError(cause, task.retry_count + 1, traceback="", message=text))
+                error = interrupts.interruption_error(cause, text)
+                task.fail(TaskError(error, task.retry_count + 1, traceback="", message=text))
                 self.reporter.task_changed(task)
         self._finish()
         # a process pool's busy workers are killed now (steps in threads can only run on unseen),

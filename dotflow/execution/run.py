@@ -65,8 +65,12 @@ def abandon(reporter: Reporter, tasks: Iterable[Task], problem: BaseException | 
     before its Manager existed), leaves its unfinished ``tasks`` Failed with ``problem`` as their
     error (``message``: by default its own), and the reporter tells the server them and the
     workflow: the backend's rows wait on them."""
+    from dotflow.interrupts import RunInterrupted, interruption_error, interruption_message
     from dotflow.task import TaskError
 
+    if isinstance(problem, (KeyboardInterrupt, RunInterrupted)):  # a signal: recorded as every interruption is
+        message = message or interruption_message(problem)
+        problem = interruption_error(problem, message)
     failed = []
     for task in tasks:
         if task.ended:

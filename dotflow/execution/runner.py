@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from dotflow.context import Context
 from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
 from dotflow.execution.step import run_step
-from dotflow.interrupts import RunInterrupted, interruption_message
+from dotflow.interrupts import RunInterrupted, interruption_error, interruption_message
 from dotflow.logs import TRACEBACK_LOGGER, log_event
 from dotflow.naming import task_label
 from dotflow.task import TaskError
@@ -45,7 +45,7 @@ def run_task(task: Task, previous: Context | None, run: Run) -> Context:
         _attempt(task, previous, storage, key, run)
     except (KeyboardInterrupt, SystemExit) as exc:
         # SIGINT/SIGTERM mid-step: say so to the observer (Failed) before the process unwinds
-        _fail(task, task.retry_count + 1, exc, run, interruption_message(exc))
+        _fail(task, task.retry_count + 1, interruption_error(exc), run, interruption_message(exc))
         raise
     if not task.has_result:  # failed: the callback and the next task see an empty Context
         task.current_context = Context(None, task.task_id, task.workflow_id)

@@ -198,7 +198,8 @@ def _require(get: Get, source: Get, chooser: str, keys: tuple[str, ...]) -> None
     missing = [key for key in keys if not get(key)]
     if missing:
         names = ", ".join(f"{key} (DOTFLOW_{key.replace('.', '_').upper()})" for key in missing)
-        raise ConfigError(f"{chooser} is {get(chooser)!r} (from {source(chooser)}) but {names} is not set")
+        verb = "are" if len(missing) > 1 else "is"
+        raise ConfigError(f"{chooser} is {get(chooser)!r} (from {source(chooser)}) but {names} {verb} not set")
 
 
 def plugin(key: str, spec: str, contract: type) -> Any:

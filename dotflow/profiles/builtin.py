@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from dotflow.errors import ConfigError
 from dotflow.profiles.setting import Layer, Setting
 
@@ -33,13 +35,19 @@ def builtin_layer(name: str) -> Layer:
     }
 
 
-def check_required(name: str, selected_by: str, values: dict[str, Setting]) -> None:
-    """Raise one ConfigError naming every required key of profile ``name`` left unset."""
+def check_required(
+    name: str, selected_by: str, values: dict[str, Setting], asked: Callable[[str], bool] = lambda dotted: True
+) -> None:
+    """Raise one ConfigError naming every required key of profile ``name`` left unset (of those
+    ``asked`` says the caller reads)."""
     missing = [
-        f"{dotted} (set {variable})" for dotted, variable in REQUIRED.get(name, ()) if values[dotted].value is None
+        f"{dotted} (set {variable})"
+        for dotted, variable in REQUIRED.get(name, ())
+        if asked(dotted) and values[dotted].value is None
     ]
     if missing:
         why = f" (selected by {selected_by})" if selected_by != "flag" else ""
+        them = "them" if len(missing) > 1 else "it"
         raise ConfigError(
-            f"profile {name!r}{why} needs {', '.join(missing)}; set them, or pass --profile {DEFAULT} to opt out"
+            f"profile {name!r}{why} needs {', '.join(missing)}; set {them}, or pass --profile {DEFAULT} to opt out"
         )

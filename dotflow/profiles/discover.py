@@ -52,7 +52,7 @@ def user_dir(env: Mapping[str, str]) -> str:
 def user_file(env: Mapping[str, str]) -> Document | None:
     """The user file, ``dotflow.toml`` in ``user_dir(env)``, if it exists."""
     path = os.path.abspath(os.path.join(user_dir(env), FILE_NAME))
-    return _read(path) if os.path.isfile(path) else None
+    return _read(path) if _present(path) else None
 
 
 def project_file(cwd: str, env: Mapping[str, str], config_path: str | os.PathLike[str] | None) -> Document | None:
@@ -64,10 +64,10 @@ def project_file(cwd: str, env: Mapping[str, str], config_path: str | os.PathLik
     folder = os.path.abspath(cwd)
     while True:
         candidate = os.path.join(folder, FILE_NAME)
-        if os.path.isfile(candidate):
+        if _present(candidate):
             return _read(candidate)
         candidate = os.path.join(folder, PYPROJECT)
-        if os.path.isfile(candidate):
+        if _present(candidate):
             document = _read(candidate, pyproject=True)
             if document is not None:
                 return document
@@ -75,6 +75,12 @@ def project_file(cwd: str, env: Mapping[str, str], config_path: str | os.PathLik
         if parent == folder:
             return None
         folder = parent
+
+
+def _present(path: str) -> bool:
+    """Whether ``path`` is there to be read as a settings file: anything but a folder. A FIFO or a
+    device named dotflow.toml is then refused by the reader in one line, rather than skipped."""
+    return os.path.exists(path) and not os.path.isdir(path)
 
 
 def _explicit(path: str, named_by: str) -> Document:

@@ -8,8 +8,10 @@ from bisect import bisect_left
 from typing import Any
 
 from dotflow.errors import ConfigError
+from dotflow.fileio import FileTooLargeError, NotRegularFileError, describe_size, read_regular
 from dotflow.lazy import LazyPattern
 
+MAX_BYTES = 1 << 20  # the most read of a dotflow.toml or pyproject.toml: a bigger one is a mistake, not settings
 _BARE = LazyPattern(r"[A-Za-z0-9_-]+")
 _AT = LazyPattern(r"\s*\(at line (\d+), column (\d+)\)\s*$")
 _AT_END = LazyPattern(r"\s*\(at end of document\)\s*$")
@@ -73,8 +75,16 @@ def _quote(key: str) -> str:
 def read(path: str, pyproject: bool = False) -> Document | None:
     """Parse ``path``. For a pyproject.toml, return None when it has no ``[tool.dotflow]`` table."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        raw = read_regular(path, limit=MAX_BYTES)
+    except NotRegularFileError as exc:  # a FIFO would block for ever, a device may never end
+        raise ConfigError(
+            f"{path}: it is {exc.kind}, not a settings file; make it a regular file, or remove it"
+        ) from None
+    except FileTooLargeError:
+        raise ConfigError(
+            f"{path}: the file is larger than {describe_size(MAX_BYTES)}, the most dotflow reads of a settings "
+            "file; keep it to its settings"
+        ) from None
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read the file: {exc.strerror or exc}") from None
     try:

@@ -8,14 +8,14 @@ ResolvedProfile, and ``Config.from_profile`` builds providers from them. Nothing
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, NamedTuple
 
-from dotflow.errors import ConfigError
+from dotflow.errors import ConfigError, UsageError
 from dotflow.profiles import builtin, discover, files
 from dotflow.profiles.env import env_layer, unknown_variables
 from dotflow.profiles.parse import Document
-from dotflow.profiles.schema import BY_NAME, KEYS, ONLY_FOR, flag_of
+from dotflow.profiles.schema import BY_NAME, KEYS, ONLY_FOR, SECTIONS, flag_of
 from dotflow.profiles.setting import Layer, Problems, Setting, merge, put
 from dotflow.text import did_you_mean
 
@@ -110,6 +110,7 @@ class Resolution(NamedTuple):
     warnings: list[str]
     profiles: dict[str, str]
     project_file: str | None
+    sections: tuple[str, ...] | None = None
 
 
 def resolve(
@@ -119,15 +120,17 @@ def resolve(
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    sections: Iterable[str] | None = None,
 ) -> Resolution:
     """``dotflow.profiles.resolve`` without the ResolvedProfile around it: the same arguments, the
     same ConfigError, the same warnings logged (each distinct one once per process)."""
     env = os.environ if env is None else env
     folder = os.getcwd() if cwd is None else os.fspath(cwd)
+    asked = _sections(sections)
     warnings: list[str] = []
     used: set[str] = set()
     try:
-        return _resolve(profile, config_path, env, folder, overrides or {}, warnings, used)
+        return _resolve(profile, config_path, env, folder, overrides or {}, warnings, used, asked)
     finally:
         # Logged even when resolution fails: a misspelt variable is often the cause.
         warnings[:0] = unknown_variables(env, used)
@@ -142,6 +145,18 @@ def resolve(
 
 
 _LOGGED: set[str] = set()
+
+
+def _sections(sections: Iterable[str] | None) -> tuple[str, ...] | None:
+    if sections is None:
+        return None
+    asked = tuple(sections) if not isinstance(sections, str) else (sections,)
+    for section in asked:
+        if section not in SECTIONS:
+            raise UsageError(
+                f"resolve(sections=...): no section is named {section!r}; use some of: {', '.join(SECTIONS)}"
+            )
+    return asked
 
 
 def find_documents(
@@ -163,6 +178,7 @@ def _resolve(
     overrides: Mapping[str, Any],
     warnings: list[str],
     used: set[str],
+    sections: tuple[str, ...] | None = None,
 ) -> Resolution:
     user, project = find_documents(config_path, env, folder)
     documents = [doc for doc in (user, project) if doc is not None]
@@ -191,12 +207,16 @@ def _resolve(
     # a mistake in a key the chosen provider does not read does no harm either: a shared [notify]
     # table may hold a Telegram token from a variable that a profile using Discord leaves unset
     problems = [(dotted, message) for dotted, message in problems if _read(merged, dotted)]
+    # and neither does one in a section the caller does not read: `dotflow checkpoints` reads the
+    # storage, never the server, so an unset ${DEV_TOKEN} there must not stop it
+    problems = [(dotted, message) for dotted, message in problems if _asked(dotted, sections)]
     if problems:
         raise ConfigError("; ".join(message for _, message in problems))
 
     settings = {key.dotted: merged[key.section][key.name] for key in KEYS}
-    builtin.check_required(name, selected_by, settings)
-    for warning in (_resume_warning(settings), _half_server_warning(settings), _unused_storage_warning(settings)):
+    builtin.check_required(name, selected_by, settings, lambda dotted: _asked(dotted, sections))
+    for about, warn in _WARNINGS:
+        warning = warn(settings) if all(_asked(f"{section}.", sections) for section in about) else None
         if warning:
             warnings.append(warning)
     if env.get("WORKFLOW_ID") == "" and name != builtin.MANAGED:
@@ -204,8 +224,13 @@ def _resolve(
         warnings.append("WORKFLOW_ID is set but empty, so it counts as unset and managed mode is off")
     return Resolution(
         name, selected_by, [doc.path for doc in documents], settings, warnings, known,
-        project.path if project is not None else None,
+        project.path if project is not None else None, sections,
     )
+
+
+def _asked(dotted: str, sections: tuple[str, ...] | None) -> bool:
+    """Whether key ``dotted`` (a problem's, "" when it names no key) is in the sections asked for."""
+    return sections is None or not dotted or dotted.partition(".")[0] in sections
 
 
 def _read(merged: Layer, dotted: str) -> bool:
@@ -271,6 +296,15 @@ def _resume_warning(settings: Mapping[str, Setting]) -> str | None:
         f"workflow.resume is on (from {resume.source}) but storage.provider is {provider.value!r} "
         f"(from {provider.source}); resume needs a persistent storage (file, s3, gcs) to find earlier results"
     )
+
+
+# The warnings about the resolved settings, each with the sections it reads (given only when
+# every one of them was asked for).
+_WARNINGS: tuple[tuple[tuple[str, ...], Callable[[Mapping[str, Setting]], str | None]], ...] = (
+    (("workflow", "storage"), _resume_warning),
+    (("server",), _half_server_warning),
+    (("storage",), _unused_storage_warning),
+)
 
 
 def known_profiles(documents: list[Document]) -> dict[str, str]:

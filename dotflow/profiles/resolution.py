@@ -6,7 +6,7 @@ The resolving itself (the layers and their one fixed precedence order) is in ``p
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from dotflow.errors import ConfigError
@@ -21,6 +21,7 @@ def resolve(
     env: Mapping[str, str] | None = None,
     cwd: str | os.PathLike[str] | None = None,
     overrides: Mapping[str, Any] | None = None,
+    sections: Iterable[str] | None = None,
 ) -> ResolvedProfile:
     """Resolve a profile into settings with their sources.
 
@@ -29,9 +30,16 @@ def resolve(
     (None values are ignored, an empty string is an error). Raises ConfigError with one line on
     any mistake. Warnings are kept on ``.warnings`` and logged, each distinct one once per
     process: a program that builds many ``DotFlow()`` hears about a misspelt variable once.
+
+    ``sections`` (``("storage", "workflow")``) names the tables the caller reads: a value that
+    cannot be read elsewhere (an unset variable, a bad value) is then no error, and keeps the
+    value of the layer below (``dotflow checkpoints`` reads the storage, so an unset server token
+    does not stop it). Such a profile builds no ``config()``. By default every table is checked.
     """
     return ResolvedProfile(
-        *precedence.resolve(profile, config_path=config_path, env=env, cwd=cwd, overrides=overrides)
+        *precedence.resolve(
+            profile, config_path=config_path, env=env, cwd=cwd, overrides=overrides, sections=sections
+        )
     )
 
 

@@ -18,7 +18,7 @@ class ResolvedProfile:
     ``settings`` holds every key of the table, in table order, each with its value and source.
     """
 
-    __slots__ = ("files", "name", "profiles", "project_file", "selected_by", "settings", "warnings")
+    __slots__ = ("files", "name", "profiles", "project_file", "sections", "selected_by", "settings", "warnings")
 
     def __init__(
         self,
@@ -29,6 +29,7 @@ class ResolvedProfile:
         warnings: list[str],
         profiles: dict[str, str],
         project_file: str | None = None,
+        sections: tuple[str, ...] | None = None,
     ) -> None:
         self.name = name
         self.selected_by = selected_by
@@ -37,6 +38,7 @@ class ResolvedProfile:
         self.warnings = warnings
         self.profiles = profiles
         self.project_file = project_file  # the project's dotflow.toml (or pyproject.toml), if one was found
+        self.sections = sections  # the tables checked (resolve(sections=...)); None: every one
 
     def __getitem__(self, key: str) -> Any:
         return self.settings[key].value
@@ -55,6 +57,13 @@ class ResolvedProfile:
         only when chosen)."""
         from dotflow.config import Config
 
+        if self.sections is not None:
+            from dotflow.errors import UsageError
+
+            raise UsageError(
+                f"profile {self.name!r} was resolved for its {', '.join(self.sections)} tables only; resolve it "
+                "without sections= to build its Config"
+            )
         return Config(**build.providers(self.settings))
 
     def workflow_options(self) -> dict[str, Any]:

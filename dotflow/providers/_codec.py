@@ -106,10 +106,20 @@ def encode(
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
+def loads(data: bytes | str) -> Any:
+    """``json.loads``, with JSON nested deeper than the interpreter's stack can read a ValueError
+    like any other unreadable document, instead of a RecursionError out of the storage."""
+    try:
+        return json.loads(data)
+    except RecursionError:
+        raise ValueError("the JSON is nested too deeply to be read") from None
+
+
 def decode_entry(data: bytes | str) -> Entry:
     """The Entry stored in ``data`` (the output of ``encode``). A JSON array there is read as
-    dotflow 1.0.1's format. Raises ValueError when ``data`` is not JSON."""
-    document = json.loads(data)
+    dotflow 1.0.1's format. Raises ValueError when ``data`` is not JSON (or is nested too deeply
+    to be read)."""
+    document = loads(data)
     if isinstance(document, list):
         return Entry(legacy_context(document))
     if not isinstance(document, dict):
@@ -184,7 +194,7 @@ def legacy_context(items: list[Any]) -> Context:
 
     def load(item: Any) -> Any:
         try:
-            return json.loads(item)
+            return loads(item)
         except (TypeError, ValueError):
             return item
 
@@ -199,7 +209,7 @@ def decode_legacy(data: bytes | str) -> Context | None:
     """A 1.0.1 checkpoint's Context, or None when ``data`` is not 1.0.1's array of strings
     (1.0.1 read such a file as nothing stored, and so do we)."""
     try:
-        document = json.loads(data)
+        document = loads(data)
     except ValueError:
         return None
     return legacy_context(document) if isinstance(document, list) else None

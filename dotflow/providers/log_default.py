@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import sys
@@ -10,6 +11,7 @@ from typing import Any
 
 from dotflow.abc.log import FORMATS, LEVELS, Log
 from dotflow.errors import UsageError
+from dotflow.fileio import NotRegularFileError, kind_of, make_folders, open_regular
 
 OUTPUTS = ("console", "file", "both", "logger")
 # 1.x's line; a json record is already a whole object with its own timestamp and level
@@ -86,7 +88,11 @@ class LogDefault(Log):
 class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     """Writes to whatever ``sys.stderr`` is at each record, as ``print(file=sys.stderr)`` does,
     so a redirected stderr (``contextlib.redirect_stderr``, a test's capture, the CLI's live
-    view) gets the records. ``dotflow start``'s own handler is one too."""
+    view) gets the records. ``dotflow start``'s own handler is one too.
+
+    A stderr that cannot take the line (closed by a step, None, a full disk, a reader gone) loses
+    the line and nothing else: logging's own report of the failure would go to that same stderr,
+    and fail there in turn, out of the logging call and into the run."""
 
     def __init__(self) -> None:
         super().__init__(sys.stderr)
@@ -98,6 +104,27 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
     @stream.setter
     def stream(self, value: Any) -> None:
         pass
+
+    def emit(self, record: logging.LogRecord) -> None:
+        stream = sys.stderr
+        if stream is None or getattr(stream, "closed", False):
+            return
+        try:
+            line = self.format(record)
+        except Exception:  # a record that cannot be formatted (bad %-arguments): logging's own report
+            self.handleError(record)
+            return
+        try:
+            stream.write(line + self.terminator)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def flush(self) -> None:
+        try:
+            super().flush()
+        except (OSError, ValueError, AttributeError):
+            pass
 
 
 def _level_name(level: Any) -> str:
@@ -118,17 +145,39 @@ def _file_handler(path: str) -> logging.FileHandler:
 
     file = Path(path)
     try:
-        file.parent.mkdir(parents=True, exist_ok=True)
+        make_folders(file.parent)
         if file.is_dir():
             raise IsADirectoryError(21, "it is a folder")
+        if file.exists():
+            kind = kind_of(file.stat().st_mode)
+            if kind is not None:  # appending to a FIFO waits for a reader: the run would hang at its first record
+                raise NotRegularFileError(file, kind)
         if not os.access(file if file.exists() else file.parent, os.W_OK):
             raise PermissionError(13, "permission denied")
+    except NotRegularFileError as exc:
+        raise UsageError(f"LogDefault(path={path!r}): it is {exc.kind}; give the path of a regular file") from None
     except OSError as exc:
         reason = exc.strerror or type(exc).__name__
         raise UsageError(
             f"LogDefault(path={path!r}): cannot write there ({reason}); give a writable file path"
         ) from None
-    return logging.FileHandler(file, mode="a", encoding="utf-8", delay=True)
+    return _RegularFileHandler(file, mode="a", encoding="utf-8", delay=True)
+
+
+class _RegularFileHandler(logging.FileHandler):
+    """A FileHandler that opens only a regular file, without waiting: a FIFO put at the path after
+    the check fails the record (logging reports it) instead of hanging the run."""
+
+    def _open(self) -> Any:
+        try:
+            fd = open_regular(self.baseFilename, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        except OSError as exc:
+            if exc.errno != errno.ENXIO:
+                raise
+            # a FIFO without a reader (or a device): opened without waiting, it says "no such device"
+            kind = kind_of(os.stat(self.baseFilename).st_mode) or "a device"
+            raise NotRegularFileError(self.baseFilename, kind) from None
+        return open(fd, "a", encoding=self.encoding, errors=self.errors)
 
 
 def _close(handlers: list[logging.Handler]) -> None:

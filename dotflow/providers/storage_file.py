@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import os
+import stat
 import tempfile
 import threading
 import time
@@ -15,6 +15,7 @@ from typing import Any
 from dotflow.abc.storage import Storage
 from dotflow.context import Context
 from dotflow.errors import StorageError
+from dotflow.fileio import NotRegularFileError, kind_of, make_folders, read_regular
 from dotflow.providers._codec import (
     Entry,
     check_prefix,
@@ -25,6 +26,7 @@ from dotflow.providers._codec import (
     expiry,
     is_flat,
     key_of,
+    loads,
     safe_name,
 )
 
@@ -34,6 +36,7 @@ except ImportError:  # pragma: no cover - Windows
     fcntl = None  # type: ignore[assignment]
 
 _MAX_NAME = 200  # characters of one file name before ".json"; all ASCII after safe_name
+_NAME_MAX = 255  # bytes of a file name on the usual file systems (NAME_MAX)
 _HEAD = 64  # bytes read to learn a document's expiry: encode() writes "expires_at" first
 _LOCK_NAME = ".dotflow.lock"
 _LOCK_TIMEOUT = 10.0  # seconds a writer waits for another process's write before giving up
@@ -64,6 +67,30 @@ class StorageFile(Storage):
         self.path = Path(path).expanduser()
         self._mode: int | None = None  # read from the umask at the first write
         self._lock = threading.RLock()
+
+    def check(self) -> None:
+        """Raise now the one-line StorageError that the first read or write would raise for a
+        ``path`` that cannot hold the files: one that is not a folder (a file, ``/dev/null``), lies
+        under a file, or is too long for the file system. A folder not made yet is fine.
+        ``dotflow start`` calls it before the run's tasks are announced."""
+        path = os.fspath(self.path)
+        longest = len(os.fsencode(path)) + len(f"/{_LEGACY}/") + _NAME_MAX  # the longest name used in it
+        if longest >= _path_max():
+            raise StorageError(
+                f"StorageFile(path={_shown(path)!r}): the path is {len(path)} characters long, too long for the "
+                f"file system to hold files under it ({_path_max()} bytes with their names); give a shorter path"
+            )
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            return  # made at the first write
+        except OSError as exc:
+            raise self._error("use", self.path, exc) from None
+        if not stat.S_ISDIR(mode):
+            raise StorageError(
+                f"StorageFile(path={_shown(path)!r}): it is {kind_of(mode) or 'a file'}, not a folder; give the "
+                "folder to keep the results in"
+            )
 
     # --- the contract -------------------------------------------------------------------------
 
@@ -157,7 +184,8 @@ class StorageFile(Storage):
         if not is_flat(key) or key.endswith(".meta"):
             return []
         folder = self.path / _LEGACY
-        return [folder / key, folder / f"{key}.json"]
+        # a name longer than a file name may be was never written by 1.0.1, and asking for it fails
+        return [folder / name for name in (key, f"{key}.json") if len(name) <= _NAME_MAX]
 
     def _scan(self, prefix: str) -> dict[str, list[tuple[Path, str]]]:
         """Every file that holds a key starting with ``prefix``: ours first, then 1.0.1's."""
@@ -228,15 +256,20 @@ class StorageFile(Storage):
         return any(not _legacy_expired(file) for file, _ in files)
 
     def _read(self, file: Path, size: int = -1, legacy: bool = False) -> bytes | None:
-        """The bytes of ``file`` (the first ``size`` when given), or None when it does not exist."""
+        """The bytes of ``file`` (the first ``size`` when given), or None when it does not exist.
+        Only a regular file is opened: a FIFO there would block the run for ever."""
         try:
-            with open(file, "rb") as handle:
-                return handle.read(size)
+            return read_regular(file, size)
         except FileNotFoundError:
             return None
-        except (NotADirectoryError, IsADirectoryError) as exc:
+        except (NotADirectoryError, IsADirectoryError, NotRegularFileError) as exc:
             if legacy:
-                return None
+                return None  # 1.0.1 never wrote it: not one of its checkpoints
+            if isinstance(exc, NotRegularFileError):
+                raise StorageError(
+                    f"{self!r}: {file} is {exc.kind}, not a stored result; remove it (dotflow writes regular "
+                    "files only)"
+                ) from None
             raise self._error("read", file, exc) from None
         except OSError as exc:
             raise self._error("read", file, exc) from None
@@ -256,7 +289,7 @@ class StorageFile(Storage):
         """Hold this folder's write lock: a thread lock, plus ``flock`` where there is one."""
         with self._lock:
             try:
-                self.path.mkdir(parents=True, exist_ok=True)
+                make_folders(self.path)
                 handle = (
                     os.open(self.path / _LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o666) if fcntl is not None else None
                 )
@@ -338,6 +371,20 @@ class StorageFile(Storage):
         return f"StorageFile(path={str(self.path)!r})"
 
 
+def _shown(path: str) -> str:
+    """``path`` as an error shows it: whole, or its ends around the count of what was left out."""
+    if len(path) <= 120:
+        return path
+    return f"{path[:60]}...({len(path) - 90} characters)...{path[-30:]}"
+
+
+def _path_max() -> int:
+    try:
+        return int(os.pathconf("/", "PC_PATH_MAX"))
+    except (AttributeError, OSError, ValueError):  # pragma: no cover - no pathconf (Windows)
+        return 4096
+
+
 def _meta(file: Path) -> Path:
     """1.0.1's sidecar of ``file``, holding its ``ttl`` as ``{"expires_at": <epoch>}``."""
     return file.with_name(f"{file.name}.meta")
@@ -345,7 +392,7 @@ def _meta(file: Path) -> Path:
 
 def _legacy_expired(file: Path) -> bool:
     try:
-        meta = json.loads(_meta(file).read_bytes())
+        meta = loads(read_regular(_meta(file)))
         expires_at = meta.get("expires_at") if isinstance(meta, dict) else None
         return isinstance(expires_at, (int, float)) and time.time() >= expires_at
     except (OSError, ValueError):

@@ -191,3 +191,97 @@ def test_ping_without_a_server_advises_what_is_missing(run_cli, project, toml, a
     if toml is not None:
         (project / "dotflow.toml").write_text(toml)
     assert_one_line_error(run_cli("profile", "check", "--ping"), "nothing to ping", advice)
+
+
+UNREACHABLE_STORAGE = """
+from dotflow.abc.storage import Storage
+
+
+class Gone(Storage):
+    def post(self, key, context, **kwargs):
+        raise OSError(5, "Input/output error")
+
+    def get(self, key):
+        raise OSError(5, "Input/output error")
+"""
+
+
+def test_a_plugin_storage_failing_at_start_is_one_line(run_cli, project, backend):
+    """A pkg.mod:Class storage whose get/post raise OSError when the run starts: exit 2, one line
+    naming the storage and the error, no task run, and the managed backend told Failed."""
+    (project / "gonestore.py").write_text(UNREACHABLE_STORAGE)
+    base, calls = backend
+    result = run_cli("start", "--step", "steps.ok", "-o", "gonestore:Gone", "-q",
+                     env={"SERVER_BASE_URL": base, **MANAGED})
+    assert_one_line_error(result, "Gone failed while the run read and wrote its checkpoints",
+                          "OSError: [Errno 5] Input/output error")
+    assert "ok got" not in result.stdout
+    assert ("PATCH", "/api/v1/workflows/wf-bad", {"status": "Failed"}) in calls()
+
+
+def test_a_checkpoint_nested_too_deeply_stops_a_resume_in_one_line(run_cli, project):
+    """The inputs fingerprint file holding JSON nested 200,000 deep: `--resume` exits 2 with one line
+    telling to delete the file (it died with RecursionError)."""
+    (project / "out").mkdir()
+    (project / "out" / "nightly-inputs.json").write_text("[" * 200_000 + "]" * 200_000)
+    result = run_cli("start", "--step", "steps.ok", "-o", "file", "-p", "out", "--workflow-id", "nightly",
+                     "--resume", "-q")
+    assert_one_line_error(result, "nightly-inputs.json", "nested too deeply", "delete the file")
+
+
+def test_a_huge_dotflow_toml_is_refused_unread_under_a_memory_limit(project, tmp_path):
+    """A 2 GB dotflow.toml (sparse) under a 1 GiB address-space limit: one line naming the 1 MiB
+    bound, exit 2 (reading it whole ended in MemoryError)."""
+    import resource
+
+    with open(project / "dotflow.toml", "wb") as handle:
+        handle.truncate(2 * 1024**3)
+
+    def limit_memory() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1024**3, 1024**3))
+
+    result = subprocess.run([dotflow_exe(), "start", "--step", "steps.ok"], cwd=project, env=clean_env(tmp_path),
+                            capture_output=True, text=True, timeout=60, preexec_fn=limit_memory)
+    assert_one_line_error(result, "dotflow.toml: the file is larger than 1 MiB")
+
+
+@pytest.mark.parametrize(("path", "says"), [
+    ("/dev/null", "StorageFile(path='/dev/null'): it is a character device, not a folder"),
+    ("steps.py", "StorageFile(path='steps.py'): it is a file, not a folder"),
+    ("x" * 5_000, "the path is 5000 characters long, too long for the file system"),
+])
+def test_a_storage_path_that_cannot_be_a_folder_is_the_only_line(run_cli, path, says):
+    """--path /dev/null, a file or a 5,000-character path: exit 2 with one line (no task announced
+    "Not started" before it), and the line shows a long path by its ends."""
+    result = run_cli("start", "--step", "steps.ok", "-o", "file", "-p", path)
+    line = assert_one_line_error(result, says)
+    assert len(line) < 400, line
+
+
+def test_a_storage_path_thousands_of_folders_deep_is_made(run_cli):
+    """--path .../a/a/a/... 1,900 folders deep (under the length limit): the folders are made and the
+    run completes (making them recursively overflowed the stack)."""
+    import tempfile
+
+    # outside pytest's tmp_path: shutil.rmtree, pytest's clean-up, would overflow the stack on it
+    top = Path(tempfile.mkdtemp(prefix="dotflow-deep-"))
+    try:
+        result = run_cli("start", "--step", "steps.ok", "-o", "file", "-p", str(top) + "/a" * 1_900, "-q")
+        assert result.returncode == 0, result.stderr
+        assert len(list(top.joinpath(*["a"] * 1_900).glob("*.json"))) == 2
+    finally:
+        _remove_deep(top / "a")
+        top.rmdir()
+
+
+def _remove_deep(top: Path) -> None:
+    """Remove a chain of nested folders bottom-up, without recursion."""
+    chain = [top]
+    while chain[-1].is_dir() and (chain[-1] / "a").is_dir():
+        chain.append(chain[-1] / "a")
+    for folder in reversed(chain):
+        if folder.is_dir():
+            for entry in folder.iterdir():
+                if not entry.is_dir():
+                    entry.unlink()
+            folder.rmdir()

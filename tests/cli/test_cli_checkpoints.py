@@ -88,3 +88,39 @@ def test_list_says_when_the_folder_is_not_there(run_cli, project):
     """A --path that does not exist lists nothing, and says that the folder is missing."""
     result = run_cli("checkpoints", "list", "-o", "file", "-p", "nowhere")
     assert result.returncode == 0 and "does not exist" in result.stdout and "nowhere" in result.stdout
+
+
+UNSET_TOKEN_PROFILE = """default_profile = "dev"
+
+[profiles.dev.server]
+base_url = "http://localhost:8000/api/v1"
+user_token = "${DEV_TOKEN}"
+
+[profiles.dev.storage]
+provider = "file"
+path = "out"
+
+[profiles.dev.log]
+output = "file"
+path = "flow.log"
+"""
+
+
+def test_commands_that_never_reach_the_server_run_with_its_token_unset(run_cli, project):
+    """`checkpoints list`, `checkpoints clear` and `logs` read the storage or the log file, never the
+    server: a profile whose ${DEV_TOKEN} is unset does not stop them (it did, exit 2), while
+    `dotflow start`, which reports to that server, still refuses it in one line."""
+    (project / "dotflow.toml").write_text(UNSET_TOKEN_PROFILE)
+    assert run_cli("start", "--step", "steps.ok", "--workflow-id", "nightly", "-q",
+                   env={"DEV_TOKEN": "tok-dev"}).returncode == 0
+    listed = run_cli("checkpoints", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "workflow nightly: 1 task(s)" in listed.stdout and listed.stderr == ""
+    logs = run_cli("logs")
+    assert logs.returncode == 0, logs.stderr
+    assert "nightly - ok [0-" in logs.stdout
+    cleared = run_cli("checkpoints", "clear", "--workflow-id", "nightly")
+    assert cleared.returncode == 0, cleared.stderr
+    assert cleared.stdout.startswith("dropped 1 checkpoint(s)")
+    refused = run_cli("start", "--step", "steps.ok")
+    assert refused.returncode == 2 and "variable DEV_TOKEN is not set" in refused.stderr

@@ -29,3 +29,18 @@ def test_an_unreadable_log_file_is_one_line(run_cli, project):
     assert result.returncode == 1, result.stderr
     assert result.stderr.startswith("error: cannot read the log file ") and "too long" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_stdout_that_cannot_be_written_is_not_called_unreadable_log(run_cli, project, tmp_path):
+    """`dotflow logs > /dev/full`: one line saying the log cannot be written to stdout, exit 1 (it
+    said the log file could not be read)."""
+    import subprocess
+
+    from cli_support import clean_env, dotflow_exe
+
+    (project / "flow.log").write_text("a line of log\n")
+    with open("/dev/full", "w") as full:
+        result = subprocess.run([dotflow_exe(), "logs", "--path", "flow.log"], cwd=project, env=clean_env(tmp_path),
+                                stdout=full, stderr=subprocess.PIPE, text=True, timeout=60)
+    assert result.returncode == 1, result.stderr
+    assert result.stderr.strip() == "error: cannot write the log to stdout: No space left on device"

@@ -64,7 +64,7 @@ def test_show_json_has_the_documented_shape(run_cli, with_file):
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     assert set(data) == {"profile", "selected_by", "files", "settings"}
-    assert data["profile"] == "prod" and data["selected_by"] == "flag"
+    assert data["profile"] == "prod" and data["selected_by"] == "argument"
     assert data["files"] == [str(with_file)]
     assert list(data["settings"]) == [key.dotted for key in KEYS]
     token = data["settings"]["server.user_token"]
@@ -318,6 +318,15 @@ def test_list_still_lists_when_managed_is_incomplete(run_cli, with_file):
     assert re.search(r"^\* managed\s+built-in", result.stdout, re.MULTILINE)
     assert "selected: managed (by env:WORKFLOW_ID)" in result.stdout
     assert "SERVER_BASE_URL" in result.stderr and "SERVER_USER_TOKEN" in result.stderr
+
+
+def test_show_says_a_positional_name_selected_the_profile(run_cli, with_file):
+    """`profile show prod` says the argument selected it, `--profile prod` the flag (the argument
+    was reported as the flag)."""
+    by_argument = run_cli("profile", "show", "prod", env={"PROD_TOKEN": TOKEN})
+    assert by_argument.stdout.splitlines()[0] == "profile:     prod (selected by argument)", by_argument.stdout
+    by_flag = run_cli("profile", "show", "--profile", "prod", env={"PROD_TOKEN": TOKEN})
+    assert by_flag.stdout.splitlines()[0] == "profile:     prod (selected by flag)", by_flag.stdout
 
 
 def test_show_unknown_positional_name_is_not_blamed_on_profile_flag(run_cli, with_file):

@@ -216,6 +216,16 @@ def test_on_input_change_rejects_an_unknown_value(run_cli, job):
                           "'sometimes'", "reuse, reset, raise")
 
 
+def test_json_results_name_the_storage_or_are_null(run_cli, job):
+    """--output json's "results" is a value a program can test: the storage's repr when the results
+    are stored, null when they are kept in memory only (then "results_note" says so; it is null
+    otherwise). It held a sentence either way."""
+    stored = json.loads(run_cli("start", "-s", "job.chatty", "--output", "json", "-o", "file", "-p", "out").stdout)
+    assert (stored["results"], stored["results_note"]) == ("StorageFile(path='out')", None)
+    memory = json.loads(run_cli("start", "-s", "job.chatty", "--output", "json").stdout)
+    assert memory["results"] is None and memory["results_note"].startswith("kept in memory only (StorageDefault)")
+
+
 def test_json_output_is_exactly_one_object(run_cli, job):
     """--output json: stdout is one JSON object (no summary, no step prints) with the run and each
     task, a failure's error as {exception, message, where}; the exit code is 1 for the failure."""
@@ -223,9 +233,10 @@ def test_json_output_is_exactly_one_object(run_cli, job):
     assert result.returncode == 1, result.stderr
     assert result.stdout.count("\n") == 1
     data = json.loads(result.stdout)
-    assert set(data) == {"workflow_id", "status", "duration", "results", "tasks"}
+    assert set(data) == {"workflow_id", "status", "duration", "results", "results_note", "tasks"}
     assert (data["workflow_id"], data["status"]) == ("wf", "Failed")
-    assert isinstance(data["duration"], float) and data["results"].startswith("kept in memory only")
+    assert isinstance(data["duration"], float) and data["results"] is None
+    assert data["results_note"].startswith("kept in memory only")
     ok, failed = data["tasks"]
     assert set(ok) == set(failed) == {"id", "step", "status", "attempts", "duration", "resumed", "checkpoint_time",
                                       "error"}

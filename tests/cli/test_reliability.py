@@ -172,6 +172,26 @@ def test_sigterm_in_a_library_run_leaves_every_task_failed(mode: str, folder: Pa
     assert TOKEN not in run.stdout + run.stderr and "Traceback" not in run.stderr
 
 
+@pytest.mark.parametrize("runner", ["library", "cli"])
+def test_sigterm_records_one_error_type_from_the_library_and_the_cli(runner: str, folder: Path, servers: Any) -> None:
+    """SIGTERM mid-run: every task's error reaches the backend as Interrupted, "interrupted by
+    SIGTERM", from a plain script and from `dotflow start` alike (they said KeyboardInterrupt and
+    RunInterrupted)."""
+    backend = servers("healthy")
+    args = ([sys.executable, "pipeline.py", "2", "sequential"] if runner == "library"
+            else [dotflow_exe(), "start", "--workflow", "pipeline:build", "-q"])
+    run = _spawn(args, folder, backend, {}, STEP_SECONDS="30", TASKS="2")
+    assert backend.wait_for(lambda s: any("In progress" in v for v in s.task_statuses(run.workflow_id).values()),
+                            timeout=20)
+    run.proc.send_signal(signal.SIGTERM)
+    run.wait(timeout=30)
+    assert run.proc.returncode == 143, run.stderr
+    assert sorted(backend.final_statuses(run.workflow_id).values()) == ["Failed"] * 2
+    failed = [r.body for r in backend.requests() if r.route == "task" and r.status == 200 and r.body.get("errors")]
+    errors = {(body["errors"][-1]["exception"], body["errors"][-1]["message"]) for body in failed}
+    assert errors == {("Interrupted", "interrupted by SIGTERM")}, failed
+
+
 def test_sigint_in_a_library_run_reports_failed_through_keyboardinterrupt(folder: Path, servers: Any) -> None:
     """Ctrl-C while a step runs: KeyboardInterrupt unwinds through start(), the tasks and the workflow
     are reported Failed ("interrupted by SIGINT") before the process ends."""

@@ -435,3 +435,57 @@ def test_api_relative_storage_path_from_env_or_flag_stays_relative(make):
     """A relative storage.path from the environment or a flag stays relative to the current folder."""
     assert make("[storage]\npath = 'f'\n", env={"DOTFLOW_STORAGE_PATH": "e"})["storage.path"] == "e"
     assert make("[storage]\npath = 'f'\n", overrides={"storage.path": "g"})["storage.path"] == "g"
+
+
+DEV_WITH_UNSET_TOKEN = """
+default_profile = "dev"
+
+[profiles.dev.server]
+base_url = "http://localhost:8000/api/v1"
+user_token = "${DEV_TOKEN}"
+
+[profiles.dev.storage]
+provider = "file"
+path = "out"
+"""
+
+
+def test_api_sections_leave_out_what_the_caller_does_not_read(setup):
+    """resolve(sections=("storage", "workflow")) resolves a profile whose server token variable is
+    unset: the storage is read, the unreadable token stays at the layer below (unset), and no
+    warning speaks of the server. Without sections the same profile is the one ConfigError."""
+    setup.write_project(DEV_WITH_UNSET_TOKEN)
+    resolved = setup.resolve(sections=("storage", "workflow"))
+    assert resolved.sections == ("storage", "workflow")
+    assert resolved["storage.provider"] == "file" and resolved["storage.path"] == str(setup.project / "out")
+    assert resolved["server.user_token"] is None
+    assert not [warning for warning in resolved.warnings if "server" in warning]
+    with pytest.raises(ConfigError, match=r"user_token: variable DEV_TOKEN is not set"):
+        setup.resolve()
+
+
+def test_api_sections_keep_their_own_checks(setup):
+    """A mistake inside a section asked for is still the ConfigError."""
+    setup.write_project(DEV_WITH_UNSET_TOKEN + '\n[profiles.dev.workflow]\nmode = "nope"\n')
+    with pytest.raises(ConfigError, match=r"\[profiles.dev.workflow\] mode"):
+        setup.resolve(sections=("storage", "workflow"))
+
+
+def test_api_sections_leave_out_the_managed_server_requirements(setup):
+    """Under WORKFLOW_ID alone (the managed profile, no server variables) the storage and workflow
+    resolve; the server keys it requires are required only when the server is asked for."""
+    resolved = setup.resolve(env={"WORKFLOW_ID": "wf-1"}, sections=("storage", "workflow"))
+    assert resolved.name == "managed" and resolved["workflow.id"] == "wf-1"
+    with pytest.raises(ConfigError, match="needs server.base_url"):
+        setup.resolve(env={"WORKFLOW_ID": "wf-1"})
+
+
+def test_api_a_profile_resolved_for_some_sections_builds_no_config(setup):
+    """config() on a profile resolved for some sections is a UsageError: its other values were not
+    checked. An unknown section name is a UsageError listing the sections."""
+    from dotflow.errors import UsageError
+
+    with pytest.raises(UsageError, match="resolved for its storage tables only"):
+        setup.resolve(sections=("storage",)).config()
+    with pytest.raises(UsageError, match="no section is named 'strage'; use some of: server, storage"):
+        setup.resolve(sections=("strage",))

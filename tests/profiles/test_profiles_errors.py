@@ -177,7 +177,16 @@ def test_error_managed_missing_lists_every_variable(make):
     message = error_of(make, env={"WORKFLOW_ID": "w", "SERVER_BASE_URL": "https://x.example"})
     assert message == (
         "profile 'managed' (selected by env:WORKFLOW_ID) needs server.user_token (set SERVER_USER_TOKEN); "
-        "set them, or pass --profile default to opt out"
+        "set it, or pass --profile default to opt out"
+    )
+
+
+def test_error_managed_missing_several_says_them(make):
+    """With more than one missing variable the advice is plural; with one it is singular (above)."""
+    message = error_of(make, env={"WORKFLOW_ID": "w"})
+    assert message == (
+        "profile 'managed' (selected by env:WORKFLOW_ID) needs server.base_url (set SERVER_BASE_URL), "
+        "server.user_token (set SERVER_USER_TOKEN); set them, or pass --profile default to opt out"
     )
 
 

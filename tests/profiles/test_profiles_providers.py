@@ -51,6 +51,21 @@ def test_a_notifier_without_its_keys_is_one_error(make, table, missing):
     assert missing in str(info.value) and "from file:" in str(info.value)
 
 
+@pytest.mark.parametrize(
+    ("table", "ending"),
+    [
+        ("[notify]\nprovider = 'telegram'\nchat_id = '42'\n", "notify.token (DOTFLOW_NOTIFY_TOKEN) is not set"),
+        ("[notify]\nprovider = 'telegram'\n",
+         "notify.token (DOTFLOW_NOTIFY_TOKEN), notify.chat_id (DOTFLOW_NOTIFY_CHAT_ID) are not set"),
+    ],
+)
+def test_a_notifier_missing_keys_error_agrees_in_number(make, table, ending):
+    """One missing key 'is not set', two 'are not set'."""
+    with pytest.raises(ConfigError) as info:
+        make(table).config()
+    assert str(info.value).endswith(ending)
+
+
 def test_secrets_of_the_tables_are_masked(make):
     """notify.token, notify.webhook_url, notify.urls and the dsns show as *** in profile show's data."""
     rp = make(env={"DOTFLOW_NOTIFY_TOKEN": "bot-secret-123", "DOTFLOW_NOTIFY_URLS": "slack://a/b/c",

@@ -8,7 +8,10 @@ import gc
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -193,6 +196,36 @@ def test_an_unwritable_path_is_a_usage_error(tmp_path: Path) -> None:
     for path in (tmp_path, tmp_path / "file" / "flow.log"):
         with pytest.raises(UsageError, match="cannot write there"):
             LogDefault(output="file", path=path)
+
+
+def test_a_fifo_as_the_path_is_a_usage_error(tmp_path: Path) -> None:
+    """A FIFO at the path (appending to it would wait for a reader, and so hang the run at its first
+    record) is refused when the LogDefault is made, in one line."""
+    fifo = tmp_path / "flow.log"
+    os.mkfifo(fifo)
+    with pytest.raises(UsageError, match=r"it is a FIFO; give the path of a regular file$"):
+        LogDefault(output="file", path=fifo)
+
+
+def test_a_fifo_put_at_the_path_later_fails_the_records_without_waiting(tmp_path: Path) -> None:
+    """A FIFO put at the path after the LogDefault was made: the records are lost (logging reports
+    each) and the run completes at once, in a real process that would otherwise wait for ever."""
+    script = (
+        "import os, sys\n"
+        "from dotflow import Config, DotFlow, action\n"
+        "from dotflow.providers import LogDefault\n"
+        "log = LogDefault(output='file', path=sys.argv[1])\n"
+        "os.mkfifo(sys.argv[1])\n"
+        "flow = DotFlow(config=Config(log=log))\n"
+        "flow.task.add(step=action(lambda: 1))\n"
+        "flow.start()\n"
+        "print(flow.result_task()[0].status)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path / "flow.log")],
+                            capture_output=True, text=True, timeout=30)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Completed"
+    assert "a FIFO, not a regular file" in result.stderr
 
 
 def test_instances_leak_no_logger_and_close_their_file(tmp_path: Path) -> None:

@@ -166,6 +166,29 @@ def test_corrupt_file_raises_a_dotflow_error_naming_it(tmp_path: Path) -> None:
     assert "bad.json" in str(info.value) and "delete" in str(info.value)
 
 
+DEEP = 200_000  # levels of nesting: far past what the interpreter's stack can parse
+
+
+def test_json_nested_too_deeply_is_a_storage_error_not_a_recursion_error(tmp_path: Path) -> None:
+    """A stored file holding JSON nested 200,000 deep (valid JSON no parser on a stack can read) is
+    the one-line StorageError of a corrupt file, not a RecursionError."""
+    (tmp_path / "deep.json").write_text('{"storage": ' + "[" * DEEP + "]" * DEEP + "}")
+    with pytest.raises(StorageError) as info:
+        StorageFile(tmp_path).get("deep")
+    assert "deep.json" in str(info.value) and "nested too deeply" in str(info.value) and "\n" not in str(info.value)
+
+
+def test_a_1_0_1_checkpoint_nested_too_deeply_reads_as_not_stored(tmp_path: Path) -> None:
+    """A file in 1.0.1's folder (tasks/) nested too deeply to parse is not one of its checkpoints,
+    as any other file there that is not 1.0.1's array: nothing stored, no RecursionError."""
+    (tmp_path / "tasks").mkdir()
+    (tmp_path / "tasks" / "old").write_text("[" * DEEP + "]" * DEEP)
+    (tmp_path / "tasks" / "item").write_text('["' + "[" * DEEP + "]" * DEEP + '"]')
+    storage = StorageFile(tmp_path)
+    assert storage.get("old").storage is None and not storage.exists("old")
+    assert isinstance(storage.get("item").storage, str)
+
+
 @pytest.mark.parametrize("key", HOSTILE)
 def test_hostile_keys_write_only_inside_path(nested: tuple[Path, StorageFile], key: str) -> None:
     """Keys with ``..``, ``/``, ``\\``, absolute paths or leading dots write one flat file inside ``path``."""
@@ -209,6 +232,39 @@ def test_long_keys_are_stored(tmp_path: Path) -> None:
 @action
 def produce() -> list[dict[str, int]]:
     return [{"n": 1}, {"n": 2}]
+
+
+@pytest.mark.parametrize("length", [250, 300, 4_100, 10_000])
+@pytest.mark.parametrize("with_1_0_1_folder", [False, True], ids=["alone", "beside-1.0.1-tasks"])
+def test_long_flat_keys_work_beside_a_1_0_1_folder(tmp_path: Path, length: int, with_1_0_1_folder: bool) -> None:
+    """A workflow id of hundreds or thousands of characters works through the whole contract, also
+    where 1.0.1's tasks/ folder exists: 1.0.1 never wrote a name that long, so it is not looked up
+    there (it was asked for, raw, and the file system refused the name)."""
+    if with_1_0_1_folder:
+        (tmp_path / "tasks").mkdir()
+    storage = StorageFile(tmp_path)
+    key = "w" * length + "-0-80ff3611"
+    assert storage.exists(key) is False and storage.get(key).storage is None
+    storage.post(key, Context({"n": length}))
+    assert storage.exists(key) and storage.get(key).storage == {"n": length}
+    assert storage.list_keys("w") == [key]
+    assert storage.atomic_swap(key, {"n": length}, "swapped") and storage.get(key).storage == "swapped"
+    assert storage.delete(key) is True and storage.exists(key) is False
+    storage.post(key, Context(1))
+    assert storage.delete_prefix("w") == 1
+
+
+def test_a_long_workflow_id_runs_and_resumes_with_file_storage(tmp_path: Path) -> None:
+    """A DotFlow whose id is 4,100 characters long runs, stores and resumes on StorageFile."""
+    workflow_id = "n" * 4_100
+    first = DotFlow(config=Config(storage=StorageFile(tmp_path)), workflow_id=workflow_id)
+    first.task.add(produce)
+    first.start()
+    assert first.result_task()[0].status == TypeStatus.COMPLETED
+    again = DotFlow(config=Config(storage=StorageFile(tmp_path)), workflow_id=workflow_id)
+    again.task.add(produce)
+    again.start(resume=True)
+    assert again.result_task()[0].resumed
 
 
 def test_workflow_id_with_traversal_stays_inside(tmp_path: Path) -> None:
@@ -268,6 +324,29 @@ def test_path_under_a_file_fails_with_one_dotflow_error(tmp_path: Path) -> None:
     with pytest.raises(DotflowError) as info:
         StorageFile(root).post("k", Context(1))
     _assert_one_line_naming(info.value, root)
+
+
+def test_check_refuses_a_path_that_cannot_be_a_folder(tmp_path: Path) -> None:
+    """check() raises the one-line StorageError for a file, a device or a path under a file, and
+    passes for a folder and for one not made yet (nothing is made)."""
+    (tmp_path / "file").write_text("x")
+    for path, says in ((tmp_path / "file", "it is a file, not a folder"),
+                       ("/dev/null", "it is a character device, not a folder"),
+                       (tmp_path / "file" / "below", "Not a directory")):
+        with pytest.raises(StorageError, match=says) as info:
+            StorageFile(path).check()
+        assert "\n" not in str(info.value)
+    StorageFile(tmp_path).check()
+    StorageFile(tmp_path / "later").check()
+    assert not (tmp_path / "later").exists()
+
+
+def test_check_refuses_a_path_too_long_for_its_files(tmp_path: Path) -> None:
+    """A path too long to hold file names under it is refused by check(), shown by its ends."""
+    path = "p" * 4_000
+    with pytest.raises(StorageError, match="the path is 4000 characters long, too long") as info:
+        StorageFile(path).check()
+    assert len(str(info.value)) < 400
 
 
 def test_a_workflow_on_a_bad_folder_stops_before_running(tmp_path: Path) -> None:
