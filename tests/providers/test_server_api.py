@@ -571,6 +571,17 @@ def test_a_bad_number_names_the_option(option: str, value: Any) -> None:
         ServerAPI("https://api.test/v1", TOKEN, **{option: value})
 
 
+@pytest.mark.parametrize("option", ["timeout", "flush_timeout", "signal_flush_timeout", "backoff_max"])
+def test_a_duration_past_an_hour_is_refused_with_the_allowed_range(option: str) -> None:
+    """1e10 seconds passed validation and overflowed the queue's waits (every report lost, exit 0): every
+    duration is bounded, and the one-line error names the setting and the range."""
+    with pytest.raises(ConfigError) as info:
+        ServerAPI("https://api.test/v1", TOKEN, **{option: 1e10})
+    message = str(info.value)
+    assert message.startswith(f"ServerAPI {option} 10000000000.0 must be a number") and "3600 (seconds)" in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize("password", ["hunter2", "hun'ter2", 'hun"ter2', "hun%20ter2", "p/ss"])
 def test_repr_and_base_url_hide_the_token_and_any_password(password: str) -> None:
     """repr() and base_url show user:pass@ as ***@ and the token as ***, whatever the password holds."""

@@ -52,12 +52,25 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+# The longest duration any setting accepts, in seconds. Past it a value is a mistake (1e10 for 10), and
+# far past it the clocks and waits it feeds overflow (``threading.TIMEOUT_MAX``): every report lost.
+MAX_SECONDS = 3600.0
+
+
 def _positive(value: float) -> str | None:
-    return None if math.isfinite(value) and value > 0 else "must be a number greater than 0"
+    if not (math.isfinite(value) and value > 0):
+        return "must be a number greater than 0"
+    if value > MAX_SECONDS:
+        return f"must be a number greater than 0 and at most {MAX_SECONDS:g} (seconds)"
+    return None
 
 
 def _non_negative(value: float) -> str | None:
-    return None if math.isfinite(value) and value >= 0 else "must be a number >= 0"
+    if not (math.isfinite(value) and value >= 0):
+        return "must be a number >= 0"
+    if value > MAX_SECONDS:
+        return f"must be a number from 0 to {MAX_SECONDS:g} (seconds)"
+    return None
 
 
 def _non_negative_int(value: int) -> str | None:
