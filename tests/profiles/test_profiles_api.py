@@ -435,3 +435,37 @@ def test_api_relative_storage_path_from_env_or_flag_stays_relative(make):
     """A relative storage.path from the environment or a flag stays relative to the current folder."""
     assert make("[storage]\npath = 'f'\n", env={"DOTFLOW_STORAGE_PATH": "e"})["storage.path"] == "e"
     assert make("[storage]\npath = 'f'\n", overrides={"storage.path": "g"})["storage.path"] == "g"
+
+
+def test_a_refused_token_from_the_file_is_traced_to_its_line(make, setup, caplog):
+    """A token written ``${DEV_TOKEN}`` in dotflow.toml and refused with 401: the warning sends the reader to
+    that file line, not to SERVER_USER_TOKEN, which the user never set."""
+    import logging
+
+    from fault_server import FaultServer
+
+    with FaultServer("unauthorized") as backend:
+        project = f"[server]\nbase_url = '{backend.url}'\nuser_token = '${{DEV_TOKEN}}'\nflush_timeout = 5\n"
+        server = make(project, env={"DEV_TOKEN": "tok-from-the-shell"}).config().server
+        caplog.set_level(logging.WARNING, logger="dotflow.server")
+        server.update_workflow(workflow="wf-1", status="In progress")
+        server.flush()
+    (refused,) = [r.getMessage() for r in caplog.records if "was rejected with HTTP 401" in r.getMessage()]
+    assert f"check server.user_token (from file:{setup.project / 'dotflow.toml'}:3)" in refused, refused
+    assert "SERVER_USER_TOKEN" not in refused and "tok-from-the-shell" not in refused
+
+
+def test_a_refused_token_from_a_variable_names_that_variable(make, caplog):
+    """The same refusal for a token from DOTFLOW_SERVER_USER_TOKEN names that variable."""
+    import logging
+
+    from fault_server import FaultServer
+
+    with FaultServer("unauthorized") as backend:
+        env = {"DOTFLOW_SERVER_BASE_URL": backend.url, "DOTFLOW_SERVER_USER_TOKEN": "tok-x1y2z3"}
+        server = make(env=env).config().server
+        caplog.set_level(logging.WARNING, logger="dotflow.server")
+        server.update_workflow(workflow="wf-1", status="In progress")
+        server.flush()
+    (refused,) = [r.getMessage() for r in caplog.records if "was rejected with HTTP 401" in r.getMessage()]
+    assert "the token was refused: check DOTFLOW_SERVER_USER_TOKEN;" in refused, refused

@@ -17,9 +17,10 @@ WITH_DEFAULT = [option for option in OPTIONS if option.default is not None]
 
 
 def test_the_constructor_takes_each_setting_with_its_defined_default() -> None:
-    """``ServerAPI(...)``'s parameters are the settings in order, then ``session``; each default is the setting's."""
+    """``ServerAPI(...)``'s parameters are the settings in order, then ``session`` and ``token_source``; each
+    default is the setting's."""
     parameters = inspect.signature(ServerAPI).parameters
-    assert list(parameters) == [option.name for option in OPTIONS] + ["session"]
+    assert list(parameters) == [option.name for option in OPTIONS] + ["session", "token_source"]
     for option in OPTIONS:
         expected = inspect.Parameter.empty if option.default is None else option.default
         assert parameters[option.name].default == expected
@@ -30,7 +31,8 @@ def test_the_constructor_keeps_its_public_signature() -> None:
     assert str(inspect.signature(ServerAPI)) == (
         "(base_url: 'str', user_token: 'str', timeout: 'float' = 15.0, *, flush_timeout: 'float' = 10.0, "
         "signal_flush_timeout: 'float' = 5.0, retries: 'int' = 5, backoff_max: 'float' = 30.0, "
-        "max_connections: 'int' = 4, queue_size: 'int' = 10000, session: 'requests.Session | None' = None) -> 'None'"
+        "max_connections: 'int' = 4, queue_size: 'int' = 10000, session: 'requests.Session | None' = None, "
+        "token_source: 'str | None' = None) -> 'None'"
     )
 
 

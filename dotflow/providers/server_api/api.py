@@ -92,7 +92,10 @@ class ServerAPI(Server):
     in a log, an error or a ``repr()``.
 
     ``session`` injects a ready ``requests.Session``: it is used as is, by every sender, and
-    never closed. Each setting's default and check is defined once, in ``options``.
+    never closed. ``token_source`` says where the token came from (a profile passes its setting's
+    source, ``file:dotflow.toml:7`` or ``env:NAME``), so that a refused token's warning sends the
+    reader to that place rather than to ``SERVER_USER_TOKEN``. Each setting's default and check is
+    defined once, in ``options``.
     """
 
     def __init__(
@@ -108,6 +111,7 @@ class ServerAPI(Server):
         max_connections: int = MAX_CONNECTIONS.default,
         queue_size: int = QUEUE_SIZE.default,
         session: requests.Session | None = None,
+        token_source: str | None = None,
     ) -> None:
         self.options = ServerOptions.of(
             base_url=base_url,
@@ -138,6 +142,8 @@ class ServerAPI(Server):
             logger=logger,
         )
         self._rejections: set[tuple[int, str]] = set()  # (status, route) already logged
+        self._token_source = token_source
+        self._token_place = _token_place(token_source)
         _warn_if_plain_http(options.base_url, self._shown_url)
 
     def __repr__(self) -> str:
@@ -145,7 +151,7 @@ class ServerAPI(Server):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A copy sent to another process gets its own queue and senders; an injected session stays here.
-        return (_rebuild, (self.options,))
+        return (_rebuild, (self.options, self._token_source))
 
     # -- read-only state ---------------------------------------------------------------------
 
@@ -304,7 +310,7 @@ class ServerAPI(Server):
                     "check server.base_url"
                 )
             elif status in (401, 403):
-                hint = f"; the token was refused: check {USER_TOKEN.env}"
+                hint = f"; the token was refused: check {self._token_place}"
             else:
                 hint = ""
             said = " ".join(answer.text.split())
@@ -399,5 +405,15 @@ def _warn_if_plain_http(base_url: str, shown: str) -> None:
     )
 
 
-def _rebuild(options: ServerOptions) -> ServerAPI:
-    return ServerAPI(**options._asdict())
+def _token_place(source: str | None) -> str:
+    """Where to look for a refused token: the variable or the file line it came from."""
+    if not source:
+        return str(USER_TOKEN.env)
+    kind, _, where = source.partition(":")
+    if kind == "env" and where:
+        return where
+    return f"server.user_token (from {source})"
+
+
+def _rebuild(options: ServerOptions, token_source: str | None = None) -> ServerAPI:
+    return ServerAPI(**options._asdict(), token_source=token_source)
