@@ -709,6 +709,25 @@ def test_ping_of_a_dead_server_is_unreachable(servers: Any, mode: str) -> None:
     assert time.monotonic() - started < 2
 
 
+def test_ping_is_bounded_as_a_whole_against_a_trickling_server(servers: Any) -> None:
+    """A server that sends its headers and then a byte a second (each read succeeds within the timeout)
+    cannot hold ping() past its timeout: the bound is on the whole request, not on each read."""
+    backend = servers("trickle")
+    started = time.monotonic()
+    result = ServerAPI(backend.url, TOKEN, timeout=2).ping()
+    assert time.monotonic() - started < 4 and result.status is PingStatus.UNREACHABLE, result
+
+
+def test_a_report_to_a_trickling_server_is_bounded_by_its_timeout(servers: Any, make_api: Any) -> None:
+    """The same server for a report: the request ends at its timeout (then retries, within the flush)."""
+    backend = servers("trickle")
+    api = make_api(backend.url, timeout=2, retries=0)
+    api.update_workflow(workflow="wf-1", status="In progress")
+    started = time.monotonic()
+    api.flush(timeout=20)
+    assert time.monotonic() - started < 5 and api.failed == 1
+
+
 def _wait(condition: Callable[[], Any], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from dotflow.abc.server import Server
 from dotflow.delivery import retry
 from dotflow.delivery.http import (
+    CONNECT_TIMEOUT,
     Answer,
     Connection,
     HTTPChannel,
@@ -23,7 +24,7 @@ from dotflow.delivery.http import (
     redirect_host,
     segment,
 )
-from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, crowded, drop, transient
 from dotflow.providers.server_api.options import (
     BACKOFF_MAX,
     FLUSH_TIMEOUT,
@@ -128,7 +129,12 @@ class ServerAPI(Server):
         self._hide = credentials_of(options)
         self._shown_url = mask_url(options.base_url, options.user_token)
         self._session = session
-        self._transport = Transport(options.base_url, {"X-User-Token": options.user_token}, session)
+        self._transport = Transport(
+            options.base_url,
+            {"X-User-Token": options.user_token},
+            session,
+            connect_timeout=min(options.timeout, CONNECT_TIMEOUT),
+        )
         self._queue = DeliveryQueue(
             self._open_channel,
             label="dotflow server",
@@ -194,7 +200,8 @@ class ServerAPI(Server):
             if name and getattr(workflow, "name_given", True):
                 body["name"] = str(name)
             segment(wid, "workflow id")
-            self._put(("workflow", wid), Kind.CREATE, "POST", "/workflows", _dumps(body), "create_workflow")
+            body_bytes = _dumps(body)
+            self._put(("workflow", wid), Kind.CREATE, "POST", "/workflows", body_bytes, "create_workflow", urgent=True)
         except Exception as exc:
             self._hook_failed("create_workflow", exc)
 
@@ -203,7 +210,9 @@ class ServerAPI(Server):
             wid = _workflow_id(workflow)
             body = _dumps({"status": str(getattr(status, "value", status))})  # a str enum sends its text
             path = f"/workflows/{segment(wid, 'workflow id')}"
-            self._put(("workflow", wid), Kind.FINAL, "PATCH", path, body, "update_workflow")
+            # urgent: the workflow's status is what an observer reads first, and must not wait
+            # behind thousands of task reports when a flush runs out of time
+            self._put(("workflow", wid), Kind.FINAL, "PATCH", path, body, "update_workflow", urgent=True)
         except Exception as exc:
             self._hook_failed("update_workflow", exc)
 
@@ -246,10 +255,13 @@ class ServerAPI(Server):
         latest, terminal statuses first, then give up the rest (see ``DeliveryQueue.hasten``)."""
         self._queue.hasten(deadline)
 
-    def _put(self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None) -> None:
+    def _put(
+        self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None,
+        urgent: bool = False,
+    ) -> None:
         # the module's generator is reseeded in a forked child, and costs no system call
         key = f"{random.getrandbits(128):032x}" if method == "POST" else None
-        self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after)
+        self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after, urgent=urgent)
 
     def _hook_failed(self, hook: str, exc: Exception) -> None:
         logger.warning(
@@ -268,6 +280,8 @@ class ServerAPI(Server):
         """One report over a sender's ``connection``, turned into a delivery ``Outcome``."""
         from urllib3 import exceptions as errors  # loaded by the connection already: a lookup
 
+        from dotflow.delivery._direct import Crowded
+
         timeout = self.options.timeout
         if deadline is not None:  # a flush is waiting: no request may outlive it
             timeout = max(0.05, min(timeout, deadline - monotonic()))
@@ -275,6 +289,8 @@ class ServerAPI(Server):
         url = self._transport.url(call.path)
         try:
             answer = connection.request(call.method, call.path, call.body, timeout, headers)
+        except Crowded:
+            return crowded("left a new connection unanswered while it answered the others (it serves fewer at once)")
         except errors.SSLError as exc:  # a certificate problem does not go away by retrying
             return drop(f"failed with TLS error {type(exc).__name__}")
         except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
