@@ -626,7 +626,8 @@ def test_a_pickled_copy_keeps_the_settings_and_hides_the_token() -> None:
 
 
 def test_hooks_never_raise(make_api: Any, logs: pytest.LogCaptureFixture) -> None:
-    """A task whose result() fails, an empty id or objects missing attributes are logged, never raised."""
+    """A task whose result() fails, an empty id or objects missing attributes are logged, never raised;
+    the task whose result() fails still has its status queued (was: dropped, the status lost)."""
 
     class Broken(FakeTask):
         def result(self, max: int | None = None) -> dict[str, Any]:
@@ -639,7 +640,7 @@ def test_hooks_never_raise(make_api: Any, logs: pytest.LogCaptureFixture) -> Non
     api.update_workflow("", status="Failed")
     api.update_task(FakeTask(""))
     api.create_task(object())
-    assert api.pending == 0
+    assert api.pending + api.failed == 2  # Broken's POST and PATCH, with its status, queued (or given up since)
     assert len([m for m in _lines(logs, logging.WARNING) if "could not queue" in m]) == 6
 
 
@@ -726,6 +727,49 @@ def test_a_report_to_a_trickling_server_is_bounded_by_its_timeout(servers: Any, 
     started = time.monotonic()
     api.flush(timeout=20)
     assert time.monotonic() - started < 5 and api.failed == 1
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_result_that_cannot_be_encoded_still_reports_the_status_as_strict_json(servers: Any) -> None:
+    """Results nested 5,000 deep (RecursionError while queueing: the terminal report was lost) and
+    NaN or Infinity (invalid JSON a strict server answers 400, also for a NaN initial context): every
+    report is strict JSON, what cannot be encoded is a marker, and every terminal status arrives."""
+    from dotflow import Config, DotFlow, action
+
+    @action
+    def deep() -> Any:
+        return _nested(5_000)
+
+    @action
+    def not_a_number() -> Any:
+        return {"ratio": float("nan"), "high": float("inf"), "low": -float("inf"), "ok": 1.5}
+
+    @action
+    def echo(initial_context: Any) -> Any:
+        return initial_context.storage
+
+    backend = servers("strict")
+    flow = DotFlow(config=Config(server=ServerAPI(backend.url, TOKEN, flush_timeout=5)))
+    flow.task.add(step=deep)
+    flow.task.add(step=not_a_number)
+    flow.task.add(step=echo, initial_context=float("nan"))
+    flow.start()
+    flow.flush()
+    wid = flow.workflow_id
+    assert all(r.status in (200, 201) for r in backend.requests()), [(r.path, r.status) for r in backend.requests()]
+    assert sorted(backend.final_statuses(wid).values()) == ["Completed"] * 3
+    assert backend.workflow_statuses(wid) == ["In progress", "Completed"]
+    last = {r.task_id: r.body for r in backend.requests() if r.route == "task"}
+    deep_body, nan_body, echo_body = (last[str(task.task_id)] for task in flow.task.queue)
+    assert "not encoded" in json.dumps(deep_body["current_context"])
+    assert nan_body["current_context"] == {"ratio": "NaN", "high": "Infinity", "low": "-Infinity", "ok": 1.5}
+    assert echo_body["initial_context"] == "NaN" and echo_body["current_context"] == "NaN"
 
 
 def _wait(condition: Callable[[], Any], timeout: float = 5.0) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import random
 from time import monotonic
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -38,6 +39,7 @@ from dotflow.providers.server_api.options import (
     credentials_of,
 )
 from dotflow.redact import mask_url
+from dotflow.results import CONTEXT_KEYS
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -225,7 +227,7 @@ class ServerAPI(Server):
                 Kind.CREATE,
                 "POST",
                 path,
-                _task_body(task, rename=True),
+                _task_body(task, self._result_of(task, "create_task"), rename=True),
                 "create_task",
                 after=("workflow", wid),  # a workflow announced here is POSTed before its tasks
             )
@@ -237,7 +239,8 @@ class ServerAPI(Server):
             wid, tid = str(task.workflow_id), str(task.task_id)
             path = f"/workflows/{segment(wid, 'workflow id')}/tasks/{segment(tid, 'task id')}"
             kind = Kind.FINAL if task.status in TypeStatus.TERMINAL else Kind.UPDATE
-            self._put(("task", wid, tid), kind, "PATCH", path, _task_body(task, rename=False), "update_task")
+            body = _task_body(task, self._result_of(task, "update_task"), rename=False)
+            self._put(("task", wid, tid), kind, "PATCH", path, body, "update_task")
         except Exception as exc:
             self._hook_failed("update_task", exc)
 
@@ -262,6 +265,21 @@ class ServerAPI(Server):
         # the module's generator is reseeded in a forked child, and costs no system call
         key = f"{random.getrandbits(128):032x}" if method == "POST" else None
         self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after, urgent=urgent)
+
+    def _result_of(self, task: Any, hook: str) -> dict[str, Any]:
+        """``task.result()``, or when it cannot be made the task's status alone (and one warning):
+        the status is what must reach the backend."""
+        try:
+            return dict(task.result())
+        except Exception as exc:
+            logger.warning(
+                "dotflow server: could not queue the %s report's result (%s: %s); its status goes without it",
+                hook,
+                type(exc).__name__,
+                self._hide(str(exc))[:200],
+            )
+            return {"task_id": task.task_id, "workflow_id": task.workflow_id, "status": task.status,
+                    "current_context": f"<not encoded: {type(exc).__name__}>", "errors": [], "error": None}
 
     def _hook_failed(self, hook: str, exc: Exception) -> None:
         logger.warning(
@@ -376,20 +394,51 @@ def _workflow_id(workflow: Any) -> str:
     return str(getattr(workflow, "workflow_id", workflow))
 
 
+# Levels of nesting a report keeps; deeper values are replaced by a marker.
+_DEPTH = 100
+_TOO_DEEP = f"<not encoded: nested deeper than {_DEPTH} levels>"
+
+
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), default=str).encode("utf-8")
+    """``body`` as strict JSON, always: NaN and Infinity, which Python writes but JSON does not have
+    (a strict server answers 400 and the report is lost), become the strings "NaN", "Infinity" and
+    "-Infinity"; a value nested too deep to encode becomes a marker. The rest is kept as it is."""
+    try:
+        return json.dumps(body, separators=(",", ":"), default=str, allow_nan=False).encode("utf-8")
+    except (ValueError, RecursionError):
+        return json.dumps(_encodable(body, 0), separators=(",", ":"), default=str, allow_nan=False).encode("utf-8")
 
 
-def _task_body(task: Any, rename: bool) -> bytes:
-    """The task's JSON report, at most ``TASK_RESULT_MAX`` bytes; ``rename`` sends ``task_id`` as ``id``
-    (the POST's body). Encoded once in the common case; capped (see ``Task.result``) only when too big."""
-    data = task.result()
+def _encodable(value: Any, depth: int) -> Any:
+    """``value`` with non-finite floats spelled out and anything past ``_DEPTH`` levels a marker."""
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (math.inf, -math.inf):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, (dict, list, tuple)):
+        if depth >= _DEPTH:
+            return _TOO_DEEP
+        if isinstance(value, dict):
+            return {str(k): _encodable(v, depth + 1) for k, v in value.items()}
+        return [_encodable(v, depth + 1) for v in value]
+    return value
+
+
+def _task_body(task: Any, data: dict[str, Any], rename: bool) -> bytes:
+    """The task's JSON report from its ``data`` (``task.result()``), at most ``TASK_RESULT_MAX`` bytes;
+    ``rename`` sends ``task_id`` as ``id`` (the POST's body). Encoded once in the common case; capped
+    (see ``Task.result``) only when too big."""
     if rename:
         data.pop("task_id", None)
         data["id"] = task.task_id
     body = _dumps(data)
     if len(body) > TASK_RESULT_MAX:
-        data = task.result(max=TASK_RESULT_MAX)
+        try:
+            data = task.result(max=TASK_RESULT_MAX)
+        except Exception:  # the cap measures each value with json.dumps; the note says what was left out
+            data = {**data, **{key: "<not encoded: too big>" for key in CONTEXT_KEYS}, "errors": [], "error": None}
         if rename and "task_id" in data:
             data.pop("task_id")
             data["id"] = task.task_id
