@@ -117,6 +117,8 @@ def test_error_bad_bool_from_env_names_variable(make):
         ("DOTFLOW_SERVER_TIMEOUT", "1e10",
          "DOTFLOW_SERVER_TIMEOUT: 10000000000.0 must be a number greater than 0 and at most 3600 (seconds)"),
         ("DOTFLOW_SERVER_BACKOFF_MAX", "inf", "DOTFLOW_SERVER_BACKOFF_MAX: inf must be a number greater than 0"),
+        ("DOTFLOW_SERVER_CREATE_WORKFLOW", "sometimes",
+         "DOTFLOW_SERVER_CREATE_WORKFLOW: 'sometimes' is not one of auto, always, never"),
         ("SERVER_BASE_URL", "ftp://x", "SERVER_BASE_URL: 'ftp://x' must start with http:// or https://"),
         ("DOTFLOW_WORKFLOW_MODE", "turbo", "DOTFLOW_WORKFLOW_MODE: 'turbo' is not one of sequential, background"),
         ("DOTFLOW_STORAGE_PROVIDER", "nfs", "'nfs' is not one of memory, default, file, s3, gcs or pkg.module:Class"),

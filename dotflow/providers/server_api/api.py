@@ -28,6 +28,7 @@ from dotflow.delivery.http import (
 from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, crowded, drop, transient
 from dotflow.providers.server_api.options import (
     BACKOFF_MAX,
+    CREATE_WORKFLOW,
     FLUSH_TIMEOUT,
     MAX_CONNECTIONS,
     QUEUE_SIZE,
@@ -95,7 +96,10 @@ class ServerAPI(Server):
     in a log, an error or a ``repr()``.
 
     ``session`` injects a ready ``requests.Session``: it is used as is, by every sender, and
-    never closed. ``token_source`` says where the token came from (a profile passes its setting's
+    never closed. ``create_workflow`` says when ``POST /workflows`` is sent: ``"auto"`` only for a
+    workflow whose id was generated here (1.x's rule: an explicit id, a managed runner's above all,
+    names a row the backend made already), ``"always"`` for every workflow, ``"never"``.
+    ``token_source`` says where the token came from (a profile passes its setting's
     source, ``file:dotflow.toml:7`` or ``env:NAME``), so that a refused token's warning sends the
     reader to that place rather than to ``SERVER_USER_TOKEN``. Each setting's default and check is
     defined once, in ``options``.
@@ -113,6 +117,7 @@ class ServerAPI(Server):
         backoff_max: float = BACKOFF_MAX.default,
         max_connections: int = MAX_CONNECTIONS.default,
         queue_size: int = QUEUE_SIZE.default,
+        create_workflow: str = CREATE_WORKFLOW.default,
         session: requests.Session | None = None,
         token_source: str | None = None,
     ) -> None:
@@ -126,6 +131,7 @@ class ServerAPI(Server):
             backoff_max=backoff_max,
             max_connections=max_connections,
             queue_size=queue_size,
+            create_workflow=create_workflow,
         )
         options = self.options
         self._hide = credentials_of(options)
@@ -193,7 +199,15 @@ class ServerAPI(Server):
 
     # -- the Server hooks --------------------------------------------------------------------
 
+    def should_create_workflow(self, id_generated: bool) -> bool:
+        """Whether the engine calls ``create_workflow`` for a new workflow: the ``create_workflow``
+        setting decides (``auto``: when its id was generated here)."""
+        policy = self.options.create_workflow
+        return policy == "always" or (policy == "auto" and id_generated)
+
     def create_workflow(self, workflow: Any) -> None:
+        if self.options.create_workflow == "never":
+            return  # the backend makes its workflows itself
         try:
             wid = _workflow_id(workflow)
             body: dict[str, Any] = {"id": wid}

@@ -85,6 +85,16 @@ def _queue_size(value: int) -> str | None:
     return None if value >= 1 else "must be an integer >= 1"
 
 
+#: When ServerAPI sends ``POST /workflows``: ``auto`` only for a workflow whose id was generated
+#: here (an explicit id, a managed runner's above all, names a row the backend made already),
+#: ``always`` for every workflow (a developer's backend told of a fixed ``workflow.id``), ``never``.
+CREATE_WORKFLOW_CHOICES = ("auto", "always", "never")
+
+
+def _create_workflow(value: str) -> str | None:
+    return None if value in CREATE_WORKFLOW_CHOICES else f"is not one of {', '.join(CREATE_WORKFLOW_CHOICES)}"
+
+
 class Option(NamedTuple):
     """One setting of ServerAPI: ``ServerAPI(<name>=...)``, ``[server] <name>`` in a profile and
     ``DOTFLOW_SERVER_<NAME>`` in the environment. ``doc`` is its meaning as the docs' tables give
@@ -124,6 +134,14 @@ MAX_CONNECTIONS = Option(
 QUEUE_SIZE = Option(
     "queue_size", int, 10_000, _queue_size, "reports queued before the oldest non-terminal ones are dropped"
 )
+CREATE_WORKFLOW = Option(
+    "create_workflow",
+    str,
+    "auto",
+    _create_workflow,
+    "when to send `POST /workflows`: `auto` (only for an id generated here, so never in managed mode), "
+    "`always`, `never`",
+)
 
 # In ServerAPI's parameter order, which ServerOptions' fields follow.
 OPTIONS: tuple[Option, ...] = (
@@ -136,6 +154,7 @@ OPTIONS: tuple[Option, ...] = (
     BACKOFF_MAX,
     MAX_CONNECTIONS,
     QUEUE_SIZE,
+    CREATE_WORKFLOW,
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -156,6 +175,7 @@ class ServerOptions(NamedTuple):
     backoff_max: float = BACKOFF_MAX.default
     max_connections: int = MAX_CONNECTIONS.default
     queue_size: int = QUEUE_SIZE.default
+    create_workflow: str = CREATE_WORKFLOW.default
 
     @classmethod
     def of(cls, **values: Any) -> ServerOptions:
@@ -179,7 +199,12 @@ class ServerOptions(NamedTuple):
 def _convert(option: Option, value: Any, hide: Redactor) -> Any:
     if option.type is str:
         if not isinstance(value, str):
-            what = "the token your server issued" if option.secret else f"a URL like {EXAMPLE_URL!r}"
+            if option.secret:
+                what = "the token your server issued"
+            elif option is BASE_URL:
+                what = f"a URL like {EXAMPLE_URL!r}"
+            else:
+                what = (option.check("") or "").removeprefix("is ")
             raise ConfigError(f"ServerAPI {option.name} must be a string ({what}), got {type(value).__name__}")
         value = value.strip()
     elif option.type is float:
