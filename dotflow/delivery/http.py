@@ -190,7 +190,9 @@ class Transport:
         import requests
 
         if self._session is not None:
-            return PoolConnection(self.url(""), self._session, owned=False, headers=self._headers)
+            return PoolConnection(
+                self.url(""), self._session, owned=False, headers=self._headers, connect_timeout=self.connect_timeout
+            )
         if self._direct is None:
             self._direct = self._direct_setup()
         if not self._direct:  # a proxy carries the requests: requests' own machinery reaches it
@@ -199,7 +201,9 @@ class Transport:
             session = requests.Session()
             session.mount("http://", QuickAckAdapter())
             session.mount("https://", QuickAckAdapter())
-            return PoolConnection(self.url(""), session, owned=True, headers=self._headers)
+            return PoolConnection(
+                self.url(""), session, owned=True, headers=self._headers, connect_timeout=self.connect_timeout
+            )
         from dotflow.delivery._direct import DirectConnection
 
         host, port, prefix, headers, tls = self._direct
@@ -237,7 +241,9 @@ class Transport:
 
 
 class PoolConnection:
-    """One keep-alive connection. Not thread-safe: one sender uses it.
+    """One keep-alive connection through urllib3, for a proxy or an injected session (a direct
+    connection is a ``DirectConnection``). Not thread-safe: one sender uses it. urllib3 bounds
+    each read by the timeout, not the answer as a whole.
 
     requests decides how to reach the host: the session's mounted adapter, proxies, CA bundle
     and client certificate (from the session and the environment, resolved once, since every
@@ -246,7 +252,15 @@ class PoolConnection:
     redirect machinery or response object), which is what lets thousands of reports keep up.
     """
 
-    def __init__(self, base: str, session: requests.Session, *, owned: bool, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        base: str,
+        session: requests.Session,
+        *,
+        owned: bool,
+        headers: Mapping[str, str],
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
         """``base`` is the root every path is appended to, as ``Transport.url("")`` gives it;
         ``headers`` go with every request, over the session's own."""
         import requests
@@ -267,6 +281,7 @@ class PoolConnection:
             self._headers["Authorization"] = str(probe.headers["Authorization"])
         self._headers.update(headers)
         self._last_timeout: tuple[float, Any] = (-1.0, None)
+        self._connect_timeout = connect_timeout
 
     def request(self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]) -> Answer:
         """One HTTP call, never following a redirect. Raises urllib3's errors."""
@@ -303,7 +318,8 @@ class PoolConnection:
         if self._last_timeout[0] != seconds:
             from urllib3 import Timeout
 
-            self._last_timeout = (seconds, Timeout(connect=seconds, read=seconds))
+            # urllib3 bounds each read, not the whole answer: the read timeout is the request's
+            self._last_timeout = (seconds, Timeout(connect=min(seconds, self._connect_timeout), read=seconds))
         return self._last_timeout[1]
 
     def close(self) -> None:
