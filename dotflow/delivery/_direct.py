@@ -162,7 +162,21 @@ class DirectConnection:
             readable, _, _ = select.select([sock], [], [], 0)
         except (OSError, ValueError):
             return True
-        return bool(readable)
+        if not readable:
+            return False
+        if self._tls is None:
+            return True  # an idle plain socket is readable only at its end (or with junk)
+        # TLS: a record with no data (a TLS 1.3 session ticket) makes it readable too
+        import ssl
+
+        try:
+            sock.setblocking(False)
+            sock.recv(1)  # data nobody asked for, or b"" at its end: either way the connection is done
+        except ssl.SSLWantReadError:
+            return False
+        except OSError:
+            pass
+        return True
 
     # -- reading -----------------------------------------------------------------------------
 

@@ -839,3 +839,83 @@ def test_a_refused_connection_is_called_unreachable(servers: Any, make_api: Any,
     api.flush()
     (lost,) = [m for m in _lines(logs, logging.WARNING) if "lost" in m]
     assert "server unreachable: NewConnectionError" in lost
+
+
+def _self_signed(folder: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made with cryptography (moto's dependency)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_https_reports_go_over_one_verified_keep_alive_connection(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
+) -> None:
+    """Over https the direct connection verifies the certificate against requests' CA bundle setting
+    (REQUESTS_CA_BUNDLE here) and keeps one connection across idle spells, and a certificate it
+    cannot verify drops the report as a TLS error, not retried."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_PATCH(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            connections.append(id(self.connection))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    cert, key = _self_signed(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/api/v1"
+    try:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+        api = ServerAPI(url, TOKEN, max_connections=1, flush_timeout=5)
+        for status in ("In progress", "Completed", "Failed"):
+            api.update_workflow(workflow="wf-1", status=status)
+            api.flush()
+            time.sleep(0.2)
+        assert api.sent == 3 and len(set(connections)) == 1
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+        untrusted = ServerAPI(url, TOKEN, retries=3, flush_timeout=5)
+        untrusted.update_workflow(workflow="wf-1", status="Completed")
+        untrusted.flush()
+        assert untrusted.failed == 1 and len(connections) == 3
+        assert any("TLS error" in m for m in _lines(logs, logging.WARNING))
+    finally:
+        server.shutdown()
+        server.server_close()
