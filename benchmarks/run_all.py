@@ -210,6 +210,8 @@ def figure_reporting() -> list[Row]:
         delivered("5000-nodelay", "5,000 tasks, TCP_NODELAY: terminal statuses delivered"),
         wall("5000-nagle", "5,000 tasks, Nagle-on server, whole process s", "ratio <= 1/3", 1 / 3),
         delivered("5000-nagle", "5,000 tasks, Nagle-on: terminal statuses delivered"),
+        wall("20000-nagle", "20,000 tasks, Nagle-on server, whole process s", "ratio <= 1/3", 1 / 3),
+        delivered("20000-nagle", "20,000 tasks, Nagle-on: terminal statuses delivered (flush 10 s)"),
         wall("5-slow", "5 tasks, server answering in 2 s, whole process s", "ratio <= 1/3", 1 / 3),
         (
             "5 tasks, server answering in 2 s: start() ms vs no server",

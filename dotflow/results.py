@@ -13,11 +13,20 @@ if TYPE_CHECKING:
     from dotflow.context import Context
 
 CONTEXT_KEYS = ("initial_context", "current_context", "previous_context")
+# What a context too deeply nested to copy becomes in a result: the task's report (its status
+# above all) must still go, so the value is replaced, never the report lost.
+TOO_DEEP = "<not encoded: nested too deep>"
 
 
 def context_value(context: Context | None) -> Any:
-    """The JSON-safe value of a context, None when there is none."""
-    return None if context is None else to_jsonable(context.storage)
+    """The JSON-safe value of a context, None when there is none; ``TOO_DEEP`` for a value nested
+    past Python's recursion limit (a list in a list 5,000 times), which cannot be copied."""
+    if context is None:
+        return None
+    try:
+        return to_jsonable(context.storage)
+    except RecursionError:
+        return TOO_DEEP
 
 
 def iso(ts: float | None) -> str | None:

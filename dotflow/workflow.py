@@ -30,7 +30,8 @@ class DotFlow:
     ``config`` nothing is resolved, except under ``dotflow start``, whose profile is already
     resolved: there the id still comes from it, so a ``--workflow`` factory that builds its
     own Config runs under the managed runner's WORKFLOW_ID. The server's ``create_workflow``
-    is called only when the id is generated here.
+    is called when its ``should_create_workflow`` says so: by default only when the id is
+    generated here (ServerAPI's ``create_workflow`` setting can say always or never).
     """
 
     def __init__(
@@ -79,8 +80,7 @@ class DotFlow:
                 )
         self._reporter = Reporter(config, self)
         self.task = TaskBuilder(config=config, workflow_id=self.workflow_id, workflow=self)
-        if external is None:
-            self._reporter.workflow_created()
+        self._reporter.workflow_created(id_generated=external is None)
 
     def start(
         self,

@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import unquote
 
@@ -53,6 +53,9 @@ MODES: tuple[str, ...] = (
     "error",
     "redirect",
     "bigbody",
+    "single",
+    "strict",
+    "trickle",
 )
 
 # Control routes for a parent in another process; exact paths, so no API route (which always holds a
@@ -61,6 +64,8 @@ RECORD_PATH = "/__fault__/record"
 CLEAR_PATH = "/__fault__/clear"
 
 DEFAULT_REDIRECT = "http://127.0.0.2:9/elsewhere"
+# The body length trickle mode promises, then sends at one byte a second.
+TRICKLE_LENGTH = 60
 
 # bigbody writes this one buffer over and over instead of building body_size bytes in memory.
 _CHUNK = b"x" * (1 << 20)
@@ -113,12 +118,25 @@ def _parse_route(path: str) -> tuple[str, str | None, str | None]:
     return "task", rest[0], rest[2]
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _strict_json(raw: bytes) -> bool:
+    """Whether ``raw`` is JSON as RFC 8259 defines it: Python's reader also takes NaN and Infinity."""
+    try:
+        json.loads(raw, parse_constant=_reject_constant)
+    except (ValueError, RecursionError):
+        return False
+    return True
+
+
 def _parse_json(raw: bytes) -> Any:
     if not raw.strip():
         return None
     try:
         return json.loads(raw)
-    except ValueError:  # UnicodeDecodeError is a ValueError too
+    except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError too
         return None
 
 
@@ -298,10 +316,22 @@ class _HTTPServer(ThreadingHTTPServer):
             self.fault._note_error(error)
 
 
+class _SingleHTTPServer(HTTPServer):
+    """``single`` mode: Python's plain ``HTTPServer``, one connection at a time (HTTP/1.1 keep-alive
+    holds it until the client closes it), the others waiting in its accept queue."""
+
+    def __init__(self, address: tuple[str, int], fault: FaultServer) -> None:
+        self.fault = fault
+        super().__init__(address, _Handler)
+
+    server_bind = _HTTPServer.server_bind
+    handle_error = _HTTPServer.handle_error
+
+
 class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1: connections stay open between requests, like a real backend behind requests.Session.
     protocol_version = "HTTP/1.1"
-    server: _HTTPServer
+    server: _HTTPServer | _SingleHTTPServer
 
     def setup(self) -> None:
         # StreamRequestHandler.setup reads this attribute; set on the instance, it is per server. Only
@@ -490,6 +520,29 @@ class _Handler(BaseHTTPRequestHandler):
         self.server.fault._stopping.wait()
         self.close_connection = True
 
+    _mode_single = _mode_healthy  # the difference is the server: one connection at a time
+
+    def _mode_strict(self, slot: _Slot) -> None:
+        if slot.rec.raw and not _strict_json(slot.rec.raw):
+            self._answer(slot, 400, _json({"detail": "the body is not valid JSON"}))
+        else:
+            self._mode_healthy(slot)
+
+    def _mode_trickle(self, slot: _Slot) -> None:
+        # Status None: headers promising TRICKLE_LENGTH bytes, then one byte a second, until stop().
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(TRICKLE_LENGTH))
+        self.end_headers()
+        for _ in range(TRICKLE_LENGTH):
+            if self.server.fault._stopping.wait(1.0):
+                break
+            try:
+                self.wfile.write(b" ")
+            except OSError:
+                break
+        self.close_connection = True
+
     def _mode_bigbody(self, slot: _Slot) -> None:
         fault = self.server.fault
         status = self._ok_status()
@@ -538,6 +591,11 @@ class FaultServer:
     * ``error``: 500 ``{"detail": "boom"}`` forever.
     * ``redirect``: 307 to ``(redirect_to or DEFAULT_REDIRECT) + path``, empty body.
     * ``bigbody``: healthy statuses with a ``body_size`` byte body, given up when the client hangs up.
+    * ``single``: healthy, but served by Python's plain (not threading) ``HTTPServer``: one connection at
+      a time, held while the client keeps it alive; the others wait in the accept queue.
+    * ``strict``: healthy, but a body that is not strict JSON (NaN, Infinity) is answered 400
+      ``{"detail": "the body is not valid JSON"}``, as a server whose JSON reader follows RFC 8259.
+    * ``trickle``: sends headers promising ``TRICKLE_LENGTH`` bytes, then one byte a second.
 
     The control routes ``GET /__fault__/record`` and ``POST /__fault__/clear`` are served in every mode
     (but ``refused``) and are not recorded.
@@ -572,7 +630,7 @@ class FaultServer:
         self._errors: list[BaseException] = []
         # Set by stop(): every handler that blocks (slow, blackhole, stall) waits on this event.
         self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
+        self._httpd: _HTTPServer | _SingleHTTPServer | None = None
         self._thread: threading.Thread | None = None
         # Open connections and their handler threads, so stop() can release handlers blocked on a read.
         self._live: dict[_Handler, threading.Thread] = {}
@@ -592,7 +650,11 @@ class FaultServer:
             if self._port == 0:
                 self._port = _free_port(self.host)
             return self
-        httpd = _HTTPServer((self.host, self._port), self)
+        httpd: _HTTPServer | _SingleHTTPServer
+        if self.mode == "single":
+            httpd = _SingleHTTPServer((self.host, self._port), self)
+        else:
+            httpd = _HTTPServer((self.host, self._port), self)
         self._httpd = httpd
         self._port = int(httpd.server_address[1])
         # A short poll interval: shutdown() waits for serve_forever to notice, and stop() must be prompt.
@@ -611,6 +673,12 @@ class FaultServer:
         httpd = self._httpd
         if httpd is None:
             return  # refused: nothing was listening
+        if self.mode == "single":
+            # its one handler holds the serving thread: free it first, or shutdown() waits for ever
+            with self._lock:
+                serving = list(self._live)
+            for handler in serving:
+                _shutdown(handler.connection)
         httpd.shutdown()
         httpd.server_close()  # the listening socket: new connections are refused from here on
         with self._lock:

@@ -74,7 +74,7 @@ def test_unknown_mode_is_refused() -> None:
     """A mode outside MODES raises ValueError at construction."""
     with pytest.raises(ValueError, match="unknown fault mode"):
         FaultServer("flaky")
-    assert "healthy" in MODES and len(MODES) == 12
+    assert "healthy" in MODES and len(MODES) == 15
 
 
 def test_url_and_port_follow_the_bound_port_and_base_path(serve: Serve) -> None:
@@ -439,7 +439,8 @@ def test_bigbody_sends_the_whole_body_to_a_reader(serve: Serve) -> None:
 # -- control routes and the other process ------------------------------------------------------------
 
 
-@pytest.mark.parametrize("mode", [m for m in MODES if m != "refused"])
+# single serves one connection at a time: the test's open connection would hold it
+@pytest.mark.parametrize("mode", [m for m in MODES if m not in ("refused", "single")])
 def test_control_routes_are_served_in_every_mode(serve: Serve, mode: str) -> None:
     """GET /__fault__/record and POST /__fault__/clear work in every listening mode and are not recorded."""
     server = serve(mode, delay=30, body_size=10)
@@ -526,3 +527,58 @@ def test_cli_exits_when_stdin_reaches_eof() -> None:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- single, strict, trickle -------------------------------------------------------------------------
+
+
+def test_single_serves_one_connection_at_a_time(serve: Serve) -> None:
+    """single: a second keep-alive connection's request waits until the first connection closes."""
+    server = serve("single")
+    first = send_raw(server.port, "PATCH", "/api/v1/workflows/w", b'{"status": "In progress"}')
+    assert first.recv(4096).startswith(b"HTTP/1.1 200")
+    second = send_raw(server.port, "PATCH", "/api/v1/workflows/w", b'{"status": "Completed"}')
+    try:
+        second.settimeout(0.5)
+        with pytest.raises(socket.timeout):
+            second.recv(4096)  # not taken while the first is open
+        first.close()
+        second.settimeout(2.0)
+        assert second.recv(4096).startswith(b"HTTP/1.1 200")
+        assert server.workflow_statuses() == ["In progress", "Completed"]
+    finally:
+        second.close()
+
+
+def test_strict_rejects_nan_and_infinity(serve: Serve) -> None:
+    """strict: a body holding NaN or Infinity (Python's json writes them) is answered 400; JSON is stored."""
+    server = serve("strict")
+    bad = b'{"id": 1, "status": "Completed", "current_context": NaN}'
+    assert call_bytes(server.port, "POST", "/api/v1/workflows/w/tasks", bad) == 400
+    assert call_bytes(server.port, "POST", "/api/v1/workflows/w/tasks", b'{"x": -Infinity}') == 400
+    assert call_bytes(server.port, "POST", "/api/v1/workflows/w/tasks", b'{"id": 1, "status": "Completed"}') == 201
+    assert server.final_statuses() == {"1": "Completed"}
+
+
+def test_trickle_sends_headers_then_a_byte_a_second(serve: Serve) -> None:
+    """trickle: the headers at once, then the promised body one byte a second."""
+    server = serve("trickle")
+    sock = send_raw(server.port, "GET", "/api/v1/workflows", b"")
+    try:
+        head = sock.recv(4096)
+        assert head.startswith(b"HTTP/1.1 200") and f"Content-Length: {fault_server.TRICKLE_LENGTH}".encode() in head
+        began = time.monotonic()
+        assert sock.recv(4096) == b" " and 0.5 < time.monotonic() - began < 2.0
+    finally:
+        sock.close()
+
+
+def call_bytes(port: int, method: str, path: str, body: bytes) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()

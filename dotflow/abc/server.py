@@ -9,7 +9,8 @@ from typing import Any
 class Server(ABC):
     """Receives status reports from the engine.
 
-    The engine calls ``create_workflow`` once when it generated the workflow id,
+    The engine calls ``create_workflow`` once for a new workflow when
+    ``should_create_workflow`` says so (by default, as in 1.x: when it generated the id),
     ``create_task`` when a task is added, ``update_workflow`` when a run starts and
     ends, and ``update_task`` on every task status change, always with keyword
     arguments (``create_task(task=...)``), as dotflow 1.x does. An implementation must
@@ -17,6 +18,12 @@ class Server(ABC):
     the report and deliver it elsewhere (``dotflow.delivery.queue.DeliveryQueue``
     does that), then deliver what is left in ``flush``.
     """
+
+    def should_create_workflow(self, id_generated: bool) -> bool:
+        """Whether ``create_workflow`` is called for a new workflow. ``id_generated`` is False for
+        an id given by the caller or the profile (a managed runner's backend made that row
+        already). By default, as in 1.x: only for a generated id."""
+        return id_generated
 
     @abstractmethod
     def create_workflow(self, workflow: Any) -> None:

@@ -5,9 +5,13 @@ re-normalise an encoded id, and read at most a small part of any answer; an ``HT
 of them as a ``DeliveryQueue`` sender uses it, and ``probe`` is the one synchronous check a
 provider's ``ping()`` makes. ServerAPI and the HTTP notifiers use them.
 
-Each sender thread gets its own ``Connection`` (its own ``requests.Session`` and socket), unless
-a session was injected: then every connection goes through that session's adapters, and the
-session is never closed. requests is imported only when the first connection opens.
+Each sender thread gets its own connection. A direct one (no proxy, no injected session) is a
+``DirectConnection`` (``_direct``): one write per request, the answer parsed from its bytes, the
+whole request bounded by its timeout. Through a proxy, or an injected session's adapters (the
+session is never closed), it is a ``PoolConnection`` over urllib3. Either way the first answer on
+a new connection is awaited at most ``connect_timeout`` once other connections are being
+answered, so a server that serves one connection at a time is noticed (``Crowded``). requests is
+imported only when the first connection opens.
 """
 
 from __future__ import annotations
@@ -16,30 +20,33 @@ import contextlib
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import quote, urljoin, urlsplit
+
+from dotflow.delivery.answer import BODY_LIMIT, SNIPPET, Answer
 
 if TYPE_CHECKING:
     import requests
 
     from dotflow.delivery.queue import Outcome
 
-# Bytes of an answer's body read at most; the rest is never read (the connection is closed instead).
-BODY_LIMIT = 64 * 1024
-# Characters of a body kept for a log line.
-SNIPPET = 200
 # Session headers not worth sending on every report: HTTP/1.1 keeps connections alive and any
 # answer type is read the same way.
 _DEFAULTS = ("connection", "accept")
+# Seconds to connect, and to wait for a new connection's first answer while the server answers
+# other connections (never more than the request's timeout): a server that has not taken a
+# connection by then serves fewer at once than were opened.
+CONNECT_TIMEOUT = 3.0
 
 
-class Answer(NamedTuple):
-    """What a provider needs from one HTTP answer. ``text`` is the body's start, not yet redacted."""
+class Connection(Protocol):
+    """One sender's keep-alive connection (``DirectConnection`` or ``PoolConnection``)."""
 
-    status: int
-    retry_after: str | None
-    location: str | None
-    text: str
+    def request(
+        self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]
+    ) -> Answer: ...
+
+    def close(self) -> None: ...
 
 
 def segment(value: Any, what: str) -> str:
@@ -150,7 +157,11 @@ class Transport:
     (ServerAPI's token header; none for the notify providers, whose secret is in the URL)."""
 
     def __init__(
-        self, base_url: str, headers: Mapping[str, str] | None = None, session: requests.Session | None = None
+        self,
+        base_url: str,
+        headers: Mapping[str, str] | None = None,
+        session: requests.Session | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         self._base_url = base_url
         self._headers = {
@@ -160,6 +171,9 @@ class Transport:
         }
         self._session = session
         self._prepared_base: str | None = None
+        self.connect_timeout = connect_timeout
+        self._direct: tuple[Any, ...] | None = None  # what every DirectConnection shares, made once
+        self._answered = [0.0]  # see DirectConnection
 
     def url(self, path: str) -> str:
         """The full URL of ``path`` (already encoded): requests normalises the root once (IDNA
@@ -172,21 +186,64 @@ class Transport:
         return self._prepared_base + path
 
     def connect(self) -> Connection:
-        """A new connection: a session of its own (quick-ACKing, see ``_quickack``) or the injected one."""
+        """A new connection: a direct one, or one through the injected session or a proxy."""
         import requests
 
         if self._session is not None:
-            return Connection(self.url(""), self._session, owned=False, headers=self._headers)
-        from dotflow.delivery._quickack import QuickAckAdapter
+            return PoolConnection(
+                self.url(""), self._session, owned=False, headers=self._headers, connect_timeout=self.connect_timeout
+            )
+        if self._direct is None:
+            self._direct = self._direct_setup()
+        if not self._direct:  # a proxy carries the requests: requests' own machinery reaches it
+            from dotflow.delivery._quickack import QuickAckAdapter
 
-        session = requests.Session()
-        session.mount("http://", QuickAckAdapter())
-        session.mount("https://", QuickAckAdapter())
-        return Connection(self.url(""), session, owned=True, headers=self._headers)
+            session = requests.Session()
+            session.mount("http://", QuickAckAdapter())
+            session.mount("https://", QuickAckAdapter())
+            return PoolConnection(
+                self.url(""), session, owned=True, headers=self._headers, connect_timeout=self.connect_timeout
+            )
+        from dotflow.delivery._direct import DirectConnection
+
+        host, port, prefix, headers, tls = self._direct
+        return DirectConnection(host, port, prefix, headers, tls, self.connect_timeout, self._answered)
+
+    def _direct_setup(self) -> tuple[Any, ...]:
+        """Host, port, path prefix, header lines and TLS context of direct connections, as requests
+        would reach the URL (its default headers, Basic auth from ``user:pass@``, the environment's
+        CA bundle and client certificate); empty when a proxy applies to the URL."""
+        import requests
+        from requests.utils import select_proxy
+
+        from dotflow.delivery._direct import header_block, tls_context
+
+        base = self.url("")
+        with requests.Session() as session:
+            settings = session.merge_environment_settings(base, {}, None, None, None)
+            if select_proxy(base, settings["proxies"]):
+                return ()
+            prepared = requests.Request("GET", base).prepare()
+            parts = urlsplit(base)
+            scheme = parts.scheme.lower()
+            host = parts.hostname or ""
+            port = parts.port or (443 if scheme == "https" else 80)
+            shown_host = f"[{host}]" if ":" in host else host
+            if parts.port and parts.port != (443 if scheme == "https" else 80):
+                shown_host = f"{shown_host}:{parts.port}"
+            headers = {"Host": shown_host}
+            headers.update((str(k), str(v)) for k, v in session.headers.items() if k.lower() not in _DEFAULTS)
+            if "Authorization" in prepared.headers:  # user:pass@ in base_url: Basic auth, as requests sends it
+                headers["Authorization"] = str(prepared.headers["Authorization"])
+            headers.update(self._headers)
+            tls = tls_context(settings["verify"], settings["cert"]) if scheme == "https" else None
+        return host, port, parts.path.rstrip("/"), header_block(headers), tls
 
 
-class Connection:
-    """One keep-alive connection. Not thread-safe: one sender uses it.
+class PoolConnection:
+    """One keep-alive connection through urllib3, for a proxy or an injected session (a direct
+    connection is a ``DirectConnection``). Not thread-safe: one sender uses it. urllib3 bounds
+    each read by the timeout, not the answer as a whole.
 
     requests decides how to reach the host: the session's mounted adapter, proxies, CA bundle
     and client certificate (from the session and the environment, resolved once, since every
@@ -195,7 +252,15 @@ class Connection:
     redirect machinery or response object), which is what lets thousands of reports keep up.
     """
 
-    def __init__(self, base: str, session: requests.Session, *, owned: bool, headers: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        base: str,
+        session: requests.Session,
+        *,
+        owned: bool,
+        headers: Mapping[str, str],
+        connect_timeout: float = CONNECT_TIMEOUT,
+    ) -> None:
         """``base`` is the root every path is appended to, as ``Transport.url("")`` gives it;
         ``headers`` go with every request, over the session's own."""
         import requests
@@ -216,6 +281,7 @@ class Connection:
             self._headers["Authorization"] = str(probe.headers["Authorization"])
         self._headers.update(headers)
         self._last_timeout: tuple[float, Any] = (-1.0, None)
+        self._connect_timeout = connect_timeout
 
     def request(self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]) -> Answer:
         """One HTTP call, never following a redirect. Raises urllib3's errors."""
@@ -252,7 +318,8 @@ class Connection:
         if self._last_timeout[0] != seconds:
             from urllib3 import Timeout
 
-            self._last_timeout = (seconds, Timeout(connect=seconds, read=seconds))
+            # urllib3 bounds each read, not the whole answer: the read timeout is the request's
+            self._last_timeout = (seconds, Timeout(connect=min(seconds, self._connect_timeout), read=seconds))
         return self._last_timeout[1]
 
     def close(self) -> None:
@@ -262,7 +329,7 @@ class Connection:
 
 
 class HTTPChannel:
-    """A ``DeliveryQueue`` channel over one ``Connection``: each payload goes to the provider's
+    """A ``DeliveryQueue`` channel over one connection: each payload goes to the provider's
     ``send(connection, payload, deadline)``, which makes its requests and judges the answers."""
 
     def __init__(self, connection: Connection, send: Callable[[Connection, Any, float | None], Outcome]) -> None:

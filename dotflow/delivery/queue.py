@@ -10,11 +10,19 @@ its own connection. The caller never waits on the network.
   is a non-terminal state: a newer report of the same lane replaces it while it is still queued
   (coalescing). A ``FINAL`` report (a terminal status, a workflow status) is never replaced and
   never dropped to make room.
-- **Priority.** Lanes holding a ``FINAL`` report (or others wait on) are served first; among equals,
-  the oldest report first.
+- **Priority.** What completes a terminal status goes before what does not, so that when time runs
+  out (a flush's deadline, a server slower than the run) the reports given up are the least
+  useful ones. In order: *urgent* lanes (a workflow's status: ``put(..., urgent=True)``) and
+  lanes others wait on; lanes whose next report is a ``FINAL`` (one request completes a terminal
+  status); lanes whose next report is the ``CREATE`` of a subject with a ``FINAL`` waiting (two
+  requests do: the remote end must get the subject first); then the rest, creations of subjects
+  still running and non-terminal updates. Among equals, the oldest report first.
 - **Bound.** ``queue_size`` reports may wait; past that, the oldest queued ``UPDATE`` is dropped to
   make room (one warning counts them when the pressure ends). ``CREATE`` and ``FINAL`` reports are
   admitted over the bound rather than lost.
+- **Fewer senders.** An outcome ``crowded()`` says the remote end left a new connection waiting
+  while it served the others (it takes fewer connections at once than ``workers``): the report
+  goes back to the front, uncounted, and the queue keeps one sender fewer from then on.
 - **Retries.** A send returns an ``Outcome``; transient failures are retried up to ``retries``
   times after the first attempt, waiting ``retry.delay`` (full jitter, ``Retry-After`` honoured,
   capped at ``backoff_max``) without holding a sender: other lanes go on meanwhile. A ``CREATE``
@@ -53,6 +61,7 @@ __all__ = [
     "Kind",
     "Outcome",
     "SENT",
+    "crowded",
     "drop",
     "transient",
 ]
@@ -73,6 +82,7 @@ class Outcome(NamedTuple):
     retry: bool = False
     reason: str = ""
     retry_after: float | None = None
+    fewer: bool = False  # the remote end serves fewer connections than were opened: drop a sender
 
 
 SENT = Outcome(True)
@@ -81,6 +91,12 @@ SENT = Outcome(True)
 def transient(reason: str, retry_after: float | None = None) -> Outcome:
     """Not sent, worth another attempt (a connection error, a timeout, a 503)."""
     return Outcome(False, True, reason, retry_after)
+
+
+def crowded(reason: str) -> Outcome:
+    """Not sent because the remote end had not taken this sender's new connection while it served
+    others: send it again at once on another, and keep one sender fewer."""
+    return Outcome(False, True, reason, 0.0, True)
 
 
 def drop(reason: str) -> Outcome:
@@ -113,10 +129,13 @@ class _Report:
 
 
 class _Lane:
-    __slots__ = ("busy", "creating", "dead", "dependents", "finals", "key", "not_before", "pending", "token", "waiting")
+    __slots__ = (
+        "busy", "creating", "dead", "dependents", "finals", "key", "not_before", "pending", "token", "urgent", "waiting"
+    )
 
-    def __init__(self, key: Any) -> None:
+    def __init__(self, key: Any, urgent: bool = False) -> None:
         self.key = key
+        self.urgent = urgent  # served before every other lane (a workflow's status)
         self.pending: deque[_Report] = deque()  # pending[0] is in flight while busy
         self.busy = False
         self.token = 0  # bumped at each (re)scheduling: older heap entries are stale
@@ -147,6 +166,15 @@ def _reset_all() -> None:
         reset = ref()
         if reset is not None:
             reset()
+
+
+def _rank(lane: _Lane) -> int:
+    """A ready lane's place in line (see Priority in the module docstring): lower goes first."""
+    if lane.urgent or lane.dependents:
+        return 0
+    if lane.finals:
+        return 1 if lane.pending[0].kind is Kind.FINAL else 2
+    return 3
 
 
 class DeliveryQueue:
@@ -223,13 +251,14 @@ class DeliveryQueue:
         with self._work_cv:
             return self._queued
 
-    def put(self, lane_key: Any, kind: Kind, payload: Any, after: Any = None) -> None:
+    def put(self, lane_key: Any, kind: Kind, payload: Any, after: Any = None, urgent: bool = False) -> None:
         """Queue ``payload`` on lane ``lane_key``; ``after`` names a lane whose queued CREATE
-        must be settled before this lane sends anything (taken from a lane's first report)."""
+        must be settled before this lane sends anything, and ``urgent`` serves the lane before
+        all others (both taken from a lane's first report)."""
         with self._work_cv:
             lane = self._lanes.get(lane_key)
             if lane is None:
-                lane = self._lanes[lane_key] = _Lane(lane_key)
+                lane = self._lanes[lane_key] = _Lane(lane_key, urgent)
                 waited = self._lanes.get(after) if after is not None else None
                 if waited is not None and waited.creating:
                     lane.waiting = after
@@ -309,8 +338,7 @@ class DeliveryQueue:
         if lane.not_before > monotonic():
             heapq.heappush(self._timers, (lane.not_before, lane.token, lane.key))
         else:
-            priority = 0 if lane.finals or lane.dependents else 1
-            heapq.heappush(self._ready, (priority, lane.pending[0].seq, lane.token, lane.key))
+            heapq.heappush(self._ready, (_rank(lane), lane.pending[0].seq, lane.token, lane.key))
         if self._idle:
             self._work_cv.notify()
         elif self._workers < self._max_workers:
@@ -371,6 +399,8 @@ class DeliveryQueue:
                     if gen != self._gen:
                         return  # a flush gave this report up while it was in flight
                     self._settle(lane, report, outcome)
+                    if outcome.fewer and until is None and self._workers > self._max_workers:
+                        return  # this sender is the one too many
         finally:
             if until is None:
                 with self._work_cv:
@@ -414,6 +444,15 @@ class DeliveryQueue:
             if self._outage:
                 self._outage = False
                 self._log.info("%s: %s answers again", self.label, self.target)
+        elif outcome.fewer:
+            report.state = _PENDING  # not an attempt: the remote end never read it
+            fewer = max(1, min(self._max_workers, self._workers) - 1)
+            if fewer < self._max_workers:
+                self._max_workers = fewer
+                self._log.info(
+                    "%s: %s %s; sending over %d connection(s) from now on",
+                    self.label, self.target, outcome.reason, fewer,
+                )
         elif outcome.retry and report.attempts < self._retries:
             report.attempts += 1
             report.state = _PENDING

@@ -105,7 +105,10 @@ def server(get: Get, source: Get) -> Server:
         from dotflow.providers.server_api.options import OPTIONS
 
         settings = {option.name: get(f"server.{option.name}") for option in OPTIONS}
-        return ServerAPI(settings.pop("base_url"), settings.pop("user_token"), **settings)
+        # a refused token's warning names where it came from (a file's ${DEV_TOKEN}, a variable)
+        return ServerAPI(
+            settings.pop("base_url"), settings.pop("user_token"), **settings, token_source=source("server.user_token")
+        )
     from dotflow.abc.server import Server
 
     return plugin("server.provider", provider, Server)

@@ -82,10 +82,19 @@ class Reporter:
 
     # -- the events -------------------------------------------------------------------------
 
-    def workflow_created(self) -> None:
-        """The workflow's id was generated here: announce the workflow."""
-        if self._server is not None:
-            self._call(self._server, "create_workflow", workflow=self.workflow)
+    def workflow_created(self, id_generated: bool = True) -> None:
+        """A workflow was made: announce it when the server wants it (``should_create_workflow``;
+        a server without that method, as 1.x's, only when its id was generated here)."""
+        server = self._server
+        if server is None:
+            return
+        wants = getattr(server, "should_create_workflow", None)
+        try:
+            announce = bool(wants(id_generated)) if callable(wants) else id_generated
+        except Exception:
+            announce = id_generated
+        if announce:
+            self._call(server, "create_workflow", workflow=self.workflow)
 
     def task_added(self, task: Task) -> None:
         if self._notify is not None:

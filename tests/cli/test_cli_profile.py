@@ -149,6 +149,23 @@ def test_check_ping_unreachable_exits_3_differently(run_cli, with_file):
     _no_secret(result)
 
 
+def test_check_ping_against_a_trickling_server_ends_at_its_timeout(run_cli, with_file):
+    """`check --ping` against a server that sends headers and then a byte a second ends within the
+    server timeout (was: past 60 s, each read's timeout being met) and exits 3."""
+    import time
+
+    from fault_server import FaultServer
+
+    with FaultServer("trickle") as backend:
+        env = {"SERVER_BASE_URL": backend.url, "SERVER_USER_TOKEN": TOKEN, "DOTFLOW_SERVER_TIMEOUT": "2"}
+        started = time.monotonic()
+        result = run_cli("profile", "check", "--ping", env=env, timeout=30)
+        elapsed = time.monotonic() - started
+    assert result.returncode == 3 and "could not reach the server" in result.stderr, result.stderr
+    assert elapsed < 10
+    _no_secret(result)
+
+
 def test_check_ping_without_a_server_still_probes_the_storage(run_cli, with_file, project):
     """`check --ping` on a profile with no server but a file storage: the storage is written, read
     back and cleaned up, the missing server is said (with what to set), and the exit is 0."""

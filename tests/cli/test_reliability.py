@@ -64,6 +64,8 @@ MODES: dict[str, tuple[dict[str, Any], dict[str, str], bool]] = {
     "stall": ({}, {"DOTFLOW_SERVER_FLUSH_TIMEOUT": "2", "DOTFLOW_SERVER_TIMEOUT": "1"}, False),
     "error": ({}, {"DOTFLOW_SERVER_FLUSH_TIMEOUT": "2"}, False),
     "redirect": ({}, {}, False),
+    "single": ({}, {}, True),
+    "strict": ({}, {}, True),
 }
 
 
@@ -235,12 +237,15 @@ def test_the_sigterm_handler_lasts_only_for_the_run(handler: str, folder: Path, 
 
 
 @pytest.mark.parametrize(("tasks", "mode", "server_mode"), [(5_000, "sequential", "healthy"),
-                                                           (500, "parallel", "healthy")])
+                                                           (500, "parallel", "healthy"),
+                                                           (20_000, "sequential", "healthy"),
+                                                           (200, "sequential", "single")])
 def test_thousands_of_tasks_against_a_nagle_on_server_all_arrive(
     tasks: int, mode: str, server_mode: str, folder: Path, servers: Any
 ) -> None:
-    """5,000 no-op tasks (and 500 in parallel mode) against a keep-alive, Nagle-on http.server: every
-    terminal status and the workflow's arrive within the default flush."""
+    """5,000 and 20,000 no-op tasks (and 500 in parallel mode) against a keep-alive, Nagle-on
+    http.server, and 200 against one that serves one connection at a time: every terminal status
+    and the workflow's arrive within the default flush, each task's in order."""
     backend = servers(server_mode)
     run = _spawn([sys.executable, "pipeline.py", str(tasks), mode], folder, backend, {}, STEP_SECONDS="0")
     run.wait(timeout=120)
@@ -249,6 +254,25 @@ def test_thousands_of_tasks_against_a_nagle_on_server_all_arrive(
     finals = backend.final_statuses(run.workflow_id)
     assert len(finals) == tasks and set(finals.values()) == {"Completed"}
     assert backend.workflow_statuses(run.workflow_id) == ["In progress", "Completed"]
+    for statuses in backend.task_statuses(run.workflow_id).values():
+        assert statuses == sorted(statuses, key=["Not started", "In progress", "Completed"].index), statuses
+
+
+def test_when_the_flush_runs_out_terminal_statuses_were_sent_before_creations(folder: Path, servers: Any) -> None:
+    """200 quick tasks against a backend answering in 0.5 s, with a 3 s flush: far from everything can
+    arrive, and what does is what matters: the workflow's final status, and for every task whose
+    creation got through (but the few in flight when the run ended) its terminal status too, not
+    200 creations and no status (as the trial found)."""
+    backend = servers("slow", delay=0.5)
+    run = _spawn([sys.executable, "pipeline.py", "200", "sequential"], folder, backend,
+                 {"DOTFLOW_SERVER_FLUSH_TIMEOUT": "3"}, STEP_SECONDS="0").wait(timeout=60)
+    assert run.proc.returncode == 0, run.stderr
+    assert backend.workflow_statuses(run.workflow_id)[-1] == "Completed"
+    finals = backend.final_statuses(run.workflow_id)
+    terminal = [tid for tid, status in finals.items() if status == "Completed"]
+    unfinished = [tid for tid, status in finals.items() if status != "Completed"]
+    assert terminal and len(unfinished) <= 4, finals  # 4: the connections busy when the tasks ended
+    assert "report(s) lost" in run.stderr
 
 
 def _sent_when(backend: FaultServer, run: Run, predicate: Any, timeout: float = 20) -> None:

@@ -242,6 +242,67 @@ def test_terminal_reports_are_served_first(make: Callable[..., Any]) -> None:
     assert script.sent == ["busy", "final of b", "update of a"]
 
 
+def test_what_completes_a_terminal_status_goes_before_creations_and_updates(make: Callable[..., Any]) -> None:
+    """The order when reports pile up behind a busy sender (the 20,000-task trial sent every creation
+    first and lost every terminal status): the urgent workflow lane, then terminal statuses whose
+    subject exists, then the creations of subjects with a terminal status waiting (each followed at
+    once by that status), and only then creations of running subjects and non-terminal updates."""
+    queue, script = make(workers=1)
+    script.hold.add("busy")
+    queue.put("x", Kind.FINAL, "busy")
+    _wait_for(lambda: script.attempts)
+    for task in ("t1", "t2", "t3"):
+        queue.put(task, Kind.CREATE, f"create {task}")
+    queue.put("w", Kind.FINAL, "workflow In progress", urgent=True)
+    queue.put("t1", Kind.FINAL, "final t1")
+    queue.put("t3", Kind.UPDATE, "update t3")
+    queue.put("old", Kind.FINAL, "final old")  # a subject created long ago
+    queue.put("w", Kind.FINAL, "workflow Completed", urgent=True)
+    script.released.set()
+    queue.flush()
+    assert script.sent == [
+        "busy",
+        "workflow In progress",
+        "workflow Completed",
+        "final old",
+        "create t1",
+        "final t1",
+        "create t2",
+        "create t3",
+        "update t3",
+    ]
+
+
+def test_a_crowded_outcome_resends_at_once_over_fewer_senders(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A send answered ``crowded`` (the server left that connection waiting) is not an attempt (with
+    retries=0 it is still delivered): it goes back to the front, and the queue keeps one sender
+    fewer from then on."""
+    from dotflow.delivery.queue import crowded
+
+    caplog.set_level(logging.INFO)
+    queue, script = make(workers=2, retries=0)
+    script.answers["first"] = [crowded("left it waiting")]
+    script.hold.add("zero")
+    queue.put("z", Kind.FINAL, "zero")  # two senders at work
+    queue.put("a", Kind.FINAL, "first")
+    _wait_for(lambda: len(script.attempts) == 2)
+    script.released.set()
+    assert queue.flush()
+    assert sorted(script.sent) == ["first", "zero"] and len(script.attempts) == 3
+    script.released.clear()
+    assert any("left it waiting; sending over 1 connection(s) from now on" in r.getMessage() for r in caplog.records)
+    script.hold.update({"one", "two"})
+    queue.put("b", Kind.FINAL, "one")
+    queue.put("c", Kind.FINAL, "two")
+    _wait_for(lambda: script.attempts[-1][0] == "one")
+    time.sleep(0.1)
+    assert script.in_flight == 1  # one sender now: "two" waits for "one"
+    script.released.set()
+    assert queue.flush()
+
+
 def test_a_full_queue_drops_the_oldest_updates_and_keeps_creations_and_finals(
     make: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -397,7 +458,7 @@ def test_the_interpreter_exit_delivers_what_every_queue_holds() -> None:
     exit hook (dotflow.interrupts'), registered with the first report."""
     code = textwrap.dedent(
         """
-        import atexit, threading, time
+        import atexit, sys, threading, time
 
         registered = []
         register = atexit.register
@@ -411,7 +472,8 @@ def test_the_interpreter_exit_delivers_what_every_queue_holds() -> None:
             def send(self, payload, deadline):
                 gate.wait()
                 time.sleep(0.2)  # past the interpreter's end, unless something waits for it
-                print(payload, flush=True)
+                sys.stdout.write(payload + "\\n")  # one write: two senders never interleave a line
+                sys.stdout.flush()
                 return SENT
 
             def close(self):

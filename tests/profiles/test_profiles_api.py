@@ -26,6 +26,7 @@ TABLE = [
     "server.backoff_max",
     "server.max_connections",
     "server.queue_size",
+    "server.create_workflow",
     "storage.provider",
     "storage.path",
     "storage.bucket",
@@ -489,3 +490,102 @@ def test_api_a_profile_resolved_for_some_sections_builds_no_config(setup):
         setup.resolve(sections=("storage",)).config()
     with pytest.raises(UsageError, match="no section is named 'strage'; use some of: server, storage"):
         setup.resolve(sections=("strage",))
+
+
+def test_a_refused_token_from_the_file_is_traced_to_its_line(make, setup, caplog):
+    """A token written ``${DEV_TOKEN}`` in dotflow.toml and refused with 401: the warning sends the reader to
+    that file line, not to SERVER_USER_TOKEN, which the user never set."""
+    import logging
+
+    from fault_server import FaultServer
+
+    with FaultServer("unauthorized") as backend:
+        project = f"[server]\nbase_url = '{backend.url}'\nuser_token = '${{DEV_TOKEN}}'\nflush_timeout = 5\n"
+        server = make(project, env={"DEV_TOKEN": "tok-from-the-shell"}).config().server
+        caplog.set_level(logging.WARNING, logger="dotflow.server")
+        server.update_workflow(workflow="wf-1", status="In progress")
+        server.flush()
+    (refused,) = [r.getMessage() for r in caplog.records if "was rejected with HTTP 401" in r.getMessage()]
+    assert f"check server.user_token (from file:{setup.project / 'dotflow.toml'}:3)" in refused, refused
+    assert "SERVER_USER_TOKEN" not in refused and "tok-from-the-shell" not in refused
+
+
+def test_a_refused_token_from_a_variable_names_that_variable(make, caplog):
+    """The same refusal for a token from DOTFLOW_SERVER_USER_TOKEN names that variable."""
+    import logging
+
+    from fault_server import FaultServer
+
+    with FaultServer("unauthorized") as backend:
+        env = {"DOTFLOW_SERVER_BASE_URL": backend.url, "DOTFLOW_SERVER_USER_TOKEN": "tok-x1y2z3"}
+        server = make(env=env).config().server
+        caplog.set_level(logging.WARNING, logger="dotflow.server")
+        server.update_workflow(workflow="wf-1", status="In progress")
+        server.flush()
+    (refused,) = [r.getMessage() for r in caplog.records if "was rejected with HTTP 401" in r.getMessage()]
+    assert "the token was refused: check DOTFLOW_SERVER_USER_TOKEN;" in refused, refused
+
+
+def _run_two_tasks(flow):
+    from dotflow import action
+
+    @action
+    def step():
+        return 1
+
+    flow.task.add(step=step)
+    flow.task.add(step=step)
+    flow.start()
+    flow.flush()
+
+
+def test_create_workflow_always_announces_a_fixed_id(make):
+    """A profile with a fixed workflow.id (a developer's backend, not a managed runner's) and
+    server.create_workflow = "always": POST /workflows goes first, then the tasks (was: never sent,
+    so the backend got tasks of a workflow it was never told about)."""
+    from fault_server import FaultServer
+
+    from dotflow import DotFlow
+
+    with FaultServer("nodelay") as backend:
+        project = (f"[workflow]\nid = 'nightly-7'\n[server]\nbase_url = '{backend.url}'\n"
+                   "user_token = 'tok-abc123'\ncreate_workflow = 'always'\n")
+        resolved = make(project)
+        assert resolved["server.create_workflow"] == "always"
+        _run_two_tasks(DotFlow(profile=resolved))
+        requests = [(r.method, r.route) for r in backend.requests()]
+    assert backend.created_workflows() == ["nightly-7"] and requests[0] == ("POST", "workflows")
+    assert sorted(backend.final_statuses("nightly-7").values()) == ["Completed", "Completed"]
+
+
+@pytest.mark.parametrize(("value", "fixed", "posted"), [("auto", False, True), ("auto", True, False),
+                                                        ("never", False, False), ("always", True, True)])
+def test_create_workflow_from_the_environment(make, value, fixed, posted):
+    """DOTFLOW_SERVER_CREATE_WORKFLOW: auto posts only for a generated id (today's rule), never posts
+    for none, always for every one; the tasks are reported either way."""
+    from fault_server import FaultServer
+
+    from dotflow import DotFlow
+
+    with FaultServer("nodelay") as backend:
+        env = {"DOTFLOW_SERVER_BASE_URL": backend.url, "DOTFLOW_SERVER_USER_TOKEN": "tok-abc123",
+               "DOTFLOW_SERVER_CREATE_WORKFLOW": value}
+        if fixed:
+            env["DOTFLOW_WORKFLOW_ID"] = "fixed-1"
+        resolved = make(env=env)
+        assert resolved.source("server.create_workflow") == "env:DOTFLOW_SERVER_CREATE_WORKFLOW"
+        flow = DotFlow(profile=resolved)
+        _run_two_tasks(flow)
+    assert backend.created_workflows() == ([flow.workflow_id] if posted else [])
+    assert len(backend.final_statuses(flow.workflow_id)) == 2
+
+
+def test_create_workflow_is_a_serverapi_keyword():
+    """ServerAPI(create_workflow=...) takes the same three values, and says which on a bad one."""
+    from dotflow.providers.server_api import ServerAPI
+
+    assert ServerAPI("https://api.test/v1", "tok-abc123", create_workflow="always").should_create_workflow(False)
+    assert not ServerAPI("https://api.test/v1", "tok-abc123", create_workflow="never").should_create_workflow(True)
+    assert ServerAPI("https://api.test/v1", "tok-abc123").should_create_workflow(True)
+    with pytest.raises(ConfigError, match="create_workflow 'sometimes' is not one of auto, always, never"):
+        ServerAPI("https://api.test/v1", "tok-abc123", create_workflow="sometimes")

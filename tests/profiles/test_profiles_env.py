@@ -36,6 +36,7 @@ def test_env_every_key_has_a_variable(make):
         "server.signal_flush_timeout": "1",
         "server.max_connections": "2",
         "server.queue_size": "100",
+        "server.create_workflow": "never",
         "storage.provider": "s3",
         "storage.path": "p",
         "storage.bucket": "b",

@@ -571,6 +571,17 @@ def test_a_bad_number_names_the_option(option: str, value: Any) -> None:
         ServerAPI("https://api.test/v1", TOKEN, **{option: value})
 
 
+@pytest.mark.parametrize("option", ["timeout", "flush_timeout", "signal_flush_timeout", "backoff_max"])
+def test_a_duration_past_an_hour_is_refused_with_the_allowed_range(option: str) -> None:
+    """1e10 seconds passed validation and overflowed the queue's waits (every report lost, exit 0): every
+    duration is bounded, and the one-line error names the setting and the range."""
+    with pytest.raises(ConfigError) as info:
+        ServerAPI("https://api.test/v1", TOKEN, **{option: 1e10})
+    message = str(info.value)
+    assert message.startswith(f"ServerAPI {option} 10000000000.0 must be a number") and "3600 (seconds)" in message
+    assert "\n" not in message
+
+
 @pytest.mark.parametrize("password", ["hunter2", "hun'ter2", 'hun"ter2', "hun%20ter2", "p/ss"])
 def test_repr_and_base_url_hide_the_token_and_any_password(password: str) -> None:
     """repr() and base_url show user:pass@ as ***@ and the token as ***, whatever the password holds."""
@@ -615,7 +626,8 @@ def test_a_pickled_copy_keeps_the_settings_and_hides_the_token() -> None:
 
 
 def test_hooks_never_raise(make_api: Any, logs: pytest.LogCaptureFixture) -> None:
-    """A task whose result() fails, an empty id or objects missing attributes are logged, never raised."""
+    """A task whose result() fails, an empty id or objects missing attributes are logged, never raised;
+    the task whose result() fails still has its status queued (was: dropped, the status lost)."""
 
     class Broken(FakeTask):
         def result(self, max: int | None = None) -> dict[str, Any]:
@@ -628,7 +640,7 @@ def test_hooks_never_raise(make_api: Any, logs: pytest.LogCaptureFixture) -> Non
     api.update_workflow("", status="Failed")
     api.update_task(FakeTask(""))
     api.create_task(object())
-    assert api.pending == 0
+    assert api.pending + api.failed == 2  # Broken's POST and PATCH, with its status, queued (or given up since)
     assert len([m for m in _lines(logs, logging.WARNING) if "could not queue" in m]) == 6
 
 
@@ -698,6 +710,68 @@ def test_ping_of_a_dead_server_is_unreachable(servers: Any, mode: str) -> None:
     assert time.monotonic() - started < 2
 
 
+def test_ping_is_bounded_as_a_whole_against_a_trickling_server(servers: Any) -> None:
+    """A server that sends its headers and then a byte a second (each read succeeds within the timeout)
+    cannot hold ping() past its timeout: the bound is on the whole request, not on each read."""
+    backend = servers("trickle")
+    started = time.monotonic()
+    result = ServerAPI(backend.url, TOKEN, timeout=2).ping()
+    assert time.monotonic() - started < 4 and result.status is PingStatus.UNREACHABLE, result
+
+
+def test_a_report_to_a_trickling_server_is_bounded_by_its_timeout(servers: Any, make_api: Any) -> None:
+    """The same server for a report: the request ends at its timeout (then retries, within the flush)."""
+    backend = servers("trickle")
+    api = make_api(backend.url, timeout=2, retries=0)
+    api.update_workflow(workflow="wf-1", status="In progress")
+    started = time.monotonic()
+    api.flush(timeout=20)
+    assert time.monotonic() - started < 5 and api.failed == 1
+
+
+def _nested(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+def test_a_result_that_cannot_be_encoded_still_reports_the_status_as_strict_json(servers: Any) -> None:
+    """Results nested 5,000 deep (RecursionError while queueing: the terminal report was lost) and
+    NaN or Infinity (invalid JSON a strict server answers 400, also for a NaN initial context): every
+    report is strict JSON, what cannot be encoded is a marker, and every terminal status arrives."""
+    from dotflow import Config, DotFlow, action
+
+    @action
+    def deep() -> Any:
+        return _nested(5_000)
+
+    @action
+    def not_a_number() -> Any:
+        return {"ratio": float("nan"), "high": float("inf"), "low": -float("inf"), "ok": 1.5}
+
+    @action
+    def echo(initial_context: Any) -> Any:
+        return initial_context.storage
+
+    backend = servers("strict")
+    flow = DotFlow(config=Config(server=ServerAPI(backend.url, TOKEN, flush_timeout=5)))
+    flow.task.add(step=deep)
+    flow.task.add(step=not_a_number)
+    flow.task.add(step=echo, initial_context=float("nan"))
+    flow.start()
+    flow.flush()
+    wid = flow.workflow_id
+    assert all(r.status in (200, 201) for r in backend.requests()), [(r.path, r.status) for r in backend.requests()]
+    assert sorted(backend.final_statuses(wid).values()) == ["Completed"] * 3
+    assert backend.workflow_statuses(wid) == ["In progress", "Completed"]
+    last = {r.task_id: r.body for r in backend.requests() if r.route == "task"}
+    deep_body, nan_body, echo_body = (last[str(task.task_id)] for task in flow.task.queue)
+    assert "not encoded" in json.dumps(deep_body["current_context"])
+    assert nan_body["current_context"] == {"ratio": "NaN", "high": "Infinity", "low": "-Infinity", "ok": 1.5}
+    assert echo_body["initial_context"] == "NaN" and echo_body["current_context"] == "NaN"
+
+
 def _wait(condition: Callable[[], Any], timeout: float = 5.0) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
@@ -765,3 +839,83 @@ def test_a_refused_connection_is_called_unreachable(servers: Any, make_api: Any,
     api.flush()
     (lost,) = [m for m in _lines(logs, logging.WARNING) if "lost" in m]
     assert "server unreachable: NewConnectionError" in lost
+
+
+def _self_signed(folder: Any) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 and its key, made with cryptography (moto's dependency)."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = folder / "cert.pem", folder / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_https_reports_go_over_one_verified_keep_alive_connection(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch, logs: pytest.LogCaptureFixture
+) -> None:
+    """Over https the direct connection verifies the certificate against requests' CA bundle setting
+    (REQUESTS_CA_BUNDLE here) and keeps one connection across idle spells, and a certificate it
+    cannot verify drops the report as a TLS error, not retried."""
+    import ssl
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    connections: list[int] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_PATCH(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            connections.append(id(self.connection))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    cert, key = _self_signed(tmp_path)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    url = f"https://127.0.0.1:{server.server_address[1]}/api/v1"
+    try:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", cert)
+        api = ServerAPI(url, TOKEN, max_connections=1, flush_timeout=5)
+        for status in ("In progress", "Completed", "Failed"):
+            api.update_workflow(workflow="wf-1", status=status)
+            api.flush()
+            time.sleep(0.2)
+        assert api.sent == 3 and len(set(connections)) == 1
+        monkeypatch.delenv("REQUESTS_CA_BUNDLE")
+        untrusted = ServerAPI(url, TOKEN, retries=3, flush_timeout=5)
+        untrusted.update_workflow(workflow="wf-1", status="Completed")
+        untrusted.flush()
+        assert untrusted.failed == 1 and len(connections) == 3
+        assert any("TLS error" in m for m in _lines(logs, logging.WARNING))
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -17,9 +17,10 @@ WITH_DEFAULT = [option for option in OPTIONS if option.default is not None]
 
 
 def test_the_constructor_takes_each_setting_with_its_defined_default() -> None:
-    """``ServerAPI(...)``'s parameters are the settings in order, then ``session``; each default is the setting's."""
+    """``ServerAPI(...)``'s parameters are the settings in order, then ``session`` and ``token_source``; each
+    default is the setting's."""
     parameters = inspect.signature(ServerAPI).parameters
-    assert list(parameters) == [option.name for option in OPTIONS] + ["session"]
+    assert list(parameters) == [option.name for option in OPTIONS] + ["session", "token_source"]
     for option in OPTIONS:
         expected = inspect.Parameter.empty if option.default is None else option.default
         assert parameters[option.name].default == expected
@@ -30,7 +31,9 @@ def test_the_constructor_keeps_its_public_signature() -> None:
     assert str(inspect.signature(ServerAPI)) == (
         "(base_url: 'str', user_token: 'str', timeout: 'float' = 15.0, *, flush_timeout: 'float' = 10.0, "
         "signal_flush_timeout: 'float' = 5.0, retries: 'int' = 5, backoff_max: 'float' = 30.0, "
-        "max_connections: 'int' = 4, queue_size: 'int' = 10000, session: 'requests.Session | None' = None) -> 'None'"
+        "max_connections: 'int' = 4, queue_size: 'int' = 10000, create_workflow: 'str' = 'auto', "
+        "session: 'requests.Session | None' = None, "
+        "token_source: 'str | None' = None) -> 'None'"
     )
 
 
@@ -43,11 +46,16 @@ def test_server_options_has_a_field_per_setting_with_its_default() -> None:
 def test_a_copy_in_another_process_keeps_every_setting() -> None:
     """A pickled ServerAPI comes back with the same options, none of them reset to a default."""
     values = {"timeout": 3.0, "flush_timeout": 1.0, "signal_flush_timeout": 2.0, "retries": 1, "backoff_max": 4.0,
-              "max_connections": 2, "queue_size": 7}
+              "max_connections": 2, "queue_size": 7, "create_workflow": "always"}
     api = ServerAPI("https://example.com/api", "token", **values)
     copy = pickle.loads(pickle.dumps(api))
     assert copy.options == api.options and copy.options._asdict() == {
         "base_url": "https://example.com/api", "user_token": "token", **values}
+
+
+def _shown(default: object) -> str:
+    """A default as the docs' tables write it: a number plainly, a word as code."""
+    return f"{default:g}" if isinstance(default, (int, float)) else f"`{default}`"
 
 
 @pytest.mark.parametrize("page", ["README.md", "docs/reliability.md"])
@@ -55,7 +63,7 @@ def test_the_reliability_table_gives_each_setting_its_default_and_meaning(page: 
     """Each row of the ``[server]`` settings table is the setting's name, default and ``doc``."""
     text = (ROOT / page).read_text(encoding="utf-8")
     for option in WITH_DEFAULT:
-        assert f"| `{option.name}` | {option.default:g} | {option.doc} |" in text
+        assert f"| `{option.name}` | {_shown(option.default)} | {option.doc} |" in text
 
 
 def test_the_profile_keys_table_gives_each_setting_its_default_and_variable() -> None:
@@ -67,7 +75,7 @@ def test_the_profile_keys_table_gives_each_setting_its_default_and_variable() ->
     }
     for option in OPTIONS:
         row = rows[f"`server.{option.name}`"]
-        default = "" if option.default is None else f"{option.default:g}"
+        default = "" if option.default is None else _shown(option.default)
         assert row.split("|")[2].strip() == default
         if option.env is not None:
             assert f"`{option.env}`" in row

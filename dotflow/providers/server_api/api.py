@@ -5,6 +5,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import logging
+import math
 import random
 from time import monotonic
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -13,6 +14,7 @@ from urllib.parse import urlsplit
 from dotflow.abc.server import Server
 from dotflow.delivery import retry
 from dotflow.delivery.http import (
+    CONNECT_TIMEOUT,
     Answer,
     Connection,
     HTTPChannel,
@@ -23,9 +25,10 @@ from dotflow.delivery.http import (
     redirect_host,
     segment,
 )
-from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, drop, transient
+from dotflow.delivery.queue import SENT, DeliveryQueue, Kind, Outcome, crowded, drop, transient
 from dotflow.providers.server_api.options import (
     BACKOFF_MAX,
+    CREATE_WORKFLOW,
     FLUSH_TIMEOUT,
     MAX_CONNECTIONS,
     QUEUE_SIZE,
@@ -37,6 +40,7 @@ from dotflow.providers.server_api.options import (
     credentials_of,
 )
 from dotflow.redact import mask_url
+from dotflow.results import CONTEXT_KEYS
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -92,7 +96,13 @@ class ServerAPI(Server):
     in a log, an error or a ``repr()``.
 
     ``session`` injects a ready ``requests.Session``: it is used as is, by every sender, and
-    never closed. Each setting's default and check is defined once, in ``options``.
+    never closed. ``create_workflow`` says when ``POST /workflows`` is sent: ``"auto"`` only for a
+    workflow whose id was generated here (1.x's rule: an explicit id, a managed runner's above all,
+    names a row the backend made already), ``"always"`` for every workflow, ``"never"``.
+    ``token_source`` says where the token came from (a profile passes its setting's
+    source, ``file:dotflow.toml:7`` or ``env:NAME``), so that a refused token's warning sends the
+    reader to that place rather than to ``SERVER_USER_TOKEN``. Each setting's default and check is
+    defined once, in ``options``.
     """
 
     def __init__(
@@ -107,7 +117,9 @@ class ServerAPI(Server):
         backoff_max: float = BACKOFF_MAX.default,
         max_connections: int = MAX_CONNECTIONS.default,
         queue_size: int = QUEUE_SIZE.default,
+        create_workflow: str = CREATE_WORKFLOW.default,
         session: requests.Session | None = None,
+        token_source: str | None = None,
     ) -> None:
         self.options = ServerOptions.of(
             base_url=base_url,
@@ -119,12 +131,18 @@ class ServerAPI(Server):
             backoff_max=backoff_max,
             max_connections=max_connections,
             queue_size=queue_size,
+            create_workflow=create_workflow,
         )
         options = self.options
         self._hide = credentials_of(options)
         self._shown_url = mask_url(options.base_url, options.user_token)
         self._session = session
-        self._transport = Transport(options.base_url, {"X-User-Token": options.user_token}, session)
+        self._transport = Transport(
+            options.base_url,
+            {"X-User-Token": options.user_token},
+            session,
+            connect_timeout=min(options.timeout, CONNECT_TIMEOUT),
+        )
         self._queue = DeliveryQueue(
             self._open_channel,
             label="dotflow server",
@@ -138,6 +156,8 @@ class ServerAPI(Server):
             logger=logger,
         )
         self._rejections: set[tuple[int, str]] = set()  # (status, route) already logged
+        self._token_source = token_source
+        self._token_place = _token_place(token_source)
         _warn_if_plain_http(options.base_url, self._shown_url)
 
     def __repr__(self) -> str:
@@ -145,7 +165,7 @@ class ServerAPI(Server):
 
     def __reduce__(self) -> tuple[Any, ...]:
         # A copy sent to another process gets its own queue and senders; an injected session stays here.
-        return (_rebuild, (self.options,))
+        return (_rebuild, (self.options, self._token_source))
 
     # -- read-only state ---------------------------------------------------------------------
 
@@ -179,7 +199,15 @@ class ServerAPI(Server):
 
     # -- the Server hooks --------------------------------------------------------------------
 
+    def should_create_workflow(self, id_generated: bool) -> bool:
+        """Whether the engine calls ``create_workflow`` for a new workflow: the ``create_workflow``
+        setting decides (``auto``: when its id was generated here)."""
+        policy = self.options.create_workflow
+        return policy == "always" or (policy == "auto" and id_generated)
+
     def create_workflow(self, workflow: Any) -> None:
+        if self.options.create_workflow == "never":
+            return  # the backend makes its workflows itself
         try:
             wid = _workflow_id(workflow)
             body: dict[str, Any] = {"id": wid}
@@ -188,7 +216,8 @@ class ServerAPI(Server):
             if name and getattr(workflow, "name_given", True):
                 body["name"] = str(name)
             segment(wid, "workflow id")
-            self._put(("workflow", wid), Kind.CREATE, "POST", "/workflows", _dumps(body), "create_workflow")
+            body_bytes = _dumps(body)
+            self._put(("workflow", wid), Kind.CREATE, "POST", "/workflows", body_bytes, "create_workflow", urgent=True)
         except Exception as exc:
             self._hook_failed("create_workflow", exc)
 
@@ -197,7 +226,9 @@ class ServerAPI(Server):
             wid = _workflow_id(workflow)
             body = _dumps({"status": str(getattr(status, "value", status))})  # a str enum sends its text
             path = f"/workflows/{segment(wid, 'workflow id')}"
-            self._put(("workflow", wid), Kind.FINAL, "PATCH", path, body, "update_workflow")
+            # urgent: the workflow's status is what an observer reads first, and must not wait
+            # behind thousands of task reports when a flush runs out of time
+            self._put(("workflow", wid), Kind.FINAL, "PATCH", path, body, "update_workflow", urgent=True)
         except Exception as exc:
             self._hook_failed("update_workflow", exc)
 
@@ -210,7 +241,7 @@ class ServerAPI(Server):
                 Kind.CREATE,
                 "POST",
                 path,
-                _task_body(task, rename=True),
+                _task_body(task, self._result_of(task, "create_task"), rename=True),
                 "create_task",
                 after=("workflow", wid),  # a workflow announced here is POSTed before its tasks
             )
@@ -222,7 +253,8 @@ class ServerAPI(Server):
             wid, tid = str(task.workflow_id), str(task.task_id)
             path = f"/workflows/{segment(wid, 'workflow id')}/tasks/{segment(tid, 'task id')}"
             kind = Kind.FINAL if task.status in TypeStatus.TERMINAL else Kind.UPDATE
-            self._put(("task", wid, tid), kind, "PATCH", path, _task_body(task, rename=False), "update_task")
+            body = _task_body(task, self._result_of(task, "update_task"), rename=False)
+            self._put(("task", wid, tid), kind, "PATCH", path, body, "update_task")
         except Exception as exc:
             self._hook_failed("update_task", exc)
 
@@ -240,10 +272,28 @@ class ServerAPI(Server):
         latest, terminal statuses first, then give up the rest (see ``DeliveryQueue.hasten``)."""
         self._queue.hasten(deadline)
 
-    def _put(self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None) -> None:
+    def _put(
+        self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None,
+        urgent: bool = False,
+    ) -> None:
         # the module's generator is reseeded in a forked child, and costs no system call
         key = f"{random.getrandbits(128):032x}" if method == "POST" else None
-        self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after)
+        self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after, urgent=urgent)
+
+    def _result_of(self, task: Any, hook: str) -> dict[str, Any]:
+        """``task.result()``, or when it cannot be made the task's status alone (and one warning):
+        the status is what must reach the backend."""
+        try:
+            return dict(task.result())
+        except Exception as exc:
+            logger.warning(
+                "dotflow server: could not queue the %s report's result (%s: %s); its status goes without it",
+                hook,
+                type(exc).__name__,
+                self._hide(str(exc))[:200],
+            )
+            return {"task_id": task.task_id, "workflow_id": task.workflow_id, "status": task.status,
+                    "current_context": f"<not encoded: {type(exc).__name__}>", "errors": [], "error": None}
 
     def _hook_failed(self, hook: str, exc: Exception) -> None:
         logger.warning(
@@ -262,6 +312,8 @@ class ServerAPI(Server):
         """One report over a sender's ``connection``, turned into a delivery ``Outcome``."""
         from urllib3 import exceptions as errors  # loaded by the connection already: a lookup
 
+        from dotflow.delivery._direct import Crowded
+
         timeout = self.options.timeout
         if deadline is not None:  # a flush is waiting: no request may outlive it
             timeout = max(0.05, min(timeout, deadline - monotonic()))
@@ -269,6 +321,8 @@ class ServerAPI(Server):
         url = self._transport.url(call.path)
         try:
             answer = connection.request(call.method, call.path, call.body, timeout, headers)
+        except Crowded:
+            return crowded("left a new connection unanswered while it answered the others (it serves fewer at once)")
         except errors.SSLError as exc:  # a certificate problem does not go away by retrying
             return drop(f"failed with TLS error {type(exc).__name__}")
         except (errors.HTTPError, OSError) as exc:  # refused, reset, timed out, or a body that broke off
@@ -304,7 +358,7 @@ class ServerAPI(Server):
                     "check server.base_url"
                 )
             elif status in (401, 403):
-                hint = f"; the token was refused: check {USER_TOKEN.env}"
+                hint = f"; the token was refused: check {self._token_place}"
             else:
                 hint = ""
             said = " ".join(answer.text.split())
@@ -354,20 +408,51 @@ def _workflow_id(workflow: Any) -> str:
     return str(getattr(workflow, "workflow_id", workflow))
 
 
+# Levels of nesting a report keeps; deeper values are replaced by a marker.
+_DEPTH = 100
+_TOO_DEEP = f"<not encoded: nested deeper than {_DEPTH} levels>"
+
+
 def _dumps(body: Any) -> bytes:
-    return json.dumps(body, separators=(",", ":"), default=str).encode("utf-8")
+    """``body`` as strict JSON, always: NaN and Infinity, which Python writes but JSON does not have
+    (a strict server answers 400 and the report is lost), become the strings "NaN", "Infinity" and
+    "-Infinity"; a value nested too deep to encode becomes a marker. The rest is kept as it is."""
+    try:
+        return json.dumps(body, separators=(",", ":"), default=str, allow_nan=False).encode("utf-8")
+    except (ValueError, RecursionError):
+        return json.dumps(_encodable(body, 0), separators=(",", ":"), default=str, allow_nan=False).encode("utf-8")
 
 
-def _task_body(task: Any, rename: bool) -> bytes:
-    """The task's JSON report, at most ``TASK_RESULT_MAX`` bytes; ``rename`` sends ``task_id`` as ``id``
-    (the POST's body). Encoded once in the common case; capped (see ``Task.result``) only when too big."""
-    data = task.result()
+def _encodable(value: Any, depth: int) -> Any:
+    """``value`` with non-finite floats spelled out and anything past ``_DEPTH`` levels a marker."""
+    if isinstance(value, float):
+        if value != value:
+            return "NaN"
+        if value in (math.inf, -math.inf):
+            return "Infinity" if value > 0 else "-Infinity"
+        return value
+    if isinstance(value, (dict, list, tuple)):
+        if depth >= _DEPTH:
+            return _TOO_DEEP
+        if isinstance(value, dict):
+            return {str(k): _encodable(v, depth + 1) for k, v in value.items()}
+        return [_encodable(v, depth + 1) for v in value]
+    return value
+
+
+def _task_body(task: Any, data: dict[str, Any], rename: bool) -> bytes:
+    """The task's JSON report from its ``data`` (``task.result()``), at most ``TASK_RESULT_MAX`` bytes;
+    ``rename`` sends ``task_id`` as ``id`` (the POST's body). Encoded once in the common case; capped
+    (see ``Task.result``) only when too big."""
     if rename:
         data.pop("task_id", None)
         data["id"] = task.task_id
     body = _dumps(data)
     if len(body) > TASK_RESULT_MAX:
-        data = task.result(max=TASK_RESULT_MAX)
+        try:
+            data = task.result(max=TASK_RESULT_MAX)
+        except Exception:  # the cap measures each value with json.dumps; the note says what was left out
+            data = {**data, **{key: "<not encoded: too big>" for key in CONTEXT_KEYS}, "errors": [], "error": None}
         if rename and "task_id" in data:
             data.pop("task_id")
             data["id"] = task.task_id
@@ -399,5 +484,15 @@ def _warn_if_plain_http(base_url: str, shown: str) -> None:
     )
 
 
-def _rebuild(options: ServerOptions) -> ServerAPI:
-    return ServerAPI(**options._asdict())
+def _token_place(source: str | None) -> str:
+    """Where to look for a refused token: the variable or the file line it came from."""
+    if not source:
+        return str(USER_TOKEN.env)
+    kind, _, where = source.partition(":")
+    if kind == "env" and where:
+        return where
+    return f"server.user_token (from {source})"
+
+
+def _rebuild(options: ServerOptions, token_source: str | None = None) -> ServerAPI:
+    return ServerAPI(**options._asdict(), token_source=token_source)

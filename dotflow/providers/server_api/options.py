@@ -52,12 +52,25 @@ def token_problem(token: str) -> str | None:
     return None
 
 
+# The longest duration any setting accepts, in seconds. Past it a value is a mistake (1e10 for 10), and
+# far past it the clocks and waits it feeds overflow (``threading.TIMEOUT_MAX``): every report lost.
+MAX_SECONDS = 3600.0
+
+
 def _positive(value: float) -> str | None:
-    return None if math.isfinite(value) and value > 0 else "must be a number greater than 0"
+    if not (math.isfinite(value) and value > 0):
+        return "must be a number greater than 0"
+    if value > MAX_SECONDS:
+        return f"must be a number greater than 0 and at most {MAX_SECONDS:g} (seconds)"
+    return None
 
 
 def _non_negative(value: float) -> str | None:
-    return None if math.isfinite(value) and value >= 0 else "must be a number >= 0"
+    if not (math.isfinite(value) and value >= 0):
+        return "must be a number >= 0"
+    if value > MAX_SECONDS:
+        return f"must be a number from 0 to {MAX_SECONDS:g} (seconds)"
+    return None
 
 
 def _non_negative_int(value: int) -> str | None:
@@ -70,6 +83,16 @@ def _connections(value: int) -> str | None:
 
 def _queue_size(value: int) -> str | None:
     return None if value >= 1 else "must be an integer >= 1"
+
+
+#: When ServerAPI sends ``POST /workflows``: ``auto`` only for a workflow whose id was generated
+#: here (an explicit id, a managed runner's above all, names a row the backend made already),
+#: ``always`` for every workflow (a developer's backend told of a fixed ``workflow.id``), ``never``.
+CREATE_WORKFLOW_CHOICES = ("auto", "always", "never")
+
+
+def _create_workflow(value: str) -> str | None:
+    return None if value in CREATE_WORKFLOW_CHOICES else f"is not one of {', '.join(CREATE_WORKFLOW_CHOICES)}"
 
 
 class Option(NamedTuple):
@@ -111,6 +134,14 @@ MAX_CONNECTIONS = Option(
 QUEUE_SIZE = Option(
     "queue_size", int, 10_000, _queue_size, "reports queued before the oldest non-terminal ones are dropped"
 )
+CREATE_WORKFLOW = Option(
+    "create_workflow",
+    str,
+    "auto",
+    _create_workflow,
+    "when to send `POST /workflows`: `auto` (only for an id generated here, so never in managed mode), "
+    "`always`, `never`",
+)
 
 # In ServerAPI's parameter order, which ServerOptions' fields follow.
 OPTIONS: tuple[Option, ...] = (
@@ -123,6 +154,7 @@ OPTIONS: tuple[Option, ...] = (
     BACKOFF_MAX,
     MAX_CONNECTIONS,
     QUEUE_SIZE,
+    CREATE_WORKFLOW,
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -143,6 +175,7 @@ class ServerOptions(NamedTuple):
     backoff_max: float = BACKOFF_MAX.default
     max_connections: int = MAX_CONNECTIONS.default
     queue_size: int = QUEUE_SIZE.default
+    create_workflow: str = CREATE_WORKFLOW.default
 
     @classmethod
     def of(cls, **values: Any) -> ServerOptions:
@@ -166,7 +199,12 @@ class ServerOptions(NamedTuple):
 def _convert(option: Option, value: Any, hide: Redactor) -> Any:
     if option.type is str:
         if not isinstance(value, str):
-            what = "the token your server issued" if option.secret else f"a URL like {EXAMPLE_URL!r}"
+            if option.secret:
+                what = "the token your server issued"
+            elif option is BASE_URL:
+                what = f"a URL like {EXAMPLE_URL!r}"
+            else:
+                what = (option.check("") or "").removeprefix("is ")
             raise ConfigError(f"ServerAPI {option.name} must be a string ({what}), got {type(value).__name__}")
         value = value.strip()
     elif option.type is float:
