@@ -16,7 +16,10 @@ its own connection. The caller never waits on the network.
   lanes others wait on; lanes whose next report is a ``FINAL`` (one request completes a terminal
   status); lanes whose next report is the ``CREATE`` of a subject with a ``FINAL`` waiting (two
   requests do: the remote end must get the subject first); then the rest, creations of subjects
-  still running and non-terminal updates. Among equals, the oldest report first.
+  still running and non-terminal updates. Among equals, the oldest report first. The second and
+  third swap while no deadline is in danger (no flush, or one that what is queued can meet at the
+  recent pace): a creation whose terminal status waits starts its two requests early, and the run's
+  reports end sooner (a 2 s server: 3 rounds for 5 tasks instead of 4).
 - **Bound.** ``queue_size`` reports may wait; past that, the oldest queued ``UPDATE`` is dropped to
   make room (one warning counts them when the pressure ends). ``CREATE`` and ``FINAL`` reports are
   admitted over the bound rather than lost.
@@ -168,12 +171,16 @@ def _reset_all() -> None:
             reset()
 
 
-def _rank(lane: _Lane) -> int:
-    """A ready lane's place in line (see Priority in the module docstring): lower goes first."""
+def _rank(lane: _Lane, pressed: bool) -> int:
+    """A ready lane's place in line (see Priority in the module docstring): lower goes first. Under
+    a deadline that cannot be met (``pressed``) a lone terminal PATCH goes before a creation whose
+    terminal PATCH waits (one request completes a status, not two); otherwise the creation goes
+    first, since its task needs two requests in a row and the run ends sooner when it starts early."""
     if lane.urgent or lane.dependents:
         return 0
     if lane.finals:
-        return 1 if lane.pending[0].kind is Kind.FINAL else 2
+        final_next = lane.pending[0].kind is Kind.FINAL
+        return (1 if final_next else 2) if pressed else (2 if final_next else 1)
     return 3
 
 
@@ -225,6 +232,8 @@ class DeliveryQueue:
         self._workers = 0
         self._idle = 0
         self._deadline: float | None = None
+        self._latency = 0.0  # recent seconds per request (moving average): what a deadline can hold
+        self._pressed = False  # a deadline is set that what is queued cannot meet (see _rank)
         self._hastened: float | None = None  # the deadline a signal set for the flush under way
         self._clear()
         self.sent = 0  # reports delivered, ever
@@ -338,7 +347,7 @@ class DeliveryQueue:
         if lane.not_before > monotonic():
             heapq.heappush(self._timers, (lane.not_before, lane.token, lane.key))
         else:
-            heapq.heappush(self._ready, (_rank(lane), lane.pending[0].seq, lane.token, lane.key))
+            heapq.heappush(self._ready, (_rank(lane, self._pressed), lane.pending[0].seq, lane.token, lane.key))
         if self._idle:
             self._work_cv.notify()
         elif self._workers < self._max_workers:
@@ -356,6 +365,7 @@ class DeliveryQueue:
         return True
 
     def _take(self, now: float) -> _Lane | None:
+        self._weigh_pressure(now)
         while self._timers and self._timers[0][0] <= now:
             _, token, key = heapq.heappop(self._timers)
             lane = self._lanes.get(key)
@@ -369,6 +379,22 @@ class DeliveryQueue:
                 continue
             return lane
         return None
+
+    def _weigh_pressure(self, now: float) -> None:
+        """Whether what is queued can still go before the deadline, at the recent pace over every
+        sender; when the answer changes, the ready lanes are ranked again (see ``_rank``)."""
+        deadline = self._deadline
+        pressed = deadline is not None and self._queued * self._latency > (deadline - now) * self._max_workers
+        if pressed is self._pressed:
+            return
+        self._pressed = pressed
+        ranked = []
+        for _, seq, token, key in self._ready:
+            lane = self._lanes.get(key)
+            if lane is not None and lane.token == token and lane.pending:
+                ranked.append((_rank(lane, pressed), seq, token, key))
+        heapq.heapify(ranked)
+        self._ready = ranked
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -389,6 +415,7 @@ class DeliveryQueue:
                     lane.busy = True
                     deadline = self._deadline if until is None else until
                     payload = report.payload
+                began = monotonic()
                 try:
                     if channel is None:
                         channel = self._open_channel()
@@ -396,6 +423,8 @@ class DeliveryQueue:
                 except Exception as exc:  # a broken channel drops the report, never the sender
                     outcome = drop(f"the sender failed: {type(exc).__name__}")
                 with self._work_cv:
+                    took = monotonic() - began
+                    self._latency = took if not self._latency else 0.8 * self._latency + 0.2 * took
                     if gen != self._gen:
                         return  # a flush gave this report up while it was in flight
                     self._settle(lane, report, outcome)

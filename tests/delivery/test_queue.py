@@ -242,12 +242,8 @@ def test_terminal_reports_are_served_first(make: Callable[..., Any]) -> None:
     assert script.sent == ["busy", "final of b", "update of a"]
 
 
-def test_what_completes_a_terminal_status_goes_before_creations_and_updates(make: Callable[..., Any]) -> None:
-    """The order when reports pile up behind a busy sender (the 20,000-task trial sent every creation
-    first and lost every terminal status): the urgent workflow lane, then terminal statuses whose
-    subject exists, then the creations of subjects with a terminal status waiting (each followed at
-    once by that status), and only then creations of running subjects and non-terminal updates."""
-    queue, script = make(workers=1)
+def _pile_up(queue: Any, script: Any) -> None:
+    """Reports piled up behind a busy sender: creations, terminal statuses, an update, the workflow's."""
     script.hold.add("busy")
     queue.put("x", Kind.FINAL, "busy")
     _wait_for(lambda: script.attempts)
@@ -258,8 +254,21 @@ def test_what_completes_a_terminal_status_goes_before_creations_and_updates(make
     queue.put("t3", Kind.UPDATE, "update t3")
     queue.put("old", Kind.FINAL, "final old")  # a subject created long ago
     queue.put("w", Kind.FINAL, "workflow Completed", urgent=True)
+
+
+def test_what_completes_a_terminal_status_goes_before_creations_and_updates(make: Callable[..., Any]) -> None:
+    """The order when reports pile up behind a busy sender and a flush's deadline cannot hold them all
+    at the recent pace (the 20,000-task trial sent every creation first and lost every terminal
+    status): the urgent workflow lane, then terminal statuses whose subject exists, then the
+    creations of subjects with a terminal status waiting (each followed at once by that status), and
+    only then creations of running subjects and non-terminal updates."""
+    queue, script = make(workers=1)
+    _pile_up(queue, script)
+    flushing = threading.Thread(target=queue.flush, args=(2.0,))
+    flushing.start()
+    time.sleep(0.6)  # the busy report takes 0.6 s: nine more at that pace do not fit in the flush
     script.released.set()
-    queue.flush()
+    flushing.join(10)
     assert script.sent == [
         "busy",
         "workflow In progress",
@@ -267,6 +276,29 @@ def test_what_completes_a_terminal_status_goes_before_creations_and_updates(make
         "final old",
         "create t1",
         "final t1",
+        "create t2",
+        "create t3",
+        "update t3",
+    ]
+
+
+def test_without_a_deadline_in_danger_a_creation_with_its_status_waiting_starts_first(
+    make: Callable[..., Any]
+) -> None:
+    """The same pile with time enough: a creation whose terminal status waits goes before a lone
+    terminal status, so its two requests start early and the reports end sooner; the urgent
+    workflow lane still goes first, running subjects and updates last."""
+    queue, script = make(workers=1)
+    _pile_up(queue, script)
+    script.released.set()
+    queue.flush()
+    assert script.sent == [
+        "busy",
+        "workflow In progress",
+        "workflow Completed",
+        "create t1",
+        "final t1",
+        "final old",
         "create t2",
         "create t3",
         "update t3",
