@@ -382,17 +382,19 @@ class DeliveryQueue:
 
     def _weigh_pressure(self, now: float) -> None:
         """Whether what is queued can still go before the deadline, at the recent pace over every
-        sender; when the answer changes, the ready lanes are ranked again (see ``_rank``)."""
+        sender. Once it cannot, the ready lanes are ranked again (see ``_rank``), once: the queue
+        stays pressed until the flush ends, so a pace that wavers never re-sorts it back and forth."""
         deadline = self._deadline
-        pressed = deadline is not None and self._queued * self._latency > (deadline - now) * self._max_workers
-        if pressed is self._pressed:
+        if self._pressed or deadline is None:
             return
-        self._pressed = pressed
+        if self._queued * self._latency <= (deadline - now) * self._max_workers:
+            return
+        self._pressed = True
         ranked = []
         for _, seq, token, key in self._ready:
             lane = self._lanes.get(key)
             if lane is not None and lane.token == token and lane.pending:
-                ranked.append((_rank(lane, pressed), seq, token, key))
+                ranked.append((_rank(lane, True), seq, token, key))
         heapq.heapify(ranked)
         self._ready = ranked
 
@@ -598,6 +600,7 @@ class DeliveryQueue:
             finals, self._since_final = self._since_final, 0
             self._outage = False
             self._deadline = None
+            self._pressed = False
         if since:
             total = sum(since.values())
             parts = "; ".join(f"{count} {reason}" for reason, count in since.items())
