@@ -218,7 +218,7 @@ def _stop(runs: list[Interruptible], signum: int) -> None:
     message = f"interrupted by {signal.Signals(signum).name}"
     # the reporting runs on a daemon thread of its own, watched: a user's Server hook that blocks
     # must not keep the process from ending once the bound is spent
-    bound = max((run.reporter.signal_flush_timeout for run in runs), default=0.0)
+    bound = max((signal_bound(run.reporter) for run in runs), default=0.0)
     work = threading.Thread(
         target=interrupt_and_flush, args=(runs, message, True), name="dotflow-sigterm-report", daemon=True
     )
@@ -294,7 +294,7 @@ class _Flush:
 
     def __init__(self, flushables: list[Reporting], signalled: bool) -> None:
         self.flushables = flushables
-        self.bound = max(_signal_bound(flushable) for flushable in flushables)
+        self.bound = max(signal_bound(flushable) for flushable in flushables)
         self.deadline: float | None = monotonic() + self.bound if signalled else None
         self.signum: int | None = None
 
@@ -314,7 +314,9 @@ class _Flush:
                     pass
 
 
-def _signal_bound(flushable: Any) -> float:
+def signal_bound(flushable: Any) -> float:
+    """How long a flush of ``flushable`` may take after a signal: its ``signal_flush_timeout``
+    (a Server, a Reporter, a delivery queue), else ``SIGNAL_FLUSH_TIMEOUT``."""
     value = getattr(flushable, "signal_flush_timeout", SIGNAL_FLUSH_TIMEOUT)
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else SIGNAL_FLUSH_TIMEOUT
 

@@ -25,7 +25,7 @@ import logging
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
-from dotflow.interrupts import SIGNAL_FLUSH_TIMEOUT
+from dotflow.interrupts import signal_bound
 from dotflow.logs import log_event
 from dotflow.types import TypeStatus
 
@@ -77,8 +77,7 @@ class Reporter:
     @property
     def signal_flush_timeout(self) -> float:
         """How long a flush may take after SIGTERM or SIGINT: the server's own bound, else 5 s."""
-        value = getattr(self._server, "signal_flush_timeout", SIGNAL_FLUSH_TIMEOUT)
-        return value if isinstance(value, (int, float)) and not isinstance(value, bool) else SIGNAL_FLUSH_TIMEOUT
+        return signal_bound(self._server)
 
     # -- the events -------------------------------------------------------------------------
 
