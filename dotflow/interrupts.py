@@ -344,6 +344,37 @@ def _hastened_by_signals(flush: _Flush) -> Iterator[None]:
             signal.signal(signum, before)
 
 
+# How long a blocking wait of a run's own thread lasts before it looks for a signal again.
+_WAIT_SLICE = 0.2
+
+
+def wait_interruptibly(wait: Callable[[float], bool], timeout: float | None = None) -> bool:
+    """``wait(seconds)`` (which returns whether what it waits for happened) called in slices of at
+    most ``_WAIT_SLICE`` until it returns True or ``timeout`` passes; returns the last answer.
+
+    A signal that reaches the main thread just before it blocks in a lock is only handled once the
+    lock is released: one wait without a bound could hold a Ctrl-C or a SIGTERM until a step
+    ends, however long that is. Waiting in slices bounds that delay to a slice.
+    """
+    deadline = None if timeout is None else monotonic() + timeout
+    while True:
+        remaining = _WAIT_SLICE if deadline is None else min(_WAIT_SLICE, deadline - monotonic())
+        if wait(max(0.0, remaining)):
+            return True
+        if deadline is not None and monotonic() >= deadline:
+            return False
+
+
+def join_interruptibly(thread: threading.Thread, timeout: float | None = None) -> bool:
+    """``thread.join(timeout)`` in slices (see ``wait_interruptibly``); whether the thread ended."""
+
+    def joined(seconds: float) -> bool:
+        thread.join(seconds)
+        return not thread.is_alive()
+
+    return wait_interruptibly(joined, timeout)
+
+
 def unwound(run: Interruptible, cause: BaseException) -> None:
     """``cause`` (KeyboardInterrupt, SystemExit) is unwinding through the thread that drives
     ``run``: interrupt it and flush its reports within the signal bound, before it propagates. A

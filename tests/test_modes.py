@@ -684,3 +684,24 @@ def test_an_interrupted_parallel_run_does_not_wait_for_the_pool(sigusr1_exits: A
         ("update_workflow", "In progress"),
         ("update_workflow", "Failed"),
     ]
+
+
+@pytest.mark.parametrize("mode", ["sequential_group", "background", "parallel"])
+def test_a_signal_taken_by_a_step_thread_still_interrupts_at_once(mode: str, sigusr1_exits: Any) -> None:
+    """A process-wide signal may land on any thread; taken by a step's thread, its handler must
+    still run in the main thread while that step blocks, not when the step ends."""
+    before = set(threading.enumerate())
+    workflow, server, release, finished = _interruptible(
+        lambda: signal.raise_signal(signal.SIGUSR1), "wait" if mode == "background" else "run"
+    )
+    try:
+        with pytest.raises(SystemExit):
+            workflow.start(mode=mode).wait(timeout=WAIT)
+        assert not finished.is_set()  # the interruption did not wait for the blocked step
+        slow = workflow.result_task()[1]
+        assert slow.status is TypeStatus.FAILED and slow.errors[-1].message == "interrupted"
+    finally:
+        release.set()
+    assert finished.wait(WAIT)
+    _join_new_dotflow_threads(before)
+    assert ("update_workflow", "Failed") in server.events()

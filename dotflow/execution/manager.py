@@ -237,7 +237,7 @@ class Manager:
         SystemExit while waiting interrupts the run (see ``interrupt``) and propagates."""
         if self._thread is not None:
             try:
-                self._thread.join(timeout)
+                interrupts.join_interruptibly(self._thread, timeout)
             except (KeyboardInterrupt, SystemExit) as exc:
                 interrupts.unwound(self, exc)
                 raise

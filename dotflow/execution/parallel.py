@@ -26,12 +26,15 @@ def run_pool(jobs: Sequence[T], work: Callable[[T], object], max_workers: int | 
     if not jobs:
         return
     import contextvars
-    from concurrent.futures import ThreadPoolExecutor
+    from concurrent.futures import ThreadPoolExecutor, wait
+
+    from dotflow import interrupts
 
     workers = max(1, min(len(jobs), max_workers or os.cpu_count() or 1))
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dotflow")
     try:
         futures = [pool.submit(contextvars.copy_context().run, work, job) for job in jobs]
+        interrupts.wait_interruptibly(lambda seconds: not wait(futures, seconds).not_done)
         errors = [future.exception() for future in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)

@@ -10,7 +10,7 @@ from weakref import WeakKeyDictionary
 from dotflow.actions import ActionOptions, options_of
 from dotflow.context import Context
 from dotflow.errors import StepExitError, StepTimeoutError
-from dotflow.interrupts import RunInterrupted
+from dotflow.interrupts import RunInterrupted, join_interruptibly
 from dotflow.naming import short_name, step_name
 
 if TYPE_CHECKING:
@@ -228,7 +228,7 @@ def in_thread(work: Callable[[], Any], name: str, timeout: float | None) -> tupl
 
     thread = threading.Thread(target=runner, name=name, daemon=True)
     thread.start()
-    thread.join(timeout)
+    join_interruptibly(thread, timeout)
     if thread.is_alive():
         return False, None
     if "error" in box:

@@ -10,6 +10,7 @@ from typing import Any
 
 from dotflow.abc.scheduler import Scheduler
 from dotflow.errors import MissingExtraError, UsageError
+from dotflow.interrupts import join_interruptibly
 from dotflow.types import TypeOverlap
 
 logger = logging.getLogger("dotflow")
@@ -159,7 +160,7 @@ class SchedulerCron(Scheduler):
         with self._lock:
             threads = [thread for thread in self._threads if thread is not current]
         for thread in threads:
-            thread.join(None if deadline is None else max(0.0, deadline - monotonic()))
+            join_interruptibly(thread, None if deadline is None else max(0.0, deadline - monotonic()))
         with self._lock:
             self._threads = [thread for thread in self._threads if thread.is_alive()]
             return not [thread for thread in self._threads if thread is not current]
@@ -284,3 +285,4 @@ def copy_workflow(flow: Any) -> Any:
     logger.info("ID %s - runs as a copy of workflow %s, whose previous run is still going", twin.workflow_id,
                 flow.workflow_id)
     return twin
+
