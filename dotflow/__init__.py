@@ -15,8 +15,9 @@ if TYPE_CHECKING:
     from dotflow.builder import TaskBuilder
     from dotflow.config import Config
     from dotflow.context import Context
-    from dotflow.errors import DotflowError
+    from dotflow.errors import DotflowError, TaskCancelled
     from dotflow.execution.manager import Manager
+    from dotflow.live import current_task
     from dotflow.task import Task
     from dotflow.types import TypeExecution, TypeStatus
     from dotflow.workflow import DotFlow
@@ -31,14 +32,16 @@ _LAZY = _LazyExports(__name__, {
     "DotflowError": "dotflow.errors",
     "Manager": "dotflow.execution.manager",
     "Task": "dotflow.task",
+    "TaskCancelled": "dotflow.errors",
     "TaskBuilder": "dotflow.builder",
     "TypeExecution": "dotflow.types",
     "TypeStatus": "dotflow.types",
     "action": "dotflow.actions",
+    "current_task": "dotflow.live",
 }, globals())
 
-__all__ = ["Config", "Context", "DotFlow", "DotflowError", "Manager", "Task", "TaskBuilder", "TypeExecution",
-           "TypeStatus", "action"]
+__all__ = ["Config", "Context", "DotFlow", "DotflowError", "Manager", "Task", "TaskBuilder", "TaskCancelled",
+           "TypeExecution", "TypeStatus", "action", "current_task"]
 
 
 def __getattr__(name: str) -> Any:

@@ -35,6 +35,7 @@ __all__ = [
     "StepPickleError",
     "StepTimeoutError",
     "StorageError",
+    "TaskCancelled",
     "UsageError",
     "WorkerDiedError",
 ]
@@ -106,6 +107,12 @@ class RemoteStepError(DotflowError):
     """A step raised, in a worker process, an exception that cannot be re-created here; the
     message names its type and keeps its text, and the worker's traceback is its cause."""
 
+
+
+class TaskCancelled(DotflowError):
+    """Raised by a step that stops because its cancellation was requested
+    (``dotflow.current_task().cancel_requested()``): the task ends Cancelled, not Failed, and is
+    not retried. The message, when given, is logged; the reason kept is the cancel request's."""
 
 
 class Interrupted(DotflowError):

@@ -47,6 +47,7 @@ from dotflow.errors import Interrupted
 EXIT_OK = 0
 EXIT_FAILED = 1  # the workflow ran and failed (or a schedule had a failed run)
 EXIT_USAGE = 2  # a usage or configuration error: nothing ran
+EXIT_CANCELLED = 3  # the run was cancelled (by its backend, or Manager.cancel)
 # The bound of a flush after a signal for a Server that does not say (ServerAPI does).
 SIGNAL_FLUSH_TIMEOUT = 5.0
 # Seconds past the flush bound given to marking the tasks Failed (a user's Server may be slow at it).
@@ -138,7 +139,7 @@ _watched: dict[Interruptible, None] = {}  # insertion-ordered set of the library
 # delivery queues to flush at exit, in the order of their first report (weak: a queue that goes leaves)
 _queues: weakref.WeakKeyDictionary[Any, None] = weakref.WeakKeyDictionary()
 _closers: list[Callable[[], None]] = []  # called last at exit
-_state: dict[str, Any] = {"sigterm": False, "atexit": False, "exiting": False}
+_state: dict[str, Any] = {"sigterm": False, "atexit": False, "exiting": False, "cancel_exits": False}
 
 
 def _hook_exit() -> None:
@@ -385,6 +386,21 @@ def unwound(run: Interruptible, cause: BaseException) -> None:
         signal.raise_signal(signum)
 
 
+def cancelled(run: Interruptible) -> None:
+    """A cancelled run's grace ran out and the steps still running were left behind
+    (``Manager.cancel``). In a command that asked for it (``dotflow start``), the process ends:
+    the run's reports and every queue's are flushed within the signal bound, then the exit code is
+    ``EXIT_CANCELLED``, whatever the main thread is doing. A library run's process goes on."""
+    if not _state["cancel_exits"]:
+        return
+    with _lock:
+        if _state["exiting"]:
+            return
+        _state["exiting"] = True
+    flush_reports([run.reporter, *reversed(list(_queues))], signalled=True)
+    end_process(EXIT_CANCELLED)
+
+
 def end_process(code: int) -> NoReturn:
     """End the process now with ``code``, standard streams flushed: steps may still run on worker
     threads, and waiting for them is what the signal asked not to do."""
@@ -401,13 +417,15 @@ def end_process(code: int) -> NoReturn:
 
 @contextmanager
 def command_signals(
-    busy: Callable[[], bool] = lambda: True, idle: Callable[[int], None] | None = None, sigint: bool = False
+    busy: Callable[[], bool] = lambda: True, idle: Callable[[int], None] | None = None, sigint: bool = False,
+    cancel_exits: bool = False,
 ) -> Iterator[None]:
     """A command's signals while the block runs, in the main thread: SIGTERM (and SIGINT when
     ``sigint``) raise where the main thread is, when ``busy()`` says a run goes on there:
     ``RunInterrupted(128 + n)`` for SIGTERM, ``SignalInterrupt`` (a KeyboardInterrupt) for SIGINT,
     so the run unwinds and reports its unfinished tasks Failed. When not busy, ``idle(signum)`` is called instead (a
-    schedule between runs just stops). The previous handlers come back at the end."""
+    schedule between runs just stops). The previous handlers come back at the end. With
+    ``cancel_exits``, a cancelled run whose grace ran out ends the process (``cancelled``)."""
 
     def handler(signum: int, frame: Any) -> None:
         if idle is not None and not busy():
@@ -419,8 +437,10 @@ def command_signals(
 
     wanted = (signal.SIGTERM, signal.SIGINT) if sigint else (signal.SIGTERM,)
     previous = {signum: signal.signal(signum, handler) for signum in wanted}
+    _state["cancel_exits"] = cancel_exits
     try:
         yield
     finally:
+        _state["cancel_exits"] = False
         for signum, before in previous.items():
             signal.signal(signum, before)

@@ -109,6 +109,7 @@ class Task:
         "_status",
         "_errors",
         "_duration",
+        "_reason",
     )
 
     def __init__(
@@ -140,6 +141,7 @@ class Task:
         self._status: str = TypeStatus.NOT_STARTED
         self._errors: list[TaskError] | None = None
         self._duration: Any = _MEASURED
+        self._reason: str | None = None
 
     @property
     def step(self) -> Callable[..., Any]:
@@ -293,8 +295,14 @@ class Task:
         return self._current_context is not None
 
     @property
+    def reason(self) -> str | None:
+        """Why a Cancelled or Skipped task ended so ("requested by alice", "not run: load
+        failed"); None for the other statuses."""
+        return self._reason
+
+    @property
     def ended(self) -> bool:
-        """Whether the task is Completed or Failed: no later change of its run touches it."""
+        """Whether the task is Completed, Failed, Cancelled or Skipped: no later change of its run touches it."""
         return self._status in TypeStatus.TERMINAL
 
     @property
@@ -326,6 +334,20 @@ class Task:
             self._finished = _now()
         self._status = TypeStatus.FAILED
 
+    def cancel(self, reason: str) -> None:
+        """A cancel request stopped the task, or kept it from starting: Cancelled, for ``reason``;
+        its clock stops if it had started."""
+        if self._started is not None:
+            self._finished = _now()
+        self._reason = reason
+        self._status = TypeStatus.CANCELLED
+
+    def skip(self, reason: str) -> None:
+        """The task never ran because the run stopped before it (an earlier task failed or was
+        cancelled): Skipped, for ``reason``."""
+        self._reason = reason
+        self._status = TypeStatus.SKIPPED
+
     def restore(self, value: Any, written: float) -> None:
         """Completed from a checkpoint instead of running: ``value`` becomes the result, which
         keeps the checkpoint's time ``written``, placed before this run started even when another
@@ -343,6 +365,7 @@ class Task:
         ``start()``; nothing is reported: the server already saw this task as it is now."""
         self._status = TypeStatus.NOT_STARTED
         self._errors = None
+        self._reason = None
         self.retry_count = 0
         self._started = self._finished = None
         self._duration = _MEASURED
@@ -412,6 +435,8 @@ class Task:
             "id": self.task_id,
             "error": errors[-1] if errors else None,
         }
+        if self._reason is not None:  # Cancelled and Skipped only: a 1.x status keeps 1.x's keys
+            data["reason"] = self._reason
         if max is None:
             return data
         return cap(data, max)

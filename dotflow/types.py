@@ -10,7 +10,9 @@ from typing import Final
 class TypeStatus:
     """The status strings. The engine stores these very objects, so ``is`` comparisons hold.
 
-    ``PAUSED`` exists for 1.x compatibility; the engine never sets it.
+    ``PAUSED`` exists for 1.x compatibility; the engine never sets it. ``CANCELLED`` and
+    ``SKIPPED`` are new: a task stopped by a cancel request, and one that never ran because an
+    earlier task failed or was cancelled (1.x left it Not started for ever).
     """
 
     NOT_STARTED: Final = "Not started"
@@ -19,10 +21,14 @@ class TypeStatus:
     PAUSED: Final = "Paused"
     RETRY: Final = "Retry"
     FAILED: Final = "Failed"
+    CANCELLED: Final = "Cancelled"
+    SKIPPED: Final = "Skipped"
 
-    ALL: Final = (NOT_STARTED, IN_PROGRESS, COMPLETED, FAILED, RETRY)
+    ALL: Final = (NOT_STARTED, IN_PROGRESS, COMPLETED, FAILED, RETRY)  # 1.x's tuple, as it was
     # a task in one of these has ended: no later status of the run changes it
-    TERMINAL: Final = (COMPLETED, FAILED)
+    TERMINAL: Final = (COMPLETED, FAILED, CANCELLED, SKIPPED)
+    # the statuses runner protocol version 1 has no word for: reported there as Failed, with the reason
+    NEW: Final = (CANCELLED, SKIPPED)
 
     @classmethod
     def get_symbol(cls, value: str) -> str | None:
@@ -37,9 +43,11 @@ NOTIFIABLE: Final = (
     TypeStatus.PAUSED,
     TypeStatus.RETRY,
     TypeStatus.FAILED,
+    TypeStatus.CANCELLED,
+    TypeStatus.SKIPPED,
 )
 """What a notifier's ``notification_type`` may name, in Python and in a profile alike: every status
-of 1.x (Paused too, which 1.x took and the engine never sets)."""
+of 1.x (Paused too, which 1.x took and the engine never sets), and Cancelled and Skipped."""
 
 _SYMBOLS = {
     TypeStatus.NOT_STARTED: "\u26aa",
@@ -48,17 +56,20 @@ _SYMBOLS = {
     TypeStatus.PAUSED: "\u25fc\ufe0f",
     TypeStatus.RETRY: "\u2757",
     TypeStatus.FAILED: "\u274c",
+    TypeStatus.CANCELLED: "\u26d4",
+    TypeStatus.SKIPPED: "\u23ed\ufe0f",
 }
 
 
 class WorkflowStatus:
-    """What ``update_workflow`` reports: In progress when a run starts, Completed or Failed at its end
-    (the same texts as the task statuses, as dotflow 1.x names them)."""
+    """What ``update_workflow`` reports: In progress when a run starts, Completed, Failed or
+    Cancelled at its end (the same texts as the task statuses, as dotflow 1.x names them)."""
 
     NEW: Final = "New"
     IN_PROGRESS: Final = TypeStatus.IN_PROGRESS
     COMPLETED: Final = TypeStatus.COMPLETED
     FAILED: Final = TypeStatus.FAILED
+    CANCELLED: Final = TypeStatus.CANCELLED
 
 
 class TypeExecution:

@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-import dotflow.execution.runner as runner
 from dotflow import Config, Context, DotFlow, TypeStatus, action
 from dotflow.errors import DotflowError, StepTimeoutError, UsageError
+from dotflow.execution.run import Run
 
 
 def _flow() -> DotFlow:
@@ -31,9 +31,14 @@ def _run(*steps: Any, **start: Any) -> DotFlow:
 
 @pytest.fixture
 def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """Every delay the runner sleeps between attempts, recorded instead of slept."""
+    """Every delay the runner waits between attempts (a wait a cancel ends), recorded instead of waited."""
     recorded: list[float] = []
-    monkeypatch.setattr(runner.time, "sleep", recorded.append)
+
+    def wait(self: Run, task_id: str, seconds: float) -> bool:
+        recorded.append(seconds)
+        return False
+
+    monkeypatch.setattr(Run, "wait_unless_cancelled", wait)
     return recorded
 
 

@@ -93,11 +93,11 @@ def test_sequential_is_the_default_and_runs_in_the_calling_thread() -> None:
 
 
 def test_sequential_stops_at_the_first_failure(executor: str) -> None:
-    """After a failed task, the later tasks are not run and stay Not started."""
+    """After a failed task, the later tasks are not run: they end Skipped (1.0.1 left them Not started)."""
     workflow = _flow()
     workflow.task.add([one, fails, add_one])
     manager = workflow.start(executor=executor)
-    assert [t.status for t in workflow.result_task()] == ["Completed", "Failed", "Not started"]
+    assert [t.status for t in workflow.result_task()] == ["Completed", "Failed", "Skipped"]
     assert workflow.result_storage() == [1, None, None]
     assert manager.status is TypeStatus.FAILED
 
@@ -425,7 +425,7 @@ def test_failure_in_one_group_stops_only_that_group(executor: str) -> None:
     workflow.task.add([fails, one], group_name="bad")
     workflow.task.add([one, add_one], group_name="good")
     manager = workflow.start(mode="sequential_group", executor=executor)
-    assert [t.status for t in workflow.result_task()] == ["Failed", "Not started", "Completed", "Completed"]
+    assert [t.status for t in workflow.result_task()] == ["Failed", "Skipped", "Completed", "Completed"]
     assert manager.status is TypeStatus.FAILED
 
 
@@ -464,7 +464,7 @@ def test_on_failure_gets_the_tasks_and_can_read_every_context(executor: str) -> 
     workflow.task.add([one, fails, add_one])
     workflow.start(on_success=lambda *, tasks: calls.append(("success", tasks)), on_failure=on_failure,
                    executor=executor)
-    assert calls == [("failure", [("Completed", 1), ("Failed", None), ("Not started", None)])]
+    assert calls == [("failure", [("Completed", 1), ("Failed", None), ("Skipped", None)])]
 
 
 @pytest.mark.parametrize("mode", ["parallel", "sequential_group", "background"])

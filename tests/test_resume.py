@@ -59,7 +59,7 @@ def test_resume_skips_completed_tasks_and_feeds_their_results_on() -> None:
     FAIL.add("transform")
     first = _pipeline(storage)
     first.start(resume=True)
-    assert [t.status for t in first.result_task()] == ["Completed", "Failed", "Not started"]
+    assert [t.status for t in first.result_task()] == ["Completed", "Failed", "Skipped"]
     assert RUNS == ["extract", "transform"]
 
     RUNS.clear()
@@ -219,7 +219,7 @@ def test_resume_across_two_processes(tmp_path: Path) -> None:
     script.write_text(SCRIPT)
 
     run1 = json.loads(engine_support.run_python(script, str(tmp_path), "fail"))
-    assert run1["status"] == ["Completed", "Failed", "Not started"]
+    assert run1["status"] == ["Completed", "Failed", "Skipped"]
     assert _markers(tmp_path) == {"first": 1, "second": 1}
 
     run2 = json.loads(engine_support.run_python(script, str(tmp_path), "ok"))
@@ -327,7 +327,7 @@ def test_reset_drops_checkpoints_a_failed_rerun_did_not_replace() -> None:
     changed = _stored_then_changed(storage)
     FAIL.add("transform")
     changed.start(resume=True, on_input_change="reset")
-    assert [t.status for t in changed.result_task()] == ["Completed", "Failed", "Not started"]
+    assert [t.status for t in changed.result_task()] == ["Completed", "Failed", "Skipped"]
     FAIL.clear()
     RUNS.clear()
     again = _pipeline(storage, seed="seed-2")

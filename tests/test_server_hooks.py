@@ -109,7 +109,8 @@ def test_exact_hook_sequence_of_a_successful_run() -> None:
 
 @pytest.mark.parametrize("executor", ["thread", "process"])
 def test_exact_hook_sequence_of_a_failed_run(executor: str) -> None:
-    """A task failing all its attempts reports In progress/Retry per attempt, then Failed, and the workflow Failed."""
+    """A task failing all its attempts reports In progress/Retry per attempt, then Failed; the task it kept from
+    running is Skipped; then the workflow Failed."""
     server = RecordingServer()
     workflow = DotFlow(config=Config(server=server), workflow_id="wf-f")
     workflow.task.add(fails_twice).add(one)
@@ -121,9 +122,10 @@ def test_exact_hook_sequence_of_a_failed_run(executor: str) -> None:
         ("update_task", "Retry"),
         ("update_task", "In progress"),
         ("update_task", "Failed"),
+        ("update_task", "Skipped"),
         ("update_workflow", "Failed"),
     ]
-    assert server.task_statuses(skipped) == []
+    assert server.task_statuses(skipped) == ["Skipped"]
     assert server.task_statuses(failing) == ["In progress", "Retry", "In progress", "Failed"]
 
 

@@ -395,14 +395,14 @@ def test_status_strings_are_exact() -> None:
 
 
 def test_status_is_the_constant_itself() -> None:
-    """After a run, ``task.status is TypeStatus.COMPLETED`` / ``FAILED`` / ``NOT_STARTED`` hold by identity."""
+    """After a run, ``task.status is TypeStatus.COMPLETED`` / ``FAILED`` / ``SKIPPED`` hold by identity."""
     workflow = _flow()
     workflow.task.add([first, broken, second])
     workflow.start()
     done, failed, skipped = workflow.result_task()
     assert done.status is TypeStatus.COMPLETED
     assert failed.status is TypeStatus.FAILED
-    assert skipped.status is TypeStatus.NOT_STARTED
+    assert skipped.status is TypeStatus.SKIPPED
     assert failed.status is LegacyTypeStatus.FAILED
 
 

@@ -234,7 +234,8 @@ def test_a_second_start_forgets_the_first_runs_outcome() -> None:
 
 
 def test_a_second_start_resets_tasks_it_does_not_reach() -> None:
-    """A task the second run never reaches is Not started again, with no times, errors or result; no extra report."""
+    """A task the second run never reaches is cleared (no times, errors or result, no report of Not started),
+    then ends Skipped."""
     server = RecordingServer()
     calls: list[int] = []
 
@@ -253,11 +254,11 @@ def test_a_second_start_resets_tasks_it_does_not_reach() -> None:
     server.calls.clear()
     workflow.start()
     assert workflow.result_task()[0].status is TypeStatus.FAILED
-    assert unreached.status is TypeStatus.NOT_STARTED
+    assert unreached.status is TypeStatus.SKIPPED and unreached.reason == "not run: fails_second_time failed"
     assert (unreached.errors, unreached.retry_count, unreached.started_at, unreached.finished_at) == ([], 0, None, None)
     assert unreached.current_context.storage is None and unreached.duration is None
     assert ("update_task", "Not started") not in server.events()
-    assert server.task_statuses(unreached.task_id) == []
+    assert server.task_statuses(unreached.task_id) == ["Skipped"]
 
 
 # --- workflow ids ----------------------------------------------------------------------------------
@@ -466,7 +467,7 @@ def test_no_config_run_options_come_from_the_profile(clean_env: Path, monkeypatc
     again = DotFlow(workflow_id="from-file-2")
     again.task.add([fails, one])
     again.start(keep_going=False)
-    assert [t.status for t in again.result_task()] == ["Failed", "Not started"]
+    assert [t.status for t in again.result_task()] == ["Failed", "Skipped"]
 
 
 def test_repr_names_id_and_task_count() -> None:

@@ -97,12 +97,22 @@ def workflow_ok(flow: DotFlow) -> bool:
     return bool(tasks) and all(task.status is TypeStatus.COMPLETED for task in tasks)
 
 
+def workflow_outcome(flow: DotFlow) -> str:
+    """Completed, Failed, or Cancelled (a run whose cancel was requested and did not complete)."""
+    if workflow_ok(flow):
+        return TypeStatus.COMPLETED
+    manager = flow.manager
+    if manager is not None and manager.status is TypeStatus.CANCELLED:
+        return TypeStatus.CANCELLED
+    return TypeStatus.FAILED
+
+
 def summary(flow: DotFlow, elapsed: float) -> list[str]:
     """The summary lines: the workflow's outcome, a row per task (status, attempts, duration, and
     for a failure its error and the user's own frame), and where the results are stored."""
     rows = [_row(task) for task in flow.result_task()]
     widths = [max((len(row[i]) for row in rows), default=0) for i in range(6)]
-    lines = [f"workflow {flow.workflow_id}: {'Completed' if workflow_ok(flow) else 'Failed'} in {elapsed:.3f}s"]
+    lines = [f"workflow {flow.workflow_id}: {workflow_outcome(flow)} in {elapsed:.3f}s"]
     lines += ["  " + "  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows]
     lines.append(f"results: {_stored_where(flow)}")
     return lines
@@ -128,11 +138,12 @@ def as_json(flow: DotFlow, elapsed: float) -> dict[str, Any]:
             # when the restored result was made (ISO 8601, local time), as the summary shows it
             "checkpoint_time": task.current_context.time.isoformat() if task.resumed else None,
             "error": error,
+            "reason": task.reason,  # why a Cancelled or Skipped task ended so; null otherwise
         })
     stored = _stored(flow)
     return {
         "workflow_id": flow.workflow_id,
-        "status": "Completed" if workflow_ok(flow) else "Failed",
+        "status": workflow_outcome(flow),
         "duration": round(elapsed, 6),
         # where the results are kept (the storage, as its repr), or null when nowhere but in memory,
         # which the note says (a program tests the value, a person reads the note)
@@ -180,7 +191,7 @@ def _row(task: Task) -> tuple[str, str, str, str, str, str]:
     if task.resumed:
         status = f"resumed (checkpoint of {task.current_context.time.isoformat(sep=' ', timespec='seconds')})"
     attempts = _attempts(task)
-    error = ""
+    error = task.reason or ""
     if task.status is TypeStatus.FAILED:
         error = _reason(task)
         where = user_frame(task.errors[-1].traceback) if task.errors else ""
@@ -285,7 +296,8 @@ def _on_terminal(stream: Any) -> bool:
         return False
 
 
-_MARKS = {"pending": "·", "running": "▶", "retrying": "↻", "done": "✓", "failed": "✗", "resumed": "↺"}
+_MARKS = {"pending": "·", "running": "▶", "retrying": "↻", "done": "✓", "failed": "✗", "resumed": "↺",
+          "cancelled": "⊘", "skipped": "↷"}
 
 
 def _state(task: Task) -> tuple[str, str]:
@@ -294,6 +306,10 @@ def _state(task: Task) -> tuple[str, str]:
         return ("resumed", "cyan") if task.resumed else ("done", "green")
     if status is TypeStatus.FAILED:
         return "failed", "red"
+    if status is TypeStatus.CANCELLED:
+        return "cancelled", "magenta"
+    if status is TypeStatus.SKIPPED:
+        return "skipped", "dim"
     if status is TypeStatus.RETRY:
         return "retrying", "yellow"
     if status is TypeStatus.IN_PROGRESS:

@@ -35,6 +35,7 @@ from dotflow.errors import DotflowError, UsageError
 from dotflow.interrupts import RunInterrupted
 from dotflow.redact import describe
 from dotflow.settings import OPTIONS
+from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.cli.output import LiveView
@@ -94,7 +95,12 @@ def start(
         flushed = "; pending reports were flushed" if flow.reporter.remote else ""
         echo(f"error: interrupted by a signal{flushed}", err=True)
         interrupts.end_process(interrupts.exit_code_of(interrupted))
-    return 0 if workflow_ok(flow) else EXIT_FAILED
+    if workflow_ok(flow):
+        return 0
+    manager = flow.manager
+    if manager is not None and manager.status is TypeStatus.CANCELLED:
+        return interrupts.EXIT_CANCELLED
+    return EXIT_FAILED
 
 
 def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool) -> tuple[float, BaseException | None]:
@@ -106,7 +112,8 @@ def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool)
     interrupted: BaseException | None = None
     manager: Manager | None = None
     try:
-        with interrupts.command_signals(), live, _quiet_transitions(live), _stdout_to_stderr(json_output):
+        with interrupts.command_signals(cancel_exits=True), live, _quiet_transitions(live), \
+                _stdout_to_stderr(json_output):
             manager = flow.start(**resolved.workflow_options())
             manager.wait()
     except AssertionError as exc:

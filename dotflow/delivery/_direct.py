@@ -267,7 +267,8 @@ class DirectConnection:
         if not keep:
             self.close()
         text = body[:SNIPPET].decode("utf-8", "replace")
-        return Answer(status, fields.get("retry-after"), fields.get("location"), text)
+        return Answer(status, fields.get("retry-after"), fields.get("location"), text, bytes(body[:BODY_LIMIT]),
+                      fields.get("dotflow-protocol"), fields.get("dotflow-token"))
 
     def _exactly(self, size: int, deadline: float) -> bytes:
         while len(self._buffer) < size:

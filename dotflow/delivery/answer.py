@@ -11,9 +11,14 @@ SNIPPET = 200
 
 
 class Answer(NamedTuple):
-    """What a provider needs from one HTTP answer. ``text`` is the body's start, not yet redacted."""
+    """What a provider needs from one HTTP answer. ``text`` is the body's start, not yet redacted;
+    ``body`` the bytes read of it (at most ``BODY_LIMIT``); ``protocol`` and ``token`` the
+    ``Dotflow-Protocol`` and ``Dotflow-Token`` headers of the runner protocol version 2."""
 
     status: int
     retry_after: str | None
     location: str | None
     text: str
+    body: bytes = b""
+    protocol: str | None = None
+    token: str | None = None

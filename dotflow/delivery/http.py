@@ -111,13 +111,15 @@ def probe(
     refused: Collection[int] = (401, 403),
     unchecked: Collection[int] = (),
     unchecked_note: str = "",
+    headers: dict[str, str] | None = None,
 ) -> PingResult:
     """One synchronous ``GET`` of ``path``, its answer classified; never raises.
 
     ``OK`` on a 2xx answer, ``AUTH`` on a status in ``refused``, ``REACHABLE`` on one in
     ``unchecked`` (``unchecked_note`` says what could not be checked), ``UNREACHABLE`` on a
     connection error or timeout, ``ERROR`` otherwise. A redirect is not followed (``ERROR``):
-    the secret must not leave the URL's host. ``hide`` redacts what a detail could echo.
+    the secret must not leave the URL's host. ``hide`` redacts what a detail could echo;
+    ``headers`` go with the request (a token that may change).
     """
     try:
         from urllib3.exceptions import HTTPError, SSLError
@@ -126,7 +128,7 @@ def probe(
     connection: Connection | None = None
     try:
         connection = transport.connect()
-        answer = connection.request("GET", path, None, timeout, {})
+        answer = connection.request("GET", path, None, timeout, headers or {})
     except SSLError as exc:
         return PingResult(PingStatus.ERROR, f"TLS: {type(exc).__name__}")
     except HTTPError as exc:
@@ -309,7 +311,9 @@ class PoolConnection:
             if len(data) > BODY_LIMIT:
                 response.close()  # the unread rest is never drained: the connection goes instead
             text = data[:SNIPPET].decode("utf-8", "replace")
-            return Answer(response.status, response.headers.get("Retry-After"), response.headers.get("Location"), text)
+            headers = response.headers
+            return Answer(response.status, headers.get("Retry-After"), headers.get("Location"), text,
+                          data[:BODY_LIMIT], headers.get("Dotflow-Protocol"), headers.get("Dotflow-Token"))
         finally:
             response.release_conn()
 

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Collection, Sequence
 
 from dotflow import interrupts
 from dotflow.errors import UsageError
 from dotflow.execution.run import Run
+from dotflow.live import LiveRun, run_attempt
 from dotflow.types import TypeExecution, TypeStatus
 
 if TYPE_CHECKING:
@@ -16,6 +17,10 @@ if TYPE_CHECKING:
     from dotflow.reporting import Reporter
     from dotflow.settings import RunSettings
     from dotflow.task import Task
+
+# Seconds a cancelled run's steps get to stop by themselves before they are stopped.
+CANCEL_GRACE = 10.0
+
 
 def check_callback(name: str, value: Any) -> None:
     if value is not None and not callable(value):
@@ -64,12 +69,13 @@ class Manager:
         self._thread: threading.Thread | None = None
         self._errors: list[BaseException] = []
         self._reported = False  # the final workflow status was reported (by the run or by interrupt)
+        self._abandoned = False  # a cancel's grace ran out: the steps still running are left behind
+        self._grace_timers: list[threading.Timer] = []
+        self.live: LiveRun | None = None  # the run as an observer follows it, from run()
         self._lock = threading.RLock()
-        # tasks run on worker threads, or a SIGTERM may interrupt from another thread
-        # (dotflow.interrupts): status changes take the lock
-        shared = self.mode != TypeExecution.SEQUENTIAL or _has_groups(self.tasks) or self.reporter.remote
-        self.state = Run(self.reporter, resume=settings.resume, keep_going=settings.keep_going,
-                         lock=self._lock if shared else None)
+        # status changes take the lock: tasks may run on worker threads, and a SIGTERM or a
+        # cancel request may change them from another thread
+        self.state = Run(self.reporter, resume=settings.resume, keep_going=settings.keep_going, lock=self._lock)
 
     def run(self, prepare: Callable[[], bool] | None = None) -> Manager:
         """Run the tasks (in the background for that mode) and return this Manager. ``DotFlow.start``
@@ -79,12 +85,13 @@ class Manager:
         for task in self.tasks:
             if not task.pristine:
                 task.reset()
+        self.live = self.state.live = LiveRun(self.workflow_id, run_attempt(), cancel=self._cancel_requested)
         # before the first report: a Dask scheduler that cannot be reached is start()'s error
         self.state.executor = self._open_executor()
         try:
             if prepare is not None:
                 self.state.resume = prepare()
-            self.reporter.run_started(self.mode, len(self.tasks))
+            self.reporter.run_started(self.mode, len(self.tasks), self.live)
         except BaseException:
             self._close_executor()
             raise
@@ -196,19 +203,113 @@ class Manager:
         # whichever thread interrupts: a background run's own thread may be waiting on them
         self._close_executor()
 
+    def cancel(self, reason: str = "cancelled", tasks: Collection[str] | None = None,
+               grace: float = CANCEL_GRACE) -> None:
+        """Ask the run to stop, for ``reason``: the whole run, or only the tasks whose ids are in
+        ``tasks``. Safe from any thread; nothing happens once the run has ended. A runner protocol
+        version 2 backend asks for it in a heartbeat's answer.
+
+        - No task it names starts any more: those not started end Cancelled at once.
+        - Steps that run see ``dotflow.current_task().cancel_requested()`` turn true, and a retry
+          delay ends at once. A step that returns has Completed; one that raises (``TaskCancelled``
+          or anything else) ends Cancelled, and is not retried.
+        - After ``grace`` seconds, what still runs is stopped: its task ends Cancelled; a whole
+          run's process-pool workers are killed and its Dask futures cancelled, steps on threads
+          are left behind (``start()``/``wait()`` return without them; a step in the caller's own
+          thread can only be left when it returns), and ``dotflow start`` exits with code 3.
+        - A whole run ends Cancelled (``on_failure`` is called); after a cancel of some tasks the
+          run goes on as after their failure (``keep_going`` decides), and ends Failed.
+        """
+        state = self.state
+        with self._lock:
+            if self._reported or state.cancelled is not None:
+                return  # a backend repeats its request in every answer: the first one counts
+            ids = None
+            if tasks is not None:
+                ids = {str(task_id) for task_id in tasks if state.cancel_reason(str(task_id)) is None}
+                if not ids:
+                    return
+            state.request_cancel(reason, ids)
+            for task in self._named(ids):
+                if task.pristine:  # never started: it never will
+                    state.change(task, task.cancel, reason)
+            timer = threading.Timer(max(0.0, grace), self._stop_cancelled, args=(ids,))
+            timer.name = "dotflow-cancel"
+            timer.daemon = True
+            self._grace_timers.append(timer)
+            timer.start()
+
+    def _cancel_requested(self, reason: str, tasks: Collection[str] | None, grace: float) -> None:
+        self.cancel(reason, tasks, grace)  # what a backend's heartbeat answer asks (LiveRun.request_cancel)
+
+    def _named(self, ids: Collection[str] | None) -> list[Task]:
+        return list(self.tasks) if ids is None else [task for task in self.tasks if task.task_id in ids]
+
+    def _stop_cancelled(self, ids: Collection[str] | None) -> None:
+        """The grace is over: what the cancel named and has not ended is stopped, Cancelled."""
+        state = self.state
+        with self._lock:
+            if self._reported:
+                return
+            for task in self._named(ids):
+                reason = state.cancel_reason(task.task_id)
+                if not task.ended and reason is not None:
+                    state.change(task, task.cancel, reason)
+            if ids is not None:
+                return  # a cancel of some tasks: the run goes on (steps on threads are left behind)
+            state.interrupted = True  # no later change of this run is reported
+            self._abandoned = True
+        self._finish()
+        self._close_executor()  # kills the process pool's busy workers, cancels the Dask futures
+        interrupts.cancelled(self)
+
     def _finish(self) -> None:
         with self._lock:
             if self._reported:
                 return
             self._reported = True
+            for timer in self._grace_timers:
+                timer.cancel()
+            self._end_the_rest()
             ok = all(task.status is TypeStatus.COMPLETED for task in self.tasks)
-            self.status = TypeStatus.COMPLETED if ok else TypeStatus.FAILED
+            if ok:
+                self.status = TypeStatus.COMPLETED
+            elif self.state.cancelled is not None:
+                self.status = TypeStatus.CANCELLED
+            else:
+                self.status = TypeStatus.FAILED
         self.reporter.run_finished(self.status)
         if self._thread is not None and self.reporter.remote:
             interrupts.unwatch(self)  # from the background thread: forgets the run; wait() restores SIGTERM
         callback = self.on_success if ok else self.on_failure
         if callback is not None:
             callback(tasks=self.tasks)
+
+    def _end_the_rest(self) -> None:
+        """Every task still Not started when the run ends gets a terminal status, so that no
+        observer keeps it waiting: Cancelled when the run was cancelled, else Skipped, with the
+        reason "not run: <step> failed" (the task that stopped its group, or the run)."""
+        cancelled = self.state.cancelled
+        stopped: dict[str, Task] = {}  # group -> the first task that failed or was cancelled in it
+        first: Task | None = None
+        for task in self.tasks:
+            if task.status in (TypeStatus.FAILED, TypeStatus.CANCELLED):
+                stopped.setdefault(task.group_name, task)
+                first = first or task
+            if task.status is not TypeStatus.NOT_STARTED:
+                continue
+            if cancelled is not None:
+                task.cancel(cancelled)
+            else:
+                culprit = stopped.get(task.group_name, first)
+                if culprit is None:
+                    reason = "not run"
+                else:
+                    how = "failed" if culprit.status is TypeStatus.FAILED else "was cancelled"
+                    name = getattr(culprit.step, "__name__", None) or type(culprit.step).__name__
+                    reason = f"not run: {name} {how}"
+                task.skip(reason)
+            self.reporter.task_changed(task)
 
     @property
     def finished(self) -> bool:
@@ -229,15 +330,21 @@ class Manager:
     @property
     def done(self) -> bool:
         """Whether the run is over (always true once a foreground run returned)."""
-        return self._thread is None or not self._thread.is_alive()
+        return self._thread is None or not self._thread.is_alive() or self._abandoned
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a background run ends, at most ``timeout`` seconds. Returns whether it
         ended; re-raises an AssertionError raised inside the run. A KeyboardInterrupt or
         SystemExit while waiting interrupts the run (see ``interrupt``) and propagates."""
         if self._thread is not None:
+            thread = self._thread
+
+            def ended(seconds: float) -> bool:  # a cancelled run's left-behind step is not waited for
+                thread.join(seconds)
+                return not thread.is_alive() or self._abandoned
+
             try:
-                interrupts.join_interruptibly(self._thread, timeout)
+                interrupts.wait_interruptibly(ended, timeout)
             except (KeyboardInterrupt, SystemExit) as exc:
                 interrupts.unwound(self, exc)
                 raise

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Callable, Iterable
+import threading
+from typing import TYPE_CHECKING, Any, Callable, Collection, Iterable
 
 if TYPE_CHECKING:
-    import threading
-
     from dotflow.execution.executors.base import StepRunner
+    from dotflow.live import LiveRun
     from dotflow.reporting import Reporter
     from dotflow.task import Task
 
@@ -26,9 +26,13 @@ class Run:
       ``dotflow.execution.executors``); None: the run's own threads call the steps.
     - ``resume`` and ``keep_going`` are the run's options as they apply to it (a run whose
       inputs changed may not resume after all).
+    - A cancel request (``request_cancel``) names the whole run or some of its tasks, with a
+      reason: no task it names starts any more, its retry waits end (``wait_unless_cancelled``),
+      and its steps can ask ``cancel_requested``.
     """
 
-    __slots__ = ("executor", "interrupted", "keep_going", "lock", "reporter", "resume")
+    __slots__ = ("_cancel", "_cancel_cv", "cancelled", "executor", "interrupted", "keep_going", "live", "lock",
+                 "reporter", "resume")
 
     def __init__(
         self, reporter: Reporter, *, resume: bool = False, keep_going: bool = False,
@@ -40,19 +44,50 @@ class Run:
         self.lock = lock
         self.interrupted = False
         self.executor: StepRunner | None = None
+        self.cancelled: str | None = None  # the reason, once the whole run is cancelled
+        self._cancel: dict[str, str] = {}  # task id -> reason, for the tasks cancelled one by one
+        self._cancel_cv = threading.Condition()
+        self.live: LiveRun | None = None  # what an observer and the steps see of the run (Manager.run)
+
+    # -- cancellation -------------------------------------------------------------------------
+
+    def request_cancel(self, reason: str, task_ids: Collection[str] | None = None) -> None:
+        """Cancel the whole run (``task_ids`` None) or those tasks, for ``reason``. Safe from any
+        thread; the first reason given for a task is the one it keeps."""
+        with self._cancel_cv:
+            if task_ids is None:
+                if self.cancelled is None:
+                    self.cancelled = reason
+            else:
+                for task_id in task_ids:
+                    self._cancel.setdefault(str(task_id), reason)
+            self._cancel_cv.notify_all()
+
+    def cancel_reason(self, task_id: str) -> str | None:
+        """Why the task is cancelled (the whole run's reason first), None when it is not."""
+        if self.cancelled is not None:
+            return self.cancelled
+        return self._cancel.get(task_id) if self._cancel else None
+
+    def wait_unless_cancelled(self, task_id: str, seconds: float) -> bool:
+        """Sleep ``seconds`` (a retry delay) unless the task is or gets cancelled; returns
+        whether it was cancelled."""
+        with self._cancel_cv:
+            return self._cancel_cv.wait_for(lambda: self.cancel_reason(task_id) is not None, seconds)
 
     def change(self, task: Task, transition: Callable[..., None], *args: Any, resumed: bool = False) -> bool:
         """Apply ``transition`` (a method of ``task``: ``task.begin``, ``task.fail``...) and report
-        it, unless the run was interrupted; returns whether it did."""
+        it, unless the run was interrupted or the task already ended (a step that returns after
+        its task was cancelled changes nothing); returns whether it did."""
         lock = self.lock
         if lock is None:
-            if self.interrupted:
+            if self.interrupted or task.ended:
                 return False
             transition(*args)
             self.reporter.task_changed(task, resumed)
             return True
         with lock:
-            if self.interrupted:
+            if self.interrupted or task.ended:
                 return False
             transition(*args)
             self.reporter.task_changed(task, resumed)

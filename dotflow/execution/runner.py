@@ -6,12 +6,13 @@ import logging
 import time
 from datetime import datetime
 from traceback import format_exc
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dotflow.context import Context
-from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError
+from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError, TaskCancelled
 from dotflow.execution.step import run_step
 from dotflow.interrupts import RunInterrupted, interruption_error, interruption_message
+from dotflow.live import TaskContext, enter, leave
 from dotflow.logs import TRACEBACK_LOGGER, log_event
 from dotflow.naming import task_label
 from dotflow.task import TaskError
@@ -31,7 +32,11 @@ def run_task(task: Task, previous: Context | None, run: Run) -> Context:
     test suites use asserts inside steps as checks. After an interruption it runs nothing.
     """
     previous = previous if previous is not None else Context()
-    if run.interrupted:
+    if run.interrupted or task.ended:  # interrupted, or cancelled before its turn came
+        return previous
+    reason = run.cancel_reason(task.task_id)
+    if reason is not None:  # cancelled: it never starts
+        run.change(task, task.cancel, reason)
         return previous
     storage = task.config.storage  # type: ignore[union-attr]
     task.previous_context = previous
@@ -75,20 +80,21 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, run: Run
     """Run the step until it succeeds, fails for good, or runs out of attempts."""
     step_options = task.options
     delay = step_options.retry_delay
-    executor = run.executor
     for attempt in range(1, step_options.retry + 1):
         if not run.change(task, task.begin):
             return
         try:
-            if executor is None:
-                value = run_step(task.step, step_options, task, previous)
-            else:  # only the call goes to the executor: this thread keeps statuses, retries and storage
-                value = executor.run(task, previous)
+            value = _call(task, previous, attempt, run)
         except AssertionError as exc:
             _fail(task, attempt, exc, run)
             raise
         except Exception as exc:
-            if run.interrupted:
+            if run.interrupted or task.ended:
+                return
+            reason = run.cancel_reason(task.task_id)
+            if reason is not None or isinstance(exc, TaskCancelled):
+                # a step that stops once asked to (or raises TaskCancelled) is Cancelled, never retried
+                _cancel(task, attempt, exc, run, reason)
                 return
             if isinstance(exc, _FINAL) or attempt == step_options.retry:
                 _fail(task, attempt, exc, run)
@@ -96,13 +102,14 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, run: Run
             _record(task, attempt, exc)
             if not run.change(task, task.retry):
                 return
-            if delay:
-                time.sleep(delay)
+            if delay and run.wait_unless_cancelled(task.task_id, delay):
+                run.change(task, task.cancel, run.cancel_reason(task.task_id))
+                return
             if step_options.backoff:
                 delay *= 2
         else:
-            if run.interrupted:
-                return  # the task was reported Failed meanwhile; that stays its outcome
+            if run.interrupted or task.ended:
+                return  # the task was reported Failed (or Cancelled) meanwhile; that stays its outcome
             result = task.set_result(value)
             try:
                 storage.post(key, result)
@@ -111,6 +118,22 @@ def _attempt(task: Task, previous: Context, storage: Storage, key: str, run: Run
                 return
             run.change(task, task.complete)
             return
+
+
+def _call(task: Task, previous: Context, attempt: int, run: Run) -> Any:
+    """One attempt's call of the step, where it runs (here, or the run's executor: this thread
+    keeps statuses, retries and storage), with ``dotflow.current_task()`` telling the step who it is."""
+    live = run.live
+    task_id = task.task_id
+    context = TaskContext(task.workflow_id or "", task_id, task.step, attempt, live.run_attempt if live else 1, live,
+                          lambda: run.cancel_reason(task_id) is not None)
+    entered = enter(context)
+    try:
+        if run.executor is None:
+            return run_step(task.step, task.options, task, previous)
+        return run.executor.run(task, previous)
+    finally:
+        leave(entered)
 
 
 # failures that another attempt would repeat: the timeout, a step's sys.exit(), a step that cannot be pickled
@@ -128,6 +151,19 @@ def _fail(task: Task, attempt: int, exc: BaseException, run: Run, message: str |
     """The attempt's failure ends the task: its error is kept, then the task is Failed."""
     _record(task, attempt, exc, message)
     run.change(task, task.fail)
+
+
+def _cancel(task: Task, attempt: int, exc: BaseException, run: Run, reason: str | None) -> None:
+    """The step stopped on a cancel request (or raised TaskCancelled of its own): Cancelled, with
+    the request's reason, else the exception's message."""
+    if reason is None:
+        reason = str(exc) or "cancelled by the step"
+    if logger.isEnabledFor(logging.DEBUG):
+        from dotflow.redact import one_line
+
+        log_event(logging.DEBUG, task.workflow_id, task_label(task),
+                  f"attempt {attempt} stopped on cancellation: {type(exc).__name__}: {one_line(str(exc))}")
+    run.change(task, task.cancel, reason)
 
 
 def _error(task: Task, attempt: int, exc: BaseException, message: str | None) -> TaskError:

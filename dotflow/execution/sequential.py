@@ -14,12 +14,16 @@ if TYPE_CHECKING:
 
 
 def run_sequential(tasks: Sequence[Task], run: Run) -> None:
-    """Run ``tasks`` in order in this thread; stop at the first failure unless keep_going,
-    and after an interruption of the run."""
+    """Run ``tasks`` in order in this thread; stop at the first failed or cancelled task unless
+    keep_going, and after an interruption of the run."""
     previous: Context | None = None
     for task in tasks:
         if run.interrupted:
             break
         previous = run_task(task, previous, run)
-        if task.status is TypeStatus.FAILED and not run.keep_going:
-            break
+        if task.status in _STOPS and not run.keep_going:
+            break  # the tasks after it end Skipped (Manager._finish)
+
+
+# a task ending so stops its sequence unless keep_going
+_STOPS = (TypeStatus.FAILED, TypeStatus.CANCELLED)

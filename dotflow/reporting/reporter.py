@@ -31,6 +31,7 @@ from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     from dotflow.config import Config
+    from dotflow.live import LiveRun
     from dotflow.task import Task
 
 logger = logging.getLogger("dotflow")
@@ -49,8 +50,8 @@ class Reporter:
     ``workflow`` is the DotFlow; ``create_workflow`` receives it, every other hook its id.
     """
 
-    __slots__ = ("_failed_hooks", "_log", "_metrics", "_notify", "_run_began", "_server", "_tracer", "config",
-                 "workflow")
+    __slots__ = ("_failed_hooks", "_live", "_log", "_metrics", "_notify", "_run_began", "_server", "_tracer",
+                 "config", "workflow")
 
     def __init__(self, config: Config, workflow: Any = None) -> None:
         self.config = config
@@ -64,6 +65,7 @@ class Reporter:
         self._log = config.log
         self._failed_hooks: set[tuple[str, str]] = set()
         self._run_began = monotonic()
+        self._live: LiveRun | None = None
 
     @property
     def server(self) -> Any:
@@ -106,6 +108,12 @@ class Reporter:
         """Tell every provider the status ``task`` just took. A task ``resumed`` from its
         checkpoint gets no span (it did not run), as in 1.x."""
         status = task.status
+        live = self._live
+        if live is not None:
+            if status is TypeStatus.IN_PROGRESS:
+                live.began(task.task_id, task.retry_count + 1)
+            elif status in TypeStatus.TERMINAL:
+                live.left(task.task_id)
         tracer = None if resumed else self._tracer
         if tracer is not None and status is TypeStatus.IN_PROGRESS and not task.retry_count:
             self._call(tracer, "start_task", task=task)
@@ -120,9 +128,14 @@ class Reporter:
         if self._server is not None:
             self._call(self._server, "update_task", task=task)
 
-    def run_started(self, mode: str, tasks: int) -> None:
+    def run_started(self, mode: str, tasks: int, live: LiveRun | None = None) -> None:
+        """A run starts: ``live`` is what an observer may follow of it; a server that can
+        (``watch_run``, ServerAPI's heartbeats) gets it before the workflow's In progress."""
         self._run_began = monotonic()
+        self._live = live
         workflow_id = self.workflow.workflow_id
+        if live is not None and self._server is not None and callable(getattr(self._server, "watch_run", None)):
+            self._call(self._server, "watch_run", live)
         if self._tracer is not None:
             self._call(self._tracer, "start_workflow", workflow_id=workflow_id, mode=mode, tasks_count=tasks)
         if self._metrics is not None:
@@ -130,6 +143,8 @@ class Reporter:
         self.workflow_status(TypeStatus.IN_PROGRESS)
 
     def run_finished(self, status: str) -> None:
+        if self._live is not None:
+            self._live.end()  # no heartbeat after the final status
         workflow_id = self.workflow.workflow_id
         duration = monotonic() - self._run_began
         failed = status is not TypeStatus.COMPLETED

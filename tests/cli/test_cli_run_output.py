@@ -239,7 +239,7 @@ def test_json_output_is_exactly_one_object(run_cli, job):
     assert data["results_note"].startswith("kept in memory only")
     ok, failed = data["tasks"]
     assert set(ok) == set(failed) == {"id", "step", "status", "attempts", "duration", "resumed", "checkpoint_time",
-                                      "error"}
+                                      "error", "reason"}
     assert (ok["step"], ok["status"], ok["attempts"], ok["resumed"], ok["error"]) == (
         "job.chatty", "Completed", 1, False, None)
     assert re.fullmatch(r"1-[0-9a-f]{8}", failed["id"])

@@ -8,7 +8,7 @@ import logging
 import math
 import random
 from time import monotonic
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, Callable, NamedTuple
 from urllib.parse import urlsplit
 
 from dotflow.abc.server import Server
@@ -30,7 +30,9 @@ from dotflow.providers.server_api.options import (
     BACKOFF_MAX,
     CREATE_WORKFLOW,
     FLUSH_TIMEOUT,
+    HEARTBEAT_INTERVAL,
     MAX_CONNECTIONS,
+    PROTOCOL,
     QUEUE_SIZE,
     RETRIES,
     SIGNAL_FLUSH_TIMEOUT,
@@ -38,13 +40,17 @@ from dotflow.providers.server_api.options import (
     USER_TOKEN,
     ServerOptions,
     credentials_of,
+    token_problem,
 )
-from dotflow.redact import mask_url
+from dotflow.redact import mask_url, remember_secrets
 from dotflow.results import CONTEXT_KEYS
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
     import requests
+
+    from dotflow.live import LiveRun
+    from dotflow.providers.server_api.heartbeat import Heartbeats
 
 __all__ = ["PingResult", "PingStatus", "ServerAPI", "TASK_RESULT_MAX"]
 
@@ -61,17 +67,27 @@ _ROUTES = {
     "create_task": "POST /workflows/{id}/tasks",
     "update_task": "PATCH /workflows/{id}/tasks/{id}",
 }
+# The header a version 2 backend sets on its answers, and the one that hands the runner a new token.
+PROTOCOL_HEADER = "Dotflow-Protocol"
+TOKEN_HEADER = "Dotflow-Token"
+# What version 1, which has no word for Cancelled and Skipped, is told instead.
+_V1_STATUS = {TypeStatus.CANCELLED: TypeStatus.FAILED, TypeStatus.SKIPPED: TypeStatus.FAILED}
 _warned_plain_http: set[str] = set()
 
 
 class _Call(NamedTuple):
-    """One queued HTTP call: the body is encoded when the hook runs, so the report is a snapshot."""
+    """One queued HTTP call: the body is encoded when the hook runs, so the report is a snapshot.
+    Which protocol version it goes out in is known only when it is sent: ``v1`` is the body for
+    version 1 when it differs (a status version 1 has no word for), ``extra`` the members only
+    version 2 adds (``"run_attempt":2,"metadata":{...}``)."""
 
     method: str
     path: str  # percent-encoded, relative to base_url
     body: bytes
     key: str | None  # Idempotency-Key of a POST, the same for every attempt
     hook: str
+    v1: bytes | None = None
+    extra: bytes | None = None
 
 
 class ServerAPI(Server):
@@ -118,6 +134,8 @@ class ServerAPI(Server):
         max_connections: int = MAX_CONNECTIONS.default,
         queue_size: int = QUEUE_SIZE.default,
         create_workflow: str = CREATE_WORKFLOW.default,
+        protocol: str | int = PROTOCOL.default,
+        heartbeat_interval: float = HEARTBEAT_INTERVAL.default,
         session: requests.Session | None = None,
         token_source: str | None = None,
     ) -> None:
@@ -132,17 +150,23 @@ class ServerAPI(Server):
             max_connections=max_connections,
             queue_size=queue_size,
             create_workflow=create_workflow,
+            protocol=protocol,
+            heartbeat_interval=heartbeat_interval,
         )
         options = self.options
-        self._hide = credentials_of(options)
+        self._hide: Callable[[str], str] = credentials_of(options)
         self._shown_url = mask_url(options.base_url, options.user_token)
         self._session = session
+        # the token goes with each request rather than with the connection: a version 2 backend may
+        # hand out a new one (Dotflow-Token), which the next request carries
+        self._auth = {"X-User-Token": options.user_token}
         self._transport = Transport(
-            options.base_url,
-            {"X-User-Token": options.user_token},
-            session,
-            connect_timeout=min(options.timeout, CONNECT_TIMEOUT),
+            options.base_url, None, session, connect_timeout=min(options.timeout, CONNECT_TIMEOUT)
         )
+        # the protocol version in use: forced by the setting, else None until an answer says 2
+        self._version: int | None = None if options.protocol == "auto" else int(options.protocol)
+        self._heartbeats: Heartbeats | None = None
+        self._runs: dict[str, LiveRun] = {}
         self._queue = DeliveryQueue(
             self._open_channel,
             label="dotflow server",
@@ -181,6 +205,12 @@ class ServerAPI(Server):
     @property
     def signal_flush_timeout(self) -> float:
         return self.options.signal_flush_timeout
+
+    @property
+    def protocol(self) -> int:
+        """The runner protocol version in use now: 2 once forced or once the backend said so
+        (``Dotflow-Protocol: 2`` on an answer), else 1."""
+        return 2 if self._version == 2 else 1
 
     @property
     def sent(self) -> int:
@@ -224,11 +254,15 @@ class ServerAPI(Server):
     def update_workflow(self, workflow: Any, status: str = "") -> None:
         try:
             wid = _workflow_id(workflow)
-            body = _dumps({"status": str(getattr(status, "value", status))})  # a str enum sends its text
+            text = str(getattr(status, "value", status))  # a str enum sends its text
+            body = _dumps({"status": text})
+            v1 = _dumps({"status": _V1_STATUS[text]}) if text in _V1_STATUS else None
             path = f"/workflows/{segment(wid, 'workflow id')}"
+            if text != TypeStatus.IN_PROGRESS:
+                self._unwatch(wid)  # no heartbeat after the final status
             # urgent: the workflow's status is what an observer reads first, and must not wait
             # behind thousands of task reports when a flush runs out of time
-            self._put(("workflow", wid), Kind.FINAL, "PATCH", path, body, "update_workflow", urgent=True)
+            self._put(("workflow", wid), Kind.FINAL, "PATCH", path, body, "update_workflow", urgent=True, v1=v1)
         except Exception as exc:
             self._hook_failed("update_workflow", exc)
 
@@ -252,9 +286,15 @@ class ServerAPI(Server):
         try:
             wid, tid = str(task.workflow_id), str(task.task_id)
             path = f"/workflows/{segment(wid, 'workflow id')}/tasks/{segment(tid, 'task id')}"
-            kind = Kind.FINAL if task.status in TypeStatus.TERMINAL else Kind.UPDATE
-            body = _task_body(task, self._result_of(task, "update_task"), rename=False)
-            self._put(("task", wid, tid), kind, "PATCH", path, body, "update_task")
+            status = task.status
+            kind = Kind.FINAL if status in TypeStatus.TERMINAL else Kind.UPDATE
+            data = self._result_of(task, "update_task")
+            body = _task_body(task, data, rename=False)
+            v1 = None
+            if status in _V1_STATUS:  # version 1: Failed, with the reason as the error
+                v1 = _task_body(task, _as_v1(data, task), rename=False)
+            self._put(("task", wid, tid), kind, "PATCH", path, body, "update_task", v1=v1,
+                      extra=self._extra(wid, tid))
         except Exception as exc:
             self._hook_failed("update_task", exc)
 
@@ -274,11 +314,67 @@ class ServerAPI(Server):
 
     def _put(
         self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None,
-        urgent: bool = False,
+        urgent: bool = False, v1: bytes | None = None, extra: bytes | None = None,
     ) -> None:
         # the module's generator is reseeded in a forked child, and costs no system call
         key = f"{random.getrandbits(128):032x}" if method == "POST" else None
-        self._queue.put(lane, kind, _Call(method, path, body, key, hook), after=after, urgent=urgent)
+        self._queue.put(lane, kind, _Call(method, path, body, key, hook, v1, extra), after=after, urgent=urgent)
+
+    # -- the runner protocol version 2 ---------------------------------------------------------
+
+    def watch_run(self, live: LiveRun) -> None:
+        """A run starts (the engine calls it before the workflow's In progress): with version 2,
+        heartbeats tell the backend it is alive and bring back its cancel requests, until its final
+        status is queued; its tasks' reports carry ``run_attempt`` and their metadata."""
+        self._runs[live.workflow_id] = live
+        if self._version == 1:
+            return
+        if self._heartbeats is None:
+            from dotflow.providers.server_api.heartbeat import Heartbeats
+
+            self._heartbeats = Heartbeats(
+                connect=self._transport.connect,
+                headers=lambda: dict(self._auth),
+                version=lambda: self._version,
+                observe=self._observe,
+                path_of=lambda wid: f"/workflows/{segment(wid, 'workflow id')}/heartbeat",
+                interval=self.options.heartbeat_interval,
+                timeout=self.options.timeout,
+                hide=lambda text: self._hide(text),  # a refreshed token is hidden too
+            )
+        self._heartbeats.watch(live)
+
+    def _unwatch(self, workflow_id: str) -> None:
+        self._runs.pop(workflow_id, None)
+        if self._heartbeats is not None:
+            self._heartbeats.stop(workflow_id)
+
+    def _extra(self, workflow_id: str, task_id: str) -> bytes | None:
+        """What version 2 adds to a task's report: the run attempt, and the metadata its step attached."""
+        live = self._runs.get(workflow_id)
+        if live is None:
+            return None
+        members: dict[str, Any] = {"run_attempt": live.run_attempt}
+        metadata = live.metadata_of(task_id)
+        if metadata:
+            members["metadata"] = metadata
+        return self._hide(_dumps(members).decode("utf-8"))[1:-1].encode("utf-8")
+
+    def _observe(self, answer: Answer) -> None:
+        """Every answer, from a sender or the heartbeat: ``Dotflow-Protocol: 2`` switches version 2
+        on (under ``auto``), and ``Dotflow-Token`` (version 2) replaces the token from the next request."""
+        if answer.protocol is not None and self._version is None and answer.protocol.strip() == "2":
+            self._version = 2
+            logger.debug("dotflow server: the backend speaks the runner protocol version 2")
+            if self._heartbeats is not None:
+                self._heartbeats.wake()
+        token = answer.token
+        if token is not None and self._version == 2:
+            token = token.strip()
+            if token_problem(token) is None and token != self._auth["X-User-Token"]:
+                remember_secrets(token)  # masked like the first everywhere, from now on
+                self._hide = _also_hiding(self._hide, token)
+                self._auth = {"X-User-Token": token}
 
     def _result_of(self, task: Any, hook: str) -> dict[str, Any]:
         """``task.result()``, or when it cannot be made the task's status alone (and one warning):
@@ -317,10 +413,16 @@ class ServerAPI(Server):
         timeout = self.options.timeout
         if deadline is not None:  # a flush is waiting: no request may outlive it
             timeout = max(0.05, min(timeout, deadline - monotonic()))
-        headers = {"Idempotency-Key": call.key} if call.key else {}
+        headers = {**self._auth, "Idempotency-Key": call.key} if call.key else self._auth
         url = self._transport.url(call.path)
+        body = call.body
+        if self._version == 2:
+            if call.extra:
+                body = body[:-1] + b"," + call.extra + b"}"
+        elif call.v1 is not None:
+            body = call.v1
         try:
-            answer = connection.request(call.method, call.path, call.body, timeout, headers)
+            answer = connection.request(call.method, call.path, body, timeout, headers)
         except Crowded:
             return crowded("left a new connection unanswered while it answered the others (it serves fewer at once)")
         except errors.SSLError as exc:  # a certificate problem does not go away by retrying
@@ -343,6 +445,8 @@ class ServerAPI(Server):
         return self._outcome(call, url, answer)
 
     def _outcome(self, call: _Call, url: str, answer: Answer) -> Outcome:
+        if answer.protocol is not None or answer.token is not None:
+            self._observe(answer)
         status = answer.status
         if 200 <= status < 300 or (status == 409 and call.method == "POST"):
             return SENT
@@ -400,6 +504,7 @@ class ServerAPI(Server):
             self._hide,
             unchecked=_NO_GET_ROUTE,
             unchecked_note="the server answered; the token could not be checked with GET /workflows",
+            headers=dict(self._auth),
         )
 
 
@@ -458,6 +563,22 @@ def _task_body(task: Any, data: dict[str, Any], rename: bool) -> bytes:
             data["id"] = task.task_id
         body = _dumps(data)
     return body
+
+
+def _as_v1(data: dict[str, Any], task: Any) -> dict[str, Any]:
+    """A Cancelled or Skipped task's report as version 1 reads it: Failed, the reason its error."""
+    reason = str(getattr(task, "reason", None) or data.get("status"))
+    error = {"attempt": getattr(task, "retry_count", 0) + 1, "exception": str(data.get("status")),
+             "traceback": "", "message": reason}
+    return {**data, "status": TypeStatus.FAILED, "errors": [*(data.get("errors") or []), error], "error": error}
+
+
+def _also_hiding(hide: Callable[[str], str], token: str) -> Callable[[str], str]:
+    """``hide`` that masks ``token`` too (a refreshed token, which the options do not hold)."""
+    from dotflow.redact import Redactor
+
+    extra = Redactor(token)
+    return lambda text: extra(hide(text))
 
 
 def _warn_if_plain_http(base_url: str, shown: str) -> None:

@@ -95,6 +95,19 @@ def _create_workflow(value: str) -> str | None:
     return None if value in CREATE_WORKFLOW_CHOICES else f"is not one of {', '.join(CREATE_WORKFLOW_CHOICES)}"
 
 
+#: The runner protocol versions ``server.protocol`` takes: ``auto`` uses version 2 from the first
+#: answer that carries ``Dotflow-Protocol: 2``; ``1`` sends version 1's four calls only.
+PROTOCOL_CHOICES = ("auto", "1", "2")
+
+
+def _protocol(value: str) -> str | None:
+    return None if value in PROTOCOL_CHOICES else f"is not one of {', '.join(PROTOCOL_CHOICES)}"
+
+
+def _heartbeat_interval(value: float) -> str | None:
+    return None if math.isfinite(value) and 1 <= value <= 300 else "must be a number of seconds from 1 to 300"
+
+
 class Option(NamedTuple):
     """One setting of ServerAPI: ``ServerAPI(<name>=...)``, ``[server] <name>`` in a profile and
     ``DOTFLOW_SERVER_<NAME>`` in the environment. ``doc`` is its meaning as the docs' tables give
@@ -143,6 +156,22 @@ CREATE_WORKFLOW = Option(
     "`always`, `never`",
 )
 
+PROTOCOL = Option(
+    "protocol",
+    str,
+    "auto",
+    _protocol,
+    "the runner protocol: `auto` (version 2 once the backend answers with `Dotflow-Protocol: 2`), `1`, `2`",
+    env="SERVER_PROTOCOL",
+)
+HEARTBEAT_INTERVAL = Option(
+    "heartbeat_interval",
+    float,
+    15.0,
+    _heartbeat_interval,
+    "seconds between heartbeats (version 2; 1 to 300), until the backend's answer says otherwise",
+)
+
 # In ServerAPI's parameter order, which ServerOptions' fields follow.
 OPTIONS: tuple[Option, ...] = (
     BASE_URL,
@@ -155,6 +184,8 @@ OPTIONS: tuple[Option, ...] = (
     MAX_CONNECTIONS,
     QUEUE_SIZE,
     CREATE_WORKFLOW,
+    PROTOCOL,
+    HEARTBEAT_INTERVAL,
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -176,6 +207,8 @@ class ServerOptions(NamedTuple):
     max_connections: int = MAX_CONNECTIONS.default
     queue_size: int = QUEUE_SIZE.default
     create_workflow: str = CREATE_WORKFLOW.default
+    protocol: str = PROTOCOL.default
+    heartbeat_interval: float = HEARTBEAT_INTERVAL.default
 
     @classmethod
     def of(cls, **values: Any) -> ServerOptions:
@@ -197,6 +230,8 @@ class ServerOptions(NamedTuple):
 
 
 def _convert(option: Option, value: Any, hide: Redactor) -> Any:
+    if option is PROTOCOL and isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)  # `protocol = 2` in a dotflow.toml
     if option.type is str:
         if not isinstance(value, str):
             if option.secret:
