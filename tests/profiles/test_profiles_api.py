@@ -27,6 +27,8 @@ TABLE = [
     "server.max_connections",
     "server.queue_size",
     "server.create_workflow",
+    "server.protocol",
+    "server.heartbeat_interval",
     "storage.provider",
     "storage.path",
     "storage.bucket",

@@ -37,6 +37,8 @@ def test_env_every_key_has_a_variable(make):
         "server.max_connections": "2",
         "server.queue_size": "100",
         "server.create_workflow": "never",
+        "server.protocol": "2",
+        "server.heartbeat_interval": "5",
         "storage.provider": "s3",
         "storage.path": "p",
         "storage.bucket": "b",

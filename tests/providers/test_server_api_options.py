@@ -47,7 +47,8 @@ def test_server_options_has_a_field_per_setting_with_its_default() -> None:
 def test_a_copy_in_another_process_keeps_every_setting() -> None:
     """A pickled ServerAPI comes back with the same options, none of them reset to a default."""
     values = {"timeout": 3.0, "flush_timeout": 1.0, "signal_flush_timeout": 2.0, "retries": 1, "backoff_max": 4.0,
-              "max_connections": 2, "queue_size": 7, "create_workflow": "always"}
+              "max_connections": 2, "queue_size": 7, "create_workflow": "always", "protocol": "2",
+              "heartbeat_interval": 5.0}
     api = ServerAPI("https://example.com/api", "token", **values)
     copy = pickle.loads(pickle.dumps(api))
     assert copy.options == api.options and copy.options._asdict() == {
