@@ -12,14 +12,20 @@ old dotflow. It is used two ways:
 * as a separate process, from benchmarks::
 
       python tests/fault_server.py MODE [--delay S] [--fail-first N] [--body-size B] [--port P] [--base-path P]
+                                        [--protocol 2] [--heartbeat-interval S] [--cancel-after N] ...
 
   which prints one JSON line ``{"url": ..., "port": ...}`` and serves until SIGTERM/SIGINT or until its
-  stdin reaches EOF; the record is then read with :func:`fetch_record` and :func:`summarize`.
+  stdin reaches EOF; the record is then read with :func:`fetch_record` and :func:`summarize`, and a
+  cancel or a lost lease is asked for with :func:`request_cancel` and :func:`request_lease_loss`.
 
 Routes are recognised under any path prefix (our client sends ``/api/v1/workflows/...``, dotflow 1.0.1
 sends ``/api/v1/cli/workflows/...``): the path is split on ``/``, each segment percent-decoded, and the
 first segment equal to ``workflows`` starts the route. The modes are listed in :data:`MODES` and
 described on :class:`FaultServer`.
+
+Protocol version 2 (``docs/protocol/openapi.yaml``, the runner's heartbeat and logs calls, the
+``Dotflow-Protocol`` and ``Dotflow-Token`` answer headers) is a set of options orthogonal to the mode:
+``FaultServer("slow", protocol=2, heartbeat_interval=1, cancel_after=3)`` is a slow version-2 backend.
 """
 
 from __future__ import annotations
@@ -35,7 +41,7 @@ import struct
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import unquote
@@ -62,6 +68,17 @@ MODES: tuple[str, ...] = (
 # "workflows" segment after some prefix) can collide with them.
 RECORD_PATH = "/__fault__/record"
 CLEAR_PATH = "/__fault__/clear"
+CANCEL_PATH = "/__fault__/cancel"
+LEASE_PATH = "/__fault__/lease"
+
+PROTOCOLS: tuple[int, ...] = (1, 2)
+# The routes protocol version 2 adds: POST {prefix}/workflows/{wid}/heartbeat and .../logs.
+V2_ROUTES: tuple[str, ...] = ("heartbeat", "logs")
+# What a heartbeat is answered once the lease is gone: the backend declared the run Crashed (410) or gave
+# the work to another runner (409).
+LEASE_STATUSES: tuple[int, ...] = (409, 410)
+DEFAULT_CANCEL_REASON = "cancel requested by the fault server"
+DEFAULT_CANCEL_GRACE = 10
 
 DEFAULT_REDIRECT = "http://127.0.0.2:9/elsewhere"
 # The body length trickle mode promises, then sends at one byte a second.
@@ -87,9 +104,23 @@ class Recorded(NamedTuple):
     raw: bytes
     at: float  # time.monotonic() when the request was fully read
     status: int | None  # the HTTP status answered, None when the mode never answered
-    route: str  # "workflows" | "workflow" | "tasks" | "task" | "other"
+    route: str  # "workflows" | "workflow" | "tasks" | "task" | "heartbeat" | "logs" | "other"
     workflow_id: str | None  # decoded
     task_id: str | None  # decoded; for POST .../tasks taken from body["id"] or body["task_id"]
+
+    @property
+    def token(self) -> str | None:
+        """The ``X-User-Token`` the request carried, None without one."""
+        return self.headers.get("x-user-token")
+
+
+class Heartbeat(NamedTuple):
+    """One ``POST .../workflows/{wid}/heartbeat`` as received, whatever it was answered."""
+
+    at: float  # when it was fully read: time.monotonic(), or seconds from the server's start cross-process
+    workflow_id: str | None
+    body: Any  # the parsed JSON body, None when empty or invalid
+    status: int | None  # the status answered, None when never answered
 
 
 # -- routing -----------------------------------------------------------------------------------------
@@ -111,6 +142,8 @@ def _parse_route(path: str) -> tuple[str, str | None, str | None]:
         return "workflows", None, None
     if len(rest) == 1:
         return "workflow", rest[0], None
+    if len(rest) == 2 and rest[1] in V2_ROUTES:
+        return rest[1], rest[0], None
     if rest[1] != "tasks" or len(rest) > 3:
         return "other", rest[0], None
     if len(rest) == 2:
@@ -217,12 +250,68 @@ def _created_workflows(records: Iterable[Mapping[str, Any]]) -> list[str]:
     ]
 
 
+def heartbeats_in(records: Iterable[Mapping[str, Any]], workflow_id: str | None = None) -> list[Heartbeat]:
+    """Every heartbeat POST among ``records``, answered or not, in order of receipt."""
+    return [
+        Heartbeat(record.get("at", 0.0), record.get("workflow_id"), record.get("body"), record.get("status"))
+        for record in records
+        if (record.get("method"), record.get("route")) == ("POST", "heartbeat") and _matches(record, workflow_id)
+    ]
+
+
+def _stored_log_bodies(records: Iterable[Mapping[str, Any]], workflow_id: str | None) -> Iterator[dict[str, Any]]:
+    """The bodies of the logs POSTs answered 2xx (what a backend kept), in order of receipt."""
+    for record in records:
+        if (record.get("method"), record.get("route")) != ("POST", "logs"):
+            continue
+        body = record.get("body")
+        if _answered(record) and _matches(record, workflow_id) and isinstance(body, dict):
+            yield body
+
+
+def log_records_in(records: Iterable[Mapping[str, Any]], workflow_id: str | None = None) -> list[Any]:
+    """The log records of every logs POST answered 2xx, flattened in order of receipt.
+
+    Nothing is deduplicated: a batch sent twice and stored twice shows twice, as a backend that does not
+    look at ``seq`` would have stored it. Each record is a copy of what was sent (a dict, unless the runner
+    sent something else, which is kept as it came).
+    """
+    flat: list[Any] = []
+    for body in _stored_log_bodies(records, workflow_id):
+        batch = body.get("records")
+        if isinstance(batch, list):
+            flat.extend(dict(item) if isinstance(item, dict) else item for item in batch)
+    return flat
+
+
+def log_dropped_in(records: Iterable[Mapping[str, Any]], workflow_id: str | None = None) -> int:
+    """The sum of the ``dropped`` counts of the logs POSTs answered 2xx."""
+    total = 0
+    for body in _stored_log_bodies(records, workflow_id):
+        dropped = body.get("dropped")
+        if isinstance(dropped, int) and not isinstance(dropped, bool):
+            total += dropped
+    return total
+
+
+def tokens_in(records: Iterable[Mapping[str, Any]], workflow_id: str | None = None) -> list[str | None]:
+    """The ``X-User-Token`` of each request, in order of receipt (None for a request without one)."""
+    tokens: list[str | None] = []
+    for record in records:
+        if _matches(record, workflow_id):
+            headers = record.get("headers")
+            tokens.append(headers.get("x-user-token") if isinstance(headers, Mapping) else None)
+    return tokens
+
+
 def summarize(records: list[dict[str, Any]], workflow_id: str | None = None) -> dict[str, Any]:
     """What a backend would have stored, from :func:`fetch_record`'s records (or ``Recorded._asdict()``).
 
     ``requests`` and ``answered_2xx`` count the records of ``workflow_id`` when one is given, else all;
     ``tasks`` is the number of distinct task ids seen in 2xx task reports; ``final`` counts tasks by
-    their last 2xx status; ``workflow`` lists the 2xx workflow statuses in order.
+    their last 2xx status; ``workflow`` lists the 2xx workflow statuses in order; ``heartbeats`` counts
+    the heartbeat POSTs received (answered or not) and ``log_records`` the records of the logs POSTs
+    answered 2xx.
     """
     chosen = [record for record in records if _matches(record, workflow_id)]
     final = _final_statuses(chosen)
@@ -235,16 +324,21 @@ def summarize(records: list[dict[str, Any]], workflow_id: str | None = None) -> 
         "tasks": len(final),
         "final": counts,
         "workflow": _workflow_statuses(chosen),
+        "heartbeats": len(heartbeats_in(chosen)),
+        "log_records": len(log_records_in(chosen)),
     }
 
 
 # -- cross-process helpers ---------------------------------------------------------------------------
 
 
-def _control_call(method: str, path: str, port: int, host: str, timeout: float) -> Any:
+def _control_call(method: str, path: str, port: int, host: str, timeout: float, payload: Any = None) -> Any:
     conn = http.client.HTTPConnection(host, port, timeout=timeout)
     try:
-        conn.request(method, path)
+        if payload is None:
+            conn.request(method, path)
+        else:
+            conn.request(method, path, body=_json(payload), headers={"Content-Type": "application/json"})
         response = conn.getresponse()
         data = response.read()
     finally:
@@ -262,6 +356,25 @@ def fetch_record(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> l
 def clear_record(port: int, host: str = "127.0.0.1", timeout: float = 10.0) -> None:
     """Empty the record of a fault server in another process."""
     _control_call("POST", CLEAR_PATH, port, host, timeout)
+
+
+def request_cancel(
+    port: int,
+    tasks: Iterable[str] | None = None,
+    reason: str | None = None,
+    grace: float | None = None,
+    *,
+    host: str = "127.0.0.1",
+    timeout: float = 10.0,
+) -> dict[str, Any]:
+    """:meth:`FaultServer.cancel` on a fault server in another process; the cancel it will now answer."""
+    payload = {"tasks": None if tasks is None else [str(task) for task in tasks], "reason": reason, "grace": grace}
+    return dict(_control_call("POST", CANCEL_PATH, port, host, timeout, payload)["cancel"])
+
+
+def request_lease_loss(port: int, status: int | None = None, *, host: str = "127.0.0.1", timeout: float = 10.0) -> int:
+    """:meth:`FaultServer.lose_lease` on a fault server in another process; the status heartbeats now get."""
+    return int(_control_call("POST", LEASE_PATH, port, host, timeout, {"status": status})["status"])
 
 
 def _free_port(host: str) -> int:
@@ -283,12 +396,16 @@ class _Slot:
     """A record in the making: appended when the request is read, its status filled in on answering.
 
     Handlers hold their slot, so clear() can drop slots from the list without any handler noticing.
+    ``number`` is the request's rank over the server's life (from 1, all routes), ``beat`` the heartbeat's
+    rank (from 1, 0 for any other request); clear() resets neither count.
     """
 
-    __slots__ = ("rec",)
+    __slots__ = ("rec", "number", "beat")
 
-    def __init__(self, rec: Recorded) -> None:
+    def __init__(self, rec: Recorded, number: int, beat: int) -> None:
         self.rec = rec
+        self.number = number
+        self.beat = beat
 
 
 class _HTTPServer(ThreadingHTTPServer):
@@ -332,6 +449,9 @@ class _Handler(BaseHTTPRequestHandler):
     # HTTP/1.1: connections stay open between requests, like a real backend behind requests.Session.
     protocol_version = "HTTP/1.1"
     server: _HTTPServer | _SingleHTTPServer
+    # Headers every answer to the request being served carries (Dotflow-Protocol, Dotflow-Token), whatever
+    # the mode makes of it; set by _serve for an API request, empty otherwise.
+    _extra_headers: Sequence[tuple[str, str]] = ()
 
     def setup(self) -> None:
         # StreamRequestHandler.setup reads this attribute; set on the instance, it is per server. Only
@@ -348,6 +468,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass  # no access log on stderr: tests and benchmarks read it
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        # Every way a mode starts an answer goes through here, so no mode can leave these headers out.
+        super().send_response(code, message)
+        for name, value in self._extra_headers:
+            self.send_header(name, value)
 
     # -- reading -------------------------------------------------------------------------------------
 
@@ -402,22 +528,65 @@ class _Handler(BaseHTTPRequestHandler):
         raw = self._read_body()
         target = self.path.split("?", 1)[0]
         if target.startswith("/__fault__/"):
-            self._control(target)
+            self._control(target, raw)
             return
         slot = fault._record(self.command, self.path, self._header_dict(), raw)
-        getattr(self, f"_mode_{fault.mode}")(slot)
+        self._extra_headers = fault._answer_headers(slot)
+        try:
+            getattr(self, f"_mode_{fault.mode}")(slot)
+        finally:
+            # An error answer for an unparsable next request on this connection must not carry them.
+            self._extra_headers = ()
 
     do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-    def _control(self, target: str) -> None:
+    def _control(self, target: str, raw: bytes) -> None:
         fault = self.server.fault
         if target == RECORD_PATH and self.command == "GET":
             self._answer(None, 200, _json({"requests": fault._record_dicts()}))
         elif target == CLEAR_PATH and self.command == "POST":
             fault.clear()
             self._answer(None, 200, _json({"cleared": True}))
+        elif target == CANCEL_PATH and self.command == "POST":
+            self._control_cancel(raw)
+        elif target == LEASE_PATH and self.command == "POST":
+            self._control_lease(raw)
         else:
             self._answer(None, 404, _json({"detail": "unknown fault-server route"}))
+
+    @staticmethod
+    def _control_body(raw: bytes) -> dict[str, Any] | None:
+        """A control route's JSON object ({} for an empty body), None when the body is anything else."""
+        if not raw.strip():
+            return {}
+        body = _parse_json(raw)
+        return body if isinstance(body, dict) else None
+
+    def _control_cancel(self, raw: bytes) -> None:
+        body = self._control_body(raw)
+        tasks = None if body is None else body.get("tasks")
+        reason = None if body is None else body.get("reason")
+        grace = None if body is None else body.get("grace")
+        valid = (
+            body is not None
+            and (tasks is None or (isinstance(tasks, list) and all(isinstance(task, str) for task in tasks)))
+            and (reason is None or isinstance(reason, str))
+            and (grace is None or (isinstance(grace, (int, float)) and not isinstance(grace, bool)))
+        )
+        if not valid:
+            detail = "expected {tasks: null | [str], reason: str | null, grace: number | null}"
+            self._answer(None, 400, _json({"detail": detail}))
+            return
+        cancel = self.server.fault.cancel(tasks, reason, grace)
+        self._answer(None, 200, _json({"cancel": cancel}))
+
+    def _control_lease(self, raw: bytes) -> None:
+        body = self._control_body(raw)
+        status = None if body is None else body.get("status")
+        if body is None or not (status is None or status in LEASE_STATUSES):
+            self._answer(None, 400, _json({"detail": f"expected {{status: null | one of {LEASE_STATUSES}}}"}))
+            return
+        self._answer(None, 200, _json({"status": self.server.fault.lose_lease(status)}))
 
     # -- answering -----------------------------------------------------------------------------------
 
@@ -463,6 +632,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _mode_healthy(self, slot: _Slot) -> None:
         rec = slot.rec
+        if rec.route in V2_ROUTES:
+            self._version_2_route(slot)
+            return
         payload: dict[str, Any] = {"ok": True, "route": rec.route}
         if rec.workflow_id is not None:
             payload["workflow_id"] = rec.workflow_id
@@ -471,6 +643,36 @@ class _Handler(BaseHTTPRequestHandler):
         self._answer(slot, self._ok_status(), _json(payload))
 
     _mode_nodelay = _mode_healthy  # the difference is in setup(): TCP_NODELAY on the connection
+
+    def _version_2_route(self, slot: _Slot) -> None:
+        """A healthy answer to ``POST .../heartbeat`` or ``.../logs``: 404 from a version 1 backend."""
+        fault = self.server.fault
+        if fault.protocol == 1:
+            self._answer(slot, 404, _json({"detail": "Not Found"}))
+        elif self.command != "POST":
+            self._answer(slot, 405, _json({"detail": "Method Not Allowed"}), extra=[("Allow", "POST")])
+        elif slot.rec.route == "heartbeat":
+            self._heartbeat(slot)
+        elif fault.logs_status is not None:
+            self._answer(slot, fault.logs_status, _json({"detail": f"logs answered {fault.logs_status} on purpose"}))
+        else:
+            body = slot.rec.body
+            batch = body.get("records") if isinstance(body, dict) else None
+            self._answer(slot, 200, _json({"accepted": len(batch) if isinstance(batch, list) else 0}))
+
+    def _heartbeat(self, slot: _Slot) -> None:
+        fault = self.server.fault
+        if fault.heartbeat_blackhole:
+            # Read, recorded with status None, never answered; the connection closes when the server stops.
+            fault._stopping.wait()
+            self.close_connection = True
+            return
+        if fault.heartbeat_delay > 0 and fault._stopping.wait(fault.heartbeat_delay):
+            self.close_connection = True  # stopped mid-sleep: never answered
+            return
+        # Decided after the delay: the answer says what the backend knows when it answers.
+        status, payload = fault._heartbeat_answer(slot.beat)
+        self._answer(slot, status, _json(payload))
 
     def _mode_slow(self, slot: _Slot) -> None:
         if self.server.fault._stopping.wait(self.server.fault.delay):
@@ -598,7 +800,37 @@ class FaultServer:
     * ``trickle``: sends headers promising ``TRICKLE_LENGTH`` bytes, then one byte a second.
 
     The control routes ``GET /__fault__/record`` and ``POST /__fault__/clear`` are served in every mode
-    (but ``refused``) and are not recorded.
+    (but ``refused``) and are not recorded; so are ``POST /__fault__/cancel`` and ``POST /__fault__/lease``
+    (:meth:`cancel` and :meth:`lose_lease` for a parent in another process).
+
+    Protocol version 2, whatever the mode:
+
+    * ``protocol``: 1 (the default) is a version 1 backend, the server as it always was; the version 2
+      routes ``POST .../workflows/{wid}/heartbeat`` and ``.../logs`` are recorded (routes ``heartbeat`` and
+      ``logs``) and answered 404, as a backend that lacks them would. At 2 every answer carries
+      ``Dotflow-Protocol: 2`` and the two routes answer as below.
+    * ``refresh_token`` with ``refresh_after`` N: the answer to the N-th request (counted from 1 over all
+      routes and the server's life) and to every later one carries ``Dotflow-Token: <refresh_token>``, at
+      either protocol.
+
+    The version 2 routes get these answers where the mode answers healthily (healthy, nodelay, slow,
+    single, strict, unavailable once its failures are spent); the other modes treat them like every route
+    (blackhole never answers them, error answers 500...). A method other than POST gets 405. Logs are
+    answered 200 ``{"accepted": <records in the batch>}``, or ``logs_status`` with a detail when it is set.
+    A heartbeat, numbered from 1 over the server's life (clear() does not reset the count):
+
+    * ``heartbeat_blackhole``: never answered, until stop().
+    * ``heartbeat_delay``: answered that many seconds late (cut short by stop(), then never answered).
+    * ``heartbeat_status``: answered that status with a detail, whatever the options below say.
+    * ``lease_lost_after`` N: the N-th heartbeat and every later one get ``lease_status`` (409 or 410);
+      :meth:`lose_lease` does the same from the next answer on.
+    * otherwise 200 with a JSON object, ``{}`` unless ``heartbeat_interval`` adds ``"interval"`` and a
+      cancel adds ``"cancel": {"tasks": cancel_tasks, "reason": cancel_reason, "grace": cancel_grace}``: from
+      the ``cancel_after``-th heartbeat on, or from the next answer on after :meth:`cancel`.
+
+    What an answer says is decided when it is sent (after ``heartbeat_delay``), as a backend answers from
+    what it knows then. The values are sent as given, out-of-range ones included (an interval of 0, a
+    negative grace), so a test can give the runner what a broken backend would.
     """
 
     def __init__(
@@ -612,9 +844,34 @@ class FaultServer:
         host: str = "127.0.0.1",
         port: int = 0,
         base_path: str = "/api/v1",
+        protocol: int = 1,
+        heartbeat_interval: float | None = None,
+        heartbeat_status: int | None = None,
+        heartbeat_delay: float = 0.0,
+        heartbeat_blackhole: bool = False,
+        cancel_after: int | None = None,
+        cancel_tasks: Iterable[str] | None = None,
+        cancel_reason: str = DEFAULT_CANCEL_REASON,
+        cancel_grace: float = DEFAULT_CANCEL_GRACE,
+        lease_lost_after: int | None = None,
+        lease_status: int = 409,
+        logs_status: int | None = None,
+        refresh_token: str | None = None,
+        refresh_after: int = 1,
     ) -> None:
         if mode not in MODES:
             raise ValueError(f"unknown fault mode {mode!r}; one of {', '.join(MODES)}")
+        if protocol not in PROTOCOLS:
+            raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
+        if lease_status not in LEASE_STATUSES:
+            raise ValueError(f"lease_status must be one of {LEASE_STATUSES}, not {lease_status!r}")
+        for name, count in (("cancel_after", cancel_after), ("lease_lost_after", lease_lost_after)):
+            if count is not None and count < 1:
+                raise ValueError(f"{name} counts heartbeats from 1, not {count!r}")
+        if refresh_after < 1:
+            raise ValueError(f"refresh_after counts requests from 1, not {refresh_after!r}")
+        if heartbeat_delay < 0:
+            raise ValueError(f"heartbeat_delay must be >= 0, not {heartbeat_delay!r}")
         self.mode = mode
         self.delay = delay
         self.fail_first = fail_first
@@ -623,10 +880,30 @@ class FaultServer:
         self.host = host
         stripped = base_path.strip("/")
         self.base_path = f"/{stripped}" if stripped else ""
+        self.protocol = protocol
+        self.heartbeat_interval = heartbeat_interval
+        self.heartbeat_status = heartbeat_status
+        self.heartbeat_delay = heartbeat_delay
+        self.heartbeat_blackhole = heartbeat_blackhole
+        self.cancel_after = cancel_after
+        self.cancel_tasks: list[str] | None = None if cancel_tasks is None else [str(t) for t in cancel_tasks]
+        self.cancel_reason = cancel_reason
+        self.cancel_grace = cancel_grace
+        self.lease_lost_after = lease_lost_after
+        self.lease_status = lease_status
+        self.logs_status = logs_status
+        self.refresh_token = refresh_token
+        self.refresh_after = refresh_after
         self._port = port
         self._lock = threading.Lock()
         self._slots: list[_Slot] = []
         self._failures = 0
+        # Requests and heartbeats received over the server's life; clear() does not reset them.
+        self._received = 0
+        self._beats = 0
+        # Set by cancel() and lose_lease(): every answer from then on carries the cancel / loses the lease.
+        self._cancelled = False
+        self._lease_lost: int | None = None
         self._errors: list[BaseException] = []
         # Set by stop(): every handler that blocks (slow, blackhole, stall) waits on this event.
         self._stopping = threading.Event()
@@ -748,6 +1025,50 @@ class FaultServer:
         """Ids of the ``POST .../workflows`` answered 2xx, in order."""
         return _created_workflows(self._dicts())
 
+    def heartbeats(self, workflow_id: str | None = None) -> list[Heartbeat]:
+        """Every ``POST .../heartbeat`` received, answered or not, in order: receive time, body, status."""
+        return heartbeats_in(self._dicts(), workflow_id)
+
+    def log_records(self, workflow_id: str | None = None) -> list[Any]:
+        """The records of the ``POST .../logs`` answered 2xx, flattened in order of receipt."""
+        return log_records_in(self._dicts(), workflow_id)
+
+    def log_dropped(self, workflow_id: str | None = None) -> int:
+        """The sum of ``dropped`` over the ``POST .../logs`` answered 2xx."""
+        return log_dropped_in(self._dicts(), workflow_id)
+
+    def user_tokens(self, workflow_id: str | None = None) -> list[str | None]:
+        """The ``X-User-Token`` each request carried, in order of receipt (None for a request without one)."""
+        return tokens_in(self._dicts(), workflow_id)
+
+    # -- version 2, while the server runs ------------------------------------------------------------
+
+    def cancel(
+        self, tasks: Iterable[str] | None = None, reason: str | None = None, grace: float | None = None
+    ) -> dict[str, Any]:
+        """Answer every heartbeat from now on with a cancel of ``tasks`` (None: the whole run).
+
+        ``reason`` and ``grace`` left None keep the values given at construction (or by an earlier call).
+        Another call replaces the cancel. Returns the cancel the answers will carry.
+        """
+        with self._lock:
+            self.cancel_tasks = None if tasks is None else [str(task) for task in tasks]
+            if reason is not None:
+                self.cancel_reason = reason
+            if grace is not None:
+                self.cancel_grace = grace
+            self._cancelled = True
+            return self._cancel_payload()
+
+    def lose_lease(self, status: int | None = None) -> int:
+        """Answer every heartbeat from now on with ``status`` (409 or 410; None: ``lease_status``)."""
+        chosen = self.lease_status if status is None else status
+        if chosen not in LEASE_STATUSES:
+            raise ValueError(f"a lost lease is answered one of {LEASE_STATUSES}, not {chosen!r}")
+        with self._lock:
+            self._lease_lost = chosen
+        return chosen
+
     # -- used by the handlers ------------------------------------------------------------------------
 
     def _record(self, method: str, path: str, headers: dict[str, str], raw: bytes) -> _Slot:
@@ -760,9 +1081,45 @@ class FaultServer:
         with self._lock:
             # Timestamped under the lock, so the list order and the `at` order are the same.
             rec = Recorded(method, path, headers, body, raw, time.monotonic(), None, route, workflow_id, task_id)
-            slot = _Slot(rec)
+            self._received += 1
+            beat = 0
+            if (method, route) == ("POST", "heartbeat"):
+                self._beats += 1
+                beat = self._beats
+            slot = _Slot(rec, self._received, beat)
             self._slots.append(slot)
         return slot
+
+    def _answer_headers(self, slot: _Slot) -> list[tuple[str, str]]:
+        """The headers every answer to ``slot``'s request carries, whatever the mode answers."""
+        headers = []
+        if self.protocol == 2:
+            headers.append(("Dotflow-Protocol", "2"))
+        if self.refresh_token is not None and slot.number >= self.refresh_after:
+            headers.append(("Dotflow-Token", self.refresh_token))
+        return headers
+
+    def _cancel_payload(self) -> dict[str, Any]:
+        # Called with the lock held.
+        tasks = None if self.cancel_tasks is None else list(self.cancel_tasks)
+        return {"tasks": tasks, "reason": self.cancel_reason, "grace": self.cancel_grace}
+
+    def _heartbeat_answer(self, beat: int) -> tuple[int, dict[str, Any]]:
+        """The status and JSON body that answer the ``beat``-th heartbeat now (version 2)."""
+        with self._lock:
+            if self.heartbeat_status is not None:
+                return self.heartbeat_status, {"detail": f"heartbeat answered {self.heartbeat_status} on purpose"}
+            lease = self._lease_lost
+            if lease is None and self.lease_lost_after is not None and beat >= self.lease_lost_after:
+                lease = self.lease_status
+            if lease is not None:
+                return lease, {"detail": "lease lost"}
+            payload: dict[str, Any] = {}
+            if self.heartbeat_interval is not None:
+                payload["interval"] = self.heartbeat_interval
+            if self._cancelled or (self.cancel_after is not None and beat >= self.cancel_after):
+                payload["cancel"] = self._cancel_payload()
+            return 200, payload
 
     def _set_status(self, slot: _Slot, status: int | None) -> None:
         with self._lock:
@@ -820,6 +1177,14 @@ def _watch_stdin(done: threading.Event) -> None:
     done.set()
 
 
+def _number(text: str) -> float:
+    """An argparse type: ``5`` stays the int 5 (answered as ``5``, not ``5.0``), ``0.5`` is a float."""
+    try:
+        return int(text)
+    except ValueError:
+        return float(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="A fault-injection HTTP server imitating a dotflow backend.")
     parser.add_argument("mode", choices=MODES)
@@ -833,6 +1198,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--ignore-stdin", action="store_true", help="do not stop on stdin EOF (for a parent giving /dev/null)"
     )
+    v2 = parser.add_argument_group("protocol version 2 (see FaultServer)")
+    v2.add_argument("--protocol", type=int, choices=PROTOCOLS, default=1, help="2: a version 2 backend")
+    v2.add_argument("--heartbeat-interval", type=_number, default=None, help='heartbeat answers carry {"interval": S}')
+    v2.add_argument("--heartbeat-status", type=int, default=None, help="answer every heartbeat this status")
+    v2.add_argument("--heartbeat-delay", type=float, default=0.0, help="seconds before answering a heartbeat")
+    v2.add_argument("--heartbeat-blackhole", action="store_true", help="never answer a heartbeat")
+    v2.add_argument("--cancel-after", type=int, default=None, help="the N-th heartbeat on carries a cancel")
+    v2.add_argument(
+        "--cancel-task", action="append", default=None, metavar="TASK_ID", help="cancel this task (repeat); none: all"
+    )
+    v2.add_argument("--cancel-reason", default=DEFAULT_CANCEL_REASON)
+    v2.add_argument("--cancel-grace", type=_number, default=DEFAULT_CANCEL_GRACE)
+    v2.add_argument("--lease-lost-after", type=int, default=None, help="the N-th heartbeat on gets --lease-status")
+    v2.add_argument("--lease-status", type=int, choices=LEASE_STATUSES, default=409)
+    v2.add_argument("--logs-status", type=int, default=None, help="answer every logs POST this status")
+    v2.add_argument("--refresh-token", default=None, help="answers carry Dotflow-Token: TOKEN ...")
+    v2.add_argument("--refresh-after", type=int, default=1, help="... from the N-th request on")
     args = parser.parse_args(argv)
 
     done = threading.Event()
@@ -852,6 +1234,20 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host,
         port=args.port,
         base_path=args.base_path,
+        protocol=args.protocol,
+        heartbeat_interval=args.heartbeat_interval,
+        heartbeat_status=args.heartbeat_status,
+        heartbeat_delay=args.heartbeat_delay,
+        heartbeat_blackhole=args.heartbeat_blackhole,
+        cancel_after=args.cancel_after,
+        cancel_tasks=args.cancel_task,
+        cancel_reason=args.cancel_reason,
+        cancel_grace=args.cancel_grace,
+        lease_lost_after=args.lease_lost_after,
+        lease_status=args.lease_status,
+        logs_status=args.logs_status,
+        refresh_token=args.refresh_token,
+        refresh_after=args.refresh_after,
     ).start()
     try:
         print(json.dumps({"url": server.url, "port": server.port}), flush=True)

@@ -19,7 +19,18 @@ from typing import Any
 
 import fault_server
 import pytest
-from fault_server import MODES, FaultServer, clear_record, fetch_record, summarize
+from fault_server import (
+    MODES,
+    FaultServer,
+    clear_record,
+    fetch_record,
+    heartbeats_in,
+    log_records_in,
+    request_cancel,
+    request_lease_loss,
+    summarize,
+    tokens_in,
+)
 
 SCRIPT = Path(fault_server.__file__).resolve()
 
@@ -476,6 +487,8 @@ def test_summarize_shares_the_servers_bookkeeping(serve: Serve) -> None:
         "tasks": 3,
         "final": {"Completed": 2, "Failed": 1},
         "workflow": ["Completed", "Failed"],
+        "heartbeats": 0,
+        "log_records": 0,
     }
     assert summarize(records, "w")["workflow"] == server.workflow_statuses("w") == ["Completed"]
     assert summarize(records, "w")["requests"] == 9
@@ -582,3 +595,429 @@ def call_bytes(port: int, method: str, path: str, body: bytes) -> int:
         return response.status
     finally:
         conn.close()
+
+
+# -- protocol version 2 ------------------------------------------------------------------------------
+
+HEARTBEAT = "/api/v1/workflows/w/heartbeat"
+LOGS = "/api/v1/workflows/w/logs"
+
+
+def beat_body(seq: int, running: list[str] | None = None) -> dict[str, Any]:
+    """A heartbeat body shaped as protocol.md's example."""
+    return {
+        "seq": seq,
+        "sent_at": "2026-12-07T01:02:03.456Z",
+        "interval": 15,
+        "attempt": 1,
+        "run_attempt": 1,
+        "running": running if running is not None else ["0-ab12cd34"],
+        "progress": {"0-ab12cd34": {"done": seq, "total": 10, "message": "rows"}},
+    }
+
+
+def log_body(*lines: str, first: int = 1, dropped: int = 0) -> dict[str, Any]:
+    records = [
+        {
+            "seq": first + i,
+            "ts": "2026-12-07T01:02:03.456Z",
+            "task": "0-ab12cd34",
+            "stream": "stdout",
+            "level": None,
+            "line": line,
+        }
+        for i, line in enumerate(lines)
+    ]
+    return {"records": records, "dropped": dropped}
+
+
+def heartbeat(port: int, seq: int = 1, *, path: str = HEARTBEAT, timeout: float = 2.0) -> tuple[int, Any]:
+    """POST one heartbeat: (status, parsed JSON answer)."""
+    status, _, body = call(port, "POST", path, beat_body(seq), timeout=timeout)
+    return status, json.loads(body) if body else None
+
+
+def answer_head(port: int, method: str, path: str, body: Any = None) -> tuple[int, dict[str, str]]:
+    """Status and lower-cased headers of one answer, its body left unread (stall and trickle never end it)."""
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:
+        conn.request(method, path, body=None if body is None else json.dumps(body).encode())
+        response = conn.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"protocol": 3}, "protocol must be one of"),
+        ({"lease_status": 500}, "lease_status must be one of"),
+        ({"cancel_after": 0}, "cancel_after counts heartbeats from 1"),
+        ({"lease_lost_after": 0}, "lease_lost_after counts heartbeats from 1"),
+        ({"refresh_after": 0}, "refresh_after counts requests from 1"),
+        ({"heartbeat_delay": -1}, "heartbeat_delay must be >= 0"),
+    ],
+)
+def test_version_2_options_are_checked(options: dict[str, Any], message: str) -> None:
+    """Options that cannot mean anything raise ValueError at construction."""
+    with pytest.raises(ValueError, match=message):
+        FaultServer(**options)
+
+
+@pytest.mark.parametrize("prefix", ["/api/v1", "/api/v1/cli"])
+def test_heartbeat_and_logs_routes_are_recognised(serve: Serve, prefix: str) -> None:
+    """POST .../workflows/{wid}/heartbeat and .../logs are the routes "heartbeat" and "logs", the id decoded;
+    anything deeper is "other"."""
+    server = serve(protocol=2)
+    call(server.port, "POST", f"{prefix}/workflows/a%2Fb/heartbeat", beat_body(1))
+    call(server.port, "POST", f"{prefix}/workflows/a%2Fb/logs/", log_body("x"))
+    call(server.port, "POST", f"{prefix}/workflows/w/heartbeat/more", {})
+    got = [(r.route, r.workflow_id, r.task_id) for r in server.requests()]
+    assert got == [("heartbeat", "a/b", None), ("logs", "a/b", None), ("other", "w", None)]
+
+
+def test_protocol_1_is_a_version_1_backend(serve: Serve) -> None:
+    """By default the v2 routes are recorded and answered 404, and no answer carries Dotflow-Protocol."""
+    server = serve()
+    assert server.protocol == 1
+    status, headers, _ = call(server.port, "POST", "/api/v1/workflows/w/tasks", {"id": 0, "status": "Not started"})
+    assert status == 201 and "dotflow-protocol" not in headers
+    for path, body in [(HEARTBEAT, beat_body(1)), (LOGS, log_body("line"))]:
+        status, headers, raw = call(server.port, "POST", path, body)
+        assert (status, json.loads(raw)) == (404, {"detail": "Not Found"})
+        assert "dotflow-protocol" not in headers
+    assert [(r.route, r.status) for r in server.requests()] == [("tasks", 201), ("heartbeat", 404), ("logs", 404)]
+    assert [beat.status for beat in server.heartbeats()] == [404]
+    assert server.log_records() == []  # a 404 stored nothing
+
+
+# modes whose answers have a status line; refused, reset and blackhole never give one
+@pytest.mark.parametrize("mode", [m for m in MODES if m not in ("refused", "reset", "blackhole")])
+def test_protocol_2_header_is_on_every_answer_in_every_mode(serve: Serve, mode: str) -> None:
+    """At protocol 2, Dotflow-Protocol: 2 is on every API answer, the fault modes' ones included."""
+    server = serve(mode, protocol=2, delay=0.05, body_size=10, fail_first=1)
+    for method, path, body in [
+        ("POST", "/api/v1/workflows/w/tasks", {"id": 0, "status": "Not started"}),
+        ("PATCH", "/api/v1/workflows/w", {"status": "Completed"}),
+        ("POST", HEARTBEAT, beat_body(1)),
+    ]:
+        status, headers = answer_head(server.port, method, path, body)
+        assert headers.get("dotflow-protocol") == "2", (mode, method, path, status)
+
+
+def test_protocol_2_answers_heartbeats_and_logs(serve: Serve) -> None:
+    """At protocol 2 a heartbeat gets 200 {} (no option set), logs 200 {"accepted": n}, another method 405."""
+    server = serve(protocol=2)
+    status, headers, raw = call(server.port, "POST", HEARTBEAT, beat_body(1))
+    assert (status, json.loads(raw), headers["dotflow-protocol"]) == (200, {}, "2")
+    status, _, raw = call(server.port, "POST", LOGS, log_body("a", "b"))
+    assert (status, json.loads(raw)) == (200, {"accepted": 2})
+    status, headers, _ = call(server.port, "GET", HEARTBEAT)
+    assert (status, headers["allow"]) == (405, "POST")
+    assert [beat.body for beat in server.heartbeats()] == [beat_body(1)]
+
+
+def test_heartbeat_interval_is_in_every_answer(serve: Serve) -> None:
+    """heartbeat_interval: each 200 answer's body is {"interval": N}, the number as given."""
+    server = serve(protocol=2, heartbeat_interval=5)
+    assert [heartbeat(server.port, seq) for seq in (1, 2)] == [(200, {"interval": 5})] * 2
+    other = serve(protocol=2, heartbeat_interval=0.25)
+    assert heartbeat(other.port) == (200, {"interval": 0.25})
+
+
+def test_cancel_after_cancels_from_the_nth_heartbeat_on(serve: Serve) -> None:
+    """cancel_after=3: beats 1 and 2 are plain, 3 and later carry the cancel with its tasks, reason, grace."""
+    server = serve(
+        protocol=2,
+        heartbeat_interval=1,
+        cancel_after=3,
+        cancel_tasks=["0-ab", "2-cd"],
+        cancel_reason="requested by alice",
+        cancel_grace=2.5,
+    )
+    answers = [heartbeat(server.port, seq) for seq in range(1, 5)]
+    cancel = {"tasks": ["0-ab", "2-cd"], "reason": "requested by alice", "grace": 2.5}
+    assert answers == [(200, {"interval": 1})] * 2 + [(200, {"interval": 1, "cancel": cancel})] * 2
+
+
+def test_cancel_of_the_whole_run_sends_null_tasks(serve: Serve) -> None:
+    """Without cancel_tasks the cancel is of the whole run: "tasks": null, the default reason and grace."""
+    server = serve(protocol=2, cancel_after=1)
+    expected = {"tasks": None, "reason": fault_server.DEFAULT_CANCEL_REASON, "grace": fault_server.DEFAULT_CANCEL_GRACE}
+    assert heartbeat(server.port) == (200, {"cancel": expected})
+
+
+def test_cancel_method_cancels_from_the_next_answer(serve: Serve) -> None:
+    """cancel() while the server runs: the next heartbeat answer carries it; a second call replaces it,
+    keeping the reason and grace it does not give."""
+    server = serve(protocol=2, cancel_grace=3)
+    assert heartbeat(server.port, 1) == (200, {})
+    given = server.cancel(tasks=["1-ef"], reason="by the test")
+    assert given == {"tasks": ["1-ef"], "reason": "by the test", "grace": 3}
+    assert heartbeat(server.port, 2) == (200, {"cancel": given})
+    assert server.cancel(grace=0) == {"tasks": None, "reason": "by the test", "grace": 0}
+    assert heartbeat(server.port, 3) == (200, {"cancel": {"tasks": None, "reason": "by the test", "grace": 0}})
+
+
+@pytest.mark.parametrize("lease_status", [409, 410])
+def test_lease_lost_after_answers_the_lease_status(serve: Serve, lease_status: int) -> None:
+    """lease_lost_after=2: beat 1 is answered 200, beats 2 and later lease_status, a cancel notwithstanding."""
+    server = serve(protocol=2, lease_lost_after=2, lease_status=lease_status, cancel_after=1)
+    statuses = [heartbeat(server.port, seq) for seq in (1, 2, 3)]
+    assert statuses[0][0] == 200 and "cancel" in statuses[0][1]
+    assert statuses[1:] == [(lease_status, {"detail": "lease lost"})] * 2
+    # the task reports go on being answered: only the heartbeat says the lease is gone
+    assert call(server.port, "PATCH", "/api/v1/workflows/w/tasks/0", {"status": "Completed"})[0] == 200
+
+
+def test_lose_lease_method_answers_from_the_next_heartbeat(serve: Serve) -> None:
+    """lose_lease() while the server runs; its status defaults to lease_status and must be 409 or 410."""
+    server = serve(protocol=2, lease_status=410)
+    assert heartbeat(server.port, 1)[0] == 200
+    assert server.lose_lease() == 410
+    assert heartbeat(server.port, 2) == (410, {"detail": "lease lost"})
+    assert server.lose_lease(409) == 409
+    assert heartbeat(server.port, 3)[0] == 409
+    with pytest.raises(ValueError, match="lost lease"):
+        server.lose_lease(500)
+
+
+@pytest.mark.parametrize("forced", [404, 405, 500])
+def test_heartbeat_status_is_forced_on_every_heartbeat(serve: Serve, forced: int) -> None:
+    """heartbeat_status: every heartbeat gets it (over a cancel or a lost lease), other routes do not."""
+    server = serve(protocol=2, heartbeat_status=forced, cancel_after=1, lease_lost_after=1, heartbeat_interval=5)
+    for seq in (1, 2):
+        status, body = heartbeat(server.port, seq)
+        assert status == forced and "cancel" not in body and "interval" not in body
+    assert call(server.port, "POST", LOGS, log_body("x"))[0] == 200
+
+
+def test_logs_status_is_forced_on_every_logs_post(serve: Serve) -> None:
+    """logs_status: every logs POST gets it and nothing is counted stored; heartbeats are not affected."""
+    server = serve(protocol=2, logs_status=405)
+    assert call(server.port, "POST", LOGS, log_body("x"))[0] == 405
+    assert heartbeat(server.port)[0] == 200
+    assert server.log_records() == []
+
+
+def test_heartbeat_delay_slows_heartbeats_only(serve: Serve) -> None:
+    """heartbeat_delay: a heartbeat is answered that late, while reports on other connections are not."""
+    server = serve(protocol=2, heartbeat_delay=0.4, heartbeat_interval=2)
+    pending = send_raw(server.port, "POST", HEARTBEAT, json.dumps(beat_body(1)).encode())
+    try:
+        began = time.monotonic()
+        assert call(server.port, "PATCH", "/api/v1/workflows/w/tasks/0", {"status": "In progress"})[0] == 200
+        assert time.monotonic() - began < 0.3
+        assert pending.recv(4096).startswith(b"HTTP/1.1 200")
+        assert time.monotonic() - began >= 0.3
+    finally:
+        pending.close()
+
+
+def test_heartbeat_delay_decides_the_answer_when_it_is_sent(serve: Serve) -> None:
+    """A cancel asked for while a heartbeat is being delayed is in that heartbeat's answer."""
+    server = serve(protocol=2, heartbeat_delay=0.5)
+    pending = send_raw(server.port, "POST", HEARTBEAT, json.dumps(beat_body(1)).encode())
+    try:
+        assert server.wait_for(recorded(1), timeout=1)
+        server.cancel(reason="while waiting")
+        answer = b""
+        while b"while waiting" not in answer and (chunk := pending.recv(4096)):
+            answer += chunk
+        assert b'"reason": "while waiting"' in answer
+    finally:
+        pending.close()
+
+
+def test_heartbeat_delay_ends_on_stop(serve: Serve) -> None:
+    """stop() cuts a heartbeat's delay short: it stays unanswered and stop() is prompt."""
+    server = serve(protocol=2, heartbeat_delay=30)
+    sock = send_raw(server.port, "POST", HEARTBEAT, json.dumps(beat_body(1)).encode())
+    try:
+        assert server.wait_for(recorded(1), timeout=1)
+        began = time.monotonic()
+        server.stop()
+        assert time.monotonic() - began < 1
+        assert sock.recv(100) == b""
+    finally:
+        sock.close()
+    assert [beat.status for beat in server.heartbeats()] == [None]
+
+
+def test_heartbeat_blackhole_never_answers_heartbeats_only(serve: Serve) -> None:
+    """heartbeat_blackhole: a heartbeat times out (recorded, status None), every other route is answered,
+    and stop() ends the blocked handler at once."""
+    server = serve(protocol=2, heartbeat_blackhole=True)
+    with pytest.raises(TimeoutError):
+        heartbeat(server.port, timeout=0.3)
+    assert call(server.port, "POST", "/api/v1/workflows/w/tasks", {"id": 0, "status": "Not started"})[0] == 201
+    assert call(server.port, "POST", LOGS, log_body("still stored"))[0] == 200
+    sock = send_raw(server.port, "POST", HEARTBEAT, json.dumps(beat_body(2)).encode())
+    try:
+        assert server.wait_for(lambda s: len(s.heartbeats()) == 2, timeout=1)
+        began = time.monotonic()
+        server.stop()
+        assert time.monotonic() - began < 1
+        assert sock.recv(100) == b""
+    finally:
+        sock.close()
+    assert [beat.status for beat in server.heartbeats()] == [None, None]
+    assert server._live == {}
+    assert [record["line"] for record in server.log_records()] == ["still stored"]
+
+
+def test_version_2_routes_follow_the_fault_mode(serve: Serve) -> None:
+    """The mode comes first: error answers a heartbeat 500, unavailable 503 until its failures are spent,
+    blackhole never answers it."""
+    error = serve("error", protocol=2, heartbeat_interval=5)
+    assert heartbeat(error.port)[0] == 500
+    unavailable = serve("unavailable", protocol=2, fail_first=1, heartbeat_interval=5)
+    assert heartbeat(unavailable.port, 1)[0] == 503
+    assert heartbeat(unavailable.port, 2) == (200, {"interval": 5})
+    blackhole = serve("blackhole", protocol=2)
+    with pytest.raises(TimeoutError):
+        heartbeat(blackhole.port, timeout=0.3)
+
+
+@pytest.mark.parametrize("protocol", [1, 2])
+def test_refresh_token_is_on_answers_from_the_nth_request(serve: Serve, protocol: int) -> None:
+    """refresh_token with refresh_after=3: answers 1 and 2 carry no Dotflow-Token, 3 and later do, on every
+    route and at either protocol; user_tokens() and Recorded.token say what each request carried."""
+    server = serve(protocol=protocol, refresh_token="tok-new", refresh_after=3)
+    seen = []
+    for token in ["tok-old", "tok-old", None, "tok-new"]:
+        conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=2)
+        try:
+            headers = {"Content-Type": "application/json"} | ({"X-User-Token": token} if token else {})
+            conn.request("PATCH", "/api/v1/workflows/w", body=b'{"status": "In progress"}', headers=headers)
+            response = conn.getresponse()
+            response.read()
+            seen.append(response.getheader("Dotflow-Token"))
+        finally:
+            conn.close()
+    assert seen == [None, None, "tok-new", "tok-new"]
+    assert server.user_tokens() == ["tok-old", "tok-old", None, "tok-new"]
+    assert [r.token for r in server.requests()] == server.user_tokens()
+    assert tokens_in(r._asdict() for r in server.requests()) == server.user_tokens()
+
+
+def test_refresh_token_is_on_fault_answers_too(serve: Serve) -> None:
+    """The token header rides on every answer, a 401 included: the mode does not decide it."""
+    server = serve("unauthorized", protocol=2, refresh_token="tok-2")
+    status, headers, _ = call(server.port, "POST", "/api/v1/workflows", {"id": "w"})
+    assert (status, headers["dotflow-token"], headers["dotflow-protocol"]) == (401, "tok-2", "2")
+
+
+def test_heartbeats_lists_every_heartbeat_with_its_time(serve: Serve) -> None:
+    """heartbeats(): every heartbeat in order of receipt, answered or not, with its receive time, body,
+    status and workflow id, filtered by workflow."""
+    server = serve("unavailable", protocol=2, fail_first=1)
+    before = time.monotonic()
+    call(server.port, "POST", "/api/v1/workflows/w1/heartbeat", beat_body(1))  # 503
+    call(server.port, "POST", "/api/v1/workflows/w1/tasks", {"id": 0, "status": "In progress"})
+    call(server.port, "POST", "/api/v1/workflows/w2/heartbeat", beat_body(1))
+    call(server.port, "POST", "/api/v1/workflows/w1/heartbeat", beat_body(2))
+    after = time.monotonic()
+    beats = server.heartbeats()
+    assert [(b.workflow_id, b.body["seq"], b.status) for b in beats] == [("w1", 1, 503), ("w2", 1, 200), ("w1", 2, 200)]
+    assert before <= beats[0].at <= beats[1].at <= beats[2].at <= after
+    assert [b.body["seq"] for b in server.heartbeats("w1")] == [1, 2]
+    assert heartbeats_in(fetch_record(server.port), "w2")[0].body == beat_body(1)
+
+
+def test_log_records_flattens_the_stored_batches(serve: Serve) -> None:
+    """log_records(): the records of the logs POSTs answered 2xx, flattened in order; a refused batch is
+    not there; log_dropped() sums the dropped counts; both filter by workflow."""
+    server = serve("unavailable", protocol=2, fail_first=1)
+    call(server.port, "POST", LOGS, log_body("lost", first=1))  # 503
+    call(server.port, "POST", LOGS, log_body("one", "two", first=1, dropped=3))
+    call(server.port, "POST", "/api/v1/workflows/other/logs", log_body("elsewhere", first=1))
+    call(server.port, "POST", LOGS, log_body("three", first=3, dropped=1))
+    assert [(r["seq"], r["line"]) for r in server.log_records("w")] == [(1, "one"), (2, "two"), (3, "three")]
+    assert [r["line"] for r in server.log_records()] == ["one", "two", "elsewhere", "three"]
+    assert (server.log_dropped("w"), server.log_dropped()) == (4, 4)
+    assert log_records_in(fetch_record(server.port), "other")[0]["line"] == "elsewhere"
+    assert summarize(fetch_record(server.port))["log_records"] == 4
+
+
+def test_cancelled_and_skipped_statuses_are_kept(serve: Serve) -> None:
+    """The version 2 statuses Cancelled and Skipped (and the backend's Crashed) go through the bookkeeping
+    like any other status."""
+    server = serve(protocol=2)
+    port = server.port
+    for tid in (0, 1, 2):
+        call(port, "POST", "/api/v1/workflows/w/tasks", {"id": tid, "status": "Not started"})
+    call(port, "PATCH", "/api/v1/workflows/w/tasks/0", {"status": "In progress"})
+    call(port, "PATCH", "/api/v1/workflows/w/tasks/0", {"status": "Cancelled"})
+    call(port, "PATCH", "/api/v1/workflows/w/tasks/1", {"status": "Skipped"})
+    call(port, "PATCH", "/api/v1/workflows/w/tasks/2", {"status": "Crashed"})
+    call(port, "PATCH", "/api/v1/workflows/w", {"status": "Cancelled"})
+    assert server.task_statuses("w")["0"] == ["Not started", "In progress", "Cancelled"]
+    assert server.final_statuses("w") == {"0": "Cancelled", "1": "Skipped", "2": "Crashed"}
+    assert server.workflow_statuses("w") == ["Cancelled"]
+    assert summarize(fetch_record(port))["final"] == {"Cancelled": 1, "Skipped": 1, "Crashed": 1}
+
+
+def test_cancel_and_lease_control_routes_refuse_bad_bodies(serve: Serve) -> None:
+    """POST /__fault__/cancel and /__fault__/lease answer 400 to a body they cannot use, and are not recorded."""
+    server = serve(protocol=2)
+    for path, body in [
+        ("/__fault__/cancel", {"tasks": "0-ab"}),
+        ("/__fault__/cancel", {"grace": "soon"}),
+        ("/__fault__/cancel", [1]),
+        ("/__fault__/lease", {"status": 500}),
+    ]:
+        assert call(server.port, "POST", path, body)[0] == 400, (path, body)
+    assert heartbeat(server.port) == (200, {})
+    assert call(server.port, "POST", "/__fault__/cancel", b"")[0] == 200  # empty: the configured cancel
+    assert heartbeat(server.port)[1]["cancel"]["tasks"] is None
+    assert [r.route for r in server.requests()] == ["heartbeat", "heartbeat"]
+
+
+def test_cli_serves_version_2_and_takes_a_cancel_from_the_parent() -> None:
+    """The CLI's version 2 flags reach the server, and request_cancel / request_lease_loss change its
+    answers from another process."""
+    flags = (
+        "--protocol 2 --heartbeat-interval 5 --cancel-after 2 --cancel-task 0-ab --cancel-task 1-cd"
+        " --cancel-reason cli --cancel-grace 2 --refresh-token tok-cli --refresh-after 2 --lease-status 410"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(SCRIPT), "healthy", *flags.split()],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        port = json.loads(proc.stdout.readline())["port"]
+        status, headers, raw = call(port, "POST", HEARTBEAT, beat_body(1))
+        assert (status, json.loads(raw), headers["dotflow-protocol"], "dotflow-token" in headers) == (
+            200,
+            {"interval": 5},
+            "2",
+            False,
+        )
+        status, headers, raw = call(port, "POST", HEARTBEAT, beat_body(2))
+        cancel = {"tasks": ["0-ab", "1-cd"], "reason": "cli", "grace": 2}
+        assert (status, json.loads(raw), headers["dotflow-token"]) == (
+            200,
+            {"interval": 5, "cancel": cancel},
+            "tok-cli",
+        )
+        assert request_cancel(port, reason="from the parent") == {
+            "tasks": None,
+            "reason": "from the parent",
+            "grace": 2,
+        }
+        assert heartbeat(port, 3)[1]["cancel"]["reason"] == "from the parent"
+        assert request_lease_loss(port) == 410
+        assert heartbeat(port, 4) == (410, {"detail": "lease lost"})
+        assert summarize(fetch_record(port))["heartbeats"] == 4
+        proc.terminate()
+        assert proc.wait(timeout=5) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
