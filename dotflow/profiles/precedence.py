@@ -215,6 +215,7 @@ def _resolve(
 
     settings = {key.dotted: merged[key.section][key.name] for key in KEYS}
     builtin.check_required(name, selected_by, settings, lambda dotted: _asked(dotted, sections))
+    _resume_relaunch(name, env, settings)
     for about, warn in _WARNINGS:
         warning = warn(settings) if all(_asked(f"{section}.", sections) for section in about) else None
         if warning:
@@ -226,6 +227,19 @@ def _resolve(
         name, selected_by, [doc.path for doc in documents], settings, warnings, known,
         project.path if project is not None else None, sections,
     )
+
+
+def _resume_relaunch(name: str, env: Mapping[str, str], settings: dict[str, Setting]) -> None:
+    """A managed run relaunched by its orchestrator (``RUN_ATTEMPT`` above 1) whose storage keeps
+    results resumes by itself, unless ``workflow.resume`` was set: completed work is not redone."""
+    if name != builtin.MANAGED or settings["workflow.resume"].source != "default":
+        return
+    if settings["storage.provider"].value in ("memory", "default"):
+        return
+    from dotflow.live import RUN_ATTEMPT_ENV, run_attempt
+
+    if run_attempt(env) > 1:
+        settings["workflow.resume"] = Setting(True, f"env:{RUN_ATTEMPT_ENV}", False)
 
 
 def _asked(dotted: str, sections: tuple[str, ...] | None) -> bool:

@@ -304,3 +304,63 @@ def test_kill_9_leaves_the_backend_with_the_last_beat(project: Path, tmp_path: P
         finally:
             if process.poll() is None:
                 process.kill()
+
+
+RELAUNCH = '''
+import os
+from pathlib import Path
+from dotflow import DotFlow, action
+
+@action
+def extract():
+    with open("extract-runs.txt", "a") as out:
+        out.write("ran\\n")
+    return 41
+
+@action
+def load(previous_context):
+    if os.environ.get("LOAD_FAILS") == "1":
+        raise RuntimeError("the node went away")
+    return previous_context.storage + 1
+
+def build():
+    flow = DotFlow()
+    flow.task.add([extract, load])
+    return flow
+'''
+
+
+def test_a_relaunched_managed_run_resumes_by_itself(tmp_path: Path) -> None:
+    """RUN_ATTEMPT=2 with a file storage: the completed task is restored, not run again, and the
+    relaunch count travels in heartbeats and task reports."""
+    project = tmp_path / "relaunch"
+    project.mkdir()
+    (project / "relaunch.py").write_text(RELAUNCH)
+    with FaultServer("healthy", protocol=2) as server:
+        common = {"DOTFLOW_STORAGE_PROVIDER": "file", "DOTFLOW_STORAGE_PATH": str(tmp_path / "results")}
+        first = _run_workflow(project, _env(tmp_path, server, LOAD_FAILS="1", RUN_ATTEMPT="1", **common))
+        assert first.returncode == 1, first.stderr
+        server.clear()
+        second = _run_workflow(project, _env(tmp_path, server, RUN_ATTEMPT="2", **common))
+        assert second.returncode == 0, second.stderr
+        assert (project / "extract-runs.txt").read_text().count("ran") == 1
+        assert sorted(server.final_statuses("wf-v2").values()) == ["Completed", "Completed"]
+        patches = [r.body for r in server.requests() if r.route == "task"]
+        assert patches and all(body["run_attempt"] == 2 for body in patches)
+        assert all(beat.body["run_attempt"] == 2 for beat in server.heartbeats("wf-v2"))
+
+
+def test_a_bad_run_attempt_is_a_configuration_error(tmp_path: Path) -> None:
+    project = tmp_path / "relaunch"
+    project.mkdir()
+    (project / "relaunch.py").write_text(RELAUNCH)
+    with FaultServer("healthy", protocol=2) as server:
+        result = _run_workflow(project, _env(tmp_path, server, RUN_ATTEMPT="two",
+                                             DOTFLOW_STORAGE_PROVIDER="file"))
+        assert result.returncode == 2
+        assert "RUN_ATTEMPT='two' is invalid" in result.stderr and "Traceback" not in result.stderr
+
+
+def _run_workflow(project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([dotflow_exe(), "start", "--workflow", "relaunch:build"], cwd=project, env=env,
+                          capture_output=True, text=True, timeout=WAIT * 2)
