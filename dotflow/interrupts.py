@@ -386,11 +386,12 @@ def unwound(run: Interruptible, cause: BaseException) -> None:
         signal.raise_signal(signum)
 
 
-def cancelled(run: Interruptible) -> None:
+def cancelled(run: Interruptible, reason: str) -> None:
     """A cancelled run's grace ran out and the steps still running were left behind
     (``Manager.cancel``). In a command that asked for it (``dotflow start``), the process ends:
-    the run's reports and every queue's are flushed within the signal bound, then the exit code is
-    ``EXIT_CANCELLED``, whatever the main thread is doing. A library run's process goes on."""
+    the run's reports and every queue's are flushed within the signal bound, one line says why on
+    stderr, then the exit code is ``EXIT_CANCELLED``, whatever the main thread is doing. A library
+    run's process goes on."""
     if not _state["cancel_exits"]:
         return
     with _lock:
@@ -398,6 +399,12 @@ def cancelled(run: Interruptible) -> None:
             return
         _state["exiting"] = True
     flush_reports([run.reporter, *reversed(list(_queues))], signalled=True)
+    reason = " ".join(reason.split())[:200]  # the backend's reason was masked when it came
+    try:
+        sys.stderr.write(f"error: the run was cancelled ({reason}) and a step did not stop within "
+                         "the grace; it was left behind\n")
+    except Exception:  # a closed stderr does not keep the process alive
+        pass
     end_process(EXIT_CANCELLED)
 
 

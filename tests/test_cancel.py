@@ -288,3 +288,29 @@ def test_statuses_are_terminal_and_known() -> None:
     assert TypeStatus.CANCELLED == "Cancelled" and TypeStatus.SKIPPED == "Skipped"
     assert set(TypeStatus.TERMINAL) == {"Completed", "Failed", "Cancelled", "Skipped"}
     assert TypeStatus.ALL == ("Not started", "In progress", "Completed", "Failed", "Retry")  # 1.x's tuple
+
+
+@pytest.mark.parametrize("mode", ["parallel", "sequential_group"])
+def test_a_stubborn_step_on_a_pool_is_left_behind(mode: str) -> None:
+    """start() blocks in these modes: after the grace it returns without the stubborn step."""
+    started, release = threading.Event(), threading.Event()
+    flow = _blocking_flow(None, started, release, "ignores")
+
+    def cancel_when_started() -> None:
+        assert started.wait(WAIT)
+        manager = flow.manager
+        assert manager is not None
+        manager.cancel("stop", grace=0.2)
+
+    canceller = threading.Thread(target=cancel_when_started)
+    canceller.start()
+    began = time.monotonic()
+    try:
+        manager = flow.start(mode=mode, max_workers=1)
+        took = time.monotonic() - began
+    finally:
+        release.set()
+        canceller.join(WAIT)
+    assert took < 3.0
+    assert manager.status == "Cancelled"
+    assert [t.status for t in flow.result_task()] == ["Cancelled"] * 3

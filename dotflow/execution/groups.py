@@ -25,4 +25,4 @@ def run_groups(tasks: Sequence[Task], run: Run, max_workers: int | None = None) 
     thread per group, not the CPU count: groups are few, long chains that often wait on
     I/O, and on a small machine a CPU-sized pool would quietly run them one after another."""
     groups = split_groups(tasks)
-    run_pool(groups, lambda group: run_sequential(group, run), max_workers or len(groups))
+    run_pool(groups, lambda group: run_sequential(group, run), max_workers or len(groups), lambda: run.abandoned)

@@ -69,7 +69,6 @@ class Manager:
         self._thread: threading.Thread | None = None
         self._errors: list[BaseException] = []
         self._reported = False  # the final workflow status was reported (by the run or by interrupt)
-        self._abandoned = False  # a cancel's grace ran out: the steps still running are left behind
         self._grace_timers: list[threading.Timer] = []
         self.live: LiveRun | None = None  # the run as an observer follows it, from run()
         self._lock = threading.RLock()
@@ -220,6 +219,9 @@ class Manager:
         - A whole run ends Cancelled (``on_failure`` is called); after a cancel of some tasks the
           run goes on as after their failure (``keep_going`` decides), and ends Failed.
         """
+        from dotflow.redact import mask_secrets
+
+        reason = mask_secrets(" ".join(str(reason).split())[:500]) or "cancelled"  # shown and reported everywhere
         state = self.state
         with self._lock:
             if self._reported or state.cancelled is not None:
@@ -258,10 +260,10 @@ class Manager:
             if ids is not None:
                 return  # a cancel of some tasks: the run goes on (steps on threads are left behind)
             state.interrupted = True  # no later change of this run is reported
-            self._abandoned = True
+            state.abandoned = True  # nor is a step still running waited for
         self._finish()
         self._close_executor()  # kills the process pool's busy workers, cancels the Dask futures
-        interrupts.cancelled(self)
+        interrupts.cancelled(self, state.cancelled or "cancelled")
 
     def _finish(self) -> None:
         with self._lock:
@@ -330,7 +332,7 @@ class Manager:
     @property
     def done(self) -> bool:
         """Whether the run is over (always true once a foreground run returned)."""
-        return self._thread is None or not self._thread.is_alive() or self._abandoned
+        return self._thread is None or not self._thread.is_alive() or self.state.abandoned
 
     def wait(self, timeout: float | None = None) -> bool:
         """Block until a background run ends, at most ``timeout`` seconds. Returns whether it
@@ -341,7 +343,7 @@ class Manager:
 
             def ended(seconds: float) -> bool:  # a cancelled run's left-behind step is not waited for
                 thread.join(seconds)
-                return not thread.is_alive() or self._abandoned
+                return not thread.is_alive() or self.state.abandoned
 
             try:
                 interrupts.wait_interruptibly(ended, timeout)

@@ -14,14 +14,16 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
-def run_pool(jobs: Sequence[T], work: Callable[[T], object], max_workers: int | None) -> None:
+def run_pool(jobs: Sequence[T], work: Callable[[T], object], max_workers: int | None,
+             abandoned: Callable[[], bool] = lambda: False) -> None:
     """Run ``work(job)`` for every job on at most ``max_workers`` threads (default: the
     CPU count) and re-raise the first error, AssertionError included, once all are done.
 
     Threads share memory, so results of any size come back without pickling or pipes. Each
     job runs in a copy of the caller's ``contextvars``. When this thread is interrupted
     (KeyboardInterrupt, SystemExit) while waiting, queued jobs are cancelled and the
-    interruption propagates at once: running steps are not waited for.
+    interruption propagates at once: running steps are not waited for. Neither are they once
+    ``abandoned()`` (a cancelled run's grace ran out): the pool is left to finish them unseen.
     """
     if not jobs:
         return
@@ -34,7 +36,10 @@ def run_pool(jobs: Sequence[T], work: Callable[[T], object], max_workers: int | 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="dotflow")
     try:
         futures = [pool.submit(contextvars.copy_context().run, work, job) for job in jobs]
-        interrupts.wait_interruptibly(lambda seconds: not wait(futures, seconds).not_done)
+        interrupts.wait_interruptibly(lambda seconds: not wait(futures, seconds).not_done or abandoned())
+        if abandoned():
+            pool.shutdown(wait=False, cancel_futures=True)
+            return
         errors = [future.exception() for future in futures]
     except BaseException:
         pool.shutdown(wait=False, cancel_futures=True)
@@ -46,4 +51,4 @@ def run_pool(jobs: Sequence[T], work: Callable[[T], object], max_workers: int | 
 
 
 def run_parallel(tasks: Sequence[Task], run: Run, max_workers: int | None = None) -> None:
-    run_pool(tasks, lambda task: run_task(task, None, run), max_workers)
+    run_pool(tasks, lambda task: run_task(task, None, run), max_workers, lambda: run.abandoned)

@@ -31,8 +31,8 @@ class Run:
       and its steps can ask ``cancel_requested``.
     """
 
-    __slots__ = ("_cancel", "_cancel_cv", "cancelled", "executor", "interrupted", "keep_going", "live", "lock",
-                 "reporter", "resume")
+    __slots__ = ("_cancel", "_cancel_cv", "abandoned", "cancelled", "executor", "interrupted", "keep_going", "live",
+                 "lock", "reporter", "resume")
 
     def __init__(
         self, reporter: Reporter, *, resume: bool = False, keep_going: bool = False,
@@ -43,6 +43,7 @@ class Run:
         self.keep_going = keep_going
         self.lock = lock
         self.interrupted = False
+        self.abandoned = False  # a cancel's grace ran out: steps still running are not waited for
         self.executor: StepRunner | None = None
         self.cancelled: str | None = None  # the reason, once the whole run is cancelled
         self._cancel: dict[str, str] = {}  # task id -> reason, for the tasks cancelled one by one

@@ -111,7 +111,11 @@ def headline(status: str) -> str:
 
 
 def failure(task: Any) -> tuple[str, str] | None:
-    """``(exception class name, one-line message)`` of a Failed task's last error, else None."""
+    """``(exception class name, one-line message)`` of a Failed task's last error, ``(status,
+    reason)`` of a Cancelled or Skipped one, else None."""
+    if task.status in TypeStatus.NEW:
+        reason = getattr(task, "reason", None)
+        return (str(task.status), one_line(str(reason), ERROR_TEXT)) if reason else None
     if task.status != TypeStatus.FAILED:
         return None
     errors = task.errors

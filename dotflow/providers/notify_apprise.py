@@ -122,7 +122,8 @@ class NotifyApprise(QueuedNotify):
         if error is not None:
             lines.append(f"{error[0]}: {error[1]}")
         lines.append(f"{task.workflow_id} — Task {task.task_id}")
-        kind = {TypeStatus.COMPLETED: "SUCCESS", TypeStatus.FAILED: "FAILURE", TypeStatus.RETRY: "WARNING"}
+        kind = {TypeStatus.COMPLETED: "SUCCESS", TypeStatus.FAILED: "FAILURE", TypeStatus.RETRY: "WARNING",
+                TypeStatus.CANCELLED: "WARNING"}
         return _Message(headline(status), "\n".join(lines), kind.get(status, "INFO"))
 
 

@@ -66,6 +66,8 @@ class NotifyDiscord(HTTPNotify):
         TypeStatus.IN_PROGRESS: 0x2196F3,
         TypeStatus.NOT_STARTED: 0x9E9E9E,
         TypeStatus.PAUSED: 0x607D8B,
+        TypeStatus.CANCELLED: 0x9C27B0,
+        TypeStatus.SKIPPED: 0x9E9E9E,
     }
 
     def __init__(
