@@ -60,9 +60,11 @@ class LiveRun:
     - ``request_cancel(reason, tasks, grace)``: what a backend's cancel turns into; it calls the
       engine's ``cancel`` (``Manager.cancel``).
     - ``ended``: set once the run's final status is reported; no heartbeat follows it.
+    - ``log_sink``: where the lines the steps write go (``dotflow.capture``), when an observer takes them.
     """
 
-    __slots__ = ("_cancel", "_lock", "_metadata", "_progress", "_running", "ended", "run_attempt", "workflow_id")
+    __slots__ = ("_cancel", "_lock", "_metadata", "_progress", "_running", "ended", "log_sink", "run_attempt",
+                 "workflow_id")
 
     def __init__(
         self, workflow_id: str, run_attempt: int = 1,
@@ -76,6 +78,10 @@ class LiveRun:
         self._running: dict[str, int] = {}  # task id -> attempt, in the order they began
         self._progress: dict[str, dict[str, Any]] = {}
         self._metadata: dict[str, dict[str, Any]] = {}
+        # where the lines the steps write go, tagged with their task (dotflow.capture), when an
+        # observer takes them (a version 2 backend's /logs): (task id, None for the workflow's own
+        # lines; stream, level, line)
+        self.log_sink: Callable[[str | None, str, str | None, str], None] | None = None
 
     def __repr__(self) -> str:
         return f"LiveRun(workflow_id={self.workflow_id!r}, running={len(self._running)}, ended={self.ended})"
@@ -155,6 +161,11 @@ class TaskContext:
         self.run_attempt = run_attempt
         self._live = live
         self._cancelled = cancelled
+
+    @property
+    def live(self) -> LiveRun | None:
+        """The run this task belongs to, as an observer follows it."""
+        return self._live
 
     @property
     def step(self) -> str:

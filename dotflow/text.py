@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import re
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -34,3 +37,40 @@ def failure_reason(errors: list[TaskError] | None) -> str:
     if isinstance(last.error, (Interrupted, KeyboardInterrupt, SystemExit)):  # a signal, not the step's error
         return one_line(last.message, _FAILURE_TEXT)
     return f"{last.exception}: {one_line(last.message, _FAILURE_TEXT)}"
+
+
+_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
+_PACKAGE = os.path.dirname(os.path.abspath(__file__))  # dotflow/
+
+
+@functools.lru_cache(maxsize=1)
+def _libraries() -> tuple[str, ...]:
+    """The standard library's and the installed packages' folders: a failure needs them, and
+    sysconfig's data costs a run that shows none ~5 ms."""
+    import sysconfig
+
+    names = ("stdlib", "platstdlib", "purelib", "platlib")
+    return tuple(os.path.abspath(path) for path in {sysconfig.get_paths().get(name) for name in names} if path)
+
+
+def user_frame(traceback: str | None) -> str:
+    """``file:line`` of the innermost frame of a traceback that is the user's own code: not dotflow,
+    not the standard library, not an installed package. "" when there is none."""
+    if not traceback:
+        return ""
+    found = ""
+    for line in traceback.splitlines():
+        match = _FRAME.match(line)
+        if match is None:
+            continue
+        path = os.path.abspath(match["file"])
+        if match["file"].startswith("<") or _under(path, (_PACKAGE, *_libraries())):
+            continue
+        shown = os.path.relpath(path) if path.startswith(os.getcwd() + os.sep) else path
+        found = f"{shown}:{match['line']}"
+    return found
+
+
+def _under(path: str, folders: tuple[str, ...]) -> bool:
+    # by whole folder names: a project in ~/src/dotflow-etl is not inside ~/src/dotflow
+    return any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)

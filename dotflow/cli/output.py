@@ -7,9 +7,7 @@ so the start-up of every other command stays free of it.
 
 from __future__ import annotations
 
-import functools
 import os
-import re
 import sys
 import time
 from typing import TYPE_CHECKING, Any
@@ -17,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from dotflow.cli.streams import echo
 from dotflow.naming import step_name
 from dotflow.redact import one_line
-from dotflow.text import failure_reason
+from dotflow.text import failure_reason, user_frame
 from dotflow.types import TypeStatus
 
 if TYPE_CHECKING:
@@ -25,18 +23,6 @@ if TYPE_CHECKING:
     from dotflow.workflow import DotFlow
 
 _JSON_MESSAGE = 4000  # characters of an error message in --output json
-_FRAME = re.compile(r'^\s*File "(?P<file>[^"]+)", line (?P<line>\d+), in (?P<function>.+)$')
-_PACKAGE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # dotflow/
-
-
-@functools.lru_cache(maxsize=1)
-def _libraries() -> tuple[str, ...]:
-    """The standard library's and the installed packages' folders: a failure needs them, and
-    sysconfig's data costs a run that shows none ~5 ms."""
-    import sysconfig
-
-    names = ("stdlib", "platstdlib", "purelib", "platlib")
-    return tuple(os.path.abspath(path) for path in {sysconfig.get_paths().get(name) for name in names} if path)
 
 
 def profile_table(data: dict[str, Any], auto_means: str | None = None) -> list[str]:
@@ -161,29 +147,6 @@ def tracebacks(flow: DotFlow) -> list[str]:
             lines.append(f"--- {step_name(task.step)} [{task.task_id}], attempt {task.errors[-1].attempt}:")
             lines.extend(task.errors[-1].traceback.rstrip("\n").splitlines())
     return lines
-
-
-def user_frame(traceback: str | None) -> str:
-    """``file:line`` of the innermost frame of a traceback that is the user's own code: not dotflow,
-    not the standard library, not an installed package. "" when there is none."""
-    if not traceback:
-        return ""
-    found = ""
-    for line in traceback.splitlines():
-        match = _FRAME.match(line)
-        if match is None:
-            continue
-        path = os.path.abspath(match["file"])
-        if match["file"].startswith("<") or _under(path, (_PACKAGE, *_libraries())):
-            continue
-        shown = os.path.relpath(path) if path.startswith(os.getcwd() + os.sep) else path
-        found = f"{shown}:{match['line']}"
-    return found
-
-
-def _under(path: str, folders: tuple[str, ...]) -> bool:
-    # by whole folder names: a project in ~/src/dotflow-etl is not inside ~/src/dotflow
-    return any(path == folder or path.startswith(folder.rstrip(os.sep) + os.sep) for folder in folders)
 
 
 def _row(task: Task) -> tuple[str, str, str, str, str, str]:

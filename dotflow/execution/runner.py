@@ -8,6 +8,7 @@ from datetime import datetime
 from traceback import format_exc
 from typing import TYPE_CHECKING, Any
 
+from dotflow.capture import step_ended
 from dotflow.context import Context
 from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError, TaskCancelled
 from dotflow.execution.step import run_step
@@ -134,6 +135,8 @@ def _call(task: Task, previous: Context, attempt: int, run: Run) -> Any:
         return run.executor.run(task, previous)
     finally:
         leave(entered)
+        if live is not None and live.log_sink is not None:
+            step_ended(task_id, live.log_sink)  # a line the step began and did not end
 
 
 # failures that another attempt would repeat: the timeout, a step's sys.exit(), a step that cannot be pickled

@@ -114,6 +114,8 @@ class Reporter:
                 live.began(task.task_id, task.retry_count + 1)
             elif status in TypeStatus.TERMINAL:
                 live.left(task.task_id)
+            if live.log_sink is not None:  # the engine's own line, beside what the step wrote
+                _engine_line(live.log_sink, task)
         tracer = None if resumed else self._tracer
         if tracer is not None and status is TypeStatus.IN_PROGRESS and not task.retry_count:
             self._call(tracer, "start_task", task=task)
@@ -136,6 +138,10 @@ class Reporter:
         workflow_id = self.workflow.workflow_id
         if live is not None and self._server is not None and callable(getattr(self._server, "watch_run", None)):
             self._call(self._server, "watch_run", live)
+            if live.log_sink is not None:  # the server takes the steps' output: capture it while the run lasts
+                from dotflow import capture
+
+                capture.start()
         if self._tracer is not None:
             self._call(self._tracer, "start_workflow", workflow_id=workflow_id, mode=mode, tasks_count=tasks)
         if self._metrics is not None:
@@ -143,8 +149,15 @@ class Reporter:
         self.workflow_status(TypeStatus.IN_PROGRESS)
 
     def run_finished(self, status: str) -> None:
-        if self._live is not None:
-            self._live.end()  # no heartbeat after the final status
+        live = self._live
+        if live is not None:
+            live.end()  # no heartbeat after the final status
+            if live.log_sink is not None:
+                from dotflow import capture
+
+                live.log_sink(None, capture.DOTFLOW, "INFO", f"workflow {status}")
+                live.log_sink = None
+                capture.stop()
         workflow_id = self.workflow.workflow_id
         duration = monotonic() - self._run_began
         failed = status is not TypeStatus.COMPLETED
@@ -207,3 +220,28 @@ class Reporter:
                     hook,
                     describe(exc),
                 )
+
+
+_LEVELS = {TypeStatus.FAILED: "ERROR", TypeStatus.RETRY: "WARNING"}
+
+
+def _engine_line(sink: Any, task: Task) -> None:
+    """A status change as the observer's log shows it: the status, and why for a failure, a retry,
+    a cancel or a skip (the error's type and message, the user's frame)."""
+    from dotflow.naming import task_label
+
+    status = task.status
+    text = f"{task_label(task)} - {status}"
+    if status in (TypeStatus.FAILED, TypeStatus.RETRY):
+        from dotflow.text import failure_reason, user_frame
+
+        reason = failure_reason(task.errors) if task.errors else ""
+        if reason:
+            where = user_frame(task.errors[-1].traceback)
+            text = f"{text}: {reason}" + (f" (at {where})" if where else "")
+    elif task.reason:
+        text = f"{text}: {task.reason}"
+    try:
+        sink(task.task_id, "dotflow", _LEVELS.get(status, "INFO"), text)
+    except Exception:  # the log lane never breaks a status report
+        pass

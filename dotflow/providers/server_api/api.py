@@ -31,6 +31,7 @@ from dotflow.providers.server_api.options import (
     CREATE_WORKFLOW,
     FLUSH_TIMEOUT,
     HEARTBEAT_INTERVAL,
+    LOG_BUFFER,
     MAX_CONNECTIONS,
     PROTOCOL,
     QUEUE_SIZE,
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
     from dotflow.live import LiveRun
     from dotflow.providers.server_api.heartbeat import Heartbeats
+    from dotflow.providers.server_api.logs import LogShipper
 
 __all__ = ["PingResult", "PingStatus", "ServerAPI", "TASK_RESULT_MAX"]
 
@@ -136,6 +138,7 @@ class ServerAPI(Server):
         create_workflow: str = CREATE_WORKFLOW.default,
         protocol: str | int = PROTOCOL.default,
         heartbeat_interval: float = HEARTBEAT_INTERVAL.default,
+        log_buffer: int = LOG_BUFFER.default,
         session: requests.Session | None = None,
         token_source: str | None = None,
     ) -> None:
@@ -152,6 +155,7 @@ class ServerAPI(Server):
             create_workflow=create_workflow,
             protocol=protocol,
             heartbeat_interval=heartbeat_interval,
+            log_buffer=log_buffer,
         )
         options = self.options
         self._hide: Callable[[str], str] = credentials_of(options)
@@ -166,6 +170,7 @@ class ServerAPI(Server):
         # the protocol version in use: forced by the setting, else None until an answer says 2
         self._version: int | None = None if options.protocol == "auto" else int(options.protocol)
         self._heartbeats: Heartbeats | None = None
+        self._logs: LogShipper | None = None
         self._runs: dict[str, LiveRun] = {}
         self._queue = DeliveryQueue(
             self._open_channel,
@@ -305,7 +310,14 @@ class ServerAPI(Server):
         if anything since the previous flush was not delivered, one WARNING line says how many
         reports were lost (how many terminal) and why. Never raises.
         """
+        began = monotonic()
         self._queue.flush(timeout)
+        logs = self._logs
+        if logs is not None:  # what the steps wrote gets the time the statuses left
+            bound = self.options.flush_timeout if timeout is None else timeout
+            left = logs.flush(max(0.0, bound - (monotonic() - began)))
+            if left:
+                logger.warning("dotflow server: %d log record(s) were not delivered within the flush's bound", left)
 
     def hasten(self, deadline: float) -> None:
         """A signal came during a flush: deliver until ``deadline`` (``time.monotonic()``) at the
@@ -343,6 +355,22 @@ class ServerAPI(Server):
                 hide=lambda text: self._hide(text),  # a refreshed token is hidden too
             )
         self._heartbeats.watch(live)
+        if self._logs is None:
+            from dotflow.providers.server_api.logs import LogShipper
+            from dotflow.redact import mask_secrets
+
+            self._logs = LogShipper(
+                connect=self._transport.connect,
+                headers=lambda: dict(self._auth),
+                version=lambda: self._version,
+                observe=self._observe,
+                path_of=lambda wid: f"/workflows/{segment(wid, 'workflow id')}/logs",
+                # the token and URL credentials, then every secret the process knows (a profile's)
+                hide=lambda text: mask_secrets(self._hide(text)),
+                capacity=self.options.log_buffer,
+                timeout=self.options.timeout,
+            )
+        live.log_sink = self._logs.sink(live.workflow_id)
 
     def _unwatch(self, workflow_id: str) -> None:
         self._runs.pop(workflow_id, None)
@@ -368,6 +396,8 @@ class ServerAPI(Server):
             logger.debug("dotflow server: the backend speaks the runner protocol version 2")
             if self._heartbeats is not None:
                 self._heartbeats.wake()
+            if self._logs is not None:
+                self._logs.wake()
         token = answer.token
         if token is not None and self._version == 2:
             token = token.strip()

@@ -172,6 +172,11 @@ HEARTBEAT_INTERVAL = Option(
     "seconds between heartbeats (version 2; 1 to 300), until the backend's answer says otherwise",
 )
 
+LOG_BUFFER = Option(
+    "log_buffer", int, 10_000, _queue_size,
+    "log records (version 2) waiting to be sent before the oldest are dropped and counted",
+)
+
 # In ServerAPI's parameter order, which ServerOptions' fields follow.
 OPTIONS: tuple[Option, ...] = (
     BASE_URL,
@@ -186,6 +191,7 @@ OPTIONS: tuple[Option, ...] = (
     CREATE_WORKFLOW,
     PROTOCOL,
     HEARTBEAT_INTERVAL,
+    LOG_BUFFER,
 )
 BY_NAME = {option.name: option for option in OPTIONS}
 
@@ -209,6 +215,7 @@ class ServerOptions(NamedTuple):
     create_workflow: str = CREATE_WORKFLOW.default
     protocol: str = PROTOCOL.default
     heartbeat_interval: float = HEARTBEAT_INTERVAL.default
+    log_buffer: int = LOG_BUFFER.default
 
     @classmethod
     def of(cls, **values: Any) -> ServerOptions:
