@@ -32,6 +32,7 @@ STDOUT, STDERR, LOGGING, DOTFLOW = "stdout", "stderr", "logging", "dotflow"
 Sink = Callable[["str | None", str, "str | None", str], None]  # (task id or None, stream, level, line)
 
 _lock = threading.Lock()
+_quiet = threading.local()  # set while the last-resort handler writes a record already taken
 _users = [0]  # runs capturing now; the tees and the handler are in place while above 0
 _installed: dict[str, Any] = {}
 
@@ -48,7 +49,7 @@ class _Tee:
     def write(self, text: str) -> int:
         written = self._stream.write(text)
         context = current_task()
-        if context is not None and isinstance(text, str):
+        if context is not None and isinstance(text, str) and not getattr(_quiet, "on", False):
             live = context.live
             sink = live.log_sink if live is not None else None
             if sink is not None:
@@ -125,7 +126,11 @@ class _Handler(logging.Handler):
         # on the root logger it would take every record, so the last resort is called here instead
         last = logging.lastResort
         if last is not None and record.levelno >= last.level and not _other_handlers(record.name, self):
-            last.handle(record)
+            _quiet.on = True  # the record went to the log lane already, not again as a stderr line
+            try:
+                last.handle(record)
+            finally:
+                _quiet.on = False
         return bool(taken)
 
 

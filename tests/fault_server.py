@@ -74,6 +74,7 @@ LEASE_PATH = "/__fault__/lease"
 PROTOCOLS: tuple[int, ...] = (1, 2)
 # The routes protocol version 2 adds: POST {prefix}/workflows/{wid}/heartbeat and .../logs.
 V2_ROUTES: tuple[str, ...] = ("heartbeat", "logs")
+_FOREVER = float("inf")  # a logs_delay that never ends: a black-holed logs endpoint
 # What a heartbeat is answered once the lease is gone: the backend declared the run Crashed (410) or gave
 # the work to another runner (409).
 LEASE_STATUSES: tuple[int, ...] = (409, 410)
@@ -653,6 +654,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._answer(slot, 405, _json({"detail": "Method Not Allowed"}), extra=[("Allow", "POST")])
         elif slot.rec.route == "heartbeat":
             self._heartbeat(slot)
+        elif fault.logs_delay > 0 and fault._stopping.wait(None if fault.logs_delay == _FOREVER else fault.logs_delay):
+            self.close_connection = True  # stopped mid-sleep (or a black hole): never answered
         elif fault.logs_status is not None:
             self._answer(slot, fault.logs_status, _json({"detail": f"logs answered {fault.logs_status} on purpose"}))
         else:
@@ -816,7 +819,8 @@ class FaultServer:
     The version 2 routes get these answers where the mode answers healthily (healthy, nodelay, slow,
     single, strict, unavailable once its failures are spent); the other modes treat them like every route
     (blackhole never answers them, error answers 500...). A method other than POST gets 405. Logs are
-    answered 200 ``{"accepted": <records in the batch>}``, or ``logs_status`` with a detail when it is set.
+    answered 200 ``{"accepted": <records in the batch>}``, or ``logs_status`` with a detail when it is set,
+    ``logs_delay`` seconds late (``math.inf``, ``--logs-delay inf``: never, a black hole until stop()).
     A heartbeat, numbered from 1 over the server's life (clear() does not reset the count):
 
     * ``heartbeat_blackhole``: never answered, until stop().
@@ -856,6 +860,7 @@ class FaultServer:
         lease_lost_after: int | None = None,
         lease_status: int = 409,
         logs_status: int | None = None,
+        logs_delay: float = 0.0,
         refresh_token: str | None = None,
         refresh_after: int = 1,
     ) -> None:
@@ -892,6 +897,9 @@ class FaultServer:
         self.lease_lost_after = lease_lost_after
         self.lease_status = lease_status
         self.logs_status = logs_status
+        if not logs_delay >= 0:
+            raise ValueError(f"logs_delay must be >= 0, not {logs_delay!r}")
+        self.logs_delay = logs_delay
         self.refresh_token = refresh_token
         self.refresh_after = refresh_after
         self._port = port
@@ -1213,6 +1221,7 @@ def main(argv: list[str] | None = None) -> int:
     v2.add_argument("--lease-lost-after", type=int, default=None, help="the N-th heartbeat on gets --lease-status")
     v2.add_argument("--lease-status", type=int, choices=LEASE_STATUSES, default=409)
     v2.add_argument("--logs-status", type=int, default=None, help="answer every logs POST this status")
+    v2.add_argument("--logs-delay", type=float, default=0.0, help="answer logs POSTs S seconds late (inf: never)")
     v2.add_argument("--refresh-token", default=None, help="answers carry Dotflow-Token: TOKEN ...")
     v2.add_argument("--refresh-after", type=int, default=1, help="... from the N-th request on")
     args = parser.parse_args(argv)
@@ -1246,6 +1255,7 @@ def main(argv: list[str] | None = None) -> int:
         lease_lost_after=args.lease_lost_after,
         lease_status=args.lease_status,
         logs_status=args.logs_status,
+        logs_delay=args.logs_delay,
         refresh_token=args.refresh_token,
         refresh_after=args.refresh_after,
     ).start()

@@ -5,6 +5,7 @@ forms of --workflow and --initial-context."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
@@ -14,7 +15,10 @@ import pytest
 from cli_support import clean_env, dotflow_exe
 from terminal_support import assert_one_line_error
 
-from dotflow.cli.output import _PACKAGE, user_frame
+import dotflow
+from dotflow.text import user_frame
+
+_PACKAGE = os.path.dirname(os.path.abspath(dotflow.__file__))  # dotflow/
 
 JOB = '''
 import json

@@ -370,6 +370,10 @@ class ServerAPI(Server):
                 capacity=self.options.log_buffer,
                 timeout=self.options.timeout,
             )
+            # at interpreter exit this flushes too, so that the log lane is flushed, after the statuses
+            from dotflow import interrupts
+
+            interrupts.flush_at_exit(self)
         live.log_sink = self._logs.sink(live.workflow_id)
 
     def _unwatch(self, workflow_id: str) -> None:

@@ -1,0 +1,233 @@
+"""Live logs (runner protocol version 2, ``POST /workflows/{id}/logs``) end to end against the fault
+server: a plain ``python pipeline.py`` and ``dotflow start``, steps on threads, sequential and parallel.
+
+Attribution by task, order and a contiguous ``seq``, the engine's own lines, truncation at 8 KiB,
+masking of a token a step prints, the bounded buffer's ``dropped``, a stuck or refused logs endpoint
+that delays nothing, a version 1 backend that sees nothing new, and the local output unchanged
+(a pipe gets each line as it is printed; a pseudo-terminal the same text as without capture).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import clean_env, dotflow_exe
+from fault_server import FaultServer
+from test_protocol_document import document_problems
+
+TOKEN = "tok-L0gsSecret-4d2a9f"
+WAIT = 60.0
+
+PIPELINE = '''
+import logging, os, sys, time
+from dotflow import DotFlow, action
+
+log = logging.getLogger("etl")
+LINES = int(os.environ.get("LINES", "3"))
+PAUSE = float(os.environ.get("PAUSE", "0"))
+
+def make(name):
+    @action
+    def step():
+        for i in range(LINES):
+            print(f"{name} line {i}")
+            if PAUSE:
+                time.sleep(PAUSE)
+        if os.environ.get("PRINT_TOKEN"):
+            print("the token is " + os.environ["SERVER_USER_TOKEN"])
+        if os.environ.get("LONG_LINE"):
+            print("x" * 20000)
+        print(f"{name} to stderr", file=sys.stderr)
+        log.warning("%s warns", name)
+        return name
+    step.__name__ = step.__qualname__ = name
+    return step
+
+def build():
+    flow = DotFlow()
+    for name in os.environ.get("STEPS", "alpha,beta").split(","):
+        flow.task.add(make(name), group_name=name)
+    return flow
+
+if __name__ == "__main__":
+    flow = build()
+    manager = flow.start(mode=os.environ.get("MODE", "sequential"))
+    print("done", manager.status, flush=True)
+'''
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    folder = tmp_path / "project"
+    folder.mkdir()
+    (folder / "pipeline.py").write_text(PIPELINE)
+    return folder
+
+
+def _env(tmp_path: Path, server: FaultServer, **extra: str) -> dict[str, str]:
+    values = {"SERVER_BASE_URL": server.url, "SERVER_USER_TOKEN": TOKEN, "WORKFLOW_ID": "wf-logs",
+              "DOTFLOW_SERVER_FLUSH_TIMEOUT": "5"}
+    values.update(extra)
+    return clean_env(tmp_path, **values)
+
+
+def _run(how: str, project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    command = ([dotflow_exe(), "start", "--workflow", "pipeline:build", "--mode", env.get("MODE", "sequential")]
+               if how == "start" else [sys.executable, "pipeline.py"])
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=WAIT)
+
+
+def _by_task(records: list[dict[str, Any]], task_prefix: str) -> list[dict[str, Any]]:
+    return [r for r in records if (r.get("task") or "").startswith(task_prefix)]
+
+
+@pytest.mark.parametrize("how", ["start", "python"])
+@pytest.mark.parametrize("mode", ["sequential", "parallel"])
+def test_every_line_reaches_the_backend_tagged_with_its_task(how: str, mode: str, project: Path,
+                                                            tmp_path: Path) -> None:
+    """Each step's prints, its stderr and its logging records, and the engine's lines, each tagged
+    with its task, in order within the task, seq contiguous from 1, nothing dropped; the local
+    output is still printed."""
+    with FaultServer("healthy", protocol=2) as server:
+        result = _run(how, project, _env(tmp_path, server, MODE=mode, LINES="5"))
+        assert result.returncode == 0, result.stderr
+        assert "alpha line 4" in result.stdout and "beta to stderr" in result.stderr  # tee, not swallow
+        records = server.log_records("wf-logs")
+        assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+        assert server.log_dropped("wf-logs") == 0
+        for name, prefix in (("alpha", "0-"), ("beta", "1-")):
+            mine = _by_task(records, prefix)
+            lines = [(r["stream"], r["line"]) for r in mine]
+            expected = [("stdout", f"{name} line {i}") for i in range(5)]
+            expected += [("stderr", f"{name} to stderr"), ("logging", f"etl: {name} warns")]
+            assert [line for line in lines if line[0] != "dotflow"] == expected
+            engine = [line for stream, line in lines if stream == "dotflow"]
+            assert engine[0].endswith("In progress") and engine[-1].endswith("Completed")
+            assert [r["level"] for r in mine if r["stream"] == "logging"] == ["WARNING"]
+        assert records[-1]["task"] is None and records[-1]["line"] == "workflow Completed"
+        assert document_problems(server.url, server.requests()) == []
+
+
+def test_lines_are_cut_at_8_kib_and_secrets_masked(project: Path, tmp_path: Path) -> None:
+    with FaultServer("healthy", protocol=2) as server:
+        result = _run("python", project, _env(tmp_path, server, STEPS="alpha", PRINT_TOKEN="1", LONG_LINE="1"))
+        assert result.returncode == 0, result.stderr
+        records = server.log_records("wf-logs")
+        long = [r for r in records if r["line"].startswith("xxx")]
+        assert len(long) == 1 and len(long[0]["line"]) == 8192 and long[0]["truncated"] is True
+        said = [r["line"] for r in records if r["line"].startswith("the token is")]
+        assert said == ["the token is ***"]
+        assert all(TOKEN not in json.dumps(r.body) for r in server.requests() if r.body is not None)
+
+
+def test_a_version_1_backend_gets_no_logs(project: Path, tmp_path: Path) -> None:
+    with FaultServer("healthy") as server:
+        result = _run("start", project, _env(tmp_path, server))
+        assert result.returncode == 0, result.stderr
+        assert "alpha line 2" in result.stdout
+        assert {r.route for r in server.requests()} <= {"tasks", "task", "workflow"}
+
+
+@pytest.mark.parametrize("option", [{"logs_status": 404}, {"logs_status": 500}])
+def test_a_refused_logs_endpoint_delays_nothing(option: dict[str, Any], project: Path, tmp_path: Path) -> None:
+    """404 switches the lane off after one batch; 500 is retried a little and given up; either way
+    the statuses all arrive and the run takes its own time."""
+    with FaultServer("healthy", protocol=2, **option) as server:
+        began = time.monotonic()
+        result = _run("start", project, _env(tmp_path, server, LINES="50"))
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - began < 10
+        assert sorted(server.final_statuses("wf-logs").values()) == ["Completed", "Completed"]
+        logs_posts = [r for r in server.requests() if r.route == "logs"]
+        if option["logs_status"] == 404:
+            assert len(logs_posts) == 1
+
+
+def test_a_black_holed_logs_endpoint_holds_no_status_and_no_exit(project: Path, tmp_path: Path) -> None:
+    """The status reports go on their own connections: with the logs endpoint never answering, the
+    statuses arrive at once and the exit waits at most the flush bound."""
+    with FaultServer("healthy", protocol=2, logs_delay=float("inf")) as server:
+        env = _env(tmp_path, server, LINES="20", DOTFLOW_SERVER_FLUSH_TIMEOUT="2", DOTFLOW_SERVER_TIMEOUT="1")
+        began = time.monotonic()
+        result = _run("start", project, env)
+        assert result.returncode == 0, result.stderr
+        assert time.monotonic() - began < 10
+        assert sorted(server.final_statuses("wf-logs").values()) == ["Completed", "Completed"]
+
+
+def test_the_buffer_drops_the_oldest_and_counts_them(project: Path, tmp_path: Path) -> None:
+    """A buffer of 100 records and a backend that answers each batch in 1 s: a step printing
+    3,000 lines loses the oldest, and the batches' `dropped` add up to exactly what is missing."""
+    with FaultServer("slow", protocol=2, delay=1.0) as server:
+        env = _env(tmp_path, server, STEPS="alpha", LINES="3000", DOTFLOW_SERVER_LOG_BUFFER="100",
+                   DOTFLOW_SERVER_FLUSH_TIMEOUT="10")
+        result = _run("python", project, env)
+        assert result.returncode == 0, result.stderr
+        records = server.log_records("wf-logs")
+        dropped = server.log_dropped("wf-logs")
+        assert dropped > 0
+        last_seq = max(r["seq"] for r in records)
+        assert len(records) + dropped == last_seq  # every record is either delivered or counted
+        seqs = [r["seq"] for r in records]
+        assert seqs == sorted(seqs)
+
+
+def test_a_pipe_gets_each_line_as_it_is_printed(project: Path, tmp_path: Path) -> None:
+    """stdout a pipe (a container's log): the step's lines arrive while it runs, not at exit."""
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server, STEPS="alpha", LINES="3", PAUSE="1")
+        process = subprocess.Popen([sys.executable, "pipeline.py"], cwd=project, env=env, stdout=subprocess.PIPE,
+                                   stderr=subprocess.DEVNULL)
+        try:
+            assert process.stdout is not None
+            ready, _, _ = select.select([process.stdout], [], [], 10)
+            assert ready, "no line within 10 s"
+            first = process.stdout.readline().decode()
+            assert first == "alpha line 0\n"
+            assert process.poll() is None  # the step is still running
+        finally:
+            process.wait(WAIT)
+
+
+def test_a_terminal_sees_the_same_output(project: Path, tmp_path: Path) -> None:
+    """Under a pseudo-terminal the output of a captured run is the output of a run without capture."""
+    outputs = []
+    for protocol in (1, 2):
+        with FaultServer("healthy", protocol=protocol) as server:
+            env = _env(tmp_path, server, STEPS="alpha")
+            outputs.append(_pty_output([sys.executable, "pipeline.py"], project, env))
+    assert outputs[0] == outputs[1] and "alpha line 2" in outputs[1]
+
+
+def _pty_output(command: list[str], cwd: Path, env: dict[str, str]) -> str:
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(command, cwd=cwd, env=env, stdin=follower, stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    chunks = []
+    deadline = time.monotonic() + WAIT
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(leader, 65536)
+                except OSError:
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif process.poll() is not None:
+                break
+    finally:
+        process.wait(WAIT)
+        os.close(leader)
+    return b"".join(chunks).decode()
