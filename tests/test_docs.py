@@ -120,7 +120,7 @@ def test_nav_lists_every_page_and_nothing_else():
 
 # README.md's links within itself, and where the same place is on the docs site
 _SITE_LINKS = {"(#reliability)": "(reliability.md)", "(#choosing-an-executor)": "(tour.md#where-steps-run)",
-               "(#liveness-and-cancellation)": "(liveness.md)"}
+               "(#liveness-and-cancellation)": "(liveness.md)", "(#managed-mode)": "(managed.md)"}
 
 
 def test_the_site_says_what_changed_as_the_readme_does() -> None:

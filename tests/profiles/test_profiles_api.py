@@ -29,6 +29,7 @@ TABLE = [
     "server.create_workflow",
     "server.protocol",
     "server.heartbeat_interval",
+    "server.log_buffer",
     "storage.provider",
     "storage.path",
     "storage.bucket",

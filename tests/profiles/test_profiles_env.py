@@ -39,6 +39,7 @@ def test_env_every_key_has_a_variable(make):
         "server.create_workflow": "never",
         "server.protocol": "2",
         "server.heartbeat_interval": "5",
+        "server.log_buffer": "500",
         "storage.provider": "s3",
         "storage.path": "p",
         "storage.bucket": "b",

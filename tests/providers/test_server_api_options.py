@@ -32,7 +32,7 @@ def test_the_constructor_keeps_its_public_signature() -> None:
         "(base_url: 'str', user_token: 'str', timeout: 'float' = 15.0, *, flush_timeout: 'float' = 10.0, "
         "signal_flush_timeout: 'float' = 5.0, retries: 'int' = 5, backoff_max: 'float' = 30.0, "
         "max_connections: 'int' = 4, queue_size: 'int' = 10000, create_workflow: 'str' = 'auto', "
-            "protocol: 'str | int' = 'auto', heartbeat_interval: 'float' = 15.0, "
+            "protocol: 'str | int' = 'auto', heartbeat_interval: 'float' = 15.0, log_buffer: 'int' = 10000, "
         "session: 'requests.Session | None' = None, "
         "token_source: 'str | None' = None) -> 'None'"
     )
@@ -48,7 +48,7 @@ def test_a_copy_in_another_process_keeps_every_setting() -> None:
     """A pickled ServerAPI comes back with the same options, none of them reset to a default."""
     values = {"timeout": 3.0, "flush_timeout": 1.0, "signal_flush_timeout": 2.0, "retries": 1, "backoff_max": 4.0,
               "max_connections": 2, "queue_size": 7, "create_workflow": "always", "protocol": "2",
-              "heartbeat_interval": 5.0}
+              "heartbeat_interval": 5.0, "log_buffer": 50}
     api = ServerAPI("https://example.com/api", "token", **values)
     copy = pickle.loads(pickle.dumps(api))
     assert copy.options == api.options and copy.options._asdict() == {
