@@ -231,3 +231,30 @@ def _pty_output(command: list[str], cwd: Path, env: dict[str, str]) -> str:
         process.wait(WAIT)
         os.close(leader)
     return b"".join(chunks).decode()
+
+
+def test_a_signal_during_the_final_flush_cuts_the_logs_short(project: Path, tmp_path: Path) -> None:
+    """The logs endpoint a black hole and a 30 s flush bound: the statuses are all delivered, and a
+    SIGTERM while the exit waits on the logs ends it within the signal bound (1 s here), exit 143."""
+    import signal
+
+    with FaultServer("healthy", protocol=2, logs_delay=float("inf")) as server:
+        env = _env(tmp_path, server, DOTFLOW_SERVER_FLUSH_TIMEOUT="30", DOTFLOW_SERVER_SIGNAL_FLUSH_TIMEOUT="1",
+                   DOTFLOW_SERVER_TIMEOUT="30")
+        process = subprocess.Popen([dotflow_exe(), "start", "--workflow", "pipeline:build"], cwd=project, env=env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        try:
+            assert server.wait_for(lambda s: "Completed" in s.workflow_statuses("wf-logs"), WAIT)
+            time.sleep(0.5)  # the command is in its final flush, waiting on the logs
+            assert process.poll() is None
+            signalled = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=WAIT)
+            took = time.monotonic() - signalled
+        finally:
+            if process.poll() is None:
+                process.kill()
+        assert process.returncode == 143, err
+        assert took < 1.0 + 2.0
+        assert sorted(server.final_statuses("wf-logs").values()) == ["Completed", "Completed"]
+        assert "Traceback" not in err and TOKEN not in err

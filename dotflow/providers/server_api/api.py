@@ -323,6 +323,8 @@ class ServerAPI(Server):
         """A signal came during a flush: deliver until ``deadline`` (``time.monotonic()``) at the
         latest, terminal statuses first, then give up the rest (see ``DeliveryQueue.hasten``)."""
         self._queue.hasten(deadline)
+        if self._logs is not None:
+            self._logs.hasten(deadline)
 
     def _put(
         self, lane: Any, kind: Kind, method: str, path: str, body: bytes, hook: str, after: Any = None,

@@ -243,17 +243,28 @@ class LogShipper:
     def flush(self, timeout: float) -> int:
         """Send what waits within ``timeout`` seconds; returns how many records were left."""
         with self._cv:
-            if not self._waiting and not self._busy:
+            if (not self._waiting and not self._busy) or self._version() != 2:
+                self._deadline = None  # a hasten() of this flush ends with it
                 return 0
-            if self._version() != 2:
-                return 0
-            self._deadline = monotonic() + timeout
+            deadline = monotonic() + timeout
+            self._deadline = deadline if self._deadline is None else min(deadline, self._deadline)
             self._cv.notify_all()
             try:
-                self._cv.wait_for(lambda: not self._waiting and not self._busy, timeout)
+                while self._waiting or self._busy:
+                    left = self._deadline - monotonic()  # hasten() may bring it nearer meanwhile
+                    if left <= 0:
+                        break
+                    self._cv.wait(left)
             finally:
                 self._deadline = None
             return self._waiting
+
+    def hasten(self, deadline: float) -> None:
+        """A signal came during a flush: what is sent after ``deadline`` is given up."""
+        with self._cv:
+            if self._deadline is None or deadline < self._deadline:
+                self._deadline = deadline
+            self._cv.notify_all()
 
 
 def _now() -> str:
