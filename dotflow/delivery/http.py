@@ -187,6 +187,17 @@ class Transport:
             self._prepared_base = prepared.rstrip("/")
         return self._prepared_base + path
 
+    def warm(self) -> None:
+        """Import what connections need and resolve how to reach the URL, now, on the caller's
+        thread: a sender or heartbeat thread that does it later, while a step that computes holds
+        the interpreter, would send its first request late (requests' import is about 250 modules)."""
+        import requests  # noqa: F401
+
+        if self._session is None and self._direct is None:
+            self._direct = self._direct_setup()
+        if self._direct:
+            from dotflow.delivery import _direct  # noqa: F401
+
     def connect(self) -> Connection:
         """A new connection: a direct one, or one through the injected session or a proxy."""
         import requests

@@ -149,7 +149,9 @@ def test_a_version_2_backend_gets_heartbeats_skipped_and_the_run_context(how: st
         assert 2 <= len(beats) <= 5, [b.body for b in beats]
         assert [b.body["seq"] for b in beats] == list(range(1, len(beats) + 1))
         first_task = next(r.task_id for r in server.requests() if r.route == "tasks" and r.task_id.startswith("0-"))
-        assert beats[0].body["running"] == [first_task] and beats[0].body["run_attempt"] == 1
+        # the first beat leaves as the run starts (before or just after the first step began)
+        assert beats[0].body["running"] in ([], [first_task]) and beats[0].body["run_attempt"] == 1
+        assert any(beat.body["running"] == [first_task] for beat in beats)
         assert any(b.body["progress"].get(first_task, {}).get("message") == "working" for b in beats)
         final = next(r for r in server.requests() if r.route == "workflow" and r.body["status"] == "Failed")
         assert all(b.at <= final.at + 0.05 for b in beats)  # none after the final status (one may cross it)

@@ -341,6 +341,10 @@ class ServerAPI(Server):
         heartbeats tell the backend it is alive and bring back its cancel requests, until its final
         status is queued; its tasks' reports carry ``run_attempt`` and their metadata."""
         self._runs[live.workflow_id] = live
+        try:
+            self._transport.warm()  # before the first step: a step that computes would delay the first report
+        except Exception:  # a URL that cannot be set up is the senders' to report, as before
+            pass
         if self._version == 1:
             return
         if self._heartbeats is None:
@@ -392,7 +396,9 @@ class ServerAPI(Server):
         metadata = live.metadata_of(task_id)
         if metadata:
             members["metadata"] = metadata
-        return self._hide(_dumps(members).decode("utf-8"))[1:-1].encode("utf-8")
+        from dotflow.redact import mask_secrets
+
+        return mask_secrets(self._hide(_dumps(members).decode("utf-8")))[1:-1].encode("utf-8")
 
     def _observe(self, answer: Answer) -> None:
         """Every answer, from a sender or the heartbeat: ``Dotflow-Protocol: 2`` switches version 2
