@@ -43,6 +43,10 @@ def run_attempt(environ: Any = None) -> int:
     return value
 
 
+# current_task() without the call around it, for the engine's hot paths (a write to sys.stdout)
+running_task = _current.get
+
+
 def current_task() -> TaskContext | None:
     """The task whose step is running in this thread (or this worker process), or None outside
     a step. See ``TaskContext``."""
@@ -79,9 +83,9 @@ class LiveRun:
         self._progress: dict[str, dict[str, Any]] = {}
         self._metadata: dict[str, dict[str, Any]] = {}
         # where the lines the steps write go, tagged with their task (dotflow.capture), when an
-        # observer takes them (a version 2 backend's /logs): (task id, None for the workflow's own
-        # lines; stream, level, line)
-        self.log_sink: Callable[[str | None, str, str | None, str], None] | None = None
+        # observer takes them (a version 2 backend's /logs): batches of (time, task id or None for
+        # the workflow's own lines, stream, level, line)
+        self.log_sink: Callable[[list[Any]], None] | None = None
 
     def __repr__(self) -> str:
         return f"LiveRun(workflow_id={self.workflow_id!r}, running={len(self._running)}, ended={self.ended})"
@@ -148,7 +152,7 @@ class TaskContext:
     checks it can return early or raise ``dotflow.TaskCancelled``.
     """
 
-    __slots__ = ("_cancelled", "_live", "_step", "attempt", "run_attempt", "task_id", "workflow_id")
+    __slots__ = ("_cancelled", "_step", "attempt", "live", "run_attempt", "task_id", "workflow_id")
 
     def __init__(
         self, workflow_id: str, task_id: str, step: Any, attempt: int, run_attempt: int,
@@ -159,13 +163,8 @@ class TaskContext:
         self._step = step
         self.attempt = attempt
         self.run_attempt = run_attempt
-        self._live = live
+        self.live = live  # the run this task belongs to, as an observer follows it
         self._cancelled = cancelled
-
-    @property
-    def live(self) -> LiveRun | None:
-        """The run this task belongs to, as an observer follows it."""
-        return self._live
 
     @property
     def step(self) -> str:
@@ -192,8 +191,8 @@ class TaskContext:
                 raise UsageError(f"current_task().progress({name}={value!r}): {name} must be a number")
         if message is not None:
             message = str(message)[:MESSAGE_MAX]
-        if self._live is not None:
-            self._live.set_progress(self.task_id, done, total, message)
+        if self.live is not None:
+            self.live.set_progress(self.task_id, done, total, message)
 
     def metadata(self, **values: Any) -> None:
         """Attach ``values`` (JSON: strings, numbers, booleans, lists, objects) to the task; they
@@ -205,7 +204,7 @@ class TaskContext:
             json.dumps(values, allow_nan=False)
         except (TypeError, ValueError) as exc:
             raise UsageError(f"current_task().metadata(): the values must be JSON ({exc})") from None
-        if self._live is not None and not self._live.add_metadata(self.task_id, values):
+        if self.live is not None and not self.live.add_metadata(self.task_id, values):
             import logging
 
             logging.getLogger("dotflow").warning(

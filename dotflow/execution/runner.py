@@ -136,7 +136,7 @@ def _call(task: Task, previous: Context, attempt: int, run: Run) -> Any:
     finally:
         leave(entered)
         if live is not None and live.log_sink is not None:
-            step_ended(task_id, live.log_sink)  # a line the step began and did not end
+            step_ended(live, task_id)  # a line the step began and did not end
 
 
 # failures that another attempt would repeat: the timeout, a step's sys.exit(), a step that cannot be pickled

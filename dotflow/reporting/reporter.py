@@ -50,8 +50,8 @@ class Reporter:
     ``workflow`` is the DotFlow; ``create_workflow`` receives it, every other hook its id.
     """
 
-    __slots__ = ("_failed_hooks", "_live", "_log", "_metrics", "_notify", "_run_began", "_server", "_tracer",
-                 "config", "workflow")
+    __slots__ = ("_capturing", "_failed_hooks", "_live", "_log", "_metrics", "_notify", "_run_began", "_server",
+                 "_tracer", "config", "workflow")
 
     def __init__(self, config: Config, workflow: Any = None) -> None:
         self.config = config
@@ -66,6 +66,7 @@ class Reporter:
         self._failed_hooks: set[tuple[str, str]] = set()
         self._run_began = monotonic()
         self._live: LiveRun | None = None
+        self._capturing = False
 
     @property
     def server(self) -> Any:
@@ -115,7 +116,7 @@ class Reporter:
             elif status in TypeStatus.TERMINAL:
                 live.left(task.task_id)
             if live.log_sink is not None:  # the engine's own line, beside what the step wrote
-                _engine_line(live.log_sink, task)
+                _engine_line(live, task)
         tracer = None if resumed else self._tracer
         if tracer is not None and status is TypeStatus.IN_PROGRESS and not task.retry_count:
             self._call(tracer, "start_task", task=task)
@@ -142,6 +143,7 @@ class Reporter:
                 from dotflow import capture
 
                 capture.start()
+                self._capturing = True
         if self._tracer is not None:
             self._call(self._tracer, "start_workflow", workflow_id=workflow_id, mode=mode, tasks_count=tasks)
         if self._metrics is not None:
@@ -152,11 +154,13 @@ class Reporter:
         live = self._live
         if live is not None:
             live.end()  # no heartbeat after the final status
-            if live.log_sink is not None:
+            if self._capturing:
                 from dotflow import capture
 
-                live.log_sink(None, capture.DOTFLOW, "INFO", f"workflow {status}")
+                capture.note(live, None, capture.DOTFLOW, "INFO", f"workflow {status}")
+                capture.dispatch()  # every line of the run reaches the sink before the final status
                 live.log_sink = None
+                self._capturing = False
                 capture.stop()
         workflow_id = self.workflow.workflow_id
         duration = monotonic() - self._run_began
@@ -225,7 +229,7 @@ class Reporter:
 _LEVELS = {TypeStatus.FAILED: "ERROR", TypeStatus.RETRY: "WARNING"}
 
 
-def _engine_line(sink: Any, task: Task) -> None:
+def _engine_line(live: LiveRun, task: Task) -> None:
     """A status change as the observer's log shows it: the status, and why for a failure, a retry,
     a cancel or a skip (the error's type and message, the user's frame)."""
     from dotflow.naming import task_label
@@ -241,7 +245,6 @@ def _engine_line(sink: Any, task: Task) -> None:
             text = f"{text}: {reason}" + (f" (at {where})" if where else "")
     elif task.reason:
         text = f"{text}: {task.reason}"
-    try:
-        sink(task.task_id, "dotflow", _LEVELS.get(status, "INFO"), text)
-    except Exception:  # the log lane never breaks a status report
-        pass
+    from dotflow import capture
+
+    capture.note(live, task.task_id, capture.DOTFLOW, _LEVELS.get(status, "INFO"), text)

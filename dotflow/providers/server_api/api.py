@@ -401,11 +401,20 @@ class ServerAPI(Server):
         return mask_secrets(self._hide(_dumps(members).decode("utf-8")))[1:-1].encode("utf-8")
 
     def _observe(self, answer: Answer) -> None:
-        """Every answer, from a sender or the heartbeat: ``Dotflow-Protocol: 2`` switches version 2
-        on (under ``auto``), and ``Dotflow-Token`` (version 2) replaces the token from the next request."""
-        if answer.protocol is not None and self._version is None and answer.protocol.strip() == "2":
-            self._version = 2
-            logger.debug("dotflow server: the backend speaks the runner protocol version 2")
+        """Every answer, from a sender or the heartbeat. Under ``auto`` the backend's first 2xx
+        answer decides the version: ``Dotflow-Protocol: 2`` on it (or on an earlier error answer)
+        switches version 2 on, its absence means version 1 for good. ``Dotflow-Token`` (version 2)
+        replaces the token from the next request."""
+        if self._version is None:
+            if answer.protocol is not None and answer.protocol.strip() == "2":
+                self._version = 2
+                logger.debug("dotflow server: the backend speaks the runner protocol version 2")
+            elif 200 <= answer.status < 300:
+                # the backend's first answer did not say 2: version 1 from now on, so nothing of
+                # version 2 is kept waiting (no capture, no heartbeat thread)
+                self._version = 1
+                for live in list(self._runs.values()):
+                    live.log_sink = None
             if self._heartbeats is not None:
                 self._heartbeats.wake()
             if self._logs is not None:
@@ -487,7 +496,7 @@ class ServerAPI(Server):
         return self._outcome(call, url, answer)
 
     def _outcome(self, call: _Call, url: str, answer: Answer) -> Outcome:
-        if answer.protocol is not None or answer.token is not None:
+        if self._version is None or answer.protocol is not None or answer.token is not None:
             self._observe(answer)
         status = answer.status
         if 200 <= status < 300 or (status == 409 and call.method == "POST"):

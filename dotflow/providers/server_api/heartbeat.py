@@ -140,6 +140,8 @@ class Heartbeats:
             while True:
                 for workflow_id in [w for w, b in self._beats.items() if b.off or b.live.ended]:
                     del self._beats[workflow_id]
+                if self._version() == 1:  # the backend speaks version 1: no beat, ever
+                    self._beats.clear()
                 if not self._beats:
                     self._thread = None
                     return None
