@@ -333,9 +333,10 @@ def figure_liveness() -> list[Row]:
         ("8-busy-start", "heartbeats on minus off (v2 forced - v1), 8 steps x 0.25 s CPU, start() s"),
     ):
         noise = beats[name]["noise"]
-        target = f"<= noise (v1's max - min over {beats[name]['rounds']} rounds) = {fmt(noise)}"
+        target = f"<= noise (v1's interquartile range, {beats[name]['rounds']} rounds) = {fmt(noise)}"
         rows.append((figure, None, beats[name]["v2-forced"]["difference"], target, ("abs", noise)))
-    for executor, found in cancel.items():
+    order = ("thread", "process", "dask")  # the JSON's keys come sorted
+    for executor, found in sorted(cancel.items(), key=lambda item: order.index(item[0])):
         figure = f"cancel, stubborn step, dotflow start --executor {executor}: heartbeat answer to exit s (max)"
         if "skipped" in found:
             rows.append((figure, None, f"skipped: {found['skipped']}", "-", None))
@@ -346,7 +347,7 @@ def figure_liveness() -> list[Row]:
             value = "invalid: the step was not running when the cancel came"
         limit = found["limit_s"]
         rows.append((figure, None, value, f"<= grace + 1 s = {limit:g} s, exit 3", ("abs", limit)))
-    for executor, found in cooperative.items():
+    for executor, found in sorted(cooperative.items(), key=lambda item: order.index(item[0])):
         figure = f"cooperative step, executor {executor}: cancel() to the step seeing the flag, ms (max)"
         if "skipped" in found:
             rows.append((figure, None, f"skipped: {found['skipped']}", "-", None))
