@@ -369,7 +369,15 @@ def describe_heartbeats(found: dict[str, Any]) -> list[str]:
         "rounds; version 1: a version 1 server; version 2 (auto): a version 2 server; (forced): the same with "
         "DOTFLOW_SERVER_PROTOCOL=2; beats: median heartbeats received per run"
     )
-    return [title, *table(header, rows)]
+    notes = []
+    for label, why in (
+        ("v2", "auto knows version 2 only from the server's first answer, which came after the run ended"),
+        ("v2-forced", "the final status was queued before the heartbeat thread sent its first beat (none after it)"),
+    ):
+        short = [labels.get(name, name) for name, res in found.items() if 0 in res[label]["heartbeats"]]
+        if short:
+            notes.append(f"  {label}: runs with no heartbeat at all ({'; '.join(short)}): {why}")
+    return [title, *table(header, rows), *notes]
 
 
 # -- cancel ------------------------------------------------------------------------------------------

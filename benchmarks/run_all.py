@@ -322,15 +322,15 @@ def figure_liveness() -> list[Row]:
     beats, cancel, cooperative = res["heartbeats"], res["cancel"], res["cooperative"]
     rows: list[Row] = []
     for name, figure in (
-        ("500-noop-start", "managed, 500 no-op tasks, start() µs/task: heartbeats on (v2 forced) vs 1.0.1"),
-        ("20-noop-wall", "managed, 20 no-op tasks, whole process s: heartbeats on (v2 forced) vs 1.0.1"),
+        ("500-noop-start", "managed, 500 no-op tasks, start() µs/task: 1.0.1 vs version 2 forced, beats every 1 s"),
+        ("20-noop-wall", "managed, 20 no-op tasks, whole process s: 1.0.1 vs version 2 forced, beats every 1 s"),
     ):
         rows.append((figure, beats[name]["1.0.1"]["median"], beats[name]["v2-forced"]["median"], "ratio <= 1", 1.0))
     for name, figure in (
-        ("500-noop-start", "heartbeats on minus off (v2 forced - v1), 500 no-op tasks, start() µs/task"),
-        ("500-noop-wall", "heartbeats on minus off (v2 forced - v1), 500 no-op tasks, whole process s"),
-        ("20-noop-wall", "heartbeats on minus off (v2 forced - v1), 20 no-op tasks, whole process s"),
-        ("8-busy-start", "heartbeats on minus off (v2 forced - v1), 8 steps x 0.25 s CPU, start() s"),
+        ("500-noop-start", "version 2 forced (beats 1 s) minus version 1, 500 no-op tasks, start() µs/task"),
+        ("500-noop-wall", "version 2 forced (beats 1 s) minus version 1, 500 no-op tasks, whole process s"),
+        ("20-noop-wall", "version 2 forced (beats 1 s) minus version 1, 20 no-op tasks, whole process s"),
+        ("8-busy-start", "version 2 forced (beats 1 s) minus version 1, 8 steps x 0.25 s CPU, start() s"),
     ):
         noise = beats[name]["noise"]
         target = f"<= noise (v1's interquartile range, {beats[name]['rounds']} rounds) = {fmt(noise)}"
@@ -392,7 +392,7 @@ FIGURES: list[tuple[str, Callable[[], list[Row]], list[str]]] = [
         "liveness (runner protocol version 2)",
         figure_liveness,
         [
-            "heartbeats on minus off (v2 forced - v1), 500 no-op tasks, start() µs/task",
+            "version 2 forced (beats 1 s) minus version 1, 500 no-op tasks, start() µs/task",
             "cancel, stubborn step, dotflow start: heartbeat answer to exit s",
             "cooperative step: cancel() to the step seeing the flag, ms",
         ],
