@@ -15,7 +15,10 @@ this repo's working tree, reinstalled each time). Then:
 * executors: the CPU-bound runs alternate venvs series by series (``CPU_ROUNDS``); the others
   (no-op parallel runs, thread pool, small workflows in a fresh process) run
   ``bench_executors.py`` under 1.0.1's python, then under this repo's;
-* ``bench_profiles.py`` (this repo only), if present, is run and its median row shown.
+* ``bench_profiles.py`` (this repo only), if present, is run and its median row shown;
+* liveness (runner protocol version 2) runs ``bench_liveness.py`` under this repo's python, with
+  1.0.1's python for its managed runs' 1.0.1 column: what heartbeats cost a managed run, how long
+  a cancelled ``dotflow start`` takes to exit, how fast a cooperative step sees the flag.
 
 Every script starts with PATH and HOME only. Each script's own output is echoed; the
 table comes last, with the machine line. A script that fails marks its rows ``error``
@@ -45,6 +48,8 @@ TIMEOUT = 240  # seconds, per script
 REPORTING_TIMEOUT = 1800
 ROUNDS = 3  # overhead rounds per venv, alternating
 CPU_ROUNDS = 4  # CPU-bound series per venv, alternating (3 runs of each variant per series)
+# bench_liveness.py: ~3 min here (the CPU-bound heartbeat runs, 3 executors x (cancel + cooperative)); children capped
+LIVENESS_TIMEOUT = 900
 # No DOTFLOW_*/SERVER_*/WORKFLOW_ID, and no PYTHON* (PYTHONDONTWRITEBYTECODE would slow every start-up).
 CLEAN_ENV = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
 
@@ -305,6 +310,58 @@ def figure_profiles() -> list[Row]:
     return [("profiles: resolve() µs (bench_profiles.py)", None, " ".join((medians or lines)[-1].split()), "-", None)]
 
 
+def figure_liveness() -> list[Row]:
+    """bench_liveness.py under this repo's python (1.0.1's for the 1.0.1 column of its managed runs)."""
+    res = last_json(
+        sh(
+            [NEW_PY, script("bench_liveness.py"), "--python-101", OLD_PY],
+            label="bench_liveness",
+            timeout=LIVENESS_TIMEOUT,
+        )
+    )
+    beats, cancel, cooperative = res["heartbeats"], res["cancel"], res["cooperative"]
+    rows: list[Row] = []
+    for name, figure in (
+        ("500-noop-start", "managed, 500 no-op tasks, start() µs/task: 1.0.1 vs version 2 forced, beats every 1 s"),
+        ("20-noop-wall", "managed, 20 no-op tasks, whole process s: 1.0.1 vs version 2 forced, beats every 1 s"),
+    ):
+        rows.append((figure, beats[name]["1.0.1"]["median"], beats[name]["v2-forced"]["median"], "ratio <= 1", 1.0))
+    for name, figure in (
+        ("500-noop-start", "version 2 forced (beats 1 s) minus version 1, 500 no-op tasks, start() µs/task"),
+        ("500-noop-wall", "version 2 forced (beats 1 s) minus version 1, 500 no-op tasks, whole process s"),
+        ("20-noop-wall", "version 2 forced (beats 1 s) minus version 1, 20 no-op tasks, whole process s"),
+        ("8-busy-start", "version 2 forced (beats 1 s) minus version 1, 8 steps x 0.25 s CPU, start() s"),
+    ):
+        noise = beats[name]["noise"]
+        target = f"<= noise (v1's interquartile range, {beats[name]['rounds']} rounds) = {fmt(noise)}"
+        rows.append((figure, None, beats[name]["v2-forced"]["difference"], target, ("abs", noise)))
+    order = ("thread", "process", "dask")  # the JSON's keys come sorted
+    for executor, found in sorted(cancel.items(), key=lambda item: order.index(item[0])):
+        figure = f"cancel, stubborn step, dotflow start --executor {executor}: heartbeat answer to exit s (max)"
+        if "skipped" in found:
+            rows.append((figure, None, f"skipped: {found['skipped']}", "-", None))
+            continue
+        codes = set(found["exit_codes"])
+        value: Any = found["answer_to_exit_max_s"] if codes == {3} else f"exit codes {sorted(codes)}"
+        if not found["stubborn"]:
+            value = "invalid: the step was not running when the cancel came"
+        limit = found["limit_s"]
+        rows.append((figure, None, value, f"<= grace + 1 s = {limit:g} s, exit 3", ("abs", limit)))
+    for executor, found in sorted(cooperative.items(), key=lambda item: order.index(item[0])):
+        figure = f"cooperative step, executor {executor}: cancel() to the step seeing the flag, ms (max)"
+        if "skipped" in found:
+            rows.append((figure, None, f"skipped: {found['skipped']}", "-", None))
+        elif found["problem"] is not None:
+            rows.append((figure, None, found["problem"], f"<= {found['limit_s'] * 1000:g} ms", None))
+        else:
+            limit_ms = found["limit_s"] * 1000
+            rows.append((figure, None, found["max_s"] * 1000, f"<= {limit_ms:g} ms", ("abs", limit_ms)))
+    traced = [executor for executor, found in cancel.items() if any(a["traceback"] for a in found.get("attempts", []))]
+    if traced:
+        NOTES.append(f"liveness: a cancelled dotflow start left a traceback on stderr: --executor {', '.join(traced)}")
+    return rows
+
+
 FIGURES: list[tuple[str, Callable[[], list[Row]], list[str]]] = [
     ("import", figure_import, ["import dotflow, ms (minus python -c pass)"]),
     ("per-task overhead", figure_overhead, ["sequential overhead, µs/task (2,000 no-op tasks)"]),
@@ -331,6 +388,15 @@ FIGURES: list[tuple[str, Callable[[], list[Row]], list[str]]] = [
         ],
     ),
     ("profiles (this repo only)", figure_profiles, ["profiles: bench_profiles.py"]),
+    (
+        "liveness (runner protocol version 2)",
+        figure_liveness,
+        [
+            "version 2 forced (beats 1 s) minus version 1, 500 no-op tasks, start() µs/task",
+            "cancel, stubborn step, dotflow start: heartbeat answer to exit s",
+            "cooperative step: cancel() to the step seeing the flag, ms",
+        ],
+    ),
 ]
 NOTES: list[str] = []
 
