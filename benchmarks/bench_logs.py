@@ -30,9 +30,11 @@ Figures (``--figure``; all by default):
   Target: logs on <= 1.25 x logs off. Each child's stdout is also counted against what was printed.
 * ``cpu``: a step doing 5 times about 1 s of pure-Python work (the same fixed loop for every run,
   calibrated once here) and printing a line after each, logs on and off, ``-r`` rounds: the step's
-  time and its process's CPU time (``time.process_time``: every thread, the log lane's included).
-  Target: no measurable difference, judged on the CPU time (within 3 %), since the wall of a 5 s step
-  on a shared 2-core machine moves by more than that from run to run.
+  time, its thread's CPU time (``time.thread_time``) and the CPU time of the process's other threads
+  meanwhile (``time.process_time`` minus that: the log lane, the heartbeats). Target: no measurable
+  difference, judged on the CPU the other threads add (within 3 % of the step's CPU), since on a
+  shared 2-core machine the wall of a 5 s step, and even its thread's CPU time, move by more than
+  that from run to run; both are printed.
 * ``latency``: a step printing ``tick <n> <time.time()>`` every 20 ms for 10 s, logs on, ``-r`` runs.
   A line's latency is the receipt of the request that carried it (``Recorded.at``, this process's
   ``time.monotonic()``, turned into ``time.time()`` by this process's offset between the two clocks)
@@ -372,27 +374,36 @@ class Bench:
             result[name] = {
                 "step_s": statistics.median(run.result["step_s"] for run in group),
                 "runs": [round(run.result["step_s"], 4) for run in group],
-                "cpu_s": statistics.median(run.result["cpu_s"] for run in group),
-                "cpu_runs": [round(run.result["cpu_s"], 4) for run in group],
+                "thread_cpu_s": statistics.median(run.result["thread_cpu_s"] for run in group),
+                "thread_cpu_runs": [round(run.result["thread_cpu_s"], 4) for run in group],
+                # the process's other threads while the step ran: the log lane, the heartbeats, the senders
+                "others_cpu_s": statistics.median(run.result["cpu_s"] - run.result["thread_cpu_s"] for run in group),
                 "records_sent": max(len(run.log_records) for run in group),
             }
         on, off = result["logs on"], result["logs off"]
         result["ratio_on_off"] = on["step_s"] / off["step_s"]
-        result["cpu_ratio_on_off"] = on["cpu_s"] / off["cpu_s"]
+        result["thread_cpu_ratio_on_off"] = on["thread_cpu_s"] / off["thread_cpu_s"]
+        result["added_cpu_s"] = on["others_cpu_s"] - off["others_cpu_s"]
+        result["added_limit_s"] = (CPU_TARGET - 1) * off["thread_cpu_s"]
         spread = max(max(result[n]["runs"]) - min(result[n]["runs"]) for n in ("logs on", "logs off"))
         result["spread_s"] = spread
         print(f"A step computing {CPU_CHUNKS} x ~{CPU_CHUNK_S:g} s ({loops:,} loops each, calibrated here) and "
-              f"printing a line after each: the step's own time and its process's CPU time, median of "
-              f"{self.rounds} rounds (s)")
-        print_table([("variant", "step s", "runs", "CPU s", "CPU runs", "records sent")] + [
+              f"printing a line after each: the step's own time, its thread's CPU time and the CPU time of the "
+              f"process's other threads meanwhile, median of {self.rounds} rounds (s)")
+        print_table([("variant", "step s", "runs", "step thread CPU s", "runs", "other threads CPU s",
+                      "records sent")] + [
             (name, f"{result[name]['step_s']:.3f}", " ".join(f"{v:.3f}" for v in result[name]["runs"]),
-             f"{result[name]['cpu_s']:.3f}", " ".join(f"{v:.3f}" for v in result[name]["cpu_runs"]),
-             str(result[name]["records_sent"])) for name in ("logs on", "logs off")])
-        verdict = "pass" if result["cpu_ratio_on_off"] <= CPU_TARGET else "FAIL"
+             f"{result[name]['thread_cpu_s']:.3f}", " ".join(f"{v:.3f}" for v in result[name]["thread_cpu_runs"]),
+             f"{result[name]['others_cpu_s']:.3f}", str(result[name]["records_sent"]))
+            for name in ("logs on", "logs off")])
+        verdict = "pass" if result["added_cpu_s"] <= result["added_limit_s"] else "FAIL"
         print(f"logs on / logs off: step {result['ratio_on_off']:.3f} ({(on['step_s'] - off['step_s']) * 1000:+.0f} "
-              f"ms, while one variant's runs spread over {spread * 1000:.0f} ms), CPU {result['cpu_ratio_on_off']:.3f} "
-              f"({(on['cpu_s'] - off['cpu_s']) * 1000:+.0f} ms); target no measurable difference (CPU <= "
-              f"{CPU_TARGET}x, the wall being at the mercy of the machine's load): {verdict}")
+              f"ms, while one variant's runs spread over {spread * 1000:.0f} ms), step thread's CPU "
+              f"{result['thread_cpu_ratio_on_off']:.3f}; CPU the other threads add: "
+              f"{result['added_cpu_s'] * 1000:+.0f} ms; target no measurable difference (added CPU <= "
+              f"{(CPU_TARGET - 1) * 100:.0f} % of the step's, "
+              f"{result['added_limit_s'] * 1000:.0f} ms; the wall and the step thread's CPU move with the machine's "
+              f"load): {verdict}")
         return result
 
     # -- figure 2: latency -------------------------------------------------------------------------
@@ -574,15 +585,16 @@ class Bench:
 
 
 def calibrate(seconds: float) -> int:
-    """Loops of the pipeline's ``work()`` that take about ``seconds`` here (best of 3 short samples)."""
+    """Loops of the pipeline's ``work()`` that take about ``seconds`` of CPU here (best of 3 short samples,
+    timed by this thread's CPU clock, which the machine's load moves less than the wall)."""
     sample = 300_000
     best = math.inf
     for _ in range(3):
-        began = time.perf_counter()
+        began = time.thread_time()
         total = 0
         for i in range(sample):
             total += i * i
-        best = min(best, time.perf_counter() - began)
+        best = min(best, time.thread_time() - began)
     return max(sample, int(sample * seconds / best))
 
 
