@@ -18,7 +18,9 @@ this repo's working tree, reinstalled each time). Then:
 * ``bench_profiles.py`` (this repo only), if present, is run and its median row shown;
 * liveness (runner protocol version 2) runs ``bench_liveness.py`` under this repo's python, with
   1.0.1's python for its managed runs' 1.0.1 column: what heartbeats cost a managed run, how long
-  a cancelled ``dotflow start`` takes to exit, how fast a cooperative step sees the flag.
+  a cancelled ``dotflow start`` takes to exit, how fast a cooperative step sees the flag;
+* live logs (runner protocol version 2): ``bench_logs.py`` runs under this repo's python, its
+  children under this repo's and, for the 50,000-line step's 1.0.1 column, under 1.0.1's.
 
 Every script starts with PATH and HOME only. Each script's own output is echoed; the
 table comes last, with the machine line. A script that fails marks its rows ``error``
@@ -50,6 +52,8 @@ ROUNDS = 3  # overhead rounds per venv, alternating
 CPU_ROUNDS = 4  # CPU-bound series per venv, alternating (3 runs of each variant per series)
 # bench_liveness.py: ~3 min here (the CPU-bound heartbeat runs, 3 executors x (cancel + cooperative)); children capped
 LIVENESS_TIMEOUT = 900
+# bench_logs.py: ~5 min here, most of it the memory figure's 200 MB runs under a dead logs endpoint
+LOGS_TIMEOUT = 1500
 # No DOTFLOW_*/SERVER_*/WORKFLOW_ID, and no PYTHON* (PYTHONDONTWRITEBYTECODE would slow every start-up).
 CLEAN_ENV = {k: os.environ[k] for k in ("PATH", "HOME") if k in os.environ}
 
@@ -362,6 +366,115 @@ def figure_liveness() -> list[Row]:
     return rows
 
 
+def figure_logs() -> list[Row]:
+    """bench_logs.py: a step's time with logs on and off, latency, delivery, memory under a dead backend."""
+    found = last_json(
+        sh([NEW_PY, script("bench_logs.py"), "--old-python", OLD_PY], label="bench_logs", timeout=LOGS_TIMEOUT)
+    )
+    res = found["results"]
+    rows: list[Row] = []
+
+    def part(name: str, build: Callable[[dict[str, Any]], list[Row]], figures: list[str]) -> None:
+        got = res.get(name) or {"error": "not run"}
+        if "error" in got:
+            NOTES.append(f"live logs, {name}: {got['error']}")
+            rows.extend((figure, "error", "error", "-", ("abs", 0)) for figure in figures)
+        else:
+            rows.extend(build(got))
+
+    def burst(r: dict[str, Any]) -> list[Row]:
+        pipe = r["pipe"]
+        off = pipe["logs off"]["step_s"]
+        limit = 1.25 * off
+        old = pipe.get("1.0.1", {}).get("step_s")
+        target = f"<= 1.25 x logs off ({off:.3f} s) = {limit:.3f} s"
+        NOTES.append(
+            "live logs: the 50,000-line step's stdout is captured by: "
+            + ", ".join(f"{name} {entry['stdout']}" for name, entry in pipe.items())
+        )
+        return [
+            (BURST_ROWS[0], old, pipe["logs on"]["step_s"], target, ("abs", limit)),
+            (BURST_ROWS[1], old, pipe["v1 backend"]["step_s"], target + " (nothing is sent)", ("abs", limit)),
+            (BURST_ROWS[2], old, off, "-", None),
+            (BURST_ROWS[3], None, r["devnull"]["logs on"]["step_s"],
+             f"- (logs off {r['devnull']['logs off']['step_s']:.3f} s)", None),
+        ]
+
+    def cpu(r: dict[str, Any]) -> list[Row]:
+        on, off = r["logs on"], r["logs off"]
+        return [
+            (CPU_ROWS[0], None, r["added_cpu_s"] * 1000,
+             f"<= 3 % of the step's CPU ({off['thread_cpu_s']:.3f} s) = {r['added_limit_s'] * 1000:.0f} ms",
+             ("abs", r["added_limit_s"] * 1000)),
+            (CPU_ROWS[1], None, f"{on['step_s']:.3f} / {off['step_s']:.3f}", "-", None),
+            (CPU_ROWS[2], None, f"{on['thread_cpu_s']:.3f} / {off['thread_cpu_s']:.3f}", "-", None),
+        ]
+
+    def latency(r: dict[str, Any]) -> list[Row]:
+        return [
+            (LATENCY_ROWS[0], None, r["p95_s"], "< 1.5 s", ("abs", 1.5)),
+            (LATENCY_ROWS[1], None, f"{r['p50_s']:.3f} / {r['max_s']:.3f}", "-", None),
+            (LATENCY_ROWS[2], None, r["delivered_min"], f"= {r['expected']}", ("min", r["expected"])),
+        ]
+
+    def delivery(r: dict[str, Any]) -> list[Row]:
+        return [
+            (DELIVERY_ROWS[0], None, r["delivered_min"], f"= {r['expected']:,}", ("min", r["expected"])),
+            (DELIVERY_ROWS[1], None, r["seq_problems_max"], "= 0", ("abs", 0)),
+            (DELIVERY_ROWS[2], None, r["dropped_max"], "= 0", ("abs", 0)),
+            (DELIVERY_ROWS[3], None, f"{r['step_s']:.3f} / {r['wall_s']:.3f} / {r['last_after_step_s']:.3f}", "-",
+             None),
+        ]
+
+    def memory(r: dict[str, Any]) -> list[Row]:
+        base, bound = r["off"]["peak_rss_mb"], r["held_bound_mb"]
+        return [
+            (MEMORY_ROWS[0], None, r["on"]["peak_rss_mb"],
+             f"{r['mb_printed']:,.0f} MB printed: <= protocol 1 {base:.1f} + bound {bound:.1f} + 4 = "
+             f"{r['limit_mb']:.1f} MB", ("abs", r["limit_mb"])),
+            (MEMORY_ROWS[1], None, r["growth_mb"], "<= 2 MB", ("abs", 2.0)),
+        ]
+
+    part("burst", burst, BURST_ROWS)
+    part("cpu", cpu, CPU_ROWS)
+    part("latency", latency, LATENCY_ROWS)
+    part("delivery", delivery, DELIVERY_ROWS)
+    part("memory", memory, MEMORY_ROWS)
+    NOTES.append(
+        "live logs: load average while bench_logs.py ran: "
+        + ", ".join(f"{name} {' '.join(f'{v:g}' for v in values)}" for name, values in found["load"].items())
+    )
+    return rows
+
+
+BURST_ROWS = [
+    "live logs: 50,000-line step, stdout a pipe, logs on (v2 backend), step s",
+    "live logs: 50,000-line step, stdout a pipe, v1 backend, step s",
+    "live logs: 50,000-line step, stdout a pipe, logs off (DOTFLOW_SERVER_PROTOCOL=1), step s",
+    "live logs: 50,000-line step, stdout /dev/null, logs on, step s",
+]
+CPU_ROWS = [
+    "live logs: step computing 5 x ~1 s, a line each: CPU other threads add with logs on, ms",
+    "live logs: the same step's wall, logs on / logs off, s",
+    "live logs: the same step's thread CPU, logs on / logs off, s",
+]
+LATENCY_ROWS = [
+    "live logs: print() to backend, line every 20 ms for 10 s, p95 s",
+    "live logs: print() to backend, p50 / max s",
+    "live logs: print() to backend, lines received (worst run)",
+]
+DELIVERY_ROWS = [
+    "live logs: 20,000 lines, Nagle-on backend: step lines delivered (worst run)",
+    "live logs: 20,000 lines: seq positions off 1..n (worst run)",
+    "live logs: 20,000 lines: dropped (worst run)",
+    "live logs: 20,000 lines: step / process / last line after the step, s",
+]
+MEMORY_ROWS = [
+    "live logs: dead logs endpoint: child's peak RSS MB",
+    "live logs: dead logs endpoint: peak RSS growth, 1/4 of that printed to all of it, MB",
+]
+
+
 FIGURES: list[tuple[str, Callable[[], list[Row]], list[str]]] = [
     ("import", figure_import, ["import dotflow, ms (minus python -c pass)"]),
     ("per-task overhead", figure_overhead, ["sequential overhead, µs/task (2,000 no-op tasks)"]),
@@ -396,6 +509,11 @@ FIGURES: list[tuple[str, Callable[[], list[Row]], list[str]]] = [
             "cancel, stubborn step, dotflow start: heartbeat answer to exit s",
             "cooperative step: cancel() to the step seeing the flag, ms",
         ],
+    ),
+    (
+        "live logs (runner protocol version 2)",
+        figure_logs,
+        [BURST_ROWS[0], CPU_ROWS[0], LATENCY_ROWS[0], DELIVERY_ROWS[0], MEMORY_ROWS[0]],
     ),
 ]
 NOTES: list[str] = []
