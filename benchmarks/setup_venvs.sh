@@ -41,6 +41,10 @@ else
         "$here/.venv-new/bin/python" -m pip install --quiet --disable-pip-version-check "$repo"
     fi
 fi
+# the Dask rows (executors, cancellation) need the extra
+if ! "$here/.venv-new/bin/python" -c "import distributed" 2>/dev/null; then
+    "$here/.venv-new/bin/python" -m pip install --quiet --disable-pip-version-check "$repo[dask]"
+fi
 
 for v in .venv-101 .venv-new; do
     printf '%s: ' "$v"
