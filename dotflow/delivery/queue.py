@@ -10,6 +10,14 @@ its own connection. The caller never waits on the network.
   is a non-terminal state: a newer report of the same lane replaces it while it is still queued
   (coalescing). A ``FINAL`` report (a terminal status, a workflow status) is never replaced and
   never dropped to make room.
+- **The first update is kept.** The first ``UPDATE`` put on a lane after its ``CREATE`` (a task's
+  first In progress: the step ran) is *pinned*: it is never replaced by a newer report and never
+  dropped to make room, however slow the remote end, so the subject is seen running before it
+  is seen ending. Only the updates after it coalesce, with one another and into a ``FINAL``; a
+  lane goes ``CREATE``, first ``UPDATE``, at most the latest later ``UPDATE``, ``FINAL``. A lane
+  that never had a ``CREATE`` (a notifier's) pins nothing. The queue remembers which lanes wait
+  for their first update by key alone (the lane itself may be forgotten meanwhile), until that
+  update or a ``FINAL`` comes.
 - **Priority.** What completes a terminal status goes before what does not, so that when time runs
   out (a flush's deadline, a server slower than the run) the reports given up are the least
   useful ones. In order: *urgent* lanes (a workflow's status: ``put(..., urgent=True)``) and
@@ -20,9 +28,11 @@ its own connection. The caller never waits on the network.
   third swap while no deadline is in danger (no flush, or one that what is queued can meet at the
   recent pace): a creation whose terminal status waits starts its two requests early, and the run's
   reports end sooner (a 2 s server: 3 rounds for 5 tasks instead of 4).
-- **Bound.** ``queue_size`` reports may wait; past that, the oldest queued ``UPDATE`` is dropped to
-  make room (one warning counts them when the pressure ends). ``CREATE`` and ``FINAL`` reports are
-  admitted over the bound rather than lost.
+- **Bound.** ``queue_size`` reports may wait; past that, the oldest queued ``UPDATE`` that is not
+  pinned is dropped to make room (one warning counts them when the pressure ends). ``CREATE``
+  and ``FINAL`` reports and pinned updates are admitted over the bound rather than lost (at most
+  one pinned update per lane, so the excess stays within a few reports per subject); an
+  unpinned ``UPDATE`` that finds nothing to drop is itself the one dropped.
 - **Fewer senders.** An outcome ``crowded()`` says the remote end left a new connection waiting
   while it served the others (it takes fewer connections at once than ``workers``): the report
   goes back to the front, uncounted, and the queue keeps one sender fewer from then on.
@@ -120,13 +130,14 @@ _PENDING, _IN_FLIGHT, _DONE = 0, 1, 2
 
 
 class _Report:
-    __slots__ = ("attempts", "kind", "lane", "payload", "seq", "state")
+    __slots__ = ("attempts", "kind", "lane", "payload", "pinned", "seq", "state")
 
-    def __init__(self, lane: _Lane, kind: Kind, payload: Any, seq: int) -> None:
+    def __init__(self, lane: _Lane, kind: Kind, payload: Any, seq: int, pinned: bool = False) -> None:
         self.lane = lane
         self.kind = kind
         self.payload = payload
         self.seq = seq
+        self.pinned = pinned  # the lane's first UPDATE after its CREATE: never replaced nor dropped
         self.attempts = 0  # retries so far
         self.state = _PENDING
 
@@ -247,7 +258,8 @@ class DeliveryQueue:
         self._lanes: dict[Any, _Lane] = {}
         self._ready: list[tuple[int, int, int, Any]] = []  # (priority, head seq, token, lane key)
         self._timers: list[tuple[float, int, Any]] = []  # (not_before, token, lane key)
-        self._updates: deque[_Report] = deque()  # queued UPDATEs, oldest first: what goes when full
+        self._updates: deque[_Report] = deque()  # queued unpinned UPDATEs, oldest first: what goes when full
+        self._unstarted: set[Any] = set()  # keys of lanes given a CREATE and no UPDATE or FINAL since
         self._queued = 0  # reports queued or in flight
         self._seq = 0
         self._tokens = 0
@@ -276,18 +288,26 @@ class DeliveryQueue:
             if lane.dead is not None:
                 self._lose(kind, f"not sent: {lane.dead}")
                 return
-            if kind is not Kind.CREATE and lane.pending and self._coalesce(lane, kind, payload):
+            pinned = False
+            if kind is Kind.CREATE:
+                self._unstarted.add(lane_key)
+            elif self._unstarted:
+                if lane_key in self._unstarted:
+                    self._unstarted.discard(lane_key)
+                    pinned = kind is Kind.UPDATE  # a FINAL first: the subject ended without running
+            if not pinned and kind is not Kind.CREATE and lane.pending and self._coalesce(lane, kind, payload):
                 return
-            if self._queued >= self._size and not self._make_room(kind):
+            if self._queued >= self._size and not self._make_room(kind, pinned):
                 self._overflow += 1
                 self.lost += 1
                 return
-            report = _Report(lane, kind, payload, self._seq)
+            report = _Report(lane, kind, payload, self._seq, pinned)
             self._seq += 1
             lane.pending.append(report)
             self._queued += 1
             if kind is Kind.UPDATE:
-                self._track_update(report)
+                if not pinned:
+                    self._track_update(report)
             elif kind is Kind.FINAL:
                 lane.finals += 1
             else:
@@ -299,9 +319,10 @@ class DeliveryQueue:
                 interrupts.flush_at_exit(self)
 
     def _coalesce(self, lane: _Lane, kind: Kind, payload: Any) -> bool:
-        """Put the report in place of the lane's last one when that is an UPDATE still waiting."""
+        """Put the report in place of the lane's last one when that is an UPDATE still waiting and
+        not pinned (a lane's first update is always sent)."""
         last = lane.pending[-1]
-        if last.kind is not Kind.UPDATE or last.state != _PENDING:
+        if last.kind is not Kind.UPDATE or last.state != _PENDING or last.pinned:
             return False
         report = _Report(lane, kind, payload, last.seq)  # it takes the older one's place in line
         lane.pending[-1] = report
@@ -318,8 +339,10 @@ class DeliveryQueue:
         while self._updates and self._updates[0].state == _DONE:  # settled ones leave from the front
             self._updates.popleft()
 
-    def _make_room(self, kind: Kind) -> bool:
-        """Drop the oldest queued UPDATE; without one, admit only a CREATE or a FINAL."""
+    def _make_room(self, kind: Kind, pinned: bool) -> bool:
+        """Drop the oldest queued unpinned UPDATE; without one, admit only a CREATE, a FINAL or a
+        pinned UPDATE (over the bound: losing them would cost a subject, an end, or the sign that
+        a step ran; there is at most one pinned update per lane)."""
         while self._updates:
             oldest = self._updates.popleft()
             if oldest.state != _PENDING:
@@ -335,7 +358,7 @@ class DeliveryQueue:
             self._overflow += 1
             self.lost += 1
             return True
-        return kind is not Kind.UPDATE
+        return kind is not Kind.UPDATE or pinned
 
     # -- scheduling (the caller holds the lock) ---------------------------------------------
 
@@ -503,6 +526,7 @@ class DeliveryQueue:
             if report.kind is Kind.CREATE:
                 # nothing may update a subject the remote end never got
                 lane.dead = f"its creation was not delivered ({reason})"
+                self._unstarted.discard(lane.key)
                 while lane.pending:
                     self._done(lane, lane.pending[0], lost=f"not sent: {lane.dead}")
         self._schedule(lane)
@@ -546,7 +570,7 @@ class DeliveryQueue:
         count, self._overflow = self._overflow, 0
         self._log.warning(
             "%s: the report queue was full (queue_size=%d): %d non-terminal update(s) were dropped to make room; "
-            "terminal statuses were all kept",
+            "creations, terminal statuses and the first update after each creation were all kept",
             self.label,
             self._size,
             count,
