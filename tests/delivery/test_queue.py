@@ -460,6 +460,28 @@ def test_a_full_queue_keeps_the_first_update_after_a_creation(
     assert "2 non-terminal update(s) were dropped" in dropped
 
 
+def test_a_flush_deadline_that_cannot_hold_a_first_update_sends_the_terminal_status_alone(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One sender at 0.3 s a report; two tasks each queue their first In progress and their terminal
+    status, then a 1.05 s flush: "a" has time for both (3 reports at the pace fit), but when "b"'s
+    turn comes only its terminal status fits, so its In progress is given up and the terminal
+    status goes alone. The flush's warning counts it."""
+    queue, script = make(delay=0.3, workers=1)
+    queue.put("warm-up", Kind.FINAL, "warm-up")  # the queue learns the pace
+    assert queue.flush()
+    for task in ("a", "b"):
+        queue.put(task, Kind.CREATE, f"create {task}")
+    assert queue.flush()
+    for task in ("a", "b"):
+        queue.put(task, Kind.UPDATE, f"in progress {task}")
+        queue.put(task, Kind.FINAL, f"completed {task}")
+    assert not queue.flush(1.05)
+    assert script.sent[-3:] == ["in progress a", "completed a", "completed b"]
+    (line,) = [m for m in _warnings(caplog) if "lost" in m]
+    assert "1 report(s) lost: 1 first update(s) given up so that the terminal status behind each" in line
+
+
 def test_flush_gives_up_at_its_deadline(make: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:
     """A server that never answers: flush(0.3) returns within 0.3 s plus slack and one line counts the
     reports lost, terminal ones included; later flushes are silent and immediate."""
