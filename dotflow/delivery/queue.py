@@ -138,8 +138,9 @@ _PENDING, _IN_FLIGHT, _DONE = 0, 1, 2
 
 # how much more time than the queue's recent pace says a pinned update's send must leave before a
 # deadline (see ``DeliveryQueue._yield_pin``): a pace measured a moment ago can slow down (a busy machine)
-_MARGIN = 1.25
+_MARGIN = 1.5
 _SAMPLES = 8  # requests timed before a pinned update may be given up
+_WINDOW = 2048  # sends whose ends say the queue's pace: many (about a second), so that no moment sways it
 
 
 class _Report:
@@ -268,9 +269,8 @@ class DeliveryQueue:
         self._idle = 0
         self._deadline: float | None = None
         self._latency = 0.0  # recent seconds per request (moving average): what a deadline can hold
-        self._pace = 0.0  # recent seconds between two sends ending while every sender had work (moving average)
+        self._ends: deque[float] = deque(maxlen=_WINDOW)  # when the last sends ended, all senders at work
         self._took: deque[float] = deque(maxlen=_SAMPLES)  # the last requests' seconds: their least is the server's own
-        self._last_end = 0.0  # when the last send ended, while every sender had work (else 0)
         self._pressed = False  # a deadline is set that what is queued cannot meet (see _rank)
         self._hastened: float | None = None  # the deadline a signal set for the flush under way
         self._clear()
@@ -536,17 +536,14 @@ class DeliveryQueue:
         return None
 
     def _keep_pace(self, ended: float) -> None:
-        """Learn the queue's pace: the time between two sends ending, counted only while every
-        sender has work (a gap with a sender idle says how fast reports came, not how fast they go).
-        It holds what ``_latency`` misses: the senders' time outside the request, and how well they
-        run at once on this machine."""
+        """Learn the queue's pace: the mean time between two sends ending, over the last
+        ``_WINDOW``, counted only while every sender has work (with a sender idle, the gaps say how
+        fast reports came, not how fast they go). It holds what ``_latency`` misses: the senders'
+        time outside the request, and how well they run at once on this machine."""
         if self._queued < self._max_workers:
-            self._last_end = 0.0
-            return
-        if self._last_end:
-            gap = ended - self._last_end
-            self._pace = gap if not self._pace else 0.8 * self._pace + 0.2 * gap
-        self._last_end = ended
+            self._ends.clear()
+        else:
+            self._ends.append(ended)
 
     def _yield_pin(self, lane: _Lane, now: float, until: float | None) -> bool:
         """Give up the lane's pinned first update when a terminal status waits behind it and a
@@ -568,7 +565,9 @@ class DeliveryQueue:
         rounds = -(-must // self._max_workers) + 1
         # the pace (many quick requests) can slow down on a busy machine; a slow server's time per
         # request hardly does
-        need = max(rounds * request, must * self._pace * _MARGIN)
+        ends = self._ends
+        pace = (ends[-1] - ends[0]) / (len(ends) - 1) if len(ends) > 1 else 0.0
+        need = max(rounds * request, must * pace * _MARGIN)
         if need <= deadline - now:
             return False
         self._done(lane, report)

@@ -471,12 +471,12 @@ def _learn_the_pace(queue: DeliveryQueue) -> None:
 def test_a_flush_deadline_that_cannot_hold_a_first_update_sends_the_terminal_status_alone(
     make: Callable[..., Any], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """One sender at 0.3 s a report; two tasks each queue their first In progress and their terminal
-    status, then a 1.35 s flush: "a" has time for both (3 reports and a round to spare fit), but
-    when "b"'s turn comes only its terminal status fits, so its In progress is given up and the
+    """One sender at 0.4 s a report; two tasks each queue their first In progress and their terminal
+    status, then a 1.9 s flush: "a" has time for both (3 reports at the pace with its margin, 1.8 s,
+    fit), but when "b"'s turn comes 1.1 s are left for 1.2, so its In progress is given up and the
     terminal status goes alone. A warning of its own counts it (like the updates dropped for room, it is
     the queue's choice, not a report the server failed to take)."""
-    queue, script = make(delay=0.3, workers=1)
+    queue, script = make(delay=0.4, workers=1)
     _learn_the_pace(queue)
     for task in ("a", "b"):
         queue.put(task, Kind.CREATE, f"create {task}")
@@ -484,7 +484,7 @@ def test_a_flush_deadline_that_cannot_hold_a_first_update_sends_the_terminal_sta
     for task in ("a", "b"):
         queue.put(task, Kind.UPDATE, f"in progress {task}")
         queue.put(task, Kind.FINAL, f"completed {task}")
-    assert queue.flush(1.35)
+    assert queue.flush(1.9)
     assert script.sent[-3:] == ["in progress a", "completed a", "completed b"]
     (line,) = _warnings(caplog)
     assert "1 first update(s) (a task's first In progress) were given up" in line
