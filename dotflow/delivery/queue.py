@@ -10,19 +10,37 @@ its own connection. The caller never waits on the network.
   is a non-terminal state: a newer report of the same lane replaces it while it is still queued
   (coalescing). A ``FINAL`` report (a terminal status, a workflow status) is never replaced and
   never dropped to make room.
+- **The first update is kept.** The first ``UPDATE`` put on a lane after its ``CREATE`` (a task's
+  first In progress: the step ran) is *pinned*: it is never replaced by a newer report and never
+  dropped to make room, however slow the remote end, so the subject is seen running before it
+  is seen ending. Only the updates after it coalesce, with one another and into a ``FINAL``; a
+  lane goes ``CREATE``, first ``UPDATE``, at most the latest later ``UPDATE``, ``FINAL``. A lane
+  that never had a ``CREATE`` (a notifier's) pins nothing. The queue remembers which lanes wait
+  for their first update by key alone (the lane itself may be forgotten meanwhile), until that
+  update or a ``FINAL`` comes. One thing only outranks the pin: a deadline (a flush's, a
+  signal's) that cannot hold, at the recent pace, the creations, terminal statuses and other
+  reports queued plus the pinned update. A pinned update whose ``FINAL`` waits behind it is then
+  given up when its turn comes, and the ``FINAL`` goes in one request instead of two: a subject
+  seen ending without being seen running is less wrong than one never seen ending. A warning of
+  its own at the flush's end counts them (like the updates dropped for room, they are the queue's
+  choice, not reports the remote end failed to take, so ``flush()`` does not count them lost).
 - **Priority.** What completes a terminal status goes before what does not, so that when time runs
   out (a flush's deadline, a server slower than the run) the reports given up are the least
   useful ones. In order: *urgent* lanes (a workflow's status: ``put(..., urgent=True)``) and
   lanes others wait on; lanes whose next report is a ``FINAL`` (one request completes a terminal
-  status); lanes whose next report is the ``CREATE`` of a subject with a ``FINAL`` waiting (two
-  requests do: the remote end must get the subject first); then the rest, creations of subjects
-  still running and non-terminal updates. Among equals, the oldest report first. The second and
-  third swap while no deadline is in danger (no flush, or one that what is queued can meet at the
-  recent pace): a creation whose terminal status waits starts its two requests early, and the run's
-  reports end sooner (a 2 s server: 3 rounds for 5 tasks instead of 4).
-- **Bound.** ``queue_size`` reports may wait; past that, the oldest queued ``UPDATE`` is dropped to
-  make room (one warning counts them when the pressure ends). ``CREATE`` and ``FINAL`` reports are
-  admitted over the bound rather than lost.
+  status); lanes whose next report is a ``CREATE`` or a pinned first ``UPDATE`` with a ``FINAL``
+  waiting behind it (the remote end must get the subject first, and see it running before it
+  ends); then the rest, creations of subjects still running and non-terminal updates. Among
+  equals, the oldest report first (under a deadline in danger, a pinned update is as old as its
+  creation: a subject whose creation went is finished first). The second and third swap while
+  no deadline is in danger (no flush, or one that what is queued, pinned updates aside, can meet
+  at the recent pace): a creation whose terminal status waits starts its requests early, and the
+  run's reports end sooner (a 2 s server: 3 rounds for 5 tasks instead of 4).
+- **Bound.** ``queue_size`` reports may wait; past that, the oldest queued ``UPDATE`` that is not
+  pinned is dropped to make room (one warning counts them when the pressure ends). ``CREATE``
+  and ``FINAL`` reports and pinned updates are admitted over the bound rather than lost (at most
+  one pinned update per lane, so the excess stays within a few reports per subject); an
+  unpinned ``UPDATE`` that finds nothing to drop is itself the one dropped.
 - **Fewer senders.** An outcome ``crowded()`` says the remote end left a new connection waiting
   while it served the others (it takes fewer connections at once than ``workers``): the report
   goes back to the front, uncounted, and the queue keeps one sender fewer from then on.
@@ -118,15 +136,24 @@ class Channel(Protocol):
 
 _PENDING, _IN_FLIGHT, _DONE = 0, 1, 2
 
+# how much more time than the queue's recent pace says a pinned update's send must leave before a
+# deadline (see ``DeliveryQueue._yield_pin``): a pace measured a moment ago can slow down (a busy machine)
+_MARGIN = 1.5
+_SAMPLES = 8  # requests timed before a pinned update may be given up
+_WINDOW = 2048  # sends whose ends say the queue's pace: many (about a second), so that no moment sways it
+
 
 class _Report:
-    __slots__ = ("attempts", "kind", "lane", "payload", "seq", "state")
+    __slots__ = ("attempts", "born", "kind", "lane", "payload", "pinned", "seq", "state")
 
-    def __init__(self, lane: _Lane, kind: Kind, payload: Any, seq: int) -> None:
+    def __init__(self, lane: _Lane, kind: Kind, payload: Any, seq: int, born: int | None = None) -> None:
         self.lane = lane
         self.kind = kind
         self.payload = payload
         self.seq = seq
+        # the lane's first UPDATE after its CREATE (whose seq is ``born``): never replaced nor dropped
+        self.pinned = born is not None
+        self.born = seq if born is None else born
         self.attempts = 0  # retries so far
         self.state = _PENDING
 
@@ -184,6 +211,15 @@ def _rank(lane: _Lane, pressed: bool) -> int:
     return 3
 
 
+def _age(lane: _Lane, pressed: bool) -> int:
+    """A ready lane's place among equals: its next report's seq, the oldest first. Under a deadline
+    that cannot be met a pinned first update takes its creation's place, so that a subject whose
+    creation went is finished before the creations of younger ones go (otherwise it would wait
+    behind all of them, its terminal status too)."""
+    head = lane.pending[0]
+    return head.born if pressed else head.seq
+
+
 class DeliveryQueue:
     """See the module docstring. ``open_channel`` makes one sender's connection (called on
     that sender's thread); ``label`` starts every log line ("dotflow server"), ``target``
@@ -233,6 +269,8 @@ class DeliveryQueue:
         self._idle = 0
         self._deadline: float | None = None
         self._latency = 0.0  # recent seconds per request (moving average): what a deadline can hold
+        self._ends: deque[float] = deque(maxlen=_WINDOW)  # when the last sends ended, all senders at work
+        self._took: deque[float] = deque(maxlen=_SAMPLES)  # the last requests' seconds: their least is the server's own
         self._pressed = False  # a deadline is set that what is queued cannot meet (see _rank)
         self._hastened: float | None = None  # the deadline a signal set for the flush under way
         self._clear()
@@ -241,13 +279,16 @@ class DeliveryQueue:
         self._since: dict[str, int] = {}  # lost since the last flush, by reason
         self._since_final = 0  # ... of which terminal
         self._overflow = 0  # UPDATEs dropped for room since the last overflow warning
+        self._yielded = 0  # pinned UPDATEs given up for a deadline since the last flush's warning
         self._outage = False  # a give-up after transient errors was logged; quiet until a success
 
     def _clear(self) -> None:
         self._lanes: dict[Any, _Lane] = {}
-        self._ready: list[tuple[int, int, int, Any]] = []  # (priority, head seq, token, lane key)
+        self._ready: list[tuple[int, int, int, Any]] = []  # (priority, age, token, lane key)
         self._timers: list[tuple[float, int, Any]] = []  # (not_before, token, lane key)
-        self._updates: deque[_Report] = deque()  # queued UPDATEs, oldest first: what goes when full
+        self._updates: deque[_Report] = deque()  # queued unpinned UPDATEs, oldest first: what goes when full
+        self._unstarted: dict[Any, int] = {}  # lanes given a CREATE and no UPDATE or FINAL since: its seq
+        self._pinned = 0  # pinned UPDATEs waiting (not in flight)
         self._queued = 0  # reports queued or in flight
         self._seq = 0
         self._tokens = 0
@@ -276,18 +317,29 @@ class DeliveryQueue:
             if lane.dead is not None:
                 self._lose(kind, f"not sent: {lane.dead}")
                 return
-            if kind is not Kind.CREATE and lane.pending and self._coalesce(lane, kind, payload):
+            born = None
+            if kind is Kind.CREATE:
+                self._unstarted[lane_key] = self._seq
+            elif self._unstarted:
+                born = self._unstarted.pop(lane_key, None)
+                if kind is Kind.FINAL:
+                    born = None  # a FINAL first: the subject ended without running
+            pinned = born is not None
+            if not pinned and kind is not Kind.CREATE and lane.pending and self._coalesce(lane, kind, payload):
                 return
-            if self._queued >= self._size and not self._make_room(kind):
+            if self._queued >= self._size and not self._make_room(kind, pinned):
                 self._overflow += 1
                 self.lost += 1
                 return
-            report = _Report(lane, kind, payload, self._seq)
+            report = _Report(lane, kind, payload, self._seq, born)
             self._seq += 1
             lane.pending.append(report)
             self._queued += 1
             if kind is Kind.UPDATE:
-                self._track_update(report)
+                if pinned:
+                    self._pinned += 1
+                else:
+                    self._track_update(report)
             elif kind is Kind.FINAL:
                 lane.finals += 1
             else:
@@ -299,9 +351,10 @@ class DeliveryQueue:
                 interrupts.flush_at_exit(self)
 
     def _coalesce(self, lane: _Lane, kind: Kind, payload: Any) -> bool:
-        """Put the report in place of the lane's last one when that is an UPDATE still waiting."""
+        """Put the report in place of the lane's last one when that is an UPDATE still waiting and
+        not pinned (a lane's first update is always sent)."""
         last = lane.pending[-1]
-        if last.kind is not Kind.UPDATE or last.state != _PENDING:
+        if last.kind is not Kind.UPDATE or last.state != _PENDING or last.pinned:
             return False
         report = _Report(lane, kind, payload, last.seq)  # it takes the older one's place in line
         lane.pending[-1] = report
@@ -318,8 +371,10 @@ class DeliveryQueue:
         while self._updates and self._updates[0].state == _DONE:  # settled ones leave from the front
             self._updates.popleft()
 
-    def _make_room(self, kind: Kind) -> bool:
-        """Drop the oldest queued UPDATE; without one, admit only a CREATE or a FINAL."""
+    def _make_room(self, kind: Kind, pinned: bool) -> bool:
+        """Drop the oldest queued unpinned UPDATE; without one, admit only a CREATE, a FINAL or a
+        pinned UPDATE (over the bound: losing them would cost a subject, an end, or the sign that
+        a step ran; there is at most one pinned update per lane)."""
         while self._updates:
             oldest = self._updates.popleft()
             if oldest.state != _PENDING:
@@ -335,19 +390,23 @@ class DeliveryQueue:
             self._overflow += 1
             self.lost += 1
             return True
-        return kind is not Kind.UPDATE
+        return kind is not Kind.UPDATE or pinned
 
     # -- scheduling (the caller holds the lock) ---------------------------------------------
 
     def _schedule(self, lane: _Lane) -> None:
         if lane.busy or not lane.pending or lane.waiting is not None:
             return
+        if self._deadline is not None and lane.pending[0].pinned:
+            # decided now rather than when its turn comes: a first update that does not fit must not
+            # hold its terminal status behind the creations of other lanes
+            self._yield_pin(lane, monotonic(), None)
         self._tokens += 1  # one counter for all lanes: a forgotten lane's stale entries never match a new one
         lane.token = self._tokens
         if lane.not_before > monotonic():
             heapq.heappush(self._timers, (lane.not_before, lane.token, lane.key))
         else:
-            heapq.heappush(self._ready, (_rank(lane, self._pressed), lane.pending[0].seq, lane.token, lane.key))
+            heapq.heappush(self._ready, (_rank(lane, self._pressed), _age(lane, self._pressed), lane.token, lane.key))
         if self._idle:
             self._work_cv.notify()
         elif self._workers < self._max_workers:
@@ -387,14 +446,15 @@ class DeliveryQueue:
         deadline = self._deadline
         if self._pressed or deadline is None:
             return
-        if self._queued * self._latency <= (deadline - now) * self._max_workers:
+        # pinned first updates aside: they give way to the deadline themselves (see _yield_pin)
+        if (self._queued - self._pinned) * self._latency <= (deadline - now) * self._max_workers:
             return
         self._pressed = True
         ranked = []
-        for _, seq, token, key in self._ready:
+        for _, _, token, key in self._ready:
             lane = self._lanes.get(key)
             if lane is not None and lane.token == token and lane.pending:
-                ranked.append((_rank(lane, True), seq, token, key))
+                ranked.append((_rank(lane, True), _age(lane, True), token, key))
         heapq.heapify(ranked)
         self._ready = ranked
 
@@ -414,6 +474,8 @@ class DeliveryQueue:
                         return
                     report = lane.pending[0]
                     report.state = _IN_FLIGHT
+                    if report.pinned:
+                        self._pinned -= 1
                     lane.busy = True
                     deadline = self._deadline if until is None else until
                     payload = report.payload
@@ -425,8 +487,11 @@ class DeliveryQueue:
                 except Exception as exc:  # a broken channel drops the report, never the sender
                     outcome = drop(f"the sender failed: {type(exc).__name__}")
                 with self._work_cv:
-                    took = monotonic() - began
+                    ended = monotonic()
+                    took = ended - began
                     self._latency = took if not self._latency else 0.8 * self._latency + 0.2 * took
+                    self._took.append(took)
+                    self._keep_pace(ended)
                     if gen != self._gen:
                         return  # a flush gave this report up while it was in flight
                     self._settle(lane, report, outcome)
@@ -448,6 +513,9 @@ class DeliveryQueue:
             now = monotonic()
             lane = self._take(now)
             if lane is not None:
+                if self._yield_pin(lane, now, until):
+                    self._schedule(lane)
+                    continue  # the lane's terminal status is its head now: take again
                 return lane
             if until is not None and (now >= until or not self._queued):
                 return None
@@ -467,6 +535,46 @@ class DeliveryQueue:
                 self._idle -= 1
         return None
 
+    def _keep_pace(self, ended: float) -> None:
+        """Learn the queue's pace: the mean time between two sends ending, over the last
+        ``_WINDOW``, counted only while every sender has work (with a sender idle, the gaps say how
+        fast reports came, not how fast they go). It holds what ``_latency`` misses: the senders'
+        time outside the request, and how well they run at once on this machine."""
+        if self._queued < self._max_workers:
+            self._ends.clear()
+        else:
+            self._ends.append(ended)
+
+    def _yield_pin(self, lane: _Lane, now: float, until: float | None) -> bool:
+        """Give up the lane's pinned first update when a terminal status waits behind it and a
+        deadline (a flush's, a signal's) cannot hold, at the recent pace, this update
+        and every report queued but the other pinned ones: the terminal status then goes in one
+        request instead of two. The one exception to the pin (see the module docstring): never for
+        room nor for a newer report. The time needed is the more of: the rounds of requests the
+        senders need at a request's own time, one more for the lanes whose reports go in a row (a
+        slow server), and the reports at the queue's pace with a margin (a quick server, the
+        senders' own cost)."""
+        report = lane.pending[0]
+        deadline = self._deadline if until is None else until
+        if not report.pinned or not lane.finals or deadline is None or len(self._took) < _SAMPLES:
+            return False  # nothing to decide on yet: the first requests of a run are slow ones
+        request = min(self._took)  # a request's own time, without a slow start's (a new connection, a busy GIL)
+        must = self._queued - self._pinned + 1  # all but the other pinned updates waiting, and this one
+        # the senders send in rounds (a slow server shows it), plus one: a lane's reports go one
+        # after another (this update then its terminal status, a creation then its terminal status)
+        rounds = -(-must // self._max_workers) + 1
+        # the pace (many quick requests) can slow down on a busy machine; a slow server's time per
+        # request hardly does
+        ends = self._ends
+        pace = (ends[-1] - ends[0]) / (len(ends) - 1) if len(ends) > 1 else 0.0
+        need = max(rounds * request, must * pace * _MARGIN)
+        if need <= deadline - now:
+            return False
+        self._done(lane, report)
+        self._yielded += 1
+        self.lost += 1
+        return True
+
     def _settle(self, lane: _Lane, report: _Report, outcome: Outcome) -> None:
         lane.busy = False
         if outcome.sent:
@@ -477,6 +585,7 @@ class DeliveryQueue:
                 self._log.info("%s: %s answers again", self.label, self.target)
         elif outcome.fewer:
             report.state = _PENDING  # not an attempt: the remote end never read it
+            self._pinned += report.pinned
             fewer = max(1, min(self._max_workers, self._workers) - 1)
             if fewer < self._max_workers:
                 self._max_workers = fewer
@@ -487,6 +596,7 @@ class DeliveryQueue:
         elif outcome.retry and report.attempts < self._retries:
             report.attempts += 1
             report.state = _PENDING
+            self._pinned += report.pinned
             wait = retry.delay(report.attempts, outcome.retry_after, cap=self._backoff_max, rand=self._rand())
             lane.not_before = monotonic() + wait
             self._log.debug("%s: %s; retry %d in %.2f s", self.label, outcome.reason, report.attempts, wait)
@@ -503,6 +613,7 @@ class DeliveryQueue:
             if report.kind is Kind.CREATE:
                 # nothing may update a subject the remote end never got
                 lane.dead = f"its creation was not delivered ({reason})"
+                self._unstarted.pop(lane.key, None)
                 while lane.pending:
                     self._done(lane, lane.pending[0], lost=f"not sent: {lane.dead}")
         self._schedule(lane)
@@ -520,6 +631,8 @@ class DeliveryQueue:
     def _done(self, lane: _Lane, report: _Report, lost: str | None = None) -> None:
         """Take ``report`` (the lane's head) off the queue."""
         lane.pending.popleft()
+        if report.pinned and report.state == _PENDING:
+            self._pinned -= 1
         report.state, report.payload = _DONE, None
         self._queued -= 1
         if report.kind is Kind.FINAL:
@@ -546,7 +659,7 @@ class DeliveryQueue:
         count, self._overflow = self._overflow, 0
         self._log.warning(
             "%s: the report queue was full (queue_size=%d): %d non-terminal update(s) were dropped to make room; "
-            "terminal statuses were all kept",
+            "creations, terminal statuses and the first update after each creation were all kept",
             self.label,
             self._size,
             count,
@@ -596,6 +709,14 @@ class DeliveryQueue:
             self._hastened = None
             if self._overflow:
                 self._warn_overflow()
+            if self._yielded:
+                self._log.warning(
+                    "%s: the flush's deadline could not hold every report: %d first update(s) (a task's first"
+                    " In progress) were given up so that the terminal status behind each went in one request",
+                    self.label,
+                    self._yielded,
+                )
+                self._yielded = 0
             since, self._since = self._since, {}
             finals, self._since_final = self._since_final, 0
             self._outage = False

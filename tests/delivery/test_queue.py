@@ -121,17 +121,93 @@ def test_a_lane_has_one_report_in_flight_at_a_time(make: Callable[..., Any]) -> 
 
 
 def test_a_queued_update_is_replaced_by_the_newer_report(make: Callable[..., Any]) -> None:
-    """While a lane's creation is in flight, In progress then Retry then Completed leave only Completed queued."""
-    queue, script = make()
-    script.hold.add("create")
-    queue.put("task", Kind.CREATE, "create")
+    """In a lane that had no creation (a notifier's), In progress then Retry then Completed queued
+    behind a busy sender leave only Completed."""
+    queue, script = make(workers=1)
+    script.hold.add("busy")
+    queue.put("other", Kind.FINAL, "busy")
     _wait_for(lambda: script.attempts)
     queue.put("task", Kind.UPDATE, "in progress")
     queue.put("task", Kind.UPDATE, "retry")
     queue.put("task", Kind.FINAL, "completed")
     script.released.set()
     queue.flush()
-    assert script.sent == ["create", "completed"]
+    assert script.sent == ["busy", "completed"]
+
+
+def test_the_first_update_after_a_creation_is_never_replaced(make: Callable[..., Any]) -> None:
+    """While a task's creation is in flight, its first In progress stays queued: the Retries and
+    In progresses after it replace one another, and Completed replaces the last of them, so the
+    lane sends creation, first In progress, Completed (it was 'creation, Completed' before)."""
+    queue, script = make()
+    script.hold.add("create")
+    queue.put("task", Kind.CREATE, "create")
+    _wait_for(lambda: script.attempts)
+    queue.put("task", Kind.UPDATE, "in progress 1")
+    for attempt in range(2, 5):
+        queue.put("task", Kind.UPDATE, f"retry {attempt - 1}")
+        queue.put("task", Kind.UPDATE, f"in progress {attempt}")
+    assert queue.pending == 3  # the creation, the first In progress, the latest update
+    queue.put("task", Kind.FINAL, "completed")
+    assert queue.pending == 3
+    script.released.set()
+    assert queue.flush()
+    assert script.sent == ["create", "in progress 1", "completed"]
+
+
+def test_the_latest_later_update_follows_the_first_when_no_final_comes(make: Callable[..., Any]) -> None:
+    """Without a terminal status yet, the lane holds its first update and the newest later one."""
+    queue, script = make()
+    script.hold.add("create")
+    queue.put("task", Kind.CREATE, "create")
+    _wait_for(lambda: script.attempts)
+    for update in ("in progress 1", "retry 1", "in progress 2", "retry 2"):
+        queue.put("task", Kind.UPDATE, update)
+    script.released.set()
+    assert queue.flush()
+    assert script.sent == ["create", "in progress 1", "retry 2"]
+
+
+def test_only_the_first_update_after_each_creation_is_kept(make: Callable[..., Any]) -> None:
+    """The pin goes to the first update after a creation, once: a lane whose creation was
+    delivered earlier (the lane itself forgotten meanwhile) still pins its first update; a later
+    round of updates with no new creation coalesces; a new creation of the same key pins again.
+    A terminal status first (a task that never ran) pins nothing."""
+    queue, script = make(workers=1)
+
+    def sent(lane: str) -> list[str]:
+        return [text for key, text in script.sent if key == lane]
+
+    def behind_a_busy_sender(*reports: tuple[str, Kind, str]) -> None:
+        script.released.clear()
+        script.hold.add(("other", "busy"))
+        queue.put("other", Kind.FINAL, ("other", "busy"))
+        _wait_for(lambda: script.attempts and script.attempts[-1][0] == ("other", "busy"))
+        for lane, kind, text in reports:
+            queue.put(lane, kind, (lane, text))
+        script.released.set()
+        assert queue.flush()
+
+    queue.put("task", Kind.CREATE, ("task", "create"))
+    queue.put("skipped", Kind.CREATE, ("skipped", "create"))
+    assert queue.flush()
+    behind_a_busy_sender(
+        ("task", Kind.UPDATE, "in progress 1"),
+        ("task", Kind.FINAL, "completed 1"),
+        ("skipped", Kind.FINAL, "skipped"),
+        ("skipped", Kind.UPDATE, "an update after the end"),
+        ("skipped", Kind.FINAL, "ended again"),
+    )
+    assert sent("task") == ["create", "in progress 1", "completed 1"]
+    assert sent("skipped") == ["create", "skipped", "ended again"]
+    behind_a_busy_sender(
+        ("task", Kind.UPDATE, "in progress 2"),  # a second round, no new creation: not pinned
+        ("task", Kind.FINAL, "completed 2"),
+        ("task", Kind.CREATE, "create again"),
+        ("task", Kind.UPDATE, "in progress 3"),  # the first update after that creation
+        ("task", Kind.FINAL, "completed 3"),
+    )
+    assert sent("task")[3:] == ["completed 2", "create again", "in progress 3", "completed 3"]
 
 
 def test_final_reports_are_never_replaced(make: Callable[..., Any]) -> None:
@@ -192,9 +268,9 @@ def test_a_creation_given_up_takes_the_lanes_later_reports(
     assert not queue.flush()
     assert script.sent == [] and [p for p, _ in script.attempts] == ["create"]
     (line,) = [m for m in _warnings(caplog) if "lost" in m]
-    # "in progress" was replaced by "completed" while queued, so it is not counted
-    assert "3 report(s) lost, 2 of them terminal" in line
-    assert "1 rejected with HTTP 422" in line and "2 not sent: its creation was not delivered" in line
+    # "in progress", the first update after the creation, was kept behind it, so it is lost with it
+    assert "4 report(s) lost, 2 of them terminal" in line
+    assert "1 rejected with HTTP 422" in line and "3 not sent: its creation was not delivered" in line
 
 
 def test_transient_failures_are_retried_then_given_up(
@@ -355,6 +431,94 @@ def test_a_full_queue_drops_the_oldest_updates_and_keeps_creations_and_finals(
     assert sorted(script.sent) == ["busy", "create d", "final c", "final e"]
     dropped = [m for m in _warnings(caplog) if "queue was full" in m]
     assert len(dropped) == 1 and "3 non-terminal update(s) were dropped" in dropped[0]
+
+
+def test_a_full_queue_keeps_the_first_update_after_a_creation(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """queue_size=3 with the sender busy: a task's first In progress is admitted (an older ordinary
+    update is dropped for it, or, with none left, it goes over the bound like creations and terminal
+    statuses); a later update of the task finding nothing to drop is the one dropped."""
+    queue, script = make(workers=1, queue_size=3)
+    script.hold.add("busy")
+    queue.put("x", Kind.FINAL, "busy")
+    _wait_for(lambda: script.attempts)
+    queue.put("u", Kind.UPDATE, "update u")
+    queue.put("a", Kind.CREATE, "create a")  # the queue is full now
+    queue.put("a", Kind.UPDATE, "in progress a")  # drops "update u"
+    queue.put("a", Kind.UPDATE, "retry a")  # not the first: nothing to drop, so dropped itself
+    queue.put("a", Kind.FINAL, "completed a")  # over the bound
+    queue.put("b", Kind.CREATE, "create b")  # over the bound
+    queue.put("b", Kind.UPDATE, "in progress b")  # nothing to drop: over the bound
+    assert queue.pending == 6
+    script.released.set()
+    queue.flush()
+    assert [p for p in script.sent if p.endswith(" a")] == ["create a", "in progress a", "completed a"]
+    assert [p for p in script.sent if p.endswith(" b")] == ["create b", "in progress b"]
+    assert "update u" not in script.sent and "retry a" not in script.sent
+    (dropped,) = [m for m in _warnings(caplog) if "queue was full" in m]
+    assert "2 non-terminal update(s) were dropped" in dropped
+
+
+def _learn_the_pace(queue: DeliveryQueue) -> None:
+    """Eight reports sent: before that the queue gives no first update up (a run's first requests
+    are slow ones, and say little of the server)."""
+    for n in range(8):
+        queue.put(("warm-up", n), Kind.FINAL, f"warm-up {n}")
+    assert queue.flush()
+
+
+def test_a_flush_deadline_that_cannot_hold_a_first_update_sends_the_terminal_status_alone(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One sender at 0.4 s a report; two tasks each queue their first In progress and their terminal
+    status, then a 1.9 s flush: "a" has time for both (3 reports at the pace with its margin, 1.8 s,
+    fit), but when "b"'s turn comes 1.1 s are left for 1.2, so its In progress is given up and the
+    terminal status goes alone. A warning of its own counts it (like the updates dropped for room, it is
+    the queue's choice, not a report the server failed to take)."""
+    queue, script = make(delay=0.4, workers=1)
+    _learn_the_pace(queue)
+    for task in ("a", "b"):
+        queue.put(task, Kind.CREATE, f"create {task}")
+    assert queue.flush()
+    for task in ("a", "b"):
+        queue.put(task, Kind.UPDATE, f"in progress {task}")
+        queue.put(task, Kind.FINAL, f"completed {task}")
+    assert queue.flush(1.9)
+    assert script.sent[-3:] == ["in progress a", "completed a", "completed b"]
+    (line,) = _warnings(caplog)
+    assert "1 first update(s) (a task's first In progress) were given up" in line
+
+
+def test_under_a_deadline_a_task_whose_creation_went_is_finished_before_another_starts(
+    make: Callable[..., Any], caplog: pytest.LogCaptureFixture
+) -> None:
+    """One sender at 0.2 s a report, three tasks each queueing creation, first In progress and
+    Completed, a 1 s flush (9 reports do not fit): once a task's creation went, its In progress is
+    given up at once (it no longer fits) and its terminal status comes next, before the next
+    creation, so two tasks end Completed; had the In progress waited for its turn among the
+    others, ranked by age, the three creations would have gone first and no task would have ended."""
+    queue, script = make(delay=0.2, workers=1)
+    _learn_the_pace(queue)
+    for kind, text in ((Kind.CREATE, "create"), (Kind.UPDATE, "in progress"), (Kind.FINAL, "completed")):
+        for task in ("a", "b", "c"):
+            queue.put(task, kind, f"{text} {task}")
+    queue.flush(1.0)
+    assert script.sent[8:12] == ["create a", "completed a", "create b", "completed b"]
+    assert not [p for p in script.sent if p.startswith("in progress")]
+
+
+def test_under_a_deadline_a_kept_first_update_goes_before_younger_creations(make: Callable[..., Any]) -> None:
+    """Before the queue knows the pace (fewer than eight requests timed) no first update is given up;
+    under a 1 s flush that cannot hold the 9 reports of three tasks, the first In progress of the
+    task whose creation went counts as old as that creation: it goes, then its Completed, before
+    the other creations (ranked by its own age it would wait behind them, and so would its Completed)."""
+    queue, script = make(delay=0.2, workers=1)
+    for kind, text in ((Kind.CREATE, "create"), (Kind.UPDATE, "in progress"), (Kind.FINAL, "completed")):
+        for task in ("a", "b", "c"):
+            queue.put(task, kind, f"{text} {task}")
+    queue.flush(1.0)
+    assert script.sent[:3] == ["create a", "in progress a", "completed a"]
 
 
 def test_flush_gives_up_at_its_deadline(make: Callable[..., Any], caplog: pytest.LogCaptureFixture) -> None:

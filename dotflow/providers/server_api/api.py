@@ -99,7 +99,8 @@ class ServerAPI(Server):
     a ``DeliveryQueue``, then returns. Up to ``max_connections`` sender threads deliver the reports
     over keep-alive connections: concurrently across tasks, in order within a task, a task's POST
     always before its PATCHes. A queued non-terminal report that a newer one of the same task
-    supersedes is dropped; terminal task statuses and workflow statuses never are.
+    supersedes is dropped, except the task's first In progress (a task that ran is reported In
+    progress before its terminal status); terminal task statuses and workflow statuses never are.
 
     Connection errors, timeouts, 408, 429 and 5xx are retried up to ``retries`` times with
     full-jitter backoff capped at ``backoff_max`` seconds, honouring ``Retry-After``. Other 4xx
