@@ -25,6 +25,7 @@ from dotflow.naming import step_name
 if TYPE_CHECKING:
     from concurrent.futures import Future
 
+    from dotflow.live import TaskContext
     from dotflow.task import Task
 
 CONNECT_TIMEOUT = 10  # seconds to reach a scheduler before the run is refused
@@ -58,8 +59,9 @@ class DaskRunner(FuturesRunner):
         except Exception:
             threads = 0
         self.capacity = threads or None
+        self._track()
 
-    def submit(self, request: bytes, task: Task) -> Future[bytes]:
+    def submit(self, request: bytes, task: Task, context: TaskContext | None) -> Future[bytes]:
         from uuid import uuid4
 
         from dotflow.execution.executors.remote import execute
