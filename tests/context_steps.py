@@ -1,10 +1,11 @@
 """Steps that read their run context (``dotflow.current_task()``) in a worker: importable by name
-in a process-pool worker and a ``concurrent.futures`` worker."""
+in a process-pool worker, a ``concurrent.futures`` worker and the tests' Dask worker."""
 
 from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 import dotflow
@@ -42,6 +43,15 @@ def reports_until_cancelled() -> int:
             raise TaskCancelled("asked to stop")
         time.sleep(0.002)
     return count
+
+
+@action
+def ignores_the_cancel(initial_context: Any) -> str:
+    """Never looks at the flag: runs until the file named by ``initial_context`` exists."""
+    deadline = time.monotonic() + LONG
+    while time.monotonic() < deadline and not Path(initial_context.storage).exists():
+        time.sleep(0.01)
+    return "released"
 
 
 @action

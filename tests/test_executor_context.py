@@ -1,7 +1,7 @@
-"""``dotflow.current_task()`` in a step that runs in another process: the process pool's workers
-and a user's ``concurrent.futures`` executor. The worker's context has the driver's ids; its
-progress and metadata reach the driver's LiveRun while the step runs (coalesced); the driver's
-cancel reaches the step within a moment.
+"""``dotflow.current_task()`` in a step that runs in another process: the process pool's workers,
+a real Dask scheduler and worker (``tests/dask_support.py``), and a user's ``concurrent.futures``
+executor. The worker's context has the driver's ids; its progress and metadata reach the driver's
+LiveRun while the step runs (coalesced); the driver's cancel reaches the step within a moment.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ import os
 import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import context_steps as steps
@@ -22,10 +23,14 @@ from dotflow.live import LiveRun
 WAIT = 30.0  # an upper bound for any wait; a pass never waits this long
 
 
-@pytest.fixture(params=["process"])
+@pytest.fixture(params=["process", "dask"])
 def executor(request: pytest.FixtureRequest) -> str:
-    """The process pool."""
-    return str(request.param)
+    """The process pool, or the session's Dask cluster (its ``tcp://`` address, its worker connected)."""
+    if request.param == "process":
+        return "process"
+    cluster = request.getfixturevalue("dask_cluster")
+    cluster.worker_pid()
+    return str(cluster.address)
 
 
 def _flow(workflow_id: str = "wf-context") -> DotFlow:
@@ -166,3 +171,31 @@ def test_a_worker_coalesces_what_a_step_says_and_sends_the_latest_in_time() -> N
     context.progress(5)  # after the call: dropped
     time.sleep(remote.SEND_INTERVAL * 1.5)
     assert len(sent) == 2
+
+
+def test_a_hard_stop_cancels_the_dask_futures_of_a_users_client(dask_cluster: Any, tmp_path: Path) -> None:
+    """A step that ignores the cancel, on the user's own client: when the grace runs out, the run's
+    future is cancelled on the cluster (the scheduler forgets it while the step still runs), and the
+    client stays open."""
+    cluster = dask_cluster
+    cluster.worker_pid()
+    marker = tmp_path / "release"
+    flow = _flow()
+    flow.task.add(steps.ignores_the_cancel, initial_context=str(marker))
+    manager = flow.start(mode="background", executor=cluster.client.get_executor())
+
+    def ours() -> list[str]:
+        keys = cluster.client.run_on_scheduler(lambda dask_scheduler: [str(k) for k in dask_scheduler.tasks])
+        return [k for k in keys if k.startswith("dotflow-context_steps.ignores_the_cancel-")]
+
+    try:
+        _until(lambda: flow.result_task()[0].status == TypeStatus.IN_PROGRESS and ours())
+        manager.cancel("stop now", grace=0.3)
+        assert manager.wait(WAIT)
+        assert (flow.result_task()[0].status, manager.status) == ("Cancelled", "Cancelled")
+        _until(lambda: not ours(), 5.0)
+        assert not marker.exists()  # the step is still running in the worker
+    finally:
+        marker.write_text("")
+    assert cluster.client.submit(sum, [1, 2]).result(WAIT) == 3
+    _until(lambda: not any(cluster.client.processing().values()))  # the worker's thread is free again

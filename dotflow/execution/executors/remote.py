@@ -16,7 +16,7 @@ attempt and run_attempt. What the step says goes to a ``_Sink``:
 - ``metadata(...)``: merged and bounded (16 KiB) here, and the whole of it rides the reply, so
   it reaches the driver before the task's outcome whatever the executor;
 - ``progress(...)`` and ``metadata(...)`` travel while the step runs when the executor has a
-  ``Link`` back to the driver (the process pool's socket): the latest progress and
+  ``Link`` back to the driver (the process pool's socket, Dask's events): the latest progress and
   the metadata changed since the last message, at most one message per ``SEND_INTERVAL`` per
   call; what a step says faster is coalesced, and a daemon thread (``dotflow-live``, started the
   first time a message has to wait) sends it when its turn comes;
@@ -95,6 +95,15 @@ def run(request: bytes, link: Link | None = None) -> tuple[bytes, bool]:
     return reply, _abandoned_threads()
 
 
+def execute_on_dask(request: bytes, key: str) -> bytes:
+    """``execute`` on a Dask worker, for the call Dask knows as ``key``: progress and metadata go to
+    the driver as the worker's events, a cancel comes as ``cancel_calls`` (see ``dask.py``)."""
+    try:
+        return run(request, _DaskLink(key))[0]
+    finally:
+        _cancelled_calls.pop(key, None)
+
+
 # -- the link to the driver ----------------------------------------------------------------------
 
 
@@ -113,10 +122,52 @@ class Link:
         return False
 
 
+TOPIC = "dotflow-live"  # the Dask event topic of every dotflow call (one topic: the scheduler keeps each one forever)
+
+# Dask: the calls the driver asked to stop, by key, set by ``cancel_calls`` on every worker of the
+# cluster (the driver does not know which worker runs a call); bounded, oldest first out.
+_cancelled_calls: dict[str, None] = {}
+_CANCELLED_KEPT = 1024
+
+
+def cancel_calls(keys: list[str]) -> None:
+    """On a Dask worker (``Client.run``, in the worker's event loop): the calls ``keys`` are asked
+    to stop; their steps' ``cancel_requested()`` turns true, even if they have not started yet."""
+    for key in keys:
+        _cancelled_calls[str(key)] = None
+    while len(_cancelled_calls) > _CANCELLED_KEPT:
+        _cancelled_calls.pop(next(iter(_cancelled_calls)), None)
+
+
+class _DaskLink(Link):
+    """A call on a Dask worker: messages are the worker's events on ``TOPIC`` (sent from any
+    thread, through the worker's batched stream to the scheduler, which hands them to the
+    subscribed clients); a cancel is the call's key in ``_cancelled_calls``."""
+
+    __slots__ = ("_worker", "key")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._worker: Any = None
+        try:
+            from distributed import get_worker
+
+            self._worker = get_worker()  # a ContextVar of the task's thread: read it here, not in the sender thread
+        except (ImportError, ValueError):
+            pass
+
+    def send(self, update: dict[str, Any]) -> None:
+        if self._worker is not None:
+            self._worker.log_event(TOPIC, {"key": self.key, **update})
+
+    def cancelled(self) -> bool:
+        return self.key in _cancelled_calls
+
+
 # -- what the step says, on this side --------------------------------------------------------------
 
 
-# Guards every sink of this process (a worker may run several calls at once); a step talks
+# Guards every sink of this process (a Dask worker runs several calls at once); a step talks
 # rarely, so one lock costs nothing, and a call that says nothing creates none.
 _LOCK = threading.Lock()
 
@@ -190,7 +241,7 @@ class _Sink:
         self._sent = time.monotonic()
         try:
             self._link.send(update)  # type: ignore[union-attr,arg-type]
-        except Exception:  # the driver is gone: the step goes on
+        except Exception:  # the driver is gone, or Dask refused the message: the step goes on
             pass
 
     def flush(self) -> None:
