@@ -62,7 +62,8 @@ class _Tee:
         context = running_task(None)
         if context is not None:
             live = context.live
-            if live is not None and live.log_sink is not None:
+            # a worker process's context writes to a stand-in without a sink (remote.py)
+            if live is not None and getattr(live, "log_sink", None) is not None:
                 _notes.append((time(), live, context.task_id, self._name, None, text, False))
                 self.dirty = True
                 if len(_notes) > _BACKLOG:
@@ -97,7 +98,7 @@ class _Handler(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         context = running_task(None)
         live = context.live if context is not None else None
-        if context is None or live is None or live.log_sink is None or record.name.split(".", 1)[0] == "dotflow":
+        if context is None or getattr(live, "log_sink", None) is None or record.name.split(".", 1)[0] == "dotflow":
             return
         try:
             text = self.format(record)

@@ -1,14 +1,21 @@
 """The contract of an executor, and the driver's side of the wire: one request out, one reply back.
 
-A request is ``cloudpickle.dumps((step, initial_context, previous_context))``; cloudpickle
+A request is ``cloudpickle.dumps((step, initial_context, previous_context, call))``; cloudpickle
 sends steps defined in ``__main__``, closures and classes made at run time by value, and
-everything importable by reference. The reply (see ``remote.py``) is the step's value, or
-the exception it raised with the worker's traceback, or a note that something could not
-be pickled.
+everything importable by reference. ``call`` names the driver's running task for the worker's
+``dotflow.current_task()``: ``(workflow_id, task_id, attempt, run_attempt)``, taken from the
+driver's own ``TaskContext`` (the runner enters it around ``StepRunner.run``); the worker names
+the step from the step itself, as the driver does, when the step asks. The reply
+(see ``remote.py``) is the step's value, or the exception it raised with the worker's traceback,
+or a note that something could not be pickled; with the metadata the step attached.
+
+While a step runs, what it says of itself reaches the driver as updates (``apply_update``), and the
+driver's cancel reaches it, by each executor's own channel: see ``process.py`` and ``dask.py``.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING, Any
 
 from dotflow.errors import RemoteStepError, StepPickleError
@@ -16,13 +23,19 @@ from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from dotflow.context import Context
+    from dotflow.live import TaskContext
     from dotflow.task import Task
+
+# Seconds between two looks of a waiting driver at its task's cancel flag (the worker then sees it
+# within about this much, plus the time its step takes to ask).
+CANCEL_POLL = 0.1
 
 
 class StepRunner:
     """Runs one step call somewhere else and returns its value, or raises what the call raised.
 
-    ``run`` is called by the run's orchestrating thread (one per running task) and blocks
+    ``run`` is called by the run's orchestrating thread (one per running task), inside the
+    attempt's ``TaskContext`` (``dotflow.current_task()`` there is the driver's), and blocks
     until the call ends; it enforces the step's ``timeout`` (raising StepTimeoutError) and
     turns a lost worker into WorkerDiedError. ``capacity`` is how many calls it runs at
     once (None: unknown), which sizes the run's thread pool in parallel mode. ``close``
@@ -51,15 +64,36 @@ class RemoteTraceback(Exception):
         return f'\n"""\n{self.text.rstrip()}\n"""'
 
 
-def encode(task: Task, previous: Context, where: str) -> bytes:
-    """The request for ``task``'s step call; StepPickleError naming the step when the step
-    or its inputs cannot be pickled. ``where`` ends the message ("a worker process", ...)."""
+def encode(task: Task, previous: Context, where: str, context: TaskContext | None = None) -> bytes:
+    """The request for ``task``'s step call, for the attempt ``context`` (the driver's; None: the
+    worker's ``current_task()`` is None); StepPickleError naming the step when the step or its
+    inputs cannot be pickled. ``where`` ends the message ("a worker process", ...)."""
     import cloudpickle
 
+    call = None
+    if context is not None:
+        call = (context.workflow_id, context.task_id, context.attempt, context.run_attempt)
     try:
-        return cloudpickle.dumps((task.step, task.given_context, previous), protocol=5)
+        return cloudpickle.dumps((task.step, task.given_context, previous, call), protocol=5)
     except Exception as exc:
         raise StepPickleError(_unpicklable_request(task, previous, where, exc)) from None
+
+
+def apply_update(context: TaskContext, update: dict[str, Any]) -> None:
+    """What a worker's step said while it ran (``remote._Sink``: ``"p"``, its latest progress,
+    ``"m"``, metadata values), told to the driver's ``context``: it reaches the run's LiveRun as a
+    step on the driver's threads would. A malformed update is dropped: it never fails the step."""
+    try:
+        progress = update.get("p")
+        if progress is not None:
+            done, total, message = progress
+            context.progress(done, total, message)
+        metadata = update.get("m")
+        if metadata:
+            context.metadata(**metadata)
+    except Exception as exc:
+        logging.getLogger("dotflow").debug("task %s: an update from its worker was dropped: %s",
+                                           context.task_id, exc)
 
 
 def _unpicklable_request(task: Task, previous: Context, where: str, exc: Exception) -> str:
@@ -83,12 +117,15 @@ def _unpicklable_request(task: Task, previous: Context, where: str, exc: Excepti
     )
 
 
-def decode(reply: bytes | memoryview, task: Task, where: str) -> Any:
+def decode(reply: bytes | memoryview, task: Task, where: str, context: TaskContext | None = None) -> Any:
     """The value of a reply, or raise what the step raised (with the worker's traceback as its
-    cause), or StepPickleError when the step or its result could not cross."""
+    cause), or StepPickleError when the step or its result could not cross. The metadata the
+    step attached goes to ``context`` first, so it goes with the task's report of its outcome."""
     import pickle
 
-    kind, *rest = pickle.loads(reply)
+    kind, metadata, *rest = pickle.loads(reply)
+    if metadata and context is not None:
+        apply_update(context, {"m": metadata})
     if kind == "ok":
         return rest[0]
     if kind == "raised":

@@ -6,11 +6,20 @@ any Executor can take it (a ``ProcessPoolExecutor``, loky's reusable executor, a
 memory, so it gets the call itself, unpickled. The pool belongs to the caller, who shuts it
 down; the run never does. An Executor cannot stop a running call, so a step that outlives
 its timeout is cancelled if it has not started and abandoned otherwise, and the attempt
-fails with StepTimeoutError saying so.
+fails with StepTimeoutError saying so. When the run ends with calls still in flight (it was
+interrupted, or a cancel's grace ran out), the calls not started yet are cancelled.
+
+``dotflow.current_task()`` in a step: on a ``ThreadPoolExecutor`` it is the driver's own context
+(the ContextVars are copied), so everything works as on the run's threads. On any other
+Executor there is no channel back while the step runs: the context has the driver's ids, step
+name, attempt and run_attempt; its ``metadata(...)`` comes back with the call's reply (so it goes
+with the task's outcome); its ``progress(...)`` is dropped; its ``cancel_requested()`` is always
+False (a cancelled run's grace still ends the run). Dask has its own channel: see ``dask.py``.
 """
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import CancelledError, Executor, Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
 from typing import TYPE_CHECKING, Any
@@ -18,10 +27,12 @@ from typing import TYPE_CHECKING, Any
 from dotflow.errors import ExecutorError, StepTimeoutError, WorkerDiedError
 from dotflow.execution.executors.base import StepRunner, decode, encode
 from dotflow.execution.executors.remote import execute, outcome
+from dotflow.live import current_task
 from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from dotflow.context import Context
+    from dotflow.live import TaskContext
     from dotflow.task import Task
 
 TIMEOUTS: tuple[type[BaseException], ...] = (TimeoutError, FuturesTimeout)
@@ -42,9 +53,27 @@ class FuturesRunner(StepRunner):
         workers = getattr(executor, "_max_workers", None)
         self.capacity = workers if isinstance(workers, int) and workers > 0 else None
         self.pickles = not isinstance(executor, ThreadPoolExecutor)
+        self._track()
 
-    def submit(self, request: bytes, task: Task) -> Future[bytes]:
+    def _track(self) -> None:
+        self._inflight: set[Future[Any]] = set()  # the calls submitted and not yet ended, for close()
+        self._inflight_lock = threading.Lock()
+
+    def submit(self, request: bytes, task: Task, context: TaskContext | None) -> Future[bytes]:
+        """Submit the call ``request`` of ``task``'s attempt ``context`` (the driver's)."""
         return self.executor.submit(execute, request)
+
+    def began(self, future: Future[Any]) -> None:
+        with self._inflight_lock:
+            self._inflight.add(future)
+
+    def ended(self, future: Future[Any]) -> None:
+        with self._inflight_lock:
+            self._inflight.discard(future)
+
+    def inflight(self) -> list[Future[Any]]:
+        with self._inflight_lock:
+            return list(self._inflight)
 
     def submit_here(self, task: Task, previous: Context) -> Future[Any]:
         """A thread pool shares this process's memory: the call goes as it is, unpickled, in a
@@ -60,16 +89,32 @@ class FuturesRunner(StepRunner):
         return WorkerDiedError(f"the {self.label} worker running step {name} was lost ({describe(exc)})")
 
     def run(self, task: Task, previous: Context) -> Any:
-        request = encode(task, previous, self.where) if self.pickles else b""
+        # the driver's context, entered by the runner around this call (a thread pool's call copies it)
+        context = current_task() if self.pickles else None
+        request = encode(task, previous, self.where, context) if self.pickles else b""
         try:
-            future = self.submit(request, task) if self.pickles else self.submit_here(task, previous)
+            future = self.submit(request, task, context) if self.pickles else self.submit_here(task, previous)
         except Exception as exc:
             from dotflow.redact import describe
 
             raise ExecutorError(f"{self.label} refused step {step_name(task.step)}: {describe(exc)}") from None
+        self.began(future)
+        try:
+            reply = self._wait(future, task)
+        finally:
+            self.ended(future)
+        if self.pickles:
+            return decode(reply, task, self.where, context)
+        if reply[0] == "ok":
+            return reply[1]
+        error: BaseException = reply[1]
+        raise error
+
+    def _wait(self, future: Future[Any], task: Task) -> Any:
+        """The call's reply, within the step's timeout."""
         timeout = task.options.timeout
         try:
-            reply: Any = future.result(timeout or None)
+            return future.result(timeout or None)
         except self.timeouts:
             if not future.done():
                 future.cancel()
@@ -80,12 +125,12 @@ class FuturesRunner(StepRunner):
             raise self.lost(_exception(future), step_name(task.step)) from None
         except (CancelledError, Exception) as exc:
             raise self.lost(exc, step_name(task.step)) from None
-        if self.pickles:
-            return decode(reply, task, self.where)
-        if reply[0] == "ok":
-            return reply[1]
-        error: BaseException = reply[1]
-        raise error
+
+    def close(self) -> None:
+        """The run ended: its calls still in flight that have not started are cancelled (the
+        executor itself is the caller's, and stays open)."""
+        for future in self.inflight():
+            future.cancel()
 
 
 def _exception(future: Future[Any]) -> BaseException:

@@ -11,6 +11,16 @@
   dies mid-step fails the attempt with WorkerDiedError naming the step and the exit code.
 - Workers ignore SIGINT (Ctrl-C is the driver's to handle) and have no stdin; their stdout
   and stderr are the driver's, flushed after every step call. POSIX only (fork, SCM_RIGHTS).
+
+The run context of a step in a worker (``dotflow.current_task()``) uses the worker's own socket,
+which is idle while the step runs: the worker sends the step's progress and metadata as frames
+marked ``UPDATE`` before its reply (coalesced there: at most 4 a second), which the waiting
+orchestrating thread hands to the driver's TaskContext as they come; and that thread, which
+wakes every ``CANCEL_POLL`` seconds while it waits, sends a frame of no bytes once the task is
+cancelled, which the worker reads (without blocking) when its step asks ``cancel_requested()``.
+Frames stay in order on the socket, so every update precedes the reply, and a cancel the worker
+did not read is skipped before its next request. No thread and no extra message for a step that
+says nothing.
 """
 
 from __future__ import annotations
@@ -21,16 +31,19 @@ import socket
 import subprocess
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from dotflow import interrupts
 from dotflow.errors import ExecutorError, StepTimeoutError, WorkerDiedError
-from dotflow.execution.executors.base import StepRunner, decode, encode
-from dotflow.execution.executors.zygote import describe_exit, recv_exact, recv_frame, send_frame
+from dotflow.execution.executors.base import CANCEL_POLL, StepRunner, apply_update, decode, encode
+from dotflow.execution.executors.zygote import HEADER, UPDATE, describe_exit, recv_exact, recv_frame, send_frame
+from dotflow.live import current_task
 from dotflow.naming import step_name
 
 if TYPE_CHECKING:
     from dotflow.context import Context
+    from dotflow.live import TaskContext
     from dotflow.task import Task
 
 WHERE = "a worker process"
@@ -208,6 +221,29 @@ class _Lost(Exception):
     """The worker's socket closed or failed: the worker died."""
 
 
+def _receive(sock: socket.socket, wait: float | None) -> bytes | None:
+    """The next frame from a worker, or None when none began within ``wait`` seconds (None: no
+    limit); _Lost when the worker closed its socket."""
+    sock.settimeout(wait)
+    try:
+        header = sock.recv(HEADER.size)
+    except TimeoutError:
+        return None
+    finally:
+        sock.settimeout(None)
+    if len(header) < HEADER.size:
+        if not header:
+            raise _Lost
+        rest = recv_exact(sock, HEADER.size - len(header))  # the frame began: the rest follows
+        if rest is None:
+            raise _Lost
+        header += rest
+    frame = recv_exact(sock, HEADER.unpack(header)[0])
+    if frame is None:
+        raise _Lost
+    return frame
+
+
 class ProcessRunner(StepRunner):
     """The process pool of one run: ``size`` workers, forked now, ended by ``close``."""
 
@@ -234,11 +270,12 @@ class ProcessRunner(StepRunner):
             raise
 
     def run(self, task: Task, previous: Context) -> Any:
-        request = encode(task, previous, WHERE)
+        context = current_task()  # the driver's, entered by the runner around this call
+        request = encode(task, previous, WHERE, context)
         worker = self._checkout()
         timeout = task.options.timeout
         try:
-            frame = self._call(worker, request, timeout)
+            frame = self._call(worker, request, timeout, context)
         except _Lost:
             code = self._discard(worker, GRACE)
             raise WorkerDiedError(
@@ -255,27 +292,37 @@ class ProcessRunner(StepRunner):
             self._discard(worker, GRACE)
         else:
             self._checkin(worker)
-        return decode(memoryview(frame)[1:], task, WHERE)  # a view: results may be megabytes
+        return decode(memoryview(frame)[1:], task, WHERE, context)  # a view: results may be megabytes
 
-    def _call(self, worker: _Worker, request: bytes, timeout: float) -> bytes | None:
-        """The worker's reply frame, None after ``timeout`` seconds (0: no limit); _Lost when it died."""
+    def _call(self, worker: _Worker, request: bytes, timeout: float, context: TaskContext | None) -> bytes | None:
+        """The worker's reply frame, None after ``timeout`` seconds (0: no limit); _Lost when it died.
+        Meanwhile the step's updates go to ``context``, and its cancel goes to the worker, once."""
         sock = worker.sock
+        deadline = time.monotonic() + timeout if timeout else None
+        watch = context is not None  # the cancel flag is looked at until it is sent
         try:
             send_frame(sock, request)
-            sock.settimeout(timeout or None)
-            try:
-                header = recv_exact(sock, 8)
-            except TimeoutError:
-                return None
-            sock.settimeout(None)
-            if header is None:
-                raise _Lost
-            frame = recv_exact(sock, int.from_bytes(header, "big"))
+            while True:
+                wait = None
+                if deadline is not None:
+                    wait = deadline - time.monotonic()
+                    if wait <= 0:
+                        return None
+                if watch:
+                    wait = CANCEL_POLL if wait is None else min(wait, CANCEL_POLL)
+                frame = _receive(sock, wait)
+                if frame is None:  # nothing yet
+                    if watch and context.cancel_requested():  # type: ignore[union-attr]
+                        send_frame(sock, b"")
+                        watch = False
+                    continue
+                if frame[:1] == UPDATE:
+                    if context is not None:
+                        apply_update(context, pickle.loads(memoryview(frame)[1:]))
+                    continue
+                return frame
         except OSError:
             raise _Lost from None
-        if frame is None:
-            raise _Lost
-        return frame
 
     def _checkout(self) -> _Worker:
         with self._cond:

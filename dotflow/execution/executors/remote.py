@@ -8,14 +8,37 @@ The step runs without its ``timeout``: the driver enforces it, by killing the wo
 (``executor="process"``) or abandoning the call. A method's own ``@action(timeout=...)``
 inside a class step still applies here; a sync method abandoned that way leaves a thread
 running, so the reply asks the process pool to retire this worker.
+
+The run context (``dotflow.current_task()``) of the call: the request names the driver's task
+(``base.encode``), and the step gets a ``TaskContext`` with the driver's ids, step name,
+attempt and run_attempt. What the step says goes to a ``_Sink``:
+
+- ``metadata(...)``: merged and bounded (16 KiB) here, and the whole of it rides the reply, so
+  it reaches the driver before the task's outcome whatever the executor;
+- ``progress(...)`` and ``metadata(...)`` travel while the step runs when the executor has a
+  ``Link`` back to the driver (the process pool's socket, Dask's events): the latest progress and
+  the metadata changed since the last message, at most one message per ``SEND_INTERVAL`` per
+  call; what a step says faster is coalesced, and a daemon thread (``dotflow-live``, started the
+  first time a message has to wait) sends it when its turn comes;
+- ``cancel_requested()`` asks the link (the driver tells the worker when the run or the task is
+  cancelled); without a link it is False.
+
+A step that calls none of these pays for two small objects and a ContextVar set per call.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import pickle
+import threading
+import time
 from typing import Any
 
+from dotflow.live import METADATA_MAX, TaskContext, enter, leave
+
 _UNBOUNDED = None  # the ActionOptions with no timeout, made on first use
+SEND_INTERVAL = 0.25  # seconds between two messages of one call to the driver (at most 4 a second)
 
 
 class _Inputs:
@@ -36,22 +59,266 @@ class _Inputs:
 
 
 def execute(request: bytes) -> bytes:
-    """Run the step call in ``request`` (see ``base.encode``) and return the pickled reply."""
+    """Run the step call in ``request`` (see ``base.encode``) and return the pickled reply: what
+    an Executor instance's worker runs. Nothing travels while the step runs (no link): its
+    metadata comes back with the reply, its progress is dropped, and ``cancel_requested()`` is False."""
     return run(request)[0]
 
 
-def run(request: bytes) -> tuple[bytes, bool]:
-    """``execute``, plus whether this process should stop serving (a thread was abandoned)."""
+def run(request: bytes, link: Link | None = None) -> tuple[bytes, bool]:
+    """``execute`` with ``link`` to the driver while the step runs, plus whether this process
+    should stop serving (a thread was abandoned).
+
+    The reply is ``(kind, metadata, *fields)``: ``("ok", metadata, value)``, ``("raised",
+    metadata, exception pickle, type name, message, traceback)``, ``("unpicklable", metadata,
+    why)`` or ``("unloadable", None, why)``; ``metadata`` is what the step attached (or None).
+    """
     try:
-        step, initial, previous = pickle.loads(request)
+        step, initial, previous, call = pickle.loads(request)
     except BaseException as exc:  # the step's module may fail to import here, with any error
-        return _dump(("unloadable", _describe(exc))), False
-    result = outcome(step, initial, previous)
+        return _dump(("unloadable", None, _describe(exc))), False
+    sink = token = None
+    if call is not None:
+        sink = _Sink(call, link)
+        token = enter(sink.context(step))
+    try:
+        result = outcome(step, initial, previous)
+    finally:
+        metadata = None
+        if sink is not None:
+            leave(token)
+            metadata = sink.finish()
     if result[0] == "ok":
-        reply = _dump(result, result=True)
+        reply = _dump(("ok", metadata, result[1]), result=True, metadata=metadata)
     else:
-        reply = _raised(result[1], result[2])
+        reply = _raised(result[1], result[2], metadata)
     return reply, _abandoned_threads()
+
+
+def execute_on_dask(request: bytes, key: str) -> bytes:
+    """``execute`` on a Dask worker, for the call Dask knows as ``key``: progress and metadata go to
+    the driver as the worker's events, a cancel comes as ``cancel_calls`` (see ``dask.py``)."""
+    try:
+        return run(request, _DaskLink(key))[0]
+    finally:
+        _cancelled_calls.pop(key, None)
+
+
+# -- the link to the driver ----------------------------------------------------------------------
+
+
+class Link:
+    """How one worker talks to the driver while a step runs: ``send`` one message (a dict with
+    ``"p"``, the latest progress ``[done, total, message]``, and/or ``"m"``, metadata values),
+    and ``cancelled`` (whether the driver asked this call to stop). Called with ``_LOCK`` held,
+    only while the call runs."""
+
+    __slots__ = ()
+
+    def send(self, update: dict[str, Any]) -> None:
+        """Deliver ``update`` to the driver (nothing by default)."""
+
+    def cancelled(self) -> bool:
+        return False
+
+
+TOPIC = "dotflow-live"  # the Dask event topic of every dotflow call (one topic: the scheduler keeps each one forever)
+
+# Dask: the calls the driver asked to stop, by key, set by ``cancel_calls`` on every worker of the
+# cluster (the driver does not know which worker runs a call); bounded, oldest first out.
+_cancelled_calls: dict[str, None] = {}
+_CANCELLED_KEPT = 1024
+
+
+def cancel_calls(keys: list[str]) -> None:
+    """On a Dask worker (``Client.run``, in the worker's event loop): the calls ``keys`` are asked
+    to stop; their steps' ``cancel_requested()`` turns true, even if they have not started yet."""
+    for key in keys:
+        _cancelled_calls[str(key)] = None
+    while len(_cancelled_calls) > _CANCELLED_KEPT:
+        _cancelled_calls.pop(next(iter(_cancelled_calls)), None)
+
+
+class _DaskLink(Link):
+    """A call on a Dask worker: messages are the worker's events on ``TOPIC`` (sent from any
+    thread, through the worker's batched stream to the scheduler, which hands them to the
+    subscribed clients); a cancel is the call's key in ``_cancelled_calls``."""
+
+    __slots__ = ("_worker", "key")
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self._worker: Any = None
+        try:
+            from distributed import get_worker
+
+            self._worker = get_worker()  # a ContextVar of the task's thread: read it here, not in the sender thread
+        except (ImportError, ValueError):
+            pass
+
+    def send(self, update: dict[str, Any]) -> None:
+        if self._worker is not None:
+            self._worker.log_event(TOPIC, {"key": self.key, **update})
+
+    def cancelled(self) -> bool:
+        return self.key in _cancelled_calls
+
+
+# -- what the step says, on this side --------------------------------------------------------------
+
+
+# Guards every sink of this process (a Dask worker runs several calls at once); a step talks
+# rarely, so one lock costs nothing, and a call that says nothing creates none.
+_LOCK = threading.Lock()
+
+
+class _Sink:
+    """What a worker's ``TaskContext`` writes to, for one call, in place of the driver's LiveRun
+    (a TaskContext calls only ``set_progress`` and ``add_metadata``). It keeps the call's metadata,
+    merged and bounded as the driver's (so a step past 16 KiB is warned here, where it runs), and
+    sends the changes to the driver through the link, coalesced. After ``finish`` it drops what it
+    is told (a thread of the step may outlive the call). Made for every call, so it is small: its
+    state is created when the step first says something."""
+
+    __slots__ = ("_asked", "_call", "_link", "_metadata", "_pending", "_scheduled", "_sent", "active")
+
+    def __init__(self, call: tuple[Any, ...], link: Link | None) -> None:
+        self._call = call  # (workflow_id, task_id, attempt, run_attempt)
+        self._link = link
+        self._metadata: dict[str, Any] | None = None
+        self._pending: dict[str, Any] | None = None
+        self._sent = 0.0  # time.monotonic() of the last message
+        self._scheduled = False  # the sender thread has this sink's next message to send
+        self._asked = False
+        self.active = True
+
+    def context(self, step: Any) -> TaskContext:
+        """The ``current_task()`` of ``step`` (named from it only when asked, as on the driver). It
+        refers to this sink, never the reverse: no cycle, so both go with the call (a cycle per call
+        would feed the garbage collector)."""
+        workflow_id, task_id, attempt, run_attempt = self._call
+        return TaskContext(workflow_id, task_id, step, attempt, run_attempt, self,  # type: ignore[arg-type]
+                           self.cancel_requested)
+
+    def set_progress(self, task_id: str, done: float, total: float | None, message: str | None) -> None:
+        self._update("p", [done, total, message])
+
+    def add_metadata(self, task_id: str, values: dict[str, Any]) -> bool:
+        """``LiveRun.add_metadata``'s rule, for this call."""
+        with _LOCK:
+            merged = {**(self._metadata or {}), **values}
+            if len(json.dumps(merged, separators=(",", ":"), default=str)) > METADATA_MAX:
+                return False
+            self._metadata = merged
+        self._update("m", values)
+        return True
+
+    def _update(self, kind: str, value: Any) -> None:
+        if self._link is None:
+            return
+        with _LOCK:
+            if not self.active:
+                return
+            pending = self._pending
+            if pending is None:
+                pending = self._pending = {}
+            if kind == "p":
+                pending["p"] = value  # the latest progress wins
+            else:
+                pending.setdefault("m", {}).update(value)
+            if self._scheduled:
+                return
+            due = self._sent + SEND_INTERVAL
+            if time.monotonic() >= due:
+                self._send()
+                return
+            self._scheduled = True
+        _sender().schedule(self, due)
+
+    def _send(self) -> None:
+        """Send what is pending (``_LOCK`` held)."""
+        update, self._pending = self._pending, None
+        self._sent = time.monotonic()
+        try:
+            self._link.send(update)  # type: ignore[union-attr,arg-type]
+        except Exception:  # the driver is gone, or Dask refused the message: the step goes on
+            pass
+
+    def flush(self) -> None:
+        """The sender thread's turn: send what waited, unless the call ended."""
+        with _LOCK:
+            self._scheduled = False
+            if self.active and self._pending:
+                self._send()
+
+    def cancel_requested(self) -> bool:
+        if self._asked:
+            return True
+        link = self._link
+        if link is None:
+            return False
+        with _LOCK:
+            if self.active and link.cancelled():
+                self._asked = True
+        return self._asked
+
+    def finish(self) -> dict[str, Any] | None:
+        """The call is over: nothing more is sent; the step's metadata, for the reply."""
+        with _LOCK:
+            self.active = False
+            self._pending = None
+            return self._metadata
+
+
+class _Sender:
+    """The worker's one ``dotflow-live`` thread: sends each sink's coalesced message when it is due."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._due: dict[_Sink, float] = {}
+        threading.Thread(target=self._loop, name="dotflow-live", daemon=True).start()
+
+    def schedule(self, sink: _Sink, at: float) -> None:
+        with self._cond:
+            self._due[sink] = at
+            self._cond.notify()
+
+    def _loop(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    now = time.monotonic()
+                    ready = [sink for sink, at in self._due.items() if at <= now]
+                    if ready:
+                        for sink in ready:
+                            del self._due[sink]
+                        break
+                    self._cond.wait(min(self._due.values()) - now if self._due else None)
+            for sink in ready:
+                sink.flush()
+
+
+_the_sender: _Sender | None = None
+_sender_lock = threading.Lock()
+
+
+def _sender() -> _Sender:
+    """The sender thread, started on first use."""
+    global _the_sender
+    with _sender_lock:
+        if _the_sender is None:
+            _the_sender = _Sender()
+            os.register_at_fork(after_in_child=_forked)
+        return _the_sender
+
+
+def _forked() -> None:
+    """In a process a step forks: the sender thread did not come along, and may have held the lock."""
+    global _LOCK, _the_sender, _sender_lock
+    _LOCK, _sender_lock, _the_sender = threading.Lock(), threading.Lock(), None
+
+
+# -- the call and its reply -------------------------------------------------------------------------
 
 
 def outcome(step: Any, initial: Any, previous: Any) -> tuple[Any, ...]:
@@ -71,7 +338,7 @@ def outcome(step: Any, initial: Any, previous: Any) -> tuple[Any, ...]:
         return ("raised", exc, traceback.format_exc())
 
 
-def _raised(exc: BaseException, traceback: str) -> bytes:
+def _raised(exc: BaseException, traceback: str, metadata: dict[str, Any] | None = None) -> bytes:
     try:
         blob: bytes | None = _pickle(exc)
     except Exception:
@@ -80,16 +347,16 @@ def _raised(exc: BaseException, traceback: str) -> bytes:
         message = str(exc)
     except Exception:  # a broken __str__ must not lose the failure itself
         message = ""
-    return _dump(("raised", blob, type(exc).__name__, message, traceback))
+    return _dump(("raised", metadata, blob, type(exc).__name__, message, traceback))
 
 
-def _dump(reply: tuple[Any, ...], result: bool = False) -> bytes:
+def _dump(reply: tuple[Any, ...], result: bool = False, metadata: dict[str, Any] | None = None) -> bytes:
     try:
         return _pickle(reply)
     except Exception as exc:
         if not result:
             raise
-        return pickle.dumps(("unpicklable", _describe(exc)), protocol=5)
+        return pickle.dumps(("unpicklable", metadata, _describe(exc)), protocol=5)
 
 
 def _pickle(value: Any) -> bytes:

@@ -14,6 +14,9 @@ module: steps cross by value or by reference through cloudpickle, so a script ne
 ``if __name__ == "__main__"`` guard.
 
 Every socket carries frames: 8 bytes of big-endian length, then that many bytes (a pickle).
+On a worker's socket the driver sends requests, and a frame of no bytes when the running call's
+task is cancelled; the worker sends its reply (its first byte says whether the worker stops
+now), preceded by any number of ``UPDATE`` frames: what the step said of itself (``remote.py``).
 This module is the helper's and the workers' whole program, so it imports little.
 """
 
@@ -27,10 +30,15 @@ import socket
 import struct
 import sys
 import time
+from typing import Any
+
+from dotflow.execution.executors.remote import Link
 
 HEADER = struct.Struct("!Q")
+UPDATE = b"\x02"  # the first byte of a worker's frame that is an update, not its reply
 _CHUNK = 1 << 20
 _IDLE = 0.02  # seconds without a command after which the helper imports what workers may need
+_CANCEL_CHECK = 0.01  # seconds between two looks of a worker at its socket for a cancel
 
 
 def send_frame(sock: socket.socket, payload: bytes, fds: tuple[int, ...] = ()) -> None:
@@ -214,11 +222,14 @@ def _serve(fd: int, path: list[str], argv: list[str], cwd: str, env: dict[str, s
     sock = socket.socket(fileno=fd)
     from dotflow.execution.executors.remote import run
 
+    link = SocketLink(sock)
     while True:
         request = recv_frame(sock)
         if request is None:
             return 0
-        reply, retire = run(request)
+        if not request:
+            continue  # the cancel of a call that ended before it read it
+        reply, retire = run(request, link)
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()  # a step's prints show before its task's status, and are not lost at exit
@@ -230,6 +241,45 @@ def _serve(fd: int, path: list[str], argv: list[str], cwd: str, env: dict[str, s
             return 0  # the driver is gone
         if retire:
             return 0
+
+
+class SocketLink(Link):
+    """A worker's ``remote.Link`` to the driver: its own socket, idle while a step runs. Updates
+    are ``UPDATE`` frames; a cancel is a frame of no bytes from the driver, looked for without
+    blocking (at most every ``_CANCEL_CHECK`` seconds) when the step asks."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self.sock = sock
+        self._looked = 0.0
+        self._pid = os.getpid()  # a process the step forks inherits the socket: it never uses it
+
+    def send(self, update: dict[str, Any]) -> None:
+        if os.getpid() == self._pid:
+            send_frame(self.sock, UPDATE + pickle.dumps(update, protocol=5))
+
+    def cancelled(self) -> bool:
+        now = time.monotonic()
+        if now - self._looked < _CANCEL_CHECK or os.getpid() != self._pid:
+            return False
+        self._looked = now
+        sock = self.sock
+        try:
+            header = sock.recv(HEADER.size, socket.MSG_DONTWAIT)
+        except (BlockingIOError, InterruptedError):
+            return False
+        except OSError:
+            return True  # the driver is gone: nothing waits for this step any more
+        if len(header) < HEADER.size:
+            if not header:
+                return True
+            rest = recv_exact(sock, HEADER.size - len(header))
+            if rest is None:
+                return True
+            header += rest
+        (size,) = HEADER.unpack(header)
+        if size:
+            recv_exact(sock, size)  # the driver sends nothing else during a call; never kept
+        return True
 
 
 def describe_exit(code: int | None) -> str:
