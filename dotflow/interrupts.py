@@ -388,7 +388,8 @@ def unwound(run: Interruptible, cause: BaseException) -> None:
 
 def cancelled(run: Interruptible, reason: str) -> None:
     """A cancelled run's grace ran out and the steps still running were left behind
-    (``Manager.cancel``). In a command that asked for it (``dotflow start``), the process ends:
+    (``Manager.cancel``). In a command that asked for it (``dotflow start``,
+    ``end_process_on_cancel``), the process ends, without waiting for the executor to close:
     the run's reports and every queue's are flushed within the signal bound, one line says why on
     stderr, then the exit code is ``EXIT_CANCELLED``, whatever the main thread is doing. A library
     run's process goes on."""
@@ -422,17 +423,21 @@ def end_process(code: int) -> NoReturn:
 # -- commands -----------------------------------------------------------------------------------
 
 
+def end_process_on_cancel() -> None:
+    """This process is a command that runs one workflow (``dotflow start``): a cancelled run whose
+    grace ran out ends the process (``cancelled``), from the moment this is called to the process's end."""
+    _state["cancel_exits"] = True
+
+
 @contextmanager
 def command_signals(
     busy: Callable[[], bool] = lambda: True, idle: Callable[[int], None] | None = None, sigint: bool = False,
-    cancel_exits: bool = False,
 ) -> Iterator[None]:
     """A command's signals while the block runs, in the main thread: SIGTERM (and SIGINT when
     ``sigint``) raise where the main thread is, when ``busy()`` says a run goes on there:
     ``RunInterrupted(128 + n)`` for SIGTERM, ``SignalInterrupt`` (a KeyboardInterrupt) for SIGINT,
     so the run unwinds and reports its unfinished tasks Failed. When not busy, ``idle(signum)`` is called instead (a
-    schedule between runs just stops). The previous handlers come back at the end. With
-    ``cancel_exits``, a cancelled run whose grace ran out ends the process (``cancelled``)."""
+    schedule between runs just stops). The previous handlers come back at the end."""
 
     def handler(signum: int, frame: Any) -> None:
         if idle is not None and not busy():
@@ -444,10 +449,8 @@ def command_signals(
 
     wanted = (signal.SIGTERM, signal.SIGINT) if sigint else (signal.SIGTERM,)
     previous = {signum: signal.signal(signum, handler) for signum in wanted}
-    _state["cancel_exits"] = cancel_exits
     try:
         yield
     finally:
-        _state["cancel_exits"] = False
         for signum, before in previous.items():
             signal.signal(signum, before)

@@ -73,6 +73,8 @@ def start(
     setup_logging(quiet, verbose)
     from dotflow import interrupts
 
+    interrupts.end_process_on_cancel()  # a cancelled run's stubborn step does not keep the process
+
     # from the first line, a signal ends the command as it would during the run (the backend hears
     # Failed, the exit code is 128 + n), and with --output json stdout is kept for the JSON alone
     with interrupts.command_signals(sigint=True), _stdout_to_stderr(output == "json"):
@@ -112,8 +114,7 @@ def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool)
     interrupted: BaseException | None = None
     manager: Manager | None = None
     try:
-        with interrupts.command_signals(cancel_exits=True), live, _quiet_transitions(live), \
-                _stdout_to_stderr(json_output):
+        with interrupts.command_signals(), live, _quiet_transitions(live), _stdout_to_stderr(json_output):
             manager = flow.start(**resolved.workflow_options())
             manager.wait()
     except AssertionError as exc:

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 # Seconds a cancelled run's steps get to stop by themselves before they are stopped.
 CANCEL_GRACE = 10.0
+# Seconds the stop after the grace waits for the executor to close before dotflow start ends.
+_CLOSE_BOUND = 0.5
 
 
 def check_callback(name: str, value: Any) -> None:
@@ -262,7 +264,11 @@ class Manager:
             state.interrupted = True  # no later change of this run is reported
             state.abandoned = True  # nor is a step still running waited for
         self._finish()
-        self._close_executor()  # kills the process pool's busy workers, cancels the Dask futures
+        # kills the process pool's busy workers, cancels the Dask futures: bounded, since a local
+        # Dask cluster takes seconds to close, and dotflow start ends within the grace and a second
+        closing = threading.Thread(target=self._close_executor, name="dotflow-cancel-close", daemon=True)
+        closing.start()
+        closing.join(_CLOSE_BOUND)
         interrupts.cancelled(self, state.cancelled or "cancelled")
 
     def _finish(self) -> None:
