@@ -1,0 +1,193 @@
+"""The ``dotflow backend`` commands as processes: the banner, the generated operator token, a clean
+stop on SIGTERM, a restart that loses nothing, ``dotflow backend check``, the missing extra, and
+``dotflow start`` never importing the backend's libraries."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sqlite3
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from backend_support import (
+    OPERATOR,
+    BackendProcess,
+    call,
+    clean_env,
+    dotflow_exe,
+    run_runner,
+    runner_env,
+    write_steps,
+)
+
+BACKEND_LIBRARIES = ("starlette", "uvicorn", "sqlalchemy", "jinja2", "psycopg", "anyio", "h11", "dotflow.backend")
+
+
+def test_the_banner_says_where_it_listens_where_the_data_is_and_how_to_log_in(tmp_path: Path) -> None:
+    """With DOTFLOW_BACKEND_TOKEN the banner names the variable, never the token; the SQLite file is
+    created and reported."""
+    with BackendProcess(tmp_path) as backend:
+        banner = backend.output()
+        assert re.search(r"listening on http://127\.0\.0\.1:\d+", banner)
+        assert f"runner API:  {backend.api}" in banner
+        assert f"data:        {tmp_path / 'backend.db'}" in banner and "schema version 1, created" in banner
+        assert "DOTFLOW_BACKEND_TOKEN" in banner and OPERATOR not in banner
+        assert (tmp_path / "backend.db").is_file()
+
+
+def test_a_generated_operator_token_is_told_once_and_kept_for_its_owner(tmp_path: Path) -> None:
+    """Without DOTFLOW_BACKEND_TOKEN the first start makes a token, prints it once and keeps it in a
+    0600 file in the data directory; the next start takes the same token and only names the file."""
+    folder = tmp_path / "xdg-data" / "dotflow" / "backend"
+    with BackendProcess(tmp_path, db="", token=None) as first:
+        found = re.search(r"operator token \(made now, shown this once\): (dfo_\S+)", first.output())
+        assert found, first.output()
+        token = found.group(1)
+        kept = folder / "operator-token"
+        assert kept.read_text().strip() == token
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+        assert (folder / "backend.sqlite3").is_file()  # the embedded default database
+        assert call(first.url, "GET", "/api/v1/workflows", token=token).status == 200
+        assert first.stop() in (0, -signal.SIGTERM)
+    with BackendProcess(tmp_path, db="", token=None) as second:
+        assert token not in second.output() and str(kept) in second.output()
+        assert call(second.url, "GET", "/api/v1/workflows", token=token).status == 200
+        assert call(second.url, "GET", "/api/v1/workflows", token=OPERATOR).status == 401
+
+
+def test_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
+    """SIGTERM: the backend says it stopped, ends within seconds as the signal asks, and leaves the
+    SQLite file closed (no write-ahead log left behind)."""
+    with BackendProcess(tmp_path) as backend:
+        backend.new_run()
+        assert backend.stop(signal.SIGTERM, timeout=15) in (0, -signal.SIGTERM)
+        assert "dotflow backend stopped" in backend.output()
+        assert not (tmp_path / "backend.db-wal").exists()
+        assert "Traceback" not in backend.stderr()
+
+
+def test_a_restart_loses_nothing(tmp_path: Path) -> None:
+    """A run stored, the backend stopped and started again on the same file: the run, its tasks,
+    their history and logs read the same, and the run's token still works."""
+    project = write_steps(tmp_path / "project")
+    with BackendProcess(tmp_path) as backend:
+        run = backend.new_run("kept")
+        result = run_runner(project, runner_env(tmp_path, run), "failing")
+        assert result.returncode == 1, result.stderr
+        before = backend.run(run["id"])
+        logs = backend.call("GET", f"/workflows/{run['id']}/logs").body
+        listed = backend.call("GET", "/workflows").body
+        backend.stop()
+    with BackendProcess(tmp_path) as again:
+        assert "up to date" in again.output()
+        assert again.run(run["id"]) == before
+        assert again.call("GET", f"/workflows/{run['id']}/logs").body == logs
+        assert again.call("GET", "/workflows").body == listed
+        assert again.run(run["id"], token=run["token"])["status"] == "Failed"
+        assert logs["records"] and before["tasks"]
+
+
+def _check(tmp_path: Path, db: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([dotflow_exe(), "backend", "check", "--db", db], env=clean_env(tmp_path),
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_check_tells_a_migrated_database_from_others(tmp_path: Path) -> None:
+    """check --db: exit 0 for a migrated database; 1 naming the problem for a missing file, a file
+    without the schema, an older schema, or one newer than this dotflow; 2 for a URL it cannot use."""
+    path = tmp_path / "backend.db"
+    missing = _check(tmp_path, f"sqlite:///{path}")
+    assert missing.returncode == 1 and "no database at" in missing.stderr and not path.exists()
+    sqlite3.connect(path).close()
+    empty = _check(tmp_path, f"sqlite:///{path}")
+    assert empty.returncode == 1 and "holds no backend schema" in empty.stderr
+    with BackendProcess(tmp_path):
+        pass
+    ready = _check(tmp_path, f"sqlite:///{path}")
+    assert ready.returncode == 0 and "reachable and migrated (schema version 1)" in ready.stdout, ready.stderr
+    with sqlite3.connect(path) as connection:
+        connection.execute("UPDATE schema_version SET version = 99")
+    newer = _check(tmp_path, f"sqlite:///{path}")
+    assert newer.returncode == 1 and "newer than this dotflow" in newer.stderr
+    bad = _check(tmp_path, "mysql://user@host/db")
+    assert bad.returncode == 2 and "sqlite or postgresql" in bad.stderr
+
+
+def test_a_newer_database_stops_the_start(tmp_path: Path) -> None:
+    """A database migrated by a later dotflow is not touched: start exits 2 saying so."""
+    with BackendProcess(tmp_path):
+        pass
+    with sqlite3.connect(tmp_path / "backend.db") as connection:
+        connection.execute("UPDATE schema_version SET version = 99")
+    result = subprocess.run([dotflow_exe(), "backend", "start", "--port", "0", "--db",
+                             f"sqlite:///{tmp_path / 'backend.db'}"],
+                            env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=OPERATOR), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and "schema version 99, newer than this dotflow's (1)" in result.stderr
+
+
+@pytest.mark.parametrize(("token", "message"), [("short", "at least 16"), ("with a space 1234567", "spaces")])
+def test_a_weak_chosen_token_is_refused(tmp_path: Path, token: str, message: str) -> None:
+    """DOTFLOW_BACKEND_TOKEN shorter than 16 characters, or holding a space: exit 2, the token unsaid."""
+    result = subprocess.run([dotflow_exe(), "backend", "start", "--port", "0", "--db",
+                             f"sqlite:///{tmp_path / 'b.db'}"],
+                            env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=token), capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 2 and message in result.stderr and token not in result.stderr
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
+    with BackendProcess(tmp_path) as backend:
+        port = backend.url.rsplit(":", 1)[1]
+        result = subprocess.run([dotflow_exe(), "backend", "start", "--port", port, "--db",
+                                 f"sqlite:///{tmp_path / 'other.db'}"],
+                                env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=OPERATOR), capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_binding_beyond_loopback_warns(tmp_path: Path) -> None:
+    """--host 0.0.0.0 (plain HTTP to the network): the banner warns that tokens cross it in clear."""
+    with BackendProcess(tmp_path, args=("--host", "0.0.0.0")) as backend:
+        assert "warning: listening on 0.0.0.0" in backend.output()
+
+
+def test_without_the_extra_the_command_gives_the_pip_line(tmp_path: Path) -> None:
+    """With the backend's libraries missing, start and check exit 2 with the install line."""
+    code = ("import sys\n"
+            "sys.modules['starlette'] = None\n"
+            "sys.argv = ['dotflow', 'backend', sys.argv[1]]\n"
+            "from dotflow.cli import main\n"
+            "main()\n")
+    for command in ("start", "check"):
+        result = subprocess.run([sys.executable, "-c", code, command], env=clean_env(tmp_path), capture_output=True,
+                                text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert "pip install 'dotflow[backend]'" in result.stderr and "starlette" in result.stderr
+
+
+@pytest.mark.parametrize("args", [["--help"], ["start", "--step", "steps.load"]], ids=["help", "start"])
+def test_the_cli_and_dotflow_start_import_no_backend_library(tmp_path: Path, args: list[str]) -> None:
+    """`dotflow --help` (which registers the backend group) and a `dotflow start` run import none of
+    starlette, uvicorn, SQLAlchemy, Jinja2, psycopg, nor dotflow.backend."""
+    project = write_steps(tmp_path / "project")
+    result = subprocess.run([sys.executable, "-X", "importtime", dotflow_exe(), *args], cwd=project,
+                            env=clean_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr[-2000:]
+    imported = {line.rsplit("|", 1)[1].strip() for line in result.stderr.splitlines()
+                if line.startswith("import time:")}
+    assert "dotflow.cli" in imported
+    assert [m for m in imported for lib in BACKEND_LIBRARIES if m == lib or m.startswith(lib + ".")] == []
+
+
+def test_the_import_check_sees_a_backend_import(tmp_path: Path) -> None:
+    """The check above can fail: importing the backend's server does load those libraries."""
+    result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import dotflow.backend.server"],
+                            env=clean_env(tmp_path), capture_output=True, text=True, timeout=60)
+    assert "sqlalchemy" in result.stderr and "starlette" in result.stderr
