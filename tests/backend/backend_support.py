@@ -227,8 +227,8 @@ def write_steps(folder: Path) -> Path:
 
 def runner_env(tmp_path: Path, run: dict[str, Any], **extra: str) -> dict[str, str]:
     """The environment of a managed container: the env the backend handed out, a 1 s heartbeat."""
-    return clean_env(tmp_path, **run["env"], DOTFLOW_SERVER_HEARTBEAT_INTERVAL="1",
-                     DOTFLOW_SERVER_FLUSH_TIMEOUT="10", **extra)
+    values = {**run["env"], "DOTFLOW_SERVER_HEARTBEAT_INTERVAL": "1", "DOTFLOW_SERVER_FLUSH_TIMEOUT": "10", **extra}
+    return clean_env(tmp_path, **values)
 
 
 def start_runner(project: Path, env: dict[str, str], workflow: str) -> subprocess.Popen[str]:

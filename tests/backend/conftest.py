@@ -1,13 +1,16 @@
 """The backend's fixtures: one real ``dotflow backend start`` process (a SQLite file in a temporary
-folder) shared by a test module, and a folder of steps for real ``dotflow start`` runs."""
+folder) shared by a test module, a folder of steps for real ``dotflow start`` runs, and a real
+PostgreSQL cluster for the session."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from backend_support import BackendProcess, write_steps
+from postgres_support import Postgres, find_binaries
 
 
 @pytest.fixture(scope="module")
@@ -21,3 +24,20 @@ def backend(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BackendProcess
 def project(tmp_path: Path) -> Path:
     """A folder holding steps.py, where ``dotflow start --workflow steps:...`` runs."""
     return write_steps(tmp_path / "project")
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A PostgreSQL cluster for the session (Debian's postgresql; .ci/run installs it). Missing, the
+    tests that need it fail under CI and are skipped, saying why, elsewhere."""
+    binaries = find_binaries()
+    if binaries is None:
+        message = "PostgreSQL is not installed: apt-get install postgresql (.ci/run does)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    cluster = Postgres(binaries).start()
+    try:
+        yield cluster
+    finally:
+        cluster.stop()

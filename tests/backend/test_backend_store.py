@@ -1,8 +1,10 @@
-"""The store's rules against a real SQLite file, on a clock the tests move: the Crashed rule (which
-runs have a lease, how long it lasts), pruning with --keep-days, migrations and the schema."""
+"""The store's rules against a real SQLite file and a real PostgreSQL database, on a clock the tests
+move: the Crashed rule (which runs have a lease, how long it lasts), pruning with --keep-days,
+migrations and the schema."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,11 +30,21 @@ def clock() -> Clock:
     return Clock()
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres").new_database())
+
+
 @pytest.fixture
-def store(tmp_path: Path, clock: Clock) -> Store:
-    engine = open_engine(parse_url(f"sqlite:///{tmp_path / 'store.db'}"))
+def store(database_url: str, clock: Clock) -> Iterator[Store]:
+    """A migrated store on ``database_url``."""
+    engine = open_engine(parse_url(database_url))
     migrate(engine)
-    return Store(engine, clock=clock)
+    yield Store(engine, clock=clock)
+    engine.dispose()
 
 
 def _task(task_id: str, status: str, **extra: Any) -> dict[str, Any]:
@@ -131,13 +143,14 @@ def test_a_run_token_is_its_runs_alone(store: Store) -> None:
     assert store.authorize(token + "x") is None and store.authorize("") is None
 
 
-def test_migrations_build_the_tables_the_queries_use(tmp_path: Path) -> None:
+def test_migrations_build_the_tables_the_queries_use(database_url: str) -> None:
     """The latest migration's tables have exactly the columns of dotflow.backend.schema; migrating
     again changes nothing."""
-    engine = open_engine(parse_url(f"sqlite:///{tmp_path / 'm.db'}"))
+    engine = open_engine(parse_url(database_url))
     assert state(engine).version == 0
     assert migrate(engine) == (0, LATEST)
     assert migrate(engine) == (LATEST, LATEST) and state(engine).current
     inspector = inspect(engine)
     for table in schema.metadata.sorted_tables:
         assert [c["name"] for c in inspector.get_columns(table.name)] == [c.name for c in table.columns], table.name
+    engine.dispose()
