@@ -1,5 +1,6 @@
-"""The ASGI application: the API under ``/api/v1``, the page, and the sweeper that applies the
-Crashed rule (and ``--keep-days``) in the background while the application lives."""
+"""The ASGI application: the API under ``/api/v1``, the page (``/``, ``/workflows/{id}``, their live
+fragments under ``/ui`` and ``/static``), and the sweeper that applies the Crashed rule (and
+``--keep-days``) in the background while the application lives."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import PlainTextResponse
 from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from dotflow.backend.api import Api
 from dotflow.backend.store import Store
+from dotflow.backend.web import STATIC, Page, Sessions, security_headers
 
 logger = logging.getLogger("dotflow.backend")
 
@@ -37,9 +39,12 @@ class AppOptions:
     on_stop: Callable[[], None] | None = None  # called once the application has shut down
 
 
-def create_app(store: Store, options: AppOptions | None = None) -> Starlette:
+def create_app(store: Store, options: AppOptions | None = None) -> Any:
     """The backend's application over ``store`` (already migrated, its operator token set)."""
     options = options or AppOptions()
+    if store.operator_digest is None:
+        raise ValueError("the store has no operator token yet (Store.use_operator_token)")
+    page = Page(store, Sessions(store.session_secret(), store.operator_digest))
 
     def base_url(request: Request) -> str:
         root = options.public_url or str(request.base_url)
@@ -60,13 +65,17 @@ def create_app(store: Store, options: AppOptions | None = None) -> Starlette:
             if options.on_stop is not None:
                 options.on_stop()
 
-    async def home(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("dotflow backend: the runner and operator API is under /api/v1\n")
-
-    return Starlette(
-        routes=[Mount("/api/v1", app=Api(store, base_url=base_url)), Route("/", home)],
-        lifespan=lifespan,
-    )
+    routes = [
+        Mount("/api/v1", app=Api(store, base_url=base_url)),
+        Route("/", page.home, methods=["GET"]),
+        Route("/login", page.login, methods=["POST"]),
+        Route("/logout", page.logout, methods=["POST"]),
+        Route("/ui/runs", page.runs_fragment, methods=["GET"]),
+        Route("/ui/workflows/{rest:path}", page.workflow, methods=["GET"]),
+        Route("/workflows/{rest:path}", page.workflow, methods=["GET", "POST"]),
+        Mount("/static", app=StaticFiles(directory=STATIC)),
+    ]
+    return security_headers(Starlette(routes=routes, lifespan=lifespan))
 
 
 async def _sweep_forever(store: Store, options: AppOptions) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import secrets
 import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -44,7 +45,9 @@ LIST_LIMIT = 100  # runs one GET /workflows answers by default
 LOGS_LIMIT = 1000  # log records one GET .../logs answers by default
 _STREAMS = frozenset({"stdout", "stderr", "logging", "dotflow"})
 _POSITION = re.compile(r"^(\d{1,9})-")
+_STEP_LINE = re.compile(r"^(\S{1,200}) \[([^\]]{1,255})\] - ")
 _SETTING_OPERATOR = "operator_token_sha256"
+_SETTING_SESSION = "session_secret"
 
 W, T, X, L = schema.workflows, schema.tasks, schema.transitions, schema.logs
 
@@ -172,6 +175,22 @@ class Store:
     def use_operator_digest(self, value: str) -> None:
         """The operator token is the one whose digest an earlier start stored."""
         self._operator_digest = value
+
+    def session_secret(self) -> bytes:
+        """The random secret the page's session cookies are signed with: made by the first start,
+        shared by every backend on the database."""
+        with writing(self.engine) as connection:
+            _insert_ignoring(connection, schema.settings, {"key": _SETTING_SESSION, "value": secrets.token_hex(32)},
+                             ["key"])
+            value = connection.execute(
+                select(schema.settings.c.value).where(schema.settings.c.key == _SETTING_SESSION)
+            ).scalar_one()
+        return bytes.fromhex(str(value))
+
+    @property
+    def operator_digest(self) -> str | None:
+        """The operator token's digest (what the page's sessions are bound to)."""
+        return self._operator_digest
 
     def authorize(self, token: str | None) -> Principal | None:
         """Who ``token`` is; None for no token or an unknown one."""
@@ -685,6 +704,24 @@ class Store:
                 {"seq": row["seq"], "stream": row["stream"], "level": row["level"], "line": row["line"]}
             )
         return found
+
+    def step_names(self, workflow_id: str) -> dict[str, str]:
+        """Each task's step, as the engine's first line about it names it (``extract [0-ab12cd34] -
+        In progress``): the protocol's task bodies carry no step name."""
+        first = select(L.c.task, func.min(L.c.seq).label("seq")).where(
+            L.c.workflow_id == workflow_id, L.c.stream == "dotflow", L.c.task.is_not(None)
+        ).group_by(L.c.task).subquery()
+        with reading(self.engine) as connection:
+            rows = connection.execute(
+                select(L.c.task, L.c.line).join(first, (L.c.task == first.c.task) & (L.c.seq == first.c.seq))
+                .where(L.c.workflow_id == workflow_id)
+            ).all()
+        names = {}
+        for task, line in rows:
+            found = _STEP_LINE.match(line)
+            if found and found.group(2) == task:
+                names[str(task)] = found.group(1)
+        return names
 
     # -- helpers ---------------------------------------------------------------------------------
 

@@ -59,6 +59,19 @@ def slow():
     return "waited"
 
 
+@action
+def hostile():
+    print('<script>window.__xss = "print"</script><img src=x onerror="window.__xss = 1">')
+    dotflow.current_task().metadata(note='<img src=x onerror="window.__xss = 2">', link="javascript:alert(1)")
+    raise RuntimeError('<script>window.__xss = "error"</script><img src=x onerror="window.__xss = 3">')
+
+
+def hostile_flow():
+    flow = DotFlow()
+    flow.task.add(hostile)
+    return flow
+
+
 def passing():
     flow = DotFlow()
     flow.task.add([extract, load])
@@ -219,7 +232,8 @@ class BackendProcess:
 
 
 def write_steps(folder: Path) -> Path:
-    """A project folder holding ``steps.py`` (the workflows ``passing``, ``failing`` and ``waiting``)."""
+    """A project folder holding ``steps.py`` (the workflows ``passing``, ``failing``, ``waiting`` and
+    ``hostile_flow``)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "steps.py").write_text(STEPS)
     return folder

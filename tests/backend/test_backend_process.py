@@ -24,24 +24,28 @@ from backend_support import (
     write_steps,
 )
 
+from dotflow.backend.check import check
+from dotflow.backend.database import open_engine, parse_url
+from dotflow.backend.migrations import migrate
+
 BACKEND_LIBRARIES = ("starlette", "uvicorn", "sqlalchemy", "jinja2", "psycopg", "anyio", "h11", "dotflow.backend")
 
 
-def test_the_banner_says_where_it_listens_where_the_data_is_and_how_to_log_in(tmp_path: Path) -> None:
+def test_the_banner_says_where_it_listens_where_the_data_is_and_how_to_log_in(backend: BackendProcess) -> None:
     """With DOTFLOW_BACKEND_TOKEN the banner names the variable, never the token; the SQLite file is
     created and reported."""
-    with BackendProcess(tmp_path) as backend:
-        banner = backend.output()
-        assert re.search(r"listening on http://127\.0\.0\.1:\d+", banner)
-        assert f"runner API:  {backend.api}" in banner
-        assert f"data:        {tmp_path / 'backend.db'}" in banner and "schema version 1, created" in banner
-        assert "DOTFLOW_BACKEND_TOKEN" in banner and OPERATOR not in banner
-        assert (tmp_path / "backend.db").is_file()
+    banner = backend.output()
+    assert re.search(r"listening on http://127\.0\.0\.1:\d+", banner)
+    assert f"runner API:  {backend.api}" in banner
+    assert f"data:        {backend.tmp_path / 'backend.db'}" in banner and "schema version 1, created" in banner
+    assert "DOTFLOW_BACKEND_TOKEN" in banner and OPERATOR not in banner
+    assert (backend.tmp_path / "backend.db").is_file()
 
 
 def test_a_generated_operator_token_is_told_once_and_kept_for_its_owner(tmp_path: Path) -> None:
     """Without DOTFLOW_BACKEND_TOKEN the first start makes a token, prints it once and keeps it in a
-    0600 file in the data directory; the next start takes the same token and only names the file."""
+    0600 file in the data directory; SIGTERM stops it cleanly; the next start takes the same token
+    and only names the file."""
     folder = tmp_path / "xdg-data" / "dotflow" / "backend"
     with BackendProcess(tmp_path, db="", token=None) as first:
         found = re.search(r"operator token \(made now, shown this once\): (dfo_\S+)", first.output())
@@ -53,22 +57,14 @@ def test_a_generated_operator_token_is_told_once_and_kept_for_its_owner(tmp_path
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert (folder / "backend.sqlite3").is_file()  # the embedded default database
         assert call(first.url, "GET", "/api/v1/workflows", token=token).status == 200
-        assert first.stop() in (0, -signal.SIGTERM)
+        # SIGTERM: a clean stop, which says so and leaves the SQLite file closed (no write-ahead log)
+        assert first.stop(signal.SIGTERM, timeout=15) in (0, -signal.SIGTERM)
+        assert "dotflow backend stopped" in first.output() and "Traceback" not in first.stderr()
+        assert not (folder / "backend.sqlite3-wal").exists()
     with BackendProcess(tmp_path, db="", token=None) as second:
         assert token not in second.output() and str(kept) in second.output()
         assert call(second.url, "GET", "/api/v1/workflows", token=token).status == 200
         assert call(second.url, "GET", "/api/v1/workflows", token=OPERATOR).status == 401
-
-
-def test_sigterm_stops_it_cleanly(tmp_path: Path) -> None:
-    """SIGTERM: the backend says it stopped, ends within seconds as the signal asks, and leaves the
-    SQLite file closed (no write-ahead log left behind)."""
-    with BackendProcess(tmp_path) as backend:
-        backend.new_run()
-        assert backend.stop(signal.SIGTERM, timeout=15) in (0, -signal.SIGTERM)
-        assert "dotflow backend stopped" in backend.output()
-        assert not (tmp_path / "backend.db-wal").exists()
-        assert "Traceback" not in backend.stderr()
 
 
 def test_a_restart_loses_nothing(tmp_path: Path) -> None:
@@ -99,20 +95,20 @@ def _check(tmp_path: Path, db: str) -> subprocess.CompletedProcess[str]:
 
 def test_check_tells_a_migrated_database_from_others(tmp_path: Path) -> None:
     """check --db: exit 0 for a migrated database; 1 naming the problem for a missing file, a file
-    without the schema, an older schema, or one newer than this dotflow; 2 for a URL it cannot use."""
+    without the schema, or one newer than this dotflow; 2 for a URL it cannot use."""
     path = tmp_path / "backend.db"
-    missing = _check(tmp_path, f"sqlite:///{path}")
-    assert missing.returncode == 1 and "no database at" in missing.stderr and not path.exists()
+    url = f"sqlite:///{path}"
+    assert check(url) == (False, f"no database at {path} ('dotflow backend start' creates it)") and not path.exists()
     sqlite3.connect(path).close()
-    empty = _check(tmp_path, f"sqlite:///{path}")
-    assert empty.returncode == 1 and "holds no backend schema" in empty.stderr
-    with BackendProcess(tmp_path):
-        pass
-    ready = _check(tmp_path, f"sqlite:///{path}")
+    assert "holds no backend schema" in check(url).line
+    engine = open_engine(parse_url(url))
+    migrate(engine)
+    engine.dispose()
+    ready = _check(tmp_path, url)
     assert ready.returncode == 0 and "reachable and migrated (schema version 1)" in ready.stdout, ready.stderr
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE schema_version SET version = 99")
-    newer = _check(tmp_path, f"sqlite:///{path}")
+    newer = _check(tmp_path, url)
     assert newer.returncode == 1 and "newer than this dotflow" in newer.stderr
     bad = _check(tmp_path, "mysql://user@host/db")
     assert bad.returncode == 2 and "sqlite or postgresql" in bad.stderr
@@ -120,8 +116,9 @@ def test_check_tells_a_migrated_database_from_others(tmp_path: Path) -> None:
 
 def test_a_newer_database_stops_the_start(tmp_path: Path) -> None:
     """A database migrated by a later dotflow is not touched: start exits 2 saying so."""
-    with BackendProcess(tmp_path):
-        pass
+    engine = open_engine(parse_url(f"sqlite:///{tmp_path / 'backend.db'}"))
+    migrate(engine)
+    engine.dispose()
     with sqlite3.connect(tmp_path / "backend.db") as connection:
         connection.execute("UPDATE schema_version SET version = 99")
     result = subprocess.run([dotflow_exe(), "backend", "start", "--port", "0", "--db",
@@ -141,13 +138,12 @@ def test_a_weak_chosen_token_is_refused(tmp_path: Path, token: str, message: str
     assert result.returncode == 2 and message in result.stderr and token not in result.stderr
 
 
-def test_a_port_in_use_is_one_line(tmp_path: Path) -> None:
-    with BackendProcess(tmp_path) as backend:
-        port = backend.url.rsplit(":", 1)[1]
-        result = subprocess.run([dotflow_exe(), "backend", "start", "--port", port, "--db",
-                                 f"sqlite:///{tmp_path / 'other.db'}"],
-                                env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=OPERATOR), capture_output=True,
-                                text=True, timeout=60)
+def test_a_port_in_use_is_one_line(backend: BackendProcess, tmp_path: Path) -> None:
+    port = backend.url.rsplit(":", 1)[1]
+    result = subprocess.run([dotflow_exe(), "backend", "start", "--port", port, "--db",
+                             f"sqlite:///{tmp_path / 'other.db'}"],
+                            env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=OPERATOR), capture_output=True,
+                            text=True, timeout=60)
     assert result.returncode == 2 and f"cannot listen on 127.0.0.1:{port}" in result.stderr
     assert "Traceback" not in result.stderr
 
