@@ -31,8 +31,10 @@ def _log_in(chromium: Any, backend: BackendProcess, token: str = OPERATOR) -> No
 
 
 def _text(chromium: Any, element_id: str) -> str:
-    found = chromium.find_elements(By.ID, element_id)
-    return str(found[0].text) if found else ""
+    """The element's shown text, read in one script call (the live updates replace elements)."""
+    found = chromium.execute_script("const e = document.getElementById(arguments[0]); return e ? e.innerText : ''",
+                                    element_id)
+    return str(found).strip()
 
 
 def test_logging_in_with_the_operator_token(chromium: Any, backend: BackendProcess) -> None:
@@ -43,7 +45,7 @@ def test_logging_in_with_the_operator_token(chromium: Any, backend: BackendProce
     wait_until(lambda: "not the operator token" in _text(chromium, "problem"))
     assert not [c for c in chromium.get_cookies() if c["name"] == "dotflow_session"]
     _log_in(chromium, backend)
-    wait_until(lambda: "seen after logging in" in chromium.find_element(By.TAG_NAME, "main").text)
+    wait_until(lambda: "seen after logging in" in _text(chromium, "live"))
     (session,) = [c for c in chromium.get_cookies() if c["name"] == "dotflow_session"]
     assert session["httpOnly"] is True and session["sameSite"] == "Strict"
     assert OPERATOR not in chromium.page_source and run["token"] not in chromium.page_source
@@ -67,8 +69,8 @@ def test_a_run_updates_live_and_is_cancelled_from_its_page(chromium: Any, backen
         seen = set()
 
         def progressing() -> bool:
-            for element in chromium.find_elements(By.CSS_SELECTOR, ".progress span"):
-                seen.add(element.text)
+            seen.update(chromium.execute_script(
+                "return Array.from(document.querySelectorAll('.progress span')).map(e => e.textContent)"))
             return len(seen) >= 3
 
         wait_until(progressing)
@@ -98,7 +100,7 @@ def test_markup_a_run_sends_runs_no_script(chromium: Any, backend: BackendProces
     wait_until(lambda: "<script>window.__xss" in _text(chromium, "live"))
     chromium.get(f"{backend.url}/workflows/{quote(run['id'], safe='')}")
     wait_until(lambda: int(chromium.find_element(By.ID, "live").get_attribute("data-refreshed") or 0) >= 1)
-    shown = chromium.find_element(By.TAG_NAME, "main").text
+    shown = chromium.execute_script("return document.querySelector('main').innerText")
     assert HOSTILE_NAME in shown
     assert 'RuntimeError: <script>window.__xss = "error"</script><img src=x onerror="window.__xss = 3">' in shown
     assert '<script>window.__xss = "print"</script><img src=x onerror="window.__xss = 1">' in shown
