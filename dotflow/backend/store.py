@@ -129,7 +129,8 @@ def _text_or_none(value: Any) -> str | None:
 
 def _insert_ignoring(connection: Connection, table: Table, rows: list[dict[str, Any]] | dict[str, Any],
                      keys: list[str]) -> int:
-    """Insert, skipping rows whose key exists; the number of rows inserted."""
+    """Insert, skipping rows whose key exists; the number of rows inserted (counted from RETURNING:
+    psycopg's rowcount is -1 for such an INSERT)."""
     statement: Any
     if connection.dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as postgresql_insert
@@ -139,8 +140,8 @@ def _insert_ignoring(connection: Connection, table: Table, rows: list[dict[str, 
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         statement = sqlite_insert(table).on_conflict_do_nothing(index_elements=keys)
-    result = connection.execute(statement, rows)
-    return max(0, result.rowcount or 0)
+    result = connection.execute(statement.returning(table.c[keys[0]]), rows)
+    return len(result.all())
 
 
 class Store:
@@ -247,13 +248,16 @@ class Store:
         UnknownRun or RunGone. Notes the first report's time."""
         if not who.may_see(workflow_id):
             raise UnknownRun(workflow_id)
-        row = connection.execute(select(W).where(W.c.id == workflow_id)).mappings().first()
+        # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE serializes already): the sweeper cannot
+        # declare the run Crashed between this read and the report's writes
+        locked = select(W).where(W.c.id == workflow_id).with_for_update()
+        row = connection.execute(locked).mappings().first()
         if row is None:
             if not who.operator:
                 raise UnknownRun(workflow_id)
-            _insert_ignoring(connection, W, self._new_run(workflow_id, now, first_report_at=now), ["id"])
-            self._transition(connection, workflow_id, None, statuses.NOT_STARTED, now, "created by the runner")
-            row = connection.execute(select(W).where(W.c.id == workflow_id)).mappings().one()
+            if _insert_ignoring(connection, W, self._new_run(workflow_id, now, first_report_at=now), ["id"]):
+                self._transition(connection, workflow_id, None, statuses.NOT_STARTED, now, "created by the runner")
+            row = connection.execute(locked).mappings().one()
         if row["gone"]:
             raise RunGone(workflow_id)
         if row["first_report_at"] is None:
@@ -272,11 +276,9 @@ class Store:
             )
         )
 
-    def _still_open(self, connection: Connection, workflow_id: str, values: Mapping[str, Any]) -> None:
-        """Update the run unless the sweeper declared it gone meanwhile (then RunGone)."""
-        result = connection.execute(update(W).where(W.c.id == workflow_id, W.c.gone.is_(False)).values(**values))
-        if result.rowcount == 0:
-            raise RunGone(workflow_id)
+    @staticmethod
+    def _update_run(connection: Connection, workflow_id: str, values: Mapping[str, Any]) -> None:
+        connection.execute(update(W).where(W.c.id == workflow_id).values(**values))
 
     def set_workflow_status(self, workflow_id: str, body: Any, who: Principal) -> None:
         """``PATCH /workflows/{id}``: the run's status."""
@@ -293,7 +295,7 @@ class Store:
                 values["finished_at"] = now
                 if row["started_at"] is None:
                     values["started_at"] = row["first_report_at"] or now
-            self._still_open(connection, workflow_id, values)
+            self._update_run(connection, workflow_id, values)
             if status != row["status"]:
                 self._transition(connection, workflow_id, None, status, now, None)
 
@@ -308,10 +310,7 @@ class Store:
             row = self._run_for_report(connection, workflow_id, who, now)
             if values["run_attempt"] is not None:
                 self._speaks_v2(connection, row, now)
-            added = self._add_task(connection, workflow_id, task_id, values, now)
-            if added:
-                self._still_open(connection, workflow_id, {"updated_at": now})
-        return added
+            return self._add_task(connection, workflow_id, task_id, values, now)
 
     def update_task(self, workflow_id: str, task_id: str, body: Any, raw: str, who: Principal) -> None:
         """``PATCH /workflows/{id}/tasks/{task}``: a task's new state (recorded even if its POST was lost)."""
@@ -336,7 +335,6 @@ class Store:
                                    .values(updated_at=now, **values))
                 if values["status"] != before:
                     self._transition(connection, workflow_id, task_id, values["status"], now, values["reason"])
-            self._still_open(connection, workflow_id, {"updated_at": now})
 
     def _add_task(self, connection: Connection, workflow_id: str, task_id: str, values: dict[str, Any],
                   now: float) -> bool:
@@ -405,7 +403,7 @@ class Store:
             cancel = _loads(row["cancel"])
             if cancel is not None and row["cancel_delivered_at"] is None:
                 values["cancel_delivered_at"] = now
-            self._still_open(connection, workflow_id, values)
+            self._update_run(connection, workflow_id, values)
         answer: dict[str, Any] = {"interval": interval}
         if cancel is not None:
             answer["cancel"] = {"tasks": cancel.get("tasks"), "reason": cancel["reason"], "grace": cancel["grace"]}
@@ -426,7 +424,8 @@ class Store:
             row = self._run_for_report(connection, workflow_id, who, now)
             self._speaks_v2(connection, row, now)
             added = _insert_ignoring(connection, L, rows, ["workflow_id", "seq"]) if rows else 0
-            self._still_open(connection, workflow_id, {"log_dropped": W.c.log_dropped + max(0, dropped)})
+            if dropped > 0:
+                self._update_run(connection, workflow_id, {"log_dropped": W.c.log_dropped + dropped})
         return added
 
     @staticmethod

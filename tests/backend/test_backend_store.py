@@ -154,3 +154,20 @@ def test_migrations_build_the_tables_the_queries_use(database_url: str) -> None:
     for table in schema.metadata.sorted_tables:
         assert [c["name"] for c in inspector.get_columns(table.name)] == [c.name for c in table.columns], table.name
     engine.dispose()
+
+
+def test_what_is_posted_twice_is_created_once(store: Store) -> None:
+    """A run, a task and log records sent again are known (False, 0 new), not stored twice: the
+    count comes from what the database inserted, on both databases."""
+    import json
+
+    assert store.record_workflow("w", "first") is True
+    assert store.record_workflow("w", "again") is False
+    body = _task("0-a", "Not started")
+    assert store.create_task("w", body, json.dumps(body), OPERATOR) is True
+    assert store.create_task("w", body, json.dumps(body), OPERATOR) is False
+    batch = {"records": [{"seq": 1, "line": "a"}, {"seq": 2, "line": "b"}], "dropped": 0}
+    assert store.add_logs("w", batch, OPERATOR) == 2
+    assert store.add_logs("w", batch, OPERATOR) == 0
+    detail = store.run_detail("w", OPERATOR)
+    assert detail["name"] == "first" and [step["status"] for step in detail["tasks"][0]["history"]] == ["Not started"]
