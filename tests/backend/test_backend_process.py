@@ -21,6 +21,7 @@ from backend_support import (
     dotflow_exe,
     run_runner,
     runner_env,
+    wait_until,
     write_steps,
 )
 
@@ -187,3 +188,26 @@ def test_the_import_check_sees_a_backend_import(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-X", "importtime", "-c", "import dotflow.backend.server"],
                             env=clean_env(tmp_path), capture_output=True, text=True, timeout=60)
     assert "sqlalchemy" in result.stderr and "starlette" in result.stderr
+
+
+def test_keep_days_prunes_old_finished_runs_at_start(tmp_path: Path) -> None:
+    """--keep-days 1: a run that ended three days ago is deleted by the running backend; one that
+    ended now and one still going stay."""
+    import time
+
+    from dotflow.backend.store import OPERATOR as EVERYONE
+    from dotflow.backend.store import Store
+
+    engine = open_engine(parse_url(f"sqlite:///{tmp_path / 'backend.db'}"))
+    migrate(engine)
+    three_days_ago = Store(engine, clock=lambda: time.time() - 3 * 86400)
+    three_days_ago.record_workflow("old", None)
+    three_days_ago.set_workflow_status("old", {"status": "Completed"}, EVERYONE)
+    three_days_ago.record_workflow("still going", None)
+    now = Store(engine)
+    now.record_workflow("recent", None)
+    now.set_workflow_status("recent", {"status": "Failed"}, EVERYONE)
+    engine.dispose()
+    with BackendProcess(tmp_path, args=("--keep-days", "1")) as backend:
+        wait_until(lambda: backend.call("GET", "/workflows/old").status == 404, timeout=10)
+        assert {run["id"] for run in backend.call("GET", "/workflows").body["workflows"]} == {"recent", "still going"}
