@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, NamedTuple
 from dotflow.errors import ConfigError
 
 if TYPE_CHECKING:
+    from sqlalchemy import Table
     from sqlalchemy.engine import Connection, Engine
 
 VERSION_TABLE = "schema_version"
@@ -118,7 +119,7 @@ class SchemaState(NamedTuple):
         return self.version == self.latest
 
 
-def _version_table():  # type: ignore[no-untyped-def]
+def _version_table() -> Table:
     from sqlalchemy import Column, Integer, MetaData, Table
 
     return Table(VERSION_TABLE, MetaData(), Column("version", Integer, nullable=False))
