@@ -23,11 +23,10 @@ from dotflow.backend import tokens
 from dotflow.backend.app import AppOptions, create_app
 from dotflow.backend.database import default_url, describe, open_engine, parse_url
 from dotflow.backend.migrations import migrate
+from dotflow.backend.places import TOKEN_FILE, TOKEN_VARIABLE, data_dir
 from dotflow.backend.store import Store
 from dotflow.errors import ConfigError
 
-TOKEN_VARIABLE = "DOTFLOW_BACKEND_TOKEN"
-TOKEN_FILE = "operator-token"
 logger = logging.getLogger("dotflow.backend")
 
 
@@ -41,15 +40,6 @@ class StartOptions:
     keep_days: float | None = None
     public_url: str | None = None
     access_log: bool = False
-
-
-def data_dir(env: Mapping[str, str]) -> Path:
-    """The backend's folder in the user's data directory (``XDG_DATA_HOME`` and the platform's rules apply)."""
-    import platformdirs
-
-    if env.get("XDG_DATA_HOME") and sys.platform.startswith("linux"):
-        return Path(env["XDG_DATA_HOME"]) / "dotflow" / "backend"
-    return Path(platformdirs.user_data_dir("dotflow", appauthor=False)) / "backend"
 
 
 def default_db(env: Mapping[str, str] | None = None) -> str:

@@ -5,6 +5,7 @@ when the CLI registers this group (``dotflow --help`` lists it)."""
 
 from __future__ import annotations
 
+import json
 from importlib import import_module
 from typing import Any, Optional
 
@@ -64,6 +65,33 @@ def start(
         server.serve(options, out=echo)
     except KeyboardInterrupt:  # uvicorn raises Ctrl-C again once it shut down cleanly
         raise typer.Exit(130) from None
+
+
+@app.command("new-run")
+def new_run(
+    name: Optional[str] = typer.Option(None, "--name", help="The run's name, shown on the page."),
+    url: Optional[str] = typer.Option(None, "--url", help="The backend's URL (default: http://127.0.0.1:8765)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the backend's whole answer as JSON."),
+) -> None:
+    """Make a managed run on a running backend and print its container's environment as export
+    lines: eval "$(dotflow backend new-run --name demo)" then dotflow start --step ..."""
+    import os
+
+    from dotflow.backend.client import new_run as make
+    from dotflow.backend.client import shell_lines
+    from dotflow.backend.places import DEFAULT_URL, TOKEN_VARIABLE, operator_token
+    from dotflow.errors import ServerError
+
+    token = operator_token(os.environ)
+    if token is None:
+        echo(f"error: no operator token: set {TOKEN_VARIABLE} (or start the backend once, which makes one)", err=True)
+        raise typer.Exit(EXIT_FAILED)
+    try:
+        made = make(url or DEFAULT_URL, token, name)
+    except ServerError as exc:
+        echo(f"error: {exc}", err=True)
+        raise typer.Exit(EXIT_FAILED) from None
+    echo(json.dumps(made, indent=2) if as_json else shell_lines(made["env"]))
 
 
 @app.command("check")

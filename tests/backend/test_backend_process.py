@@ -4,6 +4,7 @@ stop on SIGTERM, a restart that loses nothing, ``dotflow backend check``, the mi
 
 from __future__ import annotations
 
+import json
 import re
 import signal
 import sqlite3
@@ -65,6 +66,9 @@ def test_a_generated_operator_token_is_told_once_and_kept_for_its_owner(tmp_path
     with BackendProcess(tmp_path, db="", token=None) as second:
         assert token not in second.output() and str(kept) in second.output()
         assert call(second.url, "GET", "/api/v1/workflows", token=token).status == 200
+        made = subprocess.run([dotflow_exe(), "backend", "new-run", "--json", "--url", second.url], env=second.env,
+                              capture_output=True, text=True, timeout=60)  # the token read from its file
+        assert made.returncode == 0 and json.loads(made.stdout)["env"]["SERVER_BASE_URL"] == second.api
         assert call(second.url, "GET", "/api/v1/workflows", token=OPERATOR).status == 401
 
 
@@ -211,3 +215,31 @@ def test_keep_days_prunes_old_finished_runs_at_start(tmp_path: Path) -> None:
     with BackendProcess(tmp_path, args=("--keep-days", "1")) as backend:
         wait_until(lambda: backend.call("GET", "/workflows/old").status == 404, timeout=10)
         assert {run["id"] for run in backend.call("GET", "/workflows").body["workflows"]} == {"recent", "still going"}
+
+
+def test_new_run_prints_a_containers_env_that_a_shell_can_eval(backend: BackendProcess, tmp_path: Path) -> None:
+    """The newcomer's path: eval "$(dotflow backend new-run --name demo)", then dotflow start runs
+    as that managed run, which the backend shows Completed."""
+    project = write_steps(tmp_path / "project")
+    script = (f'eval "$({dotflow_exe()} backend new-run --name demo --url {backend.url})" && '
+              f'echo "run $WORKFLOW_ID" && {dotflow_exe()} start --step steps.load')
+    result = subprocess.run(["bash", "-c", script], cwd=project, capture_output=True, text=True, timeout=60,
+                            env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=OPERATOR))
+    assert result.returncode == 0, result.stderr
+    workflow_id = re.search(r"^run (\S+)$", result.stdout, re.M).group(1)  # type: ignore[union-attr]
+    stored = backend.run(workflow_id)
+    assert stored["name"] == "demo" and stored["status"] == "Completed" and stored["tasks"][0]["status"] == "Completed"
+
+
+def test_new_run_says_what_is_missing(backend: BackendProcess, tmp_path: Path) -> None:
+    """No token anywhere, a token the backend refuses, no backend at the URL: exit 1, one line each."""
+    command = [dotflow_exe(), "backend", "new-run", "--url", backend.url]
+    missing = subprocess.run(command, capture_output=True, text=True, timeout=60, env=clean_env(tmp_path))
+    assert missing.returncode == 1 and "no operator token" in missing.stderr
+    wrong = subprocess.run(command, capture_output=True, text=True, timeout=60,
+                           env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN="a-wrong-token-0123456789"))
+    assert wrong.returncode == 1 and "refused the operator token" in wrong.stderr
+    assert "a-wrong-token-0123456789" not in wrong.stderr
+    away = subprocess.run([dotflow_exe(), "backend", "new-run", "--url", "http://127.0.0.1:9"], capture_output=True,
+                          text=True, timeout=60, env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=OPERATOR))
+    assert away.returncode == 1 and "no backend answered at http://127.0.0.1:9" in away.stderr
