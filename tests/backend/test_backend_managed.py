@@ -1,6 +1,7 @@
 """Real ``dotflow start`` processes as managed containers against the real backend process, each
 with the env ``POST /api/v1/workflows`` handed out: statuses and logs stored, a failure's Skipped
-tasks, a cancel end to end, and a ``kill -9``ed runner declared Crashed."""
+tasks, a cancel end to end, a ``kill -9``ed runner declared Crashed, a version 1 runner, and a run
+through a fault-injecting proxy (503s, answers lost after the backend stored the request)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from backend_support import (
     task_statuses,
     wait_until,
 )
+from fault_proxy import FaultProxy
 
 
 def test_a_managed_run_is_stored_as_it_reported(backend: BackendProcess, project: Path, tmp_path: Path) -> None:
@@ -124,3 +126,26 @@ def test_a_version_1_runner_is_never_crashed(backend: BackendProcess, project: P
     assert backend.call("GET", f"/workflows/{run['id']}/logs").body["records"] == []
     crashed = call(backend.url, "GET", "/api/v1/workflows?status=Crashed&limit=1000").body["workflows"]
     assert run["id"] not in [workflow["id"] for workflow in crashed]
+
+
+def test_a_run_through_a_flaky_network_is_stored_once(backend: BackendProcess, project: Path,
+                                                      tmp_path: Path) -> None:
+    """The runner's retries meet the backend's idempotency: behind a proxy that answers the first
+    requests 503 and resets the connection after forwarding the first request of each path and
+    method (stored, but the runner never hears so), the failing run ends with each task's statuses
+    stored once, in order, and each log record once."""
+    run = backend.new_run("flaky network")
+    with FaultProxy(backend.url, unavailable=3, lose_first=True) as proxy:
+        env = runner_env(tmp_path, run, SERVER_BASE_URL=proxy.url + "/api/v1")
+        result = run_runner(project, env, "failing")
+    assert result.returncode == 1, result.stderr
+    lost = {(method, path.rsplit("/", 1)[-1]) for method, path in proxy.lost}
+    assert proxy.refused == 3 and {("POST", "tasks"), ("POST", "logs"), ("PATCH", run["id"])} <= lost, lost
+    stored = backend.run(run["id"])
+    assert stored["status"] == "Failed"
+    assert task_statuses(stored) == ["Completed", "Failed", "Skipped", "Skipped"]
+    for task in stored["tasks"]:
+        steps = [step["status"] for step in task["history"]]
+        assert len(steps) == len(set(steps)) and steps[0] == "Not started", steps
+    seqs = [record["seq"] for record in backend.call("GET", f"/workflows/{run['id']}/logs").body["records"]]
+    assert seqs and len(seqs) == len(set(seqs))
