@@ -148,7 +148,9 @@ def test_errors_raised_by_the_engine_are_dotflow_errors() -> None:
 # --- import cost --------------------------------------------------------------------------------
 
 HEAVY = ("requests", "typer", "asyncio", "pydantic", "boto3", "botocore", "google.cloud", "urllib3", "apprise",
-         "opentelemetry", "sentry_sdk", "croniter", "cloudpickle", "distributed", "dask")
+         "opentelemetry", "sentry_sdk", "croniter", "cloudpickle", "distributed", "dask",
+         # the backend's (dotflow[backend]): only `dotflow backend start` loads them
+         "starlette", "uvicorn", "sqlalchemy", "jinja2", "psycopg", "dotflow.backend")
 
 
 def test_import_loads_no_heavy_module() -> None:

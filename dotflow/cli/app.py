@@ -51,6 +51,7 @@ _COMMANDS = {
     "logs": ("logs", "logs", "command"),
     "profile": ("profile", "app", "group"),
     "checkpoints": ("checkpoints", "app", "group"),
+    "backend": ("backend", "app", "group"),
 }
 
 

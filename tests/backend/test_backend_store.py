@@ -1,0 +1,173 @@
+"""The store's rules against a real SQLite file and a real PostgreSQL database, on a clock the tests
+move: the Crashed rule (which runs have a lease, how long it lasts), pruning with --keep-days,
+migrations and the schema."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect
+
+from dotflow.backend import schema
+from dotflow.backend.database import open_engine, parse_url
+from dotflow.backend.migrations import LATEST, migrate, state
+from dotflow.backend.store import OPERATOR, Principal, RunGone, Store
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A new SQLite file, then a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres").new_database())
+
+
+@pytest.fixture
+def store(database_url: str, clock: Clock) -> Iterator[Store]:
+    """A migrated store on ``database_url``."""
+    engine = open_engine(parse_url(database_url))
+    migrate(engine)
+    yield Store(engine, clock=clock)
+    engine.dispose()
+
+
+def _task(task_id: str, status: str, **extra: Any) -> dict[str, Any]:
+    return {"id": task_id, "workflow_id": "w", "status": status, **extra}
+
+
+def _report(store: Store, workflow_id: str, task_id: str, status: str, **extra: Any) -> None:
+    import json
+
+    body = _task(task_id, status, **extra)
+    store.update_task(workflow_id, task_id, body, json.dumps(body), OPERATOR)
+
+
+def _status(store: Store, workflow_id: str) -> str:
+    return str(store.run_detail(workflow_id, OPERATOR)["status"])
+
+
+def test_a_run_whose_beats_stop_is_crashed_after_three_intervals(store: Store, clock: Clock) -> None:
+    """Beats every 2 s: not Crashed at 3 x 2 s after the last beat, Crashed just after; its unfinished
+    tasks Crashed too, its finished one kept; its reports refused from then on."""
+    store.record_workflow("w", None)
+    _report(store, "w", "0-a", "Completed")
+    _report(store, "w", "1-b", "In progress")
+    _report(store, "w", "2-c", "Not started")
+    store.set_workflow_status("w", {"status": "In progress"}, OPERATOR)
+    for _ in range(3):
+        store.heartbeat("w", {"interval": 2}, OPERATOR)
+        clock.now += 2
+    clock.now += 3.9  # 5.9 s after the last beat
+    assert store.sweep() == [] and _status(store, "w") == "In progress"
+    clock.now += 0.2
+    assert store.sweep() == ["w"]
+    detail = store.run_detail("w", OPERATOR)
+    assert detail["status"] == "Crashed"
+    assert [task["status"] for task in detail["tasks"]] == ["Completed", "Crashed", "Crashed"]
+    assert detail["history"][-1]["status"] == "Crashed"
+    with pytest.raises(RunGone):
+        store.heartbeat("w", {"interval": 2}, OPERATOR)
+    with pytest.raises(RunGone):
+        _report(store, "w", "1-b", "Completed")
+    assert store.sweep() == []  # once
+
+
+def test_a_version_1_run_never_crashes(store: Store, clock: Clock) -> None:
+    """No heartbeat, no run_attempt: no lease, whatever the time."""
+    store.record_workflow("w", None)
+    _report(store, "w", "0-a", "In progress")
+    clock.now += 10 * 86400
+    assert store.sweep() == []
+
+
+def test_a_version_2_run_that_never_beats_crashes_after_three_default_intervals(store: Store, clock: Clock) -> None:
+    """A run_attempt shows version 2: with no heartbeat, 3 x 15 s after its first report it is Crashed."""
+    store.record_workflow("w", None)
+    clock.now += 10
+    _report(store, "w", "0-a", "In progress", run_attempt=1)
+    clock.now += 44.9 - 10
+    assert store.sweep() == []
+    clock.now += 0.2
+    assert store.sweep() == ["w"]
+
+
+def test_a_finished_run_never_crashes(store: Store, clock: Clock) -> None:
+    store.record_workflow("w", None)
+    store.heartbeat("w", {"interval": 1}, OPERATOR)
+    store.set_workflow_status("w", {"status": "Completed"}, OPERATOR)
+    clock.now += 3600
+    assert store.sweep() == []
+
+
+def test_pruning_deletes_finished_runs_past_the_days_kept(store: Store, clock: Clock) -> None:
+    """--keep-days: runs that ended before the bound go with their tasks, history and logs; the
+    recent one and the unfinished old one stay."""
+    for workflow_id in ("old", "recent", "running"):
+        store.record_workflow(workflow_id, None)
+        _report(store, workflow_id, "0-a", "Completed")
+        store.add_logs(workflow_id, {"records": [{"seq": 1, "line": "x"}], "dropped": 0}, OPERATOR)
+    store.set_workflow_status("old", {"status": "Completed"}, OPERATOR)
+    clock.now += 3 * 86400
+    store.set_workflow_status("recent", {"status": "Failed"}, OPERATOR)
+    clock.now += 86400
+    assert store.prune(2) == 1
+    remaining = [run["id"] for run in store.list_runs(OPERATOR)]
+    assert sorted(remaining) == ["recent", "running"]
+    with store.engine.connect() as connection:
+        for table in (schema.tasks, schema.transitions, schema.logs):
+            ids = {row.workflow_id for row in connection.execute(table.select())}
+            assert "old" not in ids and "recent" in ids
+
+
+def test_a_run_token_is_its_runs_alone(store: Store) -> None:
+    workflow_id, token = store.create_run("mine")
+    store.use_operator_token("an-operator-token-1234")
+    assert store.authorize(token) == Principal(False, workflow_id)
+    assert store.authorize("an-operator-token-1234") == OPERATOR
+    assert store.authorize(token + "x") is None and store.authorize("") is None
+
+
+def test_migrations_build_the_tables_the_queries_use(database_url: str) -> None:
+    """The latest migration's tables have exactly the columns of dotflow.backend.schema; migrating
+    again changes nothing."""
+    engine = open_engine(parse_url(database_url))
+    assert state(engine).version == 0
+    assert migrate(engine) == (0, LATEST)
+    assert migrate(engine) == (LATEST, LATEST) and state(engine).current
+    inspector = inspect(engine)
+    for table in schema.metadata.sorted_tables:
+        assert [c["name"] for c in inspector.get_columns(table.name)] == [c.name for c in table.columns], table.name
+    engine.dispose()
+
+
+def test_what_is_posted_twice_is_created_once(store: Store) -> None:
+    """A run, a task and log records sent again are known (False, 0 new), not stored twice: the
+    count comes from what the database inserted, on both databases."""
+    import json
+
+    assert store.record_workflow("w", "first") is True
+    assert store.record_workflow("w", "again") is False
+    body = _task("0-a", "Not started")
+    assert store.create_task("w", body, json.dumps(body), OPERATOR) is True
+    assert store.create_task("w", body, json.dumps(body), OPERATOR) is False
+    batch = {"records": [{"seq": 1, "line": "a"}, {"seq": 2, "line": "b"}], "dropped": 0}
+    assert store.add_logs("w", batch, OPERATOR) == 2
+    assert store.add_logs("w", batch, OPERATOR) == 0
+    detail = store.run_detail("w", OPERATOR)
+    assert detail["name"] == "first" and [step["status"] for step in detail["tasks"][0]["history"]] == ["Not started"]
