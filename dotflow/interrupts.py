@@ -386,14 +386,14 @@ def unwound(run: Interruptible, cause: BaseException) -> None:
         signal.raise_signal(signum)
 
 
-def cancelled(run: Interruptible, reason: str) -> None:
+def cancelled(run: Interruptible, reason: str, exits: bool) -> None:
     """A cancelled run's grace ran out and the steps still running were left behind
-    (``Manager.cancel``). In a command that asked for it (``dotflow start``,
-    ``end_process_on_cancel``), the process ends, without waiting for the executor to close:
+    (``Manager.cancel``). When ``exits`` (read by the stop when it began: a command that asked for
+    it, ``cancel_ends_process``, was running), the process ends, without waiting for the executor:
     the run's reports and every queue's are flushed within the signal bound, one line says why on
     stderr, then the exit code is ``EXIT_CANCELLED``, whatever the main thread is doing. A library
     run's process goes on."""
-    if not _state["cancel_exits"]:
+    if not exits:
         return
     with _lock:
         if _state["exiting"]:
@@ -423,10 +423,20 @@ def end_process(code: int) -> NoReturn:
 # -- commands -----------------------------------------------------------------------------------
 
 
-def end_process_on_cancel() -> None:
-    """This process is a command that runs one workflow (``dotflow start``): a cancelled run whose
-    grace ran out ends the process (``cancelled``), from the moment this is called to the process's end."""
+@contextmanager
+def cancel_ends_process() -> Iterator[None]:
+    """While the block runs (``dotflow start``, from its first line to its last), a cancelled run
+    whose grace runs out ends the process (``cancelled``)."""
     _state["cancel_exits"] = True
+    try:
+        yield
+    finally:
+        _state["cancel_exits"] = False
+
+
+def cancel_exits() -> bool:
+    """Whether a cancelled run's stop ends the process now (see ``cancel_ends_process``)."""
+    return bool(_state["cancel_exits"])
 
 
 @contextmanager

@@ -73,7 +73,6 @@ def start(
     setup_logging(quiet, verbose)
     from dotflow import interrupts
 
-    interrupts.end_process_on_cancel()  # a cancelled run's stubborn step does not keep the process
 
     # from the first line, a signal ends the command as it would during the run (the backend hears
     # Failed, the exit code is 128 + n), and with --output json stdout is kept for the JSON alone
@@ -114,7 +113,9 @@ def _run(resolved: ResolvedProfile, flow: DotFlow, live: Any, json_output: bool)
     interrupted: BaseException | None = None
     manager: Manager | None = None
     try:
-        with interrupts.command_signals(), live, _quiet_transitions(live), _stdout_to_stderr(json_output):
+        # a cancelled run whose stubborn step outlives the grace ends the command (exit 3)
+        with interrupts.command_signals(), interrupts.cancel_ends_process(), live, _quiet_transitions(live), \
+                _stdout_to_stderr(json_output):
             manager = flow.start(**resolved.workflow_options())
             manager.wait()
     except AssertionError as exc:

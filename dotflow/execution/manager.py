@@ -251,6 +251,7 @@ class Manager:
 
     def _stop_cancelled(self, ids: Collection[str] | None) -> None:
         """The grace is over: what the cancel named and has not ended is stopped, Cancelled."""
+        exits = interrupts.cancel_exits()  # dotflow start is running: it ends once this is reported
         state = self.state
         with self._lock:
             if self._reported:
@@ -269,7 +270,7 @@ class Manager:
         closing = threading.Thread(target=self._close_executor, name="dotflow-cancel-close", daemon=True)
         closing.start()
         closing.join(_CLOSE_BOUND)
-        interrupts.cancelled(self, state.cancelled or "cancelled")
+        interrupts.cancelled(self, state.cancelled or "cancelled", exits)
 
     def _finish(self) -> None:
         with self._lock:

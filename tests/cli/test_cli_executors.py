@@ -83,3 +83,7 @@ def test_the_flag_in_process(pid_project: Path, tmp_path: Path, monkeypatch: pyt
         run(["start", "--workflow", "pidsteps:build", "--mode", "sequential_group", "--executor", "process", "-q"])
     assert exited.value.code == 0
     assert os.getpid() not in _pids(pid_project)
+    from dotflow import interrupts
+
+    # the command is over: a library run cancelled later in this process must not end it (exit 3)
+    assert not interrupts.cancel_exits()
