@@ -96,6 +96,12 @@ def bounded_interval(value: Any, fallback: float) -> float:
     return min(INTERVAL_MAX, max(INTERVAL_MIN, float(value)))
 
 
+def _shown(value: Any) -> str:
+    """A value a request sent, as an error message may quote it: its repr, at most 100 characters."""
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
+
+
 def _dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
@@ -284,7 +290,7 @@ class Store:
         """``PATCH /workflows/{id}``: the run's status."""
         status = body.get("status") if isinstance(body, dict) else None
         if status not in statuses.WORKFLOW_STATUSES:
-            raise BadReport(f"status must be one of {sorted(statuses.WORKFLOW_STATUSES)}, not {status!r}")
+            raise BadReport(f"status must be one of {sorted(statuses.WORKFLOW_STATUSES)}, not {_shown(status)}")
         now = self.clock()
         with writing(self.engine) as connection:
             row = self._run_for_report(connection, workflow_id, who, now)
@@ -355,7 +361,7 @@ class Store:
     def _task_values(body: dict[str, Any], raw: str) -> dict[str, Any]:
         status = body.get("status")
         if status not in statuses.TASK_STATUSES:
-            raise BadReport(f"status must be one of {sorted(statuses.TASK_STATUSES)}, not {status!r}")
+            raise BadReport(f"status must be one of {sorted(statuses.TASK_STATUSES)}, not {_shown(status)}")
         error, errors, metadata = body.get("error"), body.get("errors"), body.get("metadata")
         reason = body.get("reason")
         if reason is None and isinstance(error, dict) and status != "Completed":
