@@ -21,11 +21,13 @@ call                                       what                                 
 ``POST /workflows/{id}/logs``              a batch of log records                runner
 ``GET /workflows/{id}/logs?task=&after=``  log records in seq order              operator, its run token
 ``POST /workflows/{id}/cancel``            ask the run to stop                   operator
+``POST /workflows/{id}/relaunch``          a new attempt: token, env             operator
 =========================================  ====================================  ==================
 
 "runner" is the operator token or the run's own token. Answers: 401 without a known token, 403
 for a run token outside its run, 404 for an unknown run, 410 for a report of a run whose lease
-is gone (Crashed), 413 past the body bound, 400 for a body the call cannot take.
+is gone (Crashed; a heartbeat under a token a relaunch retired is 409), 413 past the body bound,
+400 for a body the call cannot take.
 """
 
 from __future__ import annotations
@@ -45,6 +47,7 @@ from dotflow.backend.store import (
     LIST_LIMIT,
     LOGS_LIMIT,
     BadReport,
+    LeaseTaken,
     Principal,
     RunEnded,
     RunGone,
@@ -153,6 +156,7 @@ class Api:
             (("workflows", "*", "logs"), "POST"): self._add_logs,
             (("workflows", "*", "logs"), "GET"): self._logs,
             (("workflows", "*", "cancel"), "POST"): self._cancel,
+            (("workflows", "*", "relaunch"), "POST"): self._relaunch,
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -238,6 +242,14 @@ class Api:
         cancel = await run_in_threadpool(self.store.cancel, segments[1], body)
         return answer({"cancel": cancel}, 202)
 
+    async def _relaunch(self, request: Request, who: Principal, segments: list[str]) -> Response:
+        if not who.operator:
+            raise _Answer(403, "only the operator token relaunches a run")
+        token, attempt = await run_in_threadpool(self.store.relaunch, segments[1])
+        env = {"SERVER_BASE_URL": self.base_url(request), "SERVER_USER_TOKEN": token, "WORKFLOW_ID": segments[1],
+               "RUN_ATTEMPT": str(attempt)}
+        return answer({"id": segments[1], "token": token, "run_attempt": attempt, "env": env})
+
     # -- the runner protocol ----------------------------------------------------------------------
 
     async def _runner_body(self, request: Request) -> tuple[Any, str]:
@@ -260,7 +272,10 @@ class Api:
 
     async def _heartbeat(self, request: Request, who: Principal, segments: list[str]) -> Response:
         body, _ = await self._runner_body(request)
-        return answer(await run_in_threadpool(self.store.heartbeat, segments[1], body, who))
+        try:
+            return answer(await run_in_threadpool(self.store.heartbeat, segments[1], body, who))
+        except LeaseTaken:  # the protocol's answer when the work went to another runner
+            return error(409, "the run was relaunched: this attempt's lease went to a newer one")
 
     async def _add_logs(self, request: Request, who: Principal, segments: list[str]) -> Response:
         body, _ = await self._runner_body(request)

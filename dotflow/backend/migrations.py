@@ -103,8 +103,23 @@ def _v1_tables(connection: Connection) -> None:
     md.create_all(connection)
 
 
+def _v2_retired_tokens(connection: Connection) -> None:
+    """Version 2: the tokens of a run's earlier attempts (a relaunch makes a new one), so a report
+    of an attempt that was given up is told its lease is gone."""
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    md = MetaData()
+    Table(
+        "retired_tokens", md,
+        Column("digest", String(64), primary_key=True),
+        Column("workflow_id", String(255), nullable=False, index=True),
+        Column("run_attempt", Integer, nullable=False),
+    )
+    md.create_all(connection)
+
+
 # Version N is MIGRATIONS[N - 1]; append, never edit.
-MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_tables,)
+MIGRATIONS: tuple[Callable[[Connection], None], ...] = (_v1_tables, _v2_retired_tokens)
 LATEST = len(MIGRATIONS)
 
 
@@ -119,7 +134,8 @@ class SchemaState(NamedTuple):
         return self.version == self.latest
 
 
-def _version_table() -> Table:
+def version_table() -> Table:
+    """The schema_version table (one row: the version the database is at)."""
     from sqlalchemy import Column, Integer, MetaData, Table
 
     return Table(VERSION_TABLE, MetaData(), Column("version", Integer, nullable=False))
@@ -131,7 +147,7 @@ def read_version(connection: Connection) -> int:
 
     if not inspect(connection).has_table(VERSION_TABLE):
         return 0
-    version = connection.execute(select(func.max(_version_table().c.version))).scalar()
+    version = connection.execute(select(func.max(version_table().c.version))).scalar()
     return int(version or 0)
 
 
@@ -152,7 +168,7 @@ def migrate(engine: Engine) -> tuple[int, int]:
     with writing(engine) as connection:
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_LOCK_KEY})")
-        table = _version_table()
+        table = version_table()
         table.create(connection, checkfirst=True)
         before = read_version(connection)
         if before > LATEST:

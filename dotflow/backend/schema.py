@@ -93,3 +93,11 @@ logs = Table(
     Column("truncated", Boolean, nullable=False),
     Column("received_at", Float, nullable=False),
 )
+
+retired_tokens = Table(
+    "retired_tokens",
+    metadata,
+    Column("digest", String(64), primary_key=True),  # a run token of an earlier attempt
+    Column("workflow_id", String(ID), nullable=False),
+    Column("run_attempt", Integer, nullable=False),  # the attempt it served
+)

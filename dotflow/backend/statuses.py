@@ -11,6 +11,7 @@ CRASHED: Final = "Crashed"
 NOT_STARTED: Final = TypeStatus.NOT_STARTED
 IN_PROGRESS: Final = TypeStatus.IN_PROGRESS
 CANCELLED: Final = TypeStatus.CANCELLED
+FAILED: Final = TypeStatus.FAILED
 
 # What a runner may report (docs/protocol/openapi.yaml, TaskStatus and WorkflowStatus).
 TASK_STATUSES: Final = frozenset(

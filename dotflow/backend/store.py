@@ -49,7 +49,7 @@ _STEP_LINE = re.compile(r"^(\S{1,200}) \[([^\]]{1,255})\] - ")
 _SETTING_OPERATOR = "operator_token_sha256"
 _SETTING_SESSION = "session_secret"
 
-W, T, X, L = schema.workflows, schema.tasks, schema.transitions, schema.logs
+W, T, X, L, R = schema.workflows, schema.tasks, schema.transitions, schema.logs, schema.retired_tokens
 
 
 class UnknownRun(DotflowError):
@@ -58,6 +58,10 @@ class UnknownRun(DotflowError):
 
 class RunGone(DotflowError):
     """The run's lease is gone: it was declared Crashed, or cancelled before it began; its reports come too late."""
+
+
+class LeaseTaken(RunGone):
+    """The report comes under the token of an attempt a relaunch replaced: the work went to another runner."""
 
 
 class RunEnded(DotflowError):
@@ -69,10 +73,12 @@ class BadReport(DotflowError):
 
 
 class Principal(NamedTuple):
-    """Who a token is: the operator (every run), or one run's token (that run alone)."""
+    """Who a token is: the operator (every run), or one run's token (that run alone; ``retired``
+    when it served an attempt a relaunch replaced, whose reports are refused)."""
 
     operator: bool
     workflow_id: str | None = None
+    retired: bool = False
 
     def may_see(self, workflow_id: str) -> bool:
         return self.operator or self.workflow_id == workflow_id
@@ -94,6 +100,12 @@ def bounded_interval(value: Any, fallback: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         return fallback
     return min(INTERVAL_MAX, max(INTERVAL_MIN, float(value)))
+
+
+def _shown(value: Any) -> str:
+    """A value a request sent, as an error message may quote it: its repr, at most 100 characters."""
+    text = repr(value)
+    return text if len(text) <= 100 else text[:97] + "..."
 
 
 def _dumps(value: Any) -> str:
@@ -204,7 +216,12 @@ class Store:
             return None
         with reading(self.engine) as connection:
             row = connection.execute(select(W.c.id, W.c.token_digest).where(W.c.token_digest == presented)).first()
-        if row is None or not tokens.same_digest(str(row.token_digest), presented):
+            if row is None:
+                retired = connection.execute(select(R.c.workflow_id, R.c.digest).where(R.c.digest == presented)).first()
+                if retired is not None and tokens.same_digest(str(retired.digest), presented):
+                    return Principal(False, str(retired.workflow_id), retired=True)
+                return None
+        if not tokens.same_digest(str(row.token_digest), presented):
             return None
         return Principal(False, str(row.id))
 
@@ -248,6 +265,8 @@ class Store:
         UnknownRun or RunGone. Notes the first report's time."""
         if not who.may_see(workflow_id):
             raise UnknownRun(workflow_id)
+        if who.retired:
+            raise LeaseTaken(workflow_id)
         # FOR UPDATE (PostgreSQL; SQLite's BEGIN IMMEDIATE serializes already): the sweeper cannot
         # declare the run Crashed between this read and the report's writes
         locked = select(W).where(W.c.id == workflow_id).with_for_update()
@@ -284,7 +303,7 @@ class Store:
         """``PATCH /workflows/{id}``: the run's status."""
         status = body.get("status") if isinstance(body, dict) else None
         if status not in statuses.WORKFLOW_STATUSES:
-            raise BadReport(f"status must be one of {sorted(statuses.WORKFLOW_STATUSES)}, not {status!r}")
+            raise BadReport(f"status must be one of {sorted(statuses.WORKFLOW_STATUSES)}, not {_shown(status)}")
         now = self.clock()
         with writing(self.engine) as connection:
             row = self._run_for_report(connection, workflow_id, who, now)
@@ -355,7 +374,7 @@ class Store:
     def _task_values(body: dict[str, Any], raw: str) -> dict[str, Any]:
         status = body.get("status")
         if status not in statuses.TASK_STATUSES:
-            raise BadReport(f"status must be one of {sorted(statuses.TASK_STATUSES)}, not {status!r}")
+            raise BadReport(f"status must be one of {sorted(statuses.TASK_STATUSES)}, not {_shown(status)}")
         error, errors, metadata = body.get("error"), body.get("errors"), body.get("metadata")
         reason = body.get("reason")
         if reason is None and isinstance(error, dict) and status != "Completed":
@@ -494,6 +513,32 @@ class Store:
         return {"tasks": cancel.get("tasks"), "reason": cancel.get("reason"), "grace": cancel.get("grace"),
                 "requested_at": utc(cancel.get("requested_at")), "delivered_at": utc(delivered)}
 
+    def relaunch(self, workflow_id: str) -> tuple[str, int]:
+        """Give a run that ended without completing (Crashed, Failed, Cancelled) to a new attempt:
+        ``(its new token, the attempt's number)``. The run is Not started again under the same id,
+        with no lease until its new runner shows version 2; the old token is retired, so reports
+        of the old attempt are refused (a heartbeat's 409 stops a runner that is still alive)."""
+        now = self.clock()
+        token = tokens.new_run_token()
+        with writing(self.engine) as connection:
+            row = connection.execute(select(W).where(W.c.id == workflow_id).with_for_update()).mappings().first()
+            if row is None:
+                raise UnknownRun(workflow_id)
+            if row["status"] not in (statuses.CRASHED, statuses.FAILED, statuses.CANCELLED):
+                raise RunEnded(f"a run that ended Crashed, Failed or Cancelled is relaunched, not {row['status']}")
+            attempt = (row["run_attempt"] or 1) + 1
+            if row["token_digest"] is not None:
+                _insert_ignoring(connection, R, {"digest": row["token_digest"], "workflow_id": workflow_id,
+                                                 "run_attempt": attempt - 1}, ["digest"])
+            self._update_run(connection, workflow_id, {
+                "status": statuses.NOT_STARTED, "token_digest": tokens.digest(token), "run_attempt": attempt,
+                "gone": False, "protocol": 1, "first_report_at": None, "started_at": None, "finished_at": None,
+                "lease_until": None, "last_beat_at": None, "beat_seq": None, "running": None, "cancel": None,
+                "cancel_delivered_at": None, "updated_at": now})
+            why = f"relaunched: run attempt {attempt}"
+            self._transition(connection, workflow_id, None, statuses.NOT_STARTED, now, why)
+        return token, attempt
+
     # -- the backend's own work ------------------------------------------------------------------
 
     def sweep(self) -> list[str]:
@@ -539,7 +584,7 @@ class Store:
                 ).scalars().all()
                 if not ids:
                     return gone
-                for table in (L, X, T):
+                for table in (L, X, T, R):
                     connection.execute(delete(table).where(table.c.workflow_id.in_(ids)))
                 connection.execute(delete(W).where(W.c.id.in_(ids)))
                 gone += len(ids)

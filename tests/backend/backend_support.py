@@ -23,7 +23,7 @@ LISTENING = re.compile(r"listening on (http://\S+)")
 WAIT = 30.0  # an upper bound on anything here; a pass takes a fraction of it
 
 STEPS = '''
-import sys, time
+import os, sys, time
 import dotflow
 from dotflow import DotFlow, TaskCancelled, action
 
@@ -51,8 +51,9 @@ def load():
 @action
 def slow():
     task = dotflow.current_task()
-    for done in range(1200):
-        task.progress(done, 1200, "waiting")
+    steps = int(float(os.environ.get("SLOW_SECONDS", "60")) / 0.05)
+    for done in range(steps):
+        task.progress(done, steps, "waiting")
         if task.cancel_requested():
             raise TaskCancelled("stopping as asked")
         time.sleep(0.05)
@@ -245,14 +246,15 @@ def runner_env(tmp_path: Path, run: dict[str, Any], **extra: str) -> dict[str, s
     return clean_env(tmp_path, **values)
 
 
-def start_runner(project: Path, env: dict[str, str], workflow: str) -> subprocess.Popen[str]:
-    """``dotflow start --workflow steps:<workflow>`` as a managed container would run it."""
-    return subprocess.Popen([dotflow_exe(), "start", "--workflow", f"steps:{workflow}"], cwd=project, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, stdin=subprocess.DEVNULL)
+def start_runner(project: Path, env: dict[str, str], workflow: str, *args: str) -> subprocess.Popen[str]:
+    """``dotflow start --workflow steps:<workflow> [args]`` as a managed container would run it."""
+    return subprocess.Popen([dotflow_exe(), "start", "--workflow", f"steps:{workflow}", *args], cwd=project,
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
 
 
-def run_runner(project: Path, env: dict[str, str], workflow: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([dotflow_exe(), "start", "--workflow", f"steps:{workflow}"], cwd=project, env=env,
+def run_runner(project: Path, env: dict[str, str], workflow: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([dotflow_exe(), "start", "--workflow", f"steps:{workflow}", *args], cwd=project, env=env,
                           capture_output=True, text=True, timeout=WAIT * 2, stdin=subprocess.DEVNULL)
 
 

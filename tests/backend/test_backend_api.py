@@ -284,3 +284,9 @@ def test_a_created_run_hands_out_what_a_container_needs(backend: BackendProcess)
     assert first["env"]["SERVER_BASE_URL"] == backend.api and first["env"]["WORKFLOW_ID"] == first["id"]
     assert backend.run(first["id"])["managed"] is True
 
+
+
+def test_an_error_quotes_a_sent_value_briefly(backend: BackendProcess) -> None:
+    """A huge bad status is quoted in at most 100 characters."""
+    reply = backend.call("PATCH", "/workflows/brief", {"status": "x" * 100_000})
+    assert reply.status == 400 and len(reply.body["error"]) < 300

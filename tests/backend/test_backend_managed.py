@@ -149,3 +149,35 @@ def test_a_run_through_a_flaky_network_is_stored_once(backend: BackendProcess, p
         assert len(steps) == len(set(steps)) and steps[0] == "Not started", steps
     seqs = [record["seq"] for record in backend.call("GET", f"/workflows/{run['id']}/logs").body["records"]]
     assert seqs and len(seqs) == len(set(seqs))
+
+
+def test_a_crashed_run_relaunched_resumes_under_its_id(backend: BackendProcess, project: Path, tmp_path: Path) -> None:
+    """kill -9, Crashed; POST .../relaunch hands out attempt 2's env (a new token, RUN_ATTEMPT=2);
+    the container started with it resumes from its file storage and the run ends Completed at
+    attempt 2, while the killed attempt's token is answered 409 on a heartbeat (its lease went to
+    the new attempt). Only the operator relaunches."""
+    run = backend.new_run("relaunched")
+    storage = ("--storage", "file", "--path", str(tmp_path / "results"))
+    runner = start_runner(project, runner_env(tmp_path, run), "waiting", *storage)
+    try:
+        wait_until(lambda: (backend.run(run["id"])["heartbeat"] or {}).get("last_at")
+                   and task_statuses(backend.run(run["id"]))[1:2] == ["In progress"])
+        runner.send_signal(signal.SIGKILL)
+        runner.wait(10)
+    finally:
+        runner.kill()
+    wait_until(lambda: backend.run(run["id"])["status"] == "Crashed", timeout=10)
+    assert backend.call("POST", f"/workflows/{run['id']}/relaunch", token=run["token"]).status == 403
+    relaunched = backend.call("POST", f"/workflows/{run['id']}/relaunch").body
+    assert relaunched["run_attempt"] == 2 and relaunched["env"]["RUN_ATTEMPT"] == "2"
+    assert relaunched["env"]["WORKFLOW_ID"] == run["id"] and relaunched["token"] != run["token"]
+    again = run_runner(project, runner_env(tmp_path, relaunched, SLOW_SECONDS="0.2"), "waiting", *storage)
+    assert again.returncode == 0, again.stderr
+    assert "resumed from the checkpoint" in again.stderr
+    stored = backend.run(run["id"])
+    assert stored["status"] == "Completed" and stored["run_attempt"] == 2
+    assert task_statuses(stored) == ["Completed", "Completed", "Completed"]
+    beat = {"seq": 9, "sent_at": "2026-12-07T01:02:03.456Z", "interval": 1, "attempt": 1, "run_attempt": 1,
+            "running": [], "progress": {}}
+    assert backend.call("POST", f"/workflows/{run['id']}/heartbeat", beat, token=run["token"]).status == 409
+    assert backend.call("POST", f"/workflows/{run['id']}/relaunch").status == 409  # Completed: nothing to relaunch

@@ -28,7 +28,7 @@ from backend_support import (
 
 from dotflow.backend.check import check
 from dotflow.backend.database import open_engine, parse_url
-from dotflow.backend.migrations import migrate
+from dotflow.backend.migrations import LATEST, migrate
 
 BACKEND_LIBRARIES = ("starlette", "uvicorn", "sqlalchemy", "jinja2", "psycopg", "anyio", "h11", "dotflow.backend")
 
@@ -39,7 +39,7 @@ def test_the_banner_says_where_it_listens_where_the_data_is_and_how_to_log_in(ba
     banner = backend.output()
     assert re.search(r"listening on http://127\.0\.0\.1:\d+", banner)
     assert f"runner API:  {backend.api}" in banner
-    assert f"data:        {backend.tmp_path / 'backend.db'}" in banner and "schema version 1, created" in banner
+    assert f"data:        {backend.tmp_path / 'backend.db'}" in banner and f"schema version {LATEST}, created" in banner
     assert "DOTFLOW_BACKEND_TOKEN" in banner and OPERATOR not in banner
     assert (backend.tmp_path / "backend.db").is_file()
 
@@ -110,7 +110,7 @@ def test_check_tells_a_migrated_database_from_others(tmp_path: Path) -> None:
     migrate(engine)
     engine.dispose()
     ready = _check(tmp_path, url)
-    assert ready.returncode == 0 and "reachable and migrated (schema version 1)" in ready.stdout, ready.stderr
+    assert ready.returncode == 0 and f"reachable and migrated (schema version {LATEST})" in ready.stdout, ready.stderr
     with sqlite3.connect(path) as connection:
         connection.execute("UPDATE schema_version SET version = 99")
     newer = _check(tmp_path, url)
@@ -130,7 +130,7 @@ def test_a_newer_database_stops_the_start(tmp_path: Path) -> None:
                              f"sqlite:///{tmp_path / 'backend.db'}"],
                             env=clean_env(tmp_path, DOTFLOW_BACKEND_TOKEN=OPERATOR), capture_output=True, text=True,
                             timeout=60)
-    assert result.returncode == 2 and "schema version 99, newer than this dotflow's (1)" in result.stderr
+    assert result.returncode == 2 and f"schema version 99, newer than this dotflow's ({LATEST})" in result.stderr
 
 
 @pytest.mark.parametrize(("token", "message"), [("short", "at least 16"), ("with a space 1234567", "spaces")])

@@ -14,7 +14,7 @@ from sqlalchemy import inspect
 from dotflow.backend import schema
 from dotflow.backend.database import open_engine, parse_url
 from dotflow.backend.migrations import LATEST, migrate, state
-from dotflow.backend.store import OPERATOR, Principal, RunGone, Store
+from dotflow.backend.store import OPERATOR, LeaseTaken, Principal, RunEnded, RunGone, Store
 
 
 class Clock:
@@ -171,3 +171,55 @@ def test_what_is_posted_twice_is_created_once(store: Store) -> None:
     assert store.add_logs("w", batch, OPERATOR) == 0
     detail = store.run_detail("w", OPERATOR)
     assert detail["name"] == "first" and [step["status"] for step in detail["tasks"][0]["history"]] == ["Not started"]
+
+
+def test_a_relaunch_gives_the_run_to_a_new_attempt(store: Store, clock: Clock) -> None:
+    """A Crashed run relaunched: Not started again under its id at attempt 2, with a new token; the
+    old token's reports are refused (LeaseTaken); a Completed run is not relaunched; pruning takes
+    the retired token along."""
+    workflow_id, first = store.create_run("relaunched")
+    old = store.authorize(first)
+    assert old is not None
+    store.heartbeat(workflow_id, {"interval": 1, "run_attempt": 1}, old)
+    clock.now += 5
+    assert store.sweep() == [workflow_id]
+    second, attempt = store.relaunch(workflow_id)
+    assert attempt == 2 and second != first
+    detail = store.run_detail(workflow_id, OPERATOR)
+    assert detail["status"] == "Not started" and detail["run_attempt"] == 2 and detail["heartbeat"] is None
+    assert detail["history"][-1]["detail"] == "relaunched: run attempt 2"
+    retired = store.authorize(first)
+    assert retired == Principal(False, workflow_id, retired=True)
+    with pytest.raises(LeaseTaken):
+        store.heartbeat(workflow_id, {"interval": 1}, retired)
+    new = store.authorize(second)
+    assert new == Principal(False, workflow_id)
+    store.heartbeat(workflow_id, {"interval": 1, "run_attempt": 2}, new)
+    store.set_workflow_status(workflow_id, {"status": "Completed"}, new)
+    with pytest.raises(RunEnded):
+        store.relaunch(workflow_id)
+    clock.now += 10 * 86400
+    assert store.prune(1) == 1 and store.authorize(first) is None
+
+
+def test_a_version_1_database_is_migrated_to_the_latest_keeping_its_runs(database_url: str) -> None:
+    """A database left at schema version 1 (runs in it) is migrated by the next start: the version 2
+    table appears, and the runs are still there."""
+    from sqlalchemy import insert as sql_insert
+    from sqlalchemy import inspect as sql_inspect
+
+    from dotflow.backend import migrations
+    from dotflow.backend.database import writing
+
+    engine = open_engine(parse_url(database_url))
+    table = migrations.version_table()
+    with writing(engine) as connection:
+        table.create(connection)
+        migrations.MIGRATIONS[0](connection)
+        connection.execute(sql_insert(table).values(version=1))
+    Store(engine).record_workflow("kept", "from version 1")
+    assert state(engine).version == 1 and not sql_inspect(engine).has_table("retired_tokens")
+    assert migrate(engine) == (1, LATEST)
+    assert sql_inspect(engine).has_table("retired_tokens")
+    assert Store(engine).run_detail("kept", OPERATOR)["name"] == "from version 1"
+    engine.dispose()
