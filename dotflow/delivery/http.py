@@ -343,6 +343,31 @@ class PoolConnection:
                 self._session.close()
 
 
+class LaneConnection:
+    """The one connection of a lane that does not go through a ``DeliveryQueue`` (a runner's
+    heartbeats, its log batches): opened on first use, dropped after any failure so that the next
+    request opens a new one. Not thread-safe: the lane's own thread uses it."""
+
+    def __init__(self, connect: Callable[[], Connection]) -> None:
+        self._connect = connect
+        self._connection: Connection | None = None
+
+    def request(self, method: str, path: str, body: bytes | None, timeout: float, headers: dict[str, str]) -> Answer:
+        """One request; raises what the connection raises (after dropping it)."""
+        try:
+            if self._connection is None:
+                self._connection = self._connect()
+            return self._connection.request(method, path, body, timeout, headers)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
+
+
 class HTTPChannel:
     """A ``DeliveryQueue`` channel over one connection: each payload goes to the provider's
     ``send(connection, payload, deadline)``, which makes its requests and judges the answers."""

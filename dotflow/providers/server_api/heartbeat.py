@@ -26,6 +26,8 @@ from datetime import datetime, timezone
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable
 
+from dotflow.delivery.http import LaneConnection
+
 if TYPE_CHECKING:
     from dotflow.delivery.answer import Answer
     from dotflow.delivery.http import Connection
@@ -83,7 +85,6 @@ class Heartbeats:
         timeout: float,
         hide: Callable[[str], str],
     ) -> None:
-        self._connect = connect
         self._headers = headers
         self._version = version
         self._observe = observe
@@ -94,7 +95,7 @@ class Heartbeats:
         self._cv = threading.Condition()
         self._beats: dict[str, _Beat] = {}
         self._thread: threading.Thread | None = None
-        self._connection: Connection | None = None
+        self._connection = LaneConnection(connect)
         self.sent = 0  # beats answered 2xx, for tests and benchmarks
 
     # -- the runs ----------------------------------------------------------------------------
@@ -130,9 +131,7 @@ class Heartbeats:
                 for beat in due:
                     self._beat(beat)
         finally:
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
+            self._connection.close()
 
     def _next(self) -> list[_Beat] | None:
         """The beats due now, waiting until one is; None once no run is watched."""
@@ -169,17 +168,12 @@ class Heartbeats:
         }
         payload = self._hide(json.dumps(body, separators=(",", ":"), default=str, allow_nan=False)).encode("utf-8")
         try:
-            if self._connection is None:
-                self._connection = self._connect()
             answer = self._connection.request(
                 "POST", self._path_of(live.workflow_id), payload, min(self._timeout, beat.interval), self._headers()
             )
         except Exception as exc:  # refused, timed out, reset: the next beat goes at its time
             logger.debug("dotflow server: heartbeat %d of %s got no answer (%s)", beat.seq, live.workflow_id,
                          type(exc).__name__)
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
             return
         self._observe(answer)
         self._judge(beat, answer)

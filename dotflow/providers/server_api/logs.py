@@ -21,6 +21,8 @@ from datetime import datetime, timezone
 from time import monotonic
 from typing import TYPE_CHECKING, Any, Callable
 
+from dotflow.delivery.http import LaneConnection
+
 if TYPE_CHECKING:
     from dotflow.delivery.answer import Answer
     from dotflow.delivery.http import Connection
@@ -61,7 +63,6 @@ class LogShipper:
         capacity: int,
         timeout: float,
     ) -> None:
-        self._connect = connect
         self._headers = headers
         self._version = version
         self._observe = observe
@@ -74,7 +75,7 @@ class LogShipper:
         self._waiting = 0  # records waiting, all runs
         self._busy = False  # a batch is on the wire
         self._running = False  # the sending thread is alive
-        self._connection: Connection | None = None
+        self._connection = LaneConnection(connect)
         self._deadline: float | None = None  # a flush's: no request outlives it
         self.sent = 0  # records the backend took, for tests and benchmarks
 
@@ -120,13 +121,6 @@ class LogShipper:
                 threading.Thread(target=self._loop, name="dotflow-logs", daemon=True).start()
             self._cv.notify_all()
 
-    def forget(self, workflow_id: str) -> None:
-        """The run ended and its records were sent (or given up): its numbering goes."""
-        with self._cv:
-            run = self._runs.get(workflow_id)
-            if run is not None and not run.records:
-                del self._runs[workflow_id]
-
     def wake(self) -> None:
         with self._cv:
             self._cv.notify_all()
@@ -141,9 +135,7 @@ class LogShipper:
                     return
                 self._send(*batch)
         finally:
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
+            self._connection.close()
 
     def _next(self) -> tuple[str, list[tuple[Any, ...]], int] | None:
         """The next batch (workflow id, records, dropped), once one is worth sending."""
@@ -226,14 +218,9 @@ class LogShipper:
     def _post(self, workflow_id: str, body: bytes) -> int | None:
         timeout = self._timeout if self._deadline is None else max(0.05, min(self._timeout, self._left()))
         try:
-            if self._connection is None:
-                self._connection = self._connect()
             answer = self._connection.request("POST", self._path_of(workflow_id), body, timeout, self._headers())
         except Exception as exc:  # refused, timed out, reset: another try, or the batch is counted lost
             logger.debug("dotflow server: a logs batch of %s got no answer (%s)", workflow_id, type(exc).__name__)
-            connection, self._connection = self._connection, None
-            if connection is not None:
-                connection.close()
             return None
         self._observe(answer)
         return answer.status
