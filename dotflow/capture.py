@@ -4,10 +4,12 @@ goes on (a runner protocol version 2 backend's ``/logs``).
 
 Attribution: a write or a log record belongs to the task whose step runs in the thread (the
 context) that made it (``dotflow.current_task()``), also when several steps run at once on a
-thread pool. What Python code writes is seen; what bypasses ``sys.stdout`` is not: a C extension
-or a subprocess writing to file descriptor 1 or 2 from a step on a thread (on the process and Dask
-executors the worker's descriptors are read instead), and output from threads a step starts
-without copying its context (``contextvars.copy_context().run``).
+thread pool, and on a Dask worker, where the same tees run for the worker's calls (see
+``execution/executors/remote.py``; a process worker's descriptors are read instead, by
+``execution/executors/output.py``). What Python code writes is seen; what bypasses ``sys.stdout``
+is not: a C extension or a subprocess writing to file descriptor 1 or 2 from a step on a thread,
+and output from threads a step starts without copying its context
+(``contextvars.copy_context().run``).
 
 Cost: the step's thread only notes each write (its time, task and text) and writes it through;
 a thread of this module (``dotflow-capture``) turns the notes into lines every ``TICK`` seconds,
@@ -136,10 +138,11 @@ def _other_handlers(name: str, own: logging.Handler) -> bool:
     return False
 
 
-def note(live: Any, task_id: str | None, stream: str, level: str | None, line: str) -> None:
-    """A complete line for ``live``'s sink (a log record, an engine line), in order with the writes."""
+def note(live: Any, task_id: str | None, stream: str, level: str | None, line: str, at: float | None = None) -> None:
+    """A complete line for ``live``'s sink (a log record, an engine line, a line a worker process
+    read, written at ``at``), in order with the writes."""
     if live.log_sink is not None:
-        _notes.append((time(), live, task_id, stream, level, line, True))
+        _notes.append((time() if at is None else at, live, task_id, stream, level, line, True))
 
 
 def step_ended(live: Any, task_id: str) -> None:

@@ -1,5 +1,6 @@
 """Live logs (runner protocol version 2, ``POST /workflows/{id}/logs``) end to end against the fault
-server: a plain ``python pipeline.py`` and ``dotflow start``, steps on threads, sequential and parallel.
+server: a plain ``python pipeline.py`` and ``dotflow start``, steps on threads, sequential and parallel,
+and on the process and Dask executors (what a process worker's programs write included).
 
 Attribution by task, order and a contiguous ``seq``, the engine's own lines, truncation at 8 KiB,
 masking of a token a step prints, the bounded buffer's ``dropped``, a stuck or refused logs endpoint
@@ -28,7 +29,7 @@ TOKEN = "tok-L0gsSecret-4d2a9f"
 WAIT = 60.0
 
 PIPELINE = '''
-import logging, os, sys, time
+import logging, os, subprocess, sys, time
 from dotflow import DotFlow, action
 
 log = logging.getLogger("etl")
@@ -48,6 +49,9 @@ def make(name):
             print("x" * 20000)
         print(f"{name} to stderr", file=sys.stderr)
         log.warning("%s warns", name)
+        if os.environ.get("PROGRAM"):
+            subprocess.run(["sh", "-c", f"echo {name} from a program; echo {name} program errs >&2; printf {name}-no-end"],
+                           check=True)
         return name
     step.__name__ = step.__qualname__ = name
     return step
@@ -60,7 +64,7 @@ def build():
 
 if __name__ == "__main__":
     flow = build()
-    manager = flow.start(mode=os.environ.get("MODE", "sequential"))
+    manager = flow.start(mode=os.environ.get("MODE", "sequential"), executor=os.environ.get("EXECUTOR", "thread"))
     print("done", manager.status, flush=True)
 '''
 
@@ -81,7 +85,8 @@ def _env(tmp_path: Path, server: FaultServer, **extra: str) -> dict[str, str]:
 
 
 def _run(how: str, project: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    command = ([dotflow_exe(), "start", "--workflow", "pipeline:build", "--mode", env.get("MODE", "sequential")]
+    command = ([dotflow_exe(), "start", "--workflow", "pipeline:build", "--mode", env.get("MODE", "sequential"),
+                "--executor", env.get("EXECUTOR", "thread")]
                if how == "start" else [sys.executable, "pipeline.py"])
     return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=WAIT)
 
@@ -115,6 +120,54 @@ def test_every_line_reaches_the_backend_tagged_with_its_task(how: str, mode: str
             assert [r["level"] for r in mine if r["stream"] == "logging"] == ["WARNING"]
         assert records[-1]["task"] is None and records[-1]["line"] == "workflow Completed"
         assert document_problems(server.url, server.requests()) == []
+
+
+@pytest.mark.parametrize("how", ["start", "python"])
+def test_a_process_worker_ships_what_it_and_its_programs_write(how: str, project: Path, tmp_path: Path) -> None:
+    """On the process executor the worker's descriptors 1 and 2 are read: the step's prints, its
+    log records (as the text the last resort writes on stderr) and what a program it runs writes,
+    each with its task, before the task's terminal status; a line without an end is a line; the
+    local output still gets every byte; the token a step prints is masked there too."""
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server, MODE="parallel", EXECUTOR="process", LINES="4", PROGRAM="1", PRINT_TOKEN="1")
+        result = _run(how, project, env)
+        assert result.returncode == 0, result.stderr
+        for name in ("alpha", "beta"):
+            assert f"{name} from a program\n" in result.stdout and f"{name} program errs" in result.stderr
+            assert f"{name}-no-end" in result.stdout and f"{name} line 3" in result.stdout
+        records = server.log_records("wf-logs")
+        assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+        for name, prefix in (("alpha", "0-"), ("beta", "1-")):
+            mine = _by_task(records, prefix)
+            streams: dict[str, list[str]] = {}
+            for record in mine:
+                streams.setdefault(record["stream"], []).append(record["line"])
+            assert streams["stdout"] == [*(f"{name} line {i}" for i in range(4)), "the token is ***",
+                                         f"{name} from a program", f"{name}-no-end"]
+            assert streams["stderr"] == [f"{name} to stderr", f"{name} warns", f"{name} program errs"]
+            terminal = next(r["seq"] for r in mine if r["stream"] == "dotflow" and r["line"].endswith("Completed"))
+            assert all(r["seq"] < terminal for r in mine if r["stream"] != "dotflow")
+        assert TOKEN not in json.dumps(records)
+        assert document_problems(server.url, server.requests()) == []
+
+
+def test_a_dask_worker_ships_what_each_step_thread_writes(project: Path, tmp_path: Path) -> None:
+    """On Dask a worker runs calls on threads: the tees there take each step's prints and records
+    for its own task (a program's output stays in the worker's log), the last lines before the
+    task's terminal status."""
+    pytest.importorskip("distributed")
+    with FaultServer("healthy", protocol=2) as server:
+        result = _run("python", project, _env(tmp_path, server, MODE="parallel", EXECUTOR="dask", LINES="4"))
+        assert result.returncode == 0, result.stderr
+        records = server.log_records("wf-logs")
+        assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+        for name, prefix in (("alpha", "0-"), ("beta", "1-")):
+            mine = _by_task(records, prefix)
+            lines = [(r["stream"], r["line"]) for r in mine if r["stream"] != "dotflow"]
+            assert lines == [*(("stdout", f"{name} line {i}") for i in range(4)), ("stderr", f"{name} to stderr"),
+                             ("logging", f"etl: {name} warns")]
+            terminal = next(r["seq"] for r in mine if r["stream"] == "dotflow" and r["line"].endswith("Completed"))
+            assert all(r["seq"] < terminal for r in mine if r["stream"] != "dotflow")
 
 
 def test_lines_are_cut_at_8_kib_and_secrets_masked(project: Path, tmp_path: Path) -> None:

@@ -3,9 +3,10 @@
 A request is ``cloudpickle.dumps((step, initial_context, previous_context, call))``; cloudpickle
 sends steps defined in ``__main__``, closures and classes made at run time by value, and
 everything importable by reference. ``call`` names the driver's running task for the worker's
-``dotflow.current_task()``: ``(workflow_id, task_id, attempt, run_attempt)``, taken from the
+``dotflow.current_task()``: ``(workflow_id, task_id, attempt, run_attempt, capture)``, taken from the
 driver's own ``TaskContext`` (the runner enters it around ``StepRunner.run``); the worker names
-the step from the step itself, as the driver does, when the step asks. The reply
+the step from the step itself, as the driver does, when the step asks. ``capture`` says that the
+run ships its steps' output to an observer: the worker reads it and sends it back as lines. The reply
 (see ``remote.py``) is the step's value, or the exception it raised with the worker's traceback,
 or a note that something could not be pickled; with the metadata the step attached.
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from dotflow.capture import note
 from dotflow.errors import RemoteStepError, StepPickleError
 from dotflow.naming import step_name
 
@@ -72,7 +74,9 @@ def encode(task: Task, previous: Context, where: str, context: TaskContext | Non
 
     call = None
     if context is not None:
-        call = (context.workflow_id, context.task_id, context.attempt, context.run_attempt)
+        live = context.live
+        capture = live is not None and live.log_sink is not None  # the worker reads the step's output
+        call = (context.workflow_id, context.task_id, context.attempt, context.run_attempt, capture)
     try:
         return cloudpickle.dumps((task.step, task.given_context, previous, call), protocol=5)
     except Exception as exc:
@@ -81,8 +85,8 @@ def encode(task: Task, previous: Context, where: str, context: TaskContext | Non
 
 def apply_update(context: TaskContext, update: dict[str, Any]) -> None:
     """What a worker's step said while it ran (``remote._Sink``: ``"p"``, its latest progress,
-    ``"m"``, metadata values), told to the driver's ``context``: it reaches the run's LiveRun as a
-    step on the driver's threads would. A malformed update is dropped: it never fails the step."""
+    ``"m"``, metadata values; ``output.Output``: ``"l"``, lines it wrote), told to the driver's
+    ``context``: it reaches the run's LiveRun as a step on the driver's threads would. A malformed update is dropped: it never fails the step."""
     try:
         progress = update.get("p")
         if progress is not None:
@@ -91,6 +95,10 @@ def apply_update(context: TaskContext, update: dict[str, Any]) -> None:
         metadata = update.get("m")
         if metadata:
             context.metadata(**metadata)
+        lines = update.get("l")
+        if lines and context.live is not None:
+            for at, stream, level, text in lines:
+                note(context.live, context.task_id, stream, level, text, at)
     except Exception as exc:
         logging.getLogger("dotflow").debug("task %s: an update from its worker was dropped: %s",
                                            context.task_id, exc)
@@ -123,9 +131,9 @@ def decode(reply: bytes | memoryview, task: Task, where: str, context: TaskConte
     step attached goes to ``context`` first, so it goes with the task's report of its outcome."""
     import pickle
 
-    kind, metadata, *rest = pickle.loads(reply)
-    if metadata and context is not None:
-        apply_update(context, {"m": metadata})
+    kind, update, *rest = pickle.loads(reply)
+    if update and context is not None:
+        apply_update(context, update)
     if kind == "ok":
         return rest[0]
     if kind == "raised":

@@ -15,6 +15,11 @@ attempt and run_attempt. What the step says goes to a ``_Sink``:
 
 - ``metadata(...)``: merged and bounded (16 KiB) here, and the whole of it rides the reply, so
   it reaches the driver before the task's outcome whatever the executor;
+- what the step writes, when its run ships logs to an observer (the request's ``capture``): on
+  the process pool the worker's descriptors 1 and 2 are read (``output.py``); on Dask, where a
+  worker runs several calls at once on threads, the tees of ``dotflow.capture`` take what the
+  step's thread writes to ``sys.stdout`` and ``sys.stderr`` and its ``logging`` records, as on the
+  driver. Lines travel as ``"l"`` messages while the step runs, and the last ones ride the reply;
 - ``progress(...)`` and ``metadata(...)`` travel while the step runs when the executor has a
   ``Link`` back to the driver (the process pool's socket, Dask's events): the latest progress and
   the metadata changed since the last message, at most one message per ``SEND_INTERVAL`` per
@@ -39,6 +44,7 @@ from dotflow.live import METADATA_MAX, TaskContext, enter, leave
 
 _UNBOUNDED = None  # the ActionOptions with no timeout, made on first use
 SEND_INTERVAL = 0.25  # seconds between two messages of one call to the driver (at most 4 a second)
+LINES_KEPT = 10_000  # lines of a call waiting for its next message at most
 
 
 class _Inputs:
@@ -69,9 +75,10 @@ def run(request: bytes, link: Link | None = None) -> tuple[bytes, bool]:
     """``execute`` with ``link`` to the driver while the step runs, plus whether this process
     should stop serving (a thread was abandoned).
 
-    The reply is ``(kind, metadata, *fields)``: ``("ok", metadata, value)``, ``("raised",
-    metadata, exception pickle, type name, message, traceback)``, ``("unpicklable", metadata,
-    why)`` or ``("unloadable", None, why)``; ``metadata`` is what the step attached (or None).
+    The reply is ``(kind, update, *fields)``: ``("ok", update, value)``, ``("raised", update,
+    exception pickle, type name, message, traceback)``, ``("unpicklable", update, why)`` or
+    ``("unloadable", None, why)``; ``update`` is what the driver still has to hear of the call, as
+    ``base.apply_update`` takes it (the metadata the step attached, its last lines), or None.
     """
     try:
         step, initial, previous, call = pickle.loads(request)
@@ -81,17 +88,21 @@ def run(request: bytes, link: Link | None = None) -> tuple[bytes, bool]:
     if call is not None:
         sink = _Sink(call, link)
         token = enter(sink.context(step))
+    if link is not None:
+        link.begin(call is not None and call[4], sink)
     try:
         result = outcome(step, initial, previous)
     finally:
-        metadata = None
+        update = None
+        if link is not None:
+            link.end()
         if sink is not None:
             leave(token)
-            metadata = sink.finish()
+            update = sink.finish()
     if result[0] == "ok":
-        reply = _dump(("ok", metadata, result[1]), result=True, metadata=metadata)
+        reply = _dump(("ok", update, result[1]), result=True, update=update)
     else:
-        reply = _raised(result[1], result[2], metadata)
+        reply = _raised(result[1], result[2], update)
     return reply, _abandoned_threads()
 
 
@@ -109,11 +120,18 @@ def execute_on_dask(request: bytes, key: str) -> bytes:
 
 class Link:
     """How one worker talks to the driver while a step runs: ``send`` one message (a dict with
-    ``"p"``, the latest progress ``[done, total, message]``, and/or ``"m"``, metadata values),
-    and ``cancelled`` (whether the driver asked this call to stop). Called with ``_LOCK`` held,
-    only while the call runs."""
+    ``"p"``, the latest progress ``[done, total, message]``, ``"m"``, metadata values, and/or
+    ``"l"``, lines the step wrote ``[(time, stream, text), ...]``), and ``cancelled`` (whether the
+    driver asked this call to stop). ``begin`` and ``end`` frame each call: ``capture`` says that
+    its run ships the steps' output to an observer, and ``end`` returns once the call's lines went."""
 
     __slots__ = ()
+
+    def begin(self, capture: bool, sink: _Sink | None) -> None:
+        """A call starts, saying what it says of itself to ``sink`` (nothing by default: its output is not read)."""
+
+    def end(self) -> None:
+        """The call ended, its reply not built yet."""
 
     def send(self, update: dict[str, Any]) -> None:
         """Deliver ``update`` to the driver (nothing by default)."""
@@ -142,12 +160,15 @@ def cancel_calls(keys: list[str]) -> None:
 class _DaskLink(Link):
     """A call on a Dask worker: messages are the worker's events on ``TOPIC`` (sent from any
     thread, through the worker's batched stream to the scheduler, which hands them to the
-    subscribed clients); a cancel is the call's key in ``_cancelled_calls``."""
+    subscribed clients); a cancel is the call's key in ``_cancelled_calls``. When the run ships
+    logs, the worker's tees (``dotflow.capture``) are in place while the call runs, and take
+    what its thread writes for the call's sink."""
 
-    __slots__ = ("_worker", "key")
+    __slots__ = ("_sink", "_worker", "key")
 
     def __init__(self, key: str) -> None:
         self.key = key
+        self._sink: _Sink | None = None
         self._worker: Any = None
         try:
             from distributed import get_worker
@@ -155,6 +176,24 @@ class _DaskLink(Link):
             self._worker = get_worker()  # a ContextVar of the task's thread: read it here, not in the sender thread
         except (ImportError, ValueError):
             pass
+
+    def begin(self, capture: bool, sink: _Sink | None) -> None:
+        if capture and sink is not None:
+            from dotflow import capture as tees
+
+            sink.log_sink = sink.take_lines
+            self._sink = sink
+            tees.start()
+
+    def end(self) -> None:
+        sink, self._sink = self._sink, None
+        if sink is not None:
+            from dotflow import capture as tees
+
+            tees.step_ended(sink, sink.task_id)  # a line begun and not ended is a line
+            tees.dispatch()  # every line of the call, to its sink, before the reply
+            sink.log_sink = None
+            tees.stop()
 
     def send(self, update: dict[str, Any]) -> None:
         if self._worker is not None:
@@ -174,16 +213,18 @@ _LOCK = threading.Lock()
 
 class _Sink:
     """What a worker's ``TaskContext`` writes to, for one call, in place of the driver's LiveRun
-    (a TaskContext calls only ``set_progress`` and ``add_metadata``). It keeps the call's metadata,
+    (a TaskContext calls only ``set_progress`` and ``add_metadata``; the tees of
+    ``dotflow.capture`` its ``log_sink``, when the link set one). It keeps the call's metadata,
     merged and bounded as the driver's (so a step past 16 KiB is warned here, where it runs), and
-    sends the changes to the driver through the link, coalesced. After ``finish`` it drops what it
-    is told (a thread of the step may outlive the call). Made for every call, so it is small: its
-    state is created when the step first says something."""
+    sends the changes to the driver through the link, coalesced; lines wait for the next message
+    (at most ``LINES_KEPT``, the oldest dropped first). After ``finish`` it drops what it is told
+    (a thread of the step may outlive the call). Made for every call, so it is small: its state is
+    created when the step first says something."""
 
-    __slots__ = ("_asked", "_call", "_link", "_metadata", "_pending", "_scheduled", "_sent", "active")
+    __slots__ = ("_asked", "_call", "_link", "_metadata", "_pending", "_scheduled", "_sent", "active", "log_sink")
 
     def __init__(self, call: tuple[Any, ...], link: Link | None) -> None:
-        self._call = call  # (workflow_id, task_id, attempt, run_attempt)
+        self._call = call  # (workflow_id, task_id, attempt, run_attempt, capture)
         self._link = link
         self._metadata: dict[str, Any] | None = None
         self._pending: dict[str, Any] | None = None
@@ -191,12 +232,13 @@ class _Sink:
         self._scheduled = False  # the sender thread has this sink's next message to send
         self._asked = False
         self.active = True
+        self.log_sink: Any = None
 
     def context(self, step: Any) -> TaskContext:
         """The ``current_task()`` of ``step`` (named from it only when asked, as on the driver). It
         refers to this sink, never the reverse: no cycle, so both go with the call (a cycle per call
         would feed the garbage collector)."""
-        workflow_id, task_id, attempt, run_attempt = self._call
+        workflow_id, task_id, attempt, run_attempt, _ = self._call
         return TaskContext(workflow_id, task_id, step, attempt, run_attempt, self,  # type: ignore[arg-type]
                            self.cancel_requested)
 
@@ -213,6 +255,16 @@ class _Sink:
         self._update("m", values)
         return True
 
+    @property
+    def task_id(self) -> str:
+        """The driver's id of the call's task."""
+        return self._call[1]  # type: ignore[no-any-return]
+
+    def take_lines(self, lines: list[Any]) -> None:
+        """The ``log_sink`` of a call whose run ships logs: lines ``(time, task id, stream, level,
+        text)`` from the tees, for the driver (which knows the task)."""
+        self._update("l", [(at, stream, level, text) for at, _, stream, level, text in lines])
+
     def _update(self, kind: str, value: Any) -> None:
         if self._link is None:
             return
@@ -224,6 +276,11 @@ class _Sink:
                 pending = self._pending = {}
             if kind == "p":
                 pending["p"] = value  # the latest progress wins
+            elif kind == "l":
+                lines = pending.setdefault("l", [])
+                lines.extend(value)
+                if len(lines) > LINES_KEPT:
+                    del lines[:len(lines) - LINES_KEPT]
             else:
                 pending.setdefault("m", {}).update(value)
             if self._scheduled:
@@ -263,11 +320,20 @@ class _Sink:
         return self._asked
 
     def finish(self) -> dict[str, Any] | None:
-        """The call is over: nothing more is sent; the step's metadata, for the reply."""
+        """The call is over: nothing more is sent; what rides the reply (the step's metadata, its
+        lines not sent yet), or None."""
         with _LOCK:
             self.active = False
+            lines = (self._pending or {}).get("l")
             self._pending = None
-            return self._metadata
+            if self._metadata is None and not lines:
+                return None
+            update: dict[str, Any] = {}
+            if self._metadata is not None:
+                update["m"] = self._metadata
+            if lines:
+                update["l"] = lines
+            return update
 
 
 class _Sender:
@@ -338,7 +404,7 @@ def outcome(step: Any, initial: Any, previous: Any) -> tuple[Any, ...]:
         return ("raised", exc, traceback.format_exc())
 
 
-def _raised(exc: BaseException, traceback: str, metadata: dict[str, Any] | None = None) -> bytes:
+def _raised(exc: BaseException, traceback: str, update: dict[str, Any] | None = None) -> bytes:
     try:
         blob: bytes | None = _pickle(exc)
     except Exception:
@@ -347,16 +413,16 @@ def _raised(exc: BaseException, traceback: str, metadata: dict[str, Any] | None 
         message = str(exc)
     except Exception:  # a broken __str__ must not lose the failure itself
         message = ""
-    return _dump(("raised", metadata, blob, type(exc).__name__, message, traceback))
+    return _dump(("raised", update, blob, type(exc).__name__, message, traceback))
 
 
-def _dump(reply: tuple[Any, ...], result: bool = False, metadata: dict[str, Any] | None = None) -> bytes:
+def _dump(reply: tuple[Any, ...], result: bool = False, update: dict[str, Any] | None = None) -> bytes:
     try:
         return _pickle(reply)
     except Exception as exc:
         if not result:
             raise
-        return pickle.dumps(("unpicklable", metadata, _describe(exc)), protocol=5)
+        return pickle.dumps(("unpicklable", update, _describe(exc)), protocol=5)
 
 
 def _pickle(value: Any) -> bytes:

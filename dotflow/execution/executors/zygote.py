@@ -29,6 +29,7 @@ import signal
 import socket
 import struct
 import sys
+import threading
 import time
 from typing import Any
 
@@ -236,7 +237,7 @@ def _serve(fd: int, path: list[str], argv: list[str], cwd: str, env: dict[str, s
             except Exception:
                 pass
         try:
-            send_frame(sock, (b"\x01" if retire else b"\x00") + reply)  # first byte: this worker stops now
+            link.reply((b"\x01" if retire else b"\x00") + reply)  # first byte: this worker stops now
         except OSError:
             return 0  # the driver is gone
         if retire:
@@ -246,16 +247,42 @@ def _serve(fd: int, path: list[str], argv: list[str], cwd: str, env: dict[str, s
 class SocketLink(Link):
     """A worker's ``remote.Link`` to the driver: its own socket, idle while a step runs. Updates
     are ``UPDATE`` frames; a cancel is a frame of no bytes from the driver, looked for without
-    blocking (at most every ``_CANCEL_CHECK`` seconds) when the step asks."""
+    blocking (at most every ``_CANCEL_CHECK`` seconds) when the step asks. When a call's run ships
+    logs, the worker's descriptors 1 and 2 are read from then on (``output.Output``), and its lines
+    go as updates too, from that module's thread: a lock keeps each frame whole."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
         self._looked = 0.0
         self._pid = os.getpid()  # a process the step forks inherits the socket: it never uses it
+        self._lock = threading.Lock()
+        self._output: Any = None
+        self._capturing = False
+
+    def begin(self, capture: bool, sink: Any) -> None:
+        if capture and self._output is None:
+            from dotflow.execution.executors.output import Output
+
+            self._output = Output(self.send)
+        self._capturing = capture and self._output is not None
+        if self._capturing:
+            self._output.begin()
+
+    def end(self) -> None:
+        if self._capturing:
+            self._capturing = False
+            self._output.end()
 
     def send(self, update: dict[str, Any]) -> None:
         if os.getpid() == self._pid:
-            send_frame(self.sock, UPDATE + pickle.dumps(update, protocol=5))
+            payload = UPDATE + pickle.dumps(update, protocol=5)
+            with self._lock:
+                send_frame(self.sock, payload)
+
+    def reply(self, frame: bytes) -> None:
+        """Send the call's reply (after ``end``: every line of the call went before it)."""
+        with self._lock:
+            send_frame(self.sock, frame)
 
     def cancelled(self) -> bool:
         now = time.monotonic()
