@@ -234,10 +234,12 @@ def test_the_buffer_drops_the_oldest_and_counts_them(project: Path, tmp_path: Pa
         assert seqs == sorted(seqs)
 
 
-def test_a_pipe_gets_each_line_as_it_is_printed(project: Path, tmp_path: Path) -> None:
-    """stdout a pipe (a container's log): the step's lines arrive while it runs, not at exit."""
+@pytest.mark.parametrize("executor", ["thread", "process"])
+def test_a_pipe_gets_each_line_as_it_is_printed(executor: str, project: Path, tmp_path: Path) -> None:
+    """stdout a pipe (a container's log): the step's lines arrive while it runs, not at exit (nor,
+    in a process worker, at the end of the call)."""
     with FaultServer("healthy", protocol=2) as server:
-        env = _env(tmp_path, server, STEPS="alpha", LINES="3", PAUSE="1")
+        env = _env(tmp_path, server, STEPS="alpha", LINES="3", PAUSE="1", EXECUTOR=executor)
         process = subprocess.Popen([sys.executable, "pipeline.py"], cwd=project, env=env, stdout=subprocess.PIPE,
                                    stderr=subprocess.DEVNULL)
         try:

@@ -13,8 +13,8 @@ Lines travel as ``{"l": [(time, stream, None, text), ...]}`` (no level: a log re
 at most every ``TICK`` seconds and at most ``BATCH`` lines a message, only while a call runs; at
 its end (``end``) the Python streams are flushed, the pipes read to their end, a line begun and
 not ended sent as a line, and only then the reply goes, so a task's lines reach the driver before
-its outcome. What a program the step started writes after the step returned is written through
-and not sent (it belongs to no call). A thread of its own (``dotflow-flush``) flushes
+its outcome. What a program the step started and left running writes later is written through,
+and sent with the worker's next call, if it writes while one runs. A thread of its own (``dotflow-flush``) flushes
 ``sys.stdout`` and ``sys.stderr`` every ``TICK`` seconds while a call runs: a step's prints reach
 the local stream promptly although they are a pipe now, which Python block-buffers.
 
