@@ -64,7 +64,12 @@ def build():
 
 if __name__ == "__main__":
     flow = build()
-    manager = flow.start(mode=os.environ.get("MODE", "sequential"), executor=os.environ.get("EXECUTOR", "thread"))
+    executor = os.environ.get("EXECUTOR", "thread")
+    if executor == "dask-threads":  # one worker running two calls at once, on two threads
+        from distributed import Client, LocalCluster
+        cluster = LocalCluster(n_workers=1, threads_per_worker=2, host="127.0.0.1", dashboard_address=None)
+        executor = Client(cluster).get_executor()
+    manager = flow.start(mode=os.environ.get("MODE", "sequential"), executor=executor)
     print("done", manager.status, flush=True)
 '''
 
@@ -151,21 +156,32 @@ def test_a_process_worker_ships_what_it_and_its_programs_write(how: str, project
         assert document_problems(server.url, server.requests()) == []
 
 
-def test_a_dask_worker_ships_what_each_step_thread_writes(project: Path, tmp_path: Path) -> None:
-    """On Dask a worker runs calls on threads: the tees there take each step's prints and records
-    for its own task (a program's output stays in the worker's log), the last lines before the
-    task's terminal status."""
+@pytest.mark.parametrize("executor", ["dask", "dask-threads"])
+def test_a_dask_worker_ships_what_each_step_writes(executor: str, project: Path, tmp_path: Path) -> None:
+    """On Dask workers of one thread (dotflow's local cluster) the worker's descriptors are read, as
+    in a process worker: a program's output is the task's too. A worker of two threads runs two
+    calls at once: the tees there take each step's prints and records for its own task (a
+    program's output stays in the worker's log). Either way the last lines come before the task's
+    terminal status."""
     pytest.importorskip("distributed")
     with FaultServer("healthy", protocol=2) as server:
-        result = _run("python", project, _env(tmp_path, server, MODE="parallel", EXECUTOR="dask", LINES="4"))
+        env = _env(tmp_path, server, MODE="parallel", EXECUTOR=executor, LINES="4", PROGRAM="1")
+        result = _run("python", project, env)
         assert result.returncode == 0, result.stderr
         records = server.log_records("wf-logs")
         assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
         for name, prefix in (("alpha", "0-"), ("beta", "1-")):
             mine = _by_task(records, prefix)
-            lines = [(r["stream"], r["line"]) for r in mine if r["stream"] != "dotflow"]
-            assert lines == [*(("stdout", f"{name} line {i}") for i in range(4)), ("stderr", f"{name} to stderr"),
-                             ("logging", f"etl: {name} warns")]
+            streams: dict[str, list[str]] = {}
+            for record in mine:
+                streams.setdefault(record["stream"], []).append(record["line"])
+            printed = [f"{name} line {i}" for i in range(4)]
+            if executor == "dask":
+                assert streams["stdout"] == [*printed, f"{name} from a program", f"{name}-no-end"]
+                assert streams["stderr"] == [f"{name} to stderr", f"{name} warns", f"{name} program errs"]
+            else:
+                assert streams["stdout"] == printed and streams["stderr"] == [f"{name} to stderr"]
+                assert streams["logging"] == [f"etl: {name} warns"]
             terminal = next(r["seq"] for r in mine if r["stream"] == "dotflow" and r["line"].endswith("Completed"))
             assert all(r["seq"] < terminal for r in mine if r["stream"] != "dotflow")
 

@@ -8,12 +8,13 @@ the worker's life; a thread of this module (``dotflow-output``) reads both pipes
 byte through to the descriptor the worker had before (the terminal or the container's log, as
 without capture), and cuts what a call's step writes into lines for the driver, which attributes
 them to the task the worker runs: one call at a time, so everything read meanwhile is that task's.
+A Dask worker with one thread runs one call at a time too, and is read the same way.
 
-Lines travel as ``{"l": [(time, stream, None, text), ...]}`` (no level: a log record is the text its handler wrote) on the worker's link (``remote.Link``),
-at most every ``TICK`` seconds and at most ``BATCH`` lines a message, only while a call runs; at
-its end (``end``) the Python streams are flushed, the pipes read to their end, a line begun and
-not ended sent as a line, and only then the reply goes, so a task's lines reach the driver before
-its outcome. What a program the step started and left running writes later is written through,
+Lines go as ``{"l": [(time, stream, None, text), ...]}`` (no level: a log record is the text its
+handler wrote) to the call's ``send`` (the worker's link, ``remote.Link``), at most every ``TICK``
+seconds and at most ``BATCH`` lines a message, only while a call runs; at its end (``end``) the
+Python streams are flushed, the pipes read to their end, a line begun and not ended sent as a
+line, and only then the reply goes, so a task's lines reach the driver before its outcome. What a program the step started and left running writes later is written through,
 and sent with the worker's next call, if it writes while one runs. A thread of its own (``dotflow-flush``) flushes
 ``sys.stdout`` and ``sys.stderr`` every ``TICK`` seconds while a call runs: a step's prints reach
 the local stream promptly although they are a pipe now, which Python block-buffers.
@@ -41,10 +42,10 @@ _STREAMS = ((1, "stdout"), (2, "stderr"))
 
 class Output:
     """Descriptors 1 and 2 of this process through pipes, read by a thread that writes through and
-    hands a running call's lines to ``send`` (the link's; it raises OSError when the driver is gone)."""
+    hands a running call's lines to its ``send`` (OSError from it: the driver is gone)."""
 
-    def __init__(self, send: Callable[[dict[str, Any]], None]) -> None:
-        self._send = send
+    def __init__(self) -> None:
+        self._send: Callable[[dict[str, Any]], None] | None = None
         self._lock = threading.Lock()  # the call's state, and a message on its way
         self._names: dict[int, str] = {}  # pipe read end -> stream name
         self._through: dict[int, int] = {}  # pipe read end -> the descriptor the worker had
@@ -69,9 +70,10 @@ class Output:
         for target, name in ((self._read, "dotflow-output"), (self._flush, "dotflow-flush")):
             threading.Thread(target=target, name=name, daemon=True).start()
 
-    def begin(self) -> None:
-        """A call starts: what is read from now on is its step's."""
+    def begin(self, send: Callable[[dict[str, Any]], None]) -> None:
+        """A call starts: what is read from now on is its step's, for ``send``."""
         with self._lock:
+            self._send = send
             self._lines.clear()
             for read in self._partial:
                 self._partial[read] = b""
@@ -95,6 +97,7 @@ class Output:
             self._active = False
             self._drain = False
             self._lines.clear()
+            self._send = None
 
     # -- the threads ------------------------------------------------------------------------------
 
@@ -176,9 +179,12 @@ class Output:
         """(lock held) Send the lines waiting, ``BATCH`` at a time; dropped when the driver is gone."""
         lines, self._lines = self._lines, []
         self._sent = time.monotonic()
+        send = self._send
+        if send is None:
+            return
         for start in range(0, len(lines), BATCH):
             try:
-                self._send({"l": lines[start:start + BATCH]})
+                send({"l": lines[start:start + BATCH]})
             except OSError:
                 return
 
@@ -192,3 +198,16 @@ class Output:
                     stream.flush()
                 except Exception:
                     pass
+
+
+_process_output: Output | None = None
+_process_lock = threading.Lock()
+
+
+def process_output() -> Output:
+    """This process's ``Output``, put in place on first use (a worker process keeps it for its life)."""
+    global _process_output
+    with _process_lock:
+        if _process_output is None:
+            _process_output = Output()
+        return _process_output

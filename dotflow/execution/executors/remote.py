@@ -161,14 +161,17 @@ class _DaskLink(Link):
     """A call on a Dask worker: messages are the worker's events on ``TOPIC`` (sent from any
     thread, through the worker's batched stream to the scheduler, which hands them to the
     subscribed clients); a cancel is the call's key in ``_cancelled_calls``. When the run ships
-    logs, the worker's tees (``dotflow.capture``) are in place while the call runs, and take
-    what its thread writes for the call's sink."""
+    logs, a worker of one thread has its descriptors 1 and 2 read (``output.py``: the call is the
+    only one running, so what its programs write is its too); on a worker of several threads the
+    tees of ``dotflow.capture`` are in place while the call runs, and take what its own thread
+    writes. Either way the lines go to the call's sink."""
 
-    __slots__ = ("_sink", "_worker", "key")
+    __slots__ = ("_output", "_sink", "_worker", "key")
 
     def __init__(self, key: str) -> None:
         self.key = key
         self._sink: _Sink | None = None
+        self._output: Any = None
         self._worker: Any = None
         try:
             from distributed import get_worker
@@ -178,14 +181,24 @@ class _DaskLink(Link):
             pass
 
     def begin(self, capture: bool, sink: _Sink | None) -> None:
-        if capture and sink is not None:
-            from dotflow import capture as tees
+        if not capture or sink is None:
+            return
+        if getattr(getattr(self._worker, "state", None), "nthreads", 0) == 1:
+            from dotflow.execution.executors.output import process_output
 
-            sink.log_sink = sink.take_lines
-            self._sink = sink
-            tees.start()
+            self._output = process_output()
+            self._output.begin(sink.take_output)
+            return
+        from dotflow import capture as tees
+
+        sink.log_sink = sink.take_lines
+        self._sink = sink
+        tees.start()
 
     def end(self) -> None:
+        output, self._output = self._output, None
+        if output is not None:
+            output.end()  # the call's last lines wait in its sink, for the reply
         sink, self._sink = self._sink, None
         if sink is not None:
             from dotflow import capture as tees
@@ -259,6 +272,10 @@ class _Sink:
     def task_id(self) -> str:
         """The driver's id of the call's task."""
         return self._call[1]  # type: ignore[no-any-return]
+
+    def take_output(self, update: dict[str, Any]) -> None:
+        """The ``send`` of a call whose worker's descriptors are read (``output.Output``)."""
+        self._update("l", update["l"])
 
     def take_lines(self, lines: list[Any]) -> None:
         """The ``log_sink`` of a call whose run ships logs: lines ``(time, task id, stream, level,

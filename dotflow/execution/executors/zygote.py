@@ -261,12 +261,12 @@ class SocketLink(Link):
 
     def begin(self, capture: bool, sink: Any) -> None:
         if capture and self._output is None:
-            from dotflow.execution.executors.output import Output
+            from dotflow.execution.executors.output import process_output
 
-            self._output = Output(self.send)
+            self._output = process_output()
         self._capturing = capture and self._output is not None
         if self._capturing:
-            self._output.begin()
+            self._output.begin(self.send)
 
     def end(self) -> None:
         if self._capturing:
