@@ -102,19 +102,25 @@ class Output:
     # -- the threads ------------------------------------------------------------------------------
 
     def _read(self) -> None:
-        watched = [*self._names, self._wake_read]
         while True:
-            ready, _, _ = select.select(watched, [], [], TICK)
-            for read in ready:
-                if read == self._wake_read:
-                    os.read(read, 512)
-                else:
-                    self._take(read)
-            with self._lock:
-                if self._drain:
-                    self._finish_call()
-                elif self._lines and time.monotonic() - self._sent >= TICK:
-                    self._deliver()
+            try:
+                self._turn()
+            except Exception:  # never end: the descriptors stay pipes, which must be read
+                time.sleep(TICK)
+
+    def _turn(self) -> None:
+        """Wait for output (at most ``TICK``), take it, and send what is due."""
+        ready, _, _ = select.select([*self._names, self._wake_read], [], [], TICK)
+        for read in ready:
+            if read == self._wake_read:
+                os.read(read, 512)
+            else:
+                self._take(read)
+        with self._lock:
+            if self._drain:
+                self._finish_call()
+            elif self._lines and time.monotonic() - self._sent >= TICK:
+                self._deliver()
 
     def _take(self, read: int) -> None:
         """Read what waits in one pipe, write it through, and keep a running call's lines."""
@@ -185,7 +191,7 @@ class Output:
         for start in range(0, len(lines), BATCH):
             try:
                 send({"l": lines[start:start + BATCH]})
-            except OSError:
+            except Exception:  # the driver is gone (OSError), or refused the message: the lines go
                 return
 
     def _flush(self) -> None:
