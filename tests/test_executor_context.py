@@ -173,6 +173,25 @@ def test_a_worker_coalesces_what_a_step_says_and_sends_the_latest_in_time() -> N
     assert len(sent) == 2
 
 
+def test_a_worker_sends_a_calls_lines_a_thousand_at_a_time_and_the_rest_with_its_reply() -> None:
+    """Lines a step writes on a Dask worker: none kept past 1,000 waiting (a burst goes at once, in
+    messages of 1,000, in order), and what waits when the call ends rides its reply."""
+    sent: list[dict[str, Any]] = []
+
+    class Recording(remote.Link):
+        def send(self, update: dict[str, Any]) -> None:
+            sent.append(update)
+
+    sink = remote._Sink(("wf", "0-1", 1, 1, True), Recording())
+    burst = [(float(n), "0-1", "stdout", None, f"line {n}") for n in range(2500)]
+    sink.take_lines(burst)
+    assert [len(message["l"]) for message in sent] == [1000, 1000, 500]
+    assert [line[3] for message in sent for line in message["l"]] == [f"line {n}" for n in range(2500)]
+    sink.take_lines([(1.0, "0-1", "stderr", None, "last")])
+    assert sink.finish() == {"l": [(1.0, "stderr", None, "last")]}
+    assert len(sent) == 3
+
+
 def test_a_hard_stop_cancels_the_dask_futures_of_a_users_client(dask_cluster: Any, tmp_path: Path) -> None:
     """A step that ignores the cancel, on the user's own client: when the grace runs out, the run's
     future is cancelled on the cluster (the scheduler forgets it while the step still runs), and the

@@ -44,7 +44,7 @@ from dotflow.live import METADATA_MAX, TaskContext, enter, leave
 
 _UNBOUNDED = None  # the ActionOptions with no timeout, made on first use
 SEND_INTERVAL = 0.25  # seconds between two messages of one call to the driver (at most 4 a second)
-LINES_KEPT = 10_000  # lines of a call waiting for its next message at most
+LINES_SENT = 1000  # lines in one message at most: a call with that many waiting sends at once
 
 
 class _Inputs:
@@ -229,8 +229,8 @@ class _Sink:
     (a TaskContext calls only ``set_progress`` and ``add_metadata``; the tees of
     ``dotflow.capture`` its ``log_sink``, when the link set one). It keeps the call's metadata,
     merged and bounded as the driver's (so a step past 16 KiB is warned here, where it runs), and
-    sends the changes to the driver through the link, coalesced; lines wait for the next message
-    (at most ``LINES_KEPT``, the oldest dropped first). After ``finish`` it drops what it is told
+    sends the changes to the driver through the link, coalesced; lines wait for the next message,
+    which goes at once when ``LINES_SENT`` wait. After ``finish`` it drops what it is told
     (a thread of the step may outlive the call). Made for every call, so it is small: its state is
     created when the step first says something."""
 
@@ -296,8 +296,9 @@ class _Sink:
             elif kind == "l":
                 lines = pending.setdefault("l", [])
                 lines.extend(value)
-                if len(lines) > LINES_KEPT:
-                    del lines[:len(lines) - LINES_KEPT]
+                if len(lines) >= LINES_SENT:  # not kept here: the driver's log lane holds the bound
+                    self._send()
+                    return
             else:
                 pending.setdefault("m", {}).update(value)
             if self._scheduled:
@@ -310,11 +311,16 @@ class _Sink:
         _sender().schedule(self, due)
 
     def _send(self) -> None:
-        """Send what is pending (``_LOCK`` held)."""
+        """Send what is pending (``_LOCK`` held), lines ``LINES_SENT`` a message."""
         update, self._pending = self._pending, None
         self._sent = time.monotonic()
+        lines = update.pop("l", None) if update else None  # type: ignore[union-attr]
+        messages = [update] if update else []
+        if lines:
+            messages += [{"l": lines[start:start + LINES_SENT]} for start in range(0, len(lines), LINES_SENT)]
         try:
-            self._link.send(update)  # type: ignore[union-attr,arg-type]
+            for message in messages:
+                self._link.send(message)  # type: ignore[union-attr]
         except Exception:  # the driver is gone, or Dask refused the message: the step goes on
             pass
 
@@ -341,16 +347,12 @@ class _Sink:
         lines not sent yet), or None."""
         with _LOCK:
             self.active = False
-            lines = (self._pending or {}).get("l")
+            pending = self._pending or {}
             self._pending = None
-            if self._metadata is None and not lines:
-                return None
-            update: dict[str, Any] = {}
+            update = {"l": pending["l"]} if pending.get("l") else {}
             if self._metadata is not None:
                 update["m"] = self._metadata
-            if lines:
-                update["l"] = lines
-            return update
+            return update or None
 
 
 class _Sender:
