@@ -64,11 +64,13 @@ class LiveRun:
     - ``request_cancel(reason, tasks, grace)``: what a backend's cancel turns into; it calls the
       engine's ``cancel`` (``Manager.cancel``).
     - ``ended``: set once the run's final status is reported; no heartbeat follows it.
-    - ``log_sink``: where the lines the steps write go (``dotflow.capture``), when an observer takes them.
+    - ``log_sink``: where the lines the steps write go (``dotflow.capture``), when an observer takes
+      them; ``stop_logs()`` when it turns out not to (a version 1 backend), which calls what
+      ``when_logs_stop`` registered (the capture's end) once.
     """
 
-    __slots__ = ("_cancel", "_lock", "_metadata", "_progress", "_running", "ended", "log_sink", "run_attempt",
-                 "workflow_id")
+    __slots__ = ("_cancel", "_lock", "_logs_off", "_logs_stopped", "_metadata", "_progress", "_running", "ended", "log_sink",
+                 "run_attempt", "workflow_id")
 
     def __init__(
         self, workflow_id: str, run_attempt: int = 1,
@@ -86,6 +88,25 @@ class LiveRun:
         # observer takes them (a version 2 backend's /logs): batches of (time, task id or None for
         # the workflow's own lines, stream, level, line)
         self.log_sink: Callable[[list[Any]], None] | None = None
+        self._logs_stopped: Callable[[], None] | None = None
+        self._logs_off = False
+
+    def when_logs_stop(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` once when ``stop_logs`` is called (at once if it was already)."""
+        with self._lock:
+            if not self._logs_off:
+                self._logs_stopped = callback
+                return
+        callback()
+
+    def stop_logs(self) -> None:
+        """Nobody takes the steps' lines after all: no more are made."""
+        with self._lock:
+            self.log_sink = None
+            self._logs_off = True
+            callback, self._logs_stopped = self._logs_stopped, None
+        if callback is not None:
+            callback()
 
     def __repr__(self) -> str:
         return f"LiveRun(workflow_id={self.workflow_id!r}, running={len(self._running)}, ended={self.ended})"

@@ -22,6 +22,7 @@ workflow. The built-in no-op providers are not called at all.
 from __future__ import annotations
 
 import logging
+import threading
 from time import monotonic
 from typing import TYPE_CHECKING, Any
 
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 logger = logging.getLogger("dotflow")
 
 # status -> (log method, metrics method); the rest log at info and count nothing
+_CAPTURE_LOCK = threading.Lock()  # a run's capture ends once, whichever thread ends it
+
 _BY_STATUS = {
     TypeStatus.FAILED: ("error", "task_failed"),
     TypeStatus.RETRY: ("warning", "task_retried"),
@@ -144,11 +147,23 @@ class Reporter:
 
                 capture.start()
                 self._capturing = True
+                live.when_logs_stop(self._end_capture)  # or until the server turns out not to take it
         if self._tracer is not None:
             self._call(self._tracer, "start_workflow", workflow_id=workflow_id, mode=mode, tasks_count=tasks)
         if self._metrics is not None:
             self._call(self._metrics, "workflow_started", workflow_id=workflow_id, mode=mode)
         self.workflow_status(TypeStatus.IN_PROGRESS)
+
+    def _end_capture(self) -> None:
+        """The run's capture ends, once: at the run's end, or from the thread that learnt that the
+        server takes no lines (a version 1 backend), so that its tees cost the steps nothing more."""
+        with _CAPTURE_LOCK:
+            if not self._capturing:
+                return
+            self._capturing = False
+        from dotflow import capture
+
+        capture.stop()
 
     def run_finished(self, status: str) -> None:
         live = self._live
@@ -160,8 +175,7 @@ class Reporter:
                 capture.note(live, None, capture.DOTFLOW, "INFO", f"workflow {status}")
                 capture.dispatch()  # every line of the run reaches the sink before the final status
                 live.log_sink = None
-                self._capturing = False
-                capture.stop()
+                self._end_capture()
         workflow_id = self.workflow.workflow_id
         duration = monotonic() - self._run_began
         failed = status is not TypeStatus.COMPLETED

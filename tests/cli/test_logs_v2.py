@@ -43,6 +43,9 @@ def make(name):
             print(f"{name} line {i}")
             if PAUSE:
                 time.sleep(PAUSE)
+        if os.environ.get("SHOW_STDOUT"):
+            time.sleep(1)  # the backend's first answer came meanwhile
+            print("stdout is", type(sys.stdout).__name__)
         if os.environ.get("PRINT_TOKEN"):
             print("the token is " + os.environ["SERVER_USER_TOKEN"])
         if os.environ.get("LONG_LINE"):
@@ -198,12 +201,19 @@ def test_lines_are_cut_at_8_kib_and_secrets_masked(project: Path, tmp_path: Path
         assert all(TOKEN not in json.dumps(r.body) for r in server.requests() if r.body is not None)
 
 
-def test_a_version_1_backend_gets_no_logs(project: Path, tmp_path: Path) -> None:
+@pytest.mark.parametrize("how", ["start", "python"])
+def test_a_version_1_backend_gets_no_logs(how: str, project: Path, tmp_path: Path) -> None:
+    """Nothing but version 1's calls, and no capture once the backend's first answer said version 1:
+    the tees are gone from the streams, so the steps' prints cost what they cost without a backend."""
     with FaultServer("healthy") as server:
-        result = _run("start", project, _env(tmp_path, server))
+        result = _run(how, project, _env(tmp_path, server, STEPS="alpha", SHOW_STDOUT="1"))
         assert result.returncode == 0, result.stderr
         assert "alpha line 2" in result.stdout
+        assert "stdout is TextIOWrapper" in result.stdout
         assert {r.route for r in server.requests()} <= {"tasks", "task", "workflow"}
+    with FaultServer("healthy", protocol=2) as server:  # the same step against version 2: captured
+        result = _run(how, project, _env(tmp_path, server, STEPS="alpha", SHOW_STDOUT="1"))
+        assert "stdout is _Tee" in result.stdout
 
 
 @pytest.mark.parametrize("option", [{"logs_status": 404}, {"logs_status": 500}])

@@ -382,6 +382,8 @@ class ServerAPI(Server):
 
             interrupts.flush_at_exit(self)
         live.log_sink = self._logs.sink(live.workflow_id)
+        if self._version == 1:  # the first answer came meanwhile, and found no sink to take away
+            live.stop_logs()
 
     def _unwatch(self, workflow_id: str) -> None:
         self._runs.pop(workflow_id, None)
@@ -415,7 +417,7 @@ class ServerAPI(Server):
                 # version 2 is kept waiting (no capture, no heartbeat thread)
                 self._version = 1
                 for live in list(self._runs.values()):
-                    live.log_sink = None
+                    live.stop_logs()
             if self._heartbeats is not None:
                 self._heartbeats.wake()
             if self._logs is not None:
