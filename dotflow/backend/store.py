@@ -145,9 +145,9 @@ def _text_or_none(value: Any) -> str | None:
 
 def _which_start(stored: str | None, body: dict[str, Any]) -> str:
     """Whether a task's report comes from the ``"same"`` start of the task as its stored report
-    (the same ``created_at``, and no later ``started_at``), from a ``"new"`` one (a restarted
-    container makes its tasks again; a second ``start()`` starts them again), or ``"unknown"``
-    (a report without those times)."""
+    (the same ``created_at``, and no later ``started_at``), from a ``"new"`` one (a restarted or
+    relaunched container makes its tasks again; a second ``start()`` starts them again), or
+    ``"unknown"`` (a report without those times)."""
     try:
         before = json.loads(stored) if stored else None
     except ValueError:
@@ -334,8 +334,9 @@ class Store:
         with writing(self.engine) as connection:
             row = self._run_for_report(connection, workflow_id, who, now)
             if row["status"] in statuses.TERMINAL and status not in statuses.TERMINAL:
-                # A late copy of a report its terminal status replaced, or a new start of the run,
-                # which its tasks' reports tell apart (update_task reopens the run): kept as it is.
+                # A late copy of a report its terminal status replaced. A new start of the run (its
+                # body cannot say which) shows in its tasks, and in its own next terminal status:
+                # taking its In progress would let a late copy reopen a run for good.
                 return
             values: dict[str, Any] = {"status": status, "updated_at": now}
             if status == statuses.IN_PROGRESS and row["started_at"] is None:
@@ -378,23 +379,16 @@ class Store:
             if found is None:
                 self._add_task(connection, workflow_id, task_id, values, now)
                 return
-            before, reopens = found.status, False
-            if before in statuses.TERMINAL and values["status"] not in statuses.TERMINAL:
-                start = _which_start(found.body, body)
-                if start == "same":
-                    return  # a late copy of a report the task's terminal status replaced: kept as it is
-                reopens = start == "new" and row["status"] in statuses.TERMINAL
+            before = found.status
+            if before in statuses.TERMINAL and values["status"] not in statuses.TERMINAL \
+                    and _which_start(found.body, body) == "same":
+                return  # a late copy of a report the task's terminal status replaced: kept as it is
             if values["metadata"] is None:
                 del values["metadata"]  # the runner sends it once there is some; keep what came
             connection.execute(update(T).where(T.c.workflow_id == workflow_id, T.c.id == task_id)
                                .values(updated_at=now, **values))
             if values["status"] != before:
                 self._transition(connection, workflow_id, task_id, values["status"], now, values["reason"])
-            if reopens:  # the run's tasks were started again (a second start(), a restarted container)
-                self._update_run(connection, workflow_id, {"status": statuses.IN_PROGRESS, "finished_at": None,
-                                                           "updated_at": now})
-                self._transition(connection, workflow_id, None, statuses.IN_PROGRESS, now,
-                                 f"started again: task {task_id} reported {values['status']}")
 
     def _add_task(self, connection: Connection, workflow_id: str, task_id: str, values: dict[str, Any],
                   now: float) -> bool:
