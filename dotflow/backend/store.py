@@ -48,6 +48,10 @@ _POSITION = re.compile(r"^(\d{1,9})-")
 _STEP_LINE = re.compile(r"^(\S{1,200}) \[([^\]]{1,255})\] - ")
 _SETTING_OPERATOR = "operator_token_sha256"
 _SETTING_SESSION = "session_secret"
+_SETTING_SWEPT = "swept_at"
+# Seconds without a sweep (every backend down, paused, or its database away) past which the time
+# nobody looked is added to the leases of live runs: their beats had nowhere to go meanwhile.
+SWEEP_GAP = 2.0
 
 W, T, X, L, R = schema.workflows, schema.tasks, schema.transitions, schema.logs, schema.retired_tokens
 
@@ -137,6 +141,28 @@ def _number_or_none(value: Any) -> float | None:
 
 def _text_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _which_start(stored: str | None, body: dict[str, Any]) -> str:
+    """Whether a task's report comes from the ``"same"`` start of the task as its stored report
+    (the same ``created_at``, and no later ``started_at``), from a ``"new"`` one (a restarted or
+    relaunched container makes its tasks again; a second ``start()`` starts them again), or
+    ``"unknown"`` (a report without those times)."""
+    try:
+        before = json.loads(stored) if stored else None
+    except ValueError:
+        before = None
+    if not isinstance(before, dict):
+        return "unknown"
+    made, made_before = body.get("created_at"), before.get("created_at")
+    if not isinstance(made, str) or not isinstance(made_before, str):
+        return "unknown"
+    if made != made_before:
+        return "new"
+    started, started_before = body.get("started_at"), before.get("started_at")
+    if isinstance(started, str) and (not isinstance(started_before, str) or started > started_before):
+        return "new"  # the runner's own clock and format on both sides: ISO text compares in time order
+    return "same"
 
 
 def _insert_ignoring(connection: Connection, table: Table, rows: list[dict[str, Any]] | dict[str, Any],
@@ -307,6 +333,11 @@ class Store:
         now = self.clock()
         with writing(self.engine) as connection:
             row = self._run_for_report(connection, workflow_id, who, now)
+            if row["status"] in statuses.TERMINAL and status not in statuses.TERMINAL:
+                # A late copy of a report its terminal status replaced. A new start of the run (its
+                # body cannot say which) shows in its tasks, and in its own next terminal status:
+                # taking its In progress would let a late copy reopen a run for good.
+                return
             values: dict[str, Any] = {"status": status, "updated_at": now}
             if status == statuses.IN_PROGRESS and row["started_at"] is None:
                 values["started_at"] = now
@@ -342,18 +373,22 @@ class Store:
             row = self._run_for_report(connection, workflow_id, who, now)
             if values["run_attempt"] is not None:
                 self._speaks_v2(connection, row, now)
-            before = connection.execute(
-                select(T.c.status).where(T.c.workflow_id == workflow_id, T.c.id == task_id)
-            ).scalar()
-            if before is None:
+            found = connection.execute(
+                select(T.c.status, T.c.body).where(T.c.workflow_id == workflow_id, T.c.id == task_id)
+            ).first()
+            if found is None:
                 self._add_task(connection, workflow_id, task_id, values, now)
-            else:
-                if values["metadata"] is None:
-                    del values["metadata"]  # the runner sends it once there is some; keep what came
-                connection.execute(update(T).where(T.c.workflow_id == workflow_id, T.c.id == task_id)
-                                   .values(updated_at=now, **values))
-                if values["status"] != before:
-                    self._transition(connection, workflow_id, task_id, values["status"], now, values["reason"])
+                return
+            before = found.status
+            if before in statuses.TERMINAL and values["status"] not in statuses.TERMINAL \
+                    and _which_start(found.body, body) == "same":
+                return  # a late copy of a report the task's terminal status replaced: kept as it is
+            if values["metadata"] is None:
+                del values["metadata"]  # the runner sends it once there is some; keep what came
+            connection.execute(update(T).where(T.c.workflow_id == workflow_id, T.c.id == task_id)
+                               .values(updated_at=now, **values))
+            if values["status"] != before:
+                self._transition(connection, workflow_id, task_id, values["status"], now, values["reason"])
 
     def _add_task(self, connection: Connection, workflow_id: str, task_id: str, values: dict[str, Any],
                   now: float) -> bool:
@@ -546,6 +581,7 @@ class Store:
         become Crashed; the ids of those runs."""
         now = self.clock()
         with writing(self.engine) as connection:
+            self._lengthen_leases_after_a_gap(connection, now)
             crashed = connection.execute(
                 update(W)
                 .where(W.c.protocol == 2, W.c.gone.is_(False), W.c.lease_until < now,
@@ -571,6 +607,28 @@ class Store:
                     for task_id in unfinished:
                         self._transition(connection, run.id, task_id, statuses.CRASHED, now, why)
         return [str(run.id) for run in crashed]
+
+    @staticmethod
+    def _lengthen_leases_after_a_gap(connection: Connection, now: float) -> None:
+        """Note this sweep's time; after a gap of more than SWEEP_GAP since the last one (by any
+        backend on the database), lengthen the lease of every live version 2 run by the gap, so a
+        run is not declared Crashed for beats it sent while no backend could take them."""
+        key = schema.settings.c.key
+        last = connection.execute(select(schema.settings.c.value).where(key == _SETTING_SWEPT)).scalar()
+        if last is None:
+            _insert_ignoring(connection, schema.settings, {"key": _SETTING_SWEPT, "value": repr(now)}, ["key"])
+            return
+        connection.execute(update(schema.settings).where(key == _SETTING_SWEPT).values(value=repr(now)))
+        try:
+            gap = now - float(last)
+        except ValueError:
+            return
+        if gap > SWEEP_GAP:
+            connection.execute(
+                update(W).where(W.c.protocol == 2, W.c.gone.is_(False), W.c.lease_until.is_not(None),
+                                W.c.status.in_([statuses.NOT_STARTED, statuses.IN_PROGRESS]))
+                .values(lease_until=W.c.lease_until + gap)
+            )
 
     def prune(self, keep_days: float) -> int:
         """Delete the runs that ended more than ``keep_days`` days ago, with everything of theirs;

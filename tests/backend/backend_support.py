@@ -61,6 +61,15 @@ def slow():
 
 
 @action
+def chatter():
+    lines, pause = int(os.environ.get("CHATTER_LINES", "20")), float(os.environ.get("CHATTER_PAUSE", "0.03"))
+    for line in range(lines):
+        print(f"line {line} of {lines}")
+        time.sleep(pause)
+    return lines
+
+
+@action
 def hostile():
     print('<script>window.__xss = "print"</script><img src=x onerror="window.__xss = 1">')
     dotflow.current_task().metadata(note='<img src=x onerror="window.__xss = 2">', link="javascript:alert(1)")
@@ -82,6 +91,12 @@ def passing():
 def failing():
     flow = DotFlow()
     flow.task.add([extract, broken, load, load])
+    return flow
+
+
+def noisy():
+    flow = DotFlow()
+    flow.task.add([extract, chatter, chatter, broken, load])
     return flow
 
 
@@ -233,8 +248,8 @@ class BackendProcess:
 
 
 def write_steps(folder: Path) -> Path:
-    """A project folder holding ``steps.py`` (the workflows ``passing``, ``failing``, ``waiting`` and
-    ``hostile_flow``)."""
+    """A project folder holding ``steps.py`` (the workflows ``passing``, ``failing``, ``noisy``,
+    ``waiting`` and ``hostile_flow``)."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "steps.py").write_text(STEPS)
     return folder

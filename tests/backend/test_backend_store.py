@@ -223,3 +223,68 @@ def test_a_version_1_database_is_migrated_to_the_latest_keeping_its_runs(databas
     assert sql_inspect(engine).has_table("retired_tokens")
     assert Store(engine).run_detail("kept", OPERATOR)["name"] == "from version 1"
     engine.dispose()
+
+
+def test_a_late_copy_of_a_report_never_undoes_a_terminal_status(store: Store) -> None:
+    """A report that reaches the backend after the newer ones of its run (the runner gave up on it
+    and sent its retry): a task's In progress from the same start (same created_at, no later
+    started_at) after its Completed, and the workflow's In progress after its Failed, change
+    nothing; the history shows each status once."""
+    times = {"created_at": "2026-12-07T01:00:00.000001", "started_at": "2026-12-07T01:00:01.000001"}
+    store.record_workflow("w", None)
+    store.set_workflow_status("w", {"status": "In progress"}, OPERATOR)
+    _report(store, "w", "0-a", "In progress", **times)
+    _report(store, "w", "0-a", "Completed", **times)
+    _report(store, "w", "1-b", "Skipped", created_at=times["created_at"], started_at=None)
+    store.set_workflow_status("w", {"status": "Failed"}, OPERATOR)
+    _report(store, "w", "0-a", "In progress", **times)  # the late copies
+    _report(store, "w", "1-b", "Not started", created_at=times["created_at"], started_at=None)
+    store.set_workflow_status("w", {"status": "In progress"}, OPERATOR)
+    detail = store.run_detail("w", OPERATOR)
+    assert detail["status"] == "Failed"
+    assert [step["status"] for step in detail["history"]] == ["Not started", "In progress", "Failed"]
+    assert [task["status"] for task in detail["tasks"]] == ["Completed", "Skipped"]
+    assert [step["status"] for step in detail["tasks"][0]["history"]] == ["In progress", "Completed"]
+
+
+@pytest.mark.parametrize("again", [
+    {"created_at": "2026-12-08T01:00:00.000001", "started_at": "2026-12-08T01:00:01.000001"},  # a new process
+    {"created_at": "2026-12-07T01:00:00.000001", "started_at": "2026-12-07T02:00:00.000001"},  # a second start()
+])
+def test_a_new_start_of_a_finished_run_runs_its_tasks_again(again: dict[str, str], store: Store) -> None:
+    """A task of a finished run reported running by a new start of it (a container restarted with
+    the same env, a second start() of the same workflow) runs again; the run keeps its terminal
+    status until the new start's own (its In progress cannot be told from a late copy, and a task
+    report may overtake the run's terminal one on another connection)."""
+    first = {"created_at": "2026-12-07T01:00:00.000001", "started_at": "2026-12-07T01:00:01.000001"}
+    store.record_workflow("w", None)
+    store.set_workflow_status("w", {"status": "In progress"}, OPERATOR)
+    _report(store, "w", "0-a", "Failed", **first)
+    store.set_workflow_status("w", {"status": "Failed"}, OPERATOR)
+    store.set_workflow_status("w", {"status": "In progress"}, OPERATOR)
+    _report(store, "w", "0-a", "In progress", **again)
+    detail = store.run_detail("w", OPERATOR)
+    assert detail["status"] == "Failed" and detail["tasks"][0]["status"] == "In progress"
+    _report(store, "w", "0-a", "Completed", **again)
+    store.set_workflow_status("w", {"status": "Completed"}, OPERATOR)
+    detail = store.run_detail("w", OPERATOR)
+    assert detail["status"] == "Completed" and detail["tasks"][0]["status"] == "Completed"
+    assert [step["status"] for step in detail["tasks"][0]["history"]] == ["Failed", "In progress", "Completed"]
+
+
+def test_the_time_no_backend_swept_is_not_held_against_a_lease(store: Store, clock: Clock) -> None:
+    """The backend away for 60 s (down, paused, its database unreachable) while a run beat every
+    second: its first sweep back lengthens the lease by the gap instead of declaring the run
+    Crashed; without beats it is Crashed 3 x 1 s later, as always."""
+    store.record_workflow("w", None)
+    store.set_workflow_status("w", {"status": "In progress"}, OPERATOR)
+    store.heartbeat("w", {"interval": 1}, OPERATOR)
+    assert store.sweep() == []
+    clock.now += 1
+    assert store.sweep() == []
+    clock.now += 60
+    assert store.sweep() == [] and _status(store, "w") == "In progress"
+    clock.now += 1.5
+    assert store.sweep() == []
+    clock.now += 1.6  # 3.1 s after the backend came back
+    assert store.sweep() == ["w"]

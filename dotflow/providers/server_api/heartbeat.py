@@ -3,7 +3,10 @@
 One thread per ServerAPI, started by the first run it watches, with a connection of its own: a
 beat never waits behind status reports, is never coalesced with them, and is never retried (the
 next beat supersedes a lost one). A step never waits on it, even with a server that never
-answers: each beat is bounded by the request timeout (at most the interval).
+answers: each beat is bounded by the request timeout, and at most twice the interval. An answer
+slower than the interval is still read (its cancel, its 409 or 410 would be lost otherwise), and
+the next beat leaves as soon as it came, so a backend that answers late still gets a beat within
+its lease of three intervals.
 
 What an answer means:
 
@@ -42,6 +45,8 @@ DEFAULT_GRACE = 10.0
 LEASE_LOST = "lease lost"
 # The longest a thread with nothing to beat for waits before it looks again (a bound, not a pace).
 _IDLE_WAIT = 60.0
+# A beat's answer is awaited at most this many intervals (and never past the request timeout).
+ANSWER_INTERVALS = 2.0
 
 
 def bounded_interval(value: Any, fallback: float) -> float:
@@ -169,7 +174,8 @@ class Heartbeats:
         payload = self._hide(json.dumps(body, separators=(",", ":"), default=str, allow_nan=False)).encode("utf-8")
         try:
             answer = self._connection.request(
-                "POST", self._path_of(live.workflow_id), payload, min(self._timeout, beat.interval), self._headers()
+                "POST", self._path_of(live.workflow_id), payload, min(self._timeout, ANSWER_INTERVALS * beat.interval),
+                self._headers(),
             )
         except Exception as exc:  # refused, timed out, reset: the next beat goes at its time
             logger.debug("dotflow server: heartbeat %d of %s got no answer (%s)", beat.seq, live.workflow_id,
