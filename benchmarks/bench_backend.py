@@ -15,6 +15,21 @@ fresh database in a temporary folder:
   shows it Crashed (the rule's bound: 3 x 1 s + the sweeper's half second).
 * **the page's first load with 1,000 runs**: the runs page's answer time (logged in), median of
   20 loads.
+* **the page in a browser**: the same 1,000 runs plus one real ``dotflow start`` run of 50 tasks
+  that print lines and report progress and metadata; a headless Chromium (Debian's ``chromium``
+  and ``chromium-driver``, driven by Selenium as ``tests/backend/browser_support.py`` does) logs in
+  through the form, then loads the runs page ``/`` and that run's page ``/workflows/{id}``, each
+  first with its HTTP cache emptied (a fresh browser and profile per round, the cache cleared
+  after logging in) and then again (the styles and script cached). The Navigation Timing API
+  gives the answer's first byte, DOMContentLoaded's end and the load event's end, from the
+  navigation's start; the paint timing, the first contentful paint. The page's own script marks a
+  live update with ``data-refreshed`` on ``#live`` (a poll of its fragment every 2 s on ``/``,
+  1 s on a run's page): a MutationObserver placed after the load notes when the first one was
+  rendered. Median and max of ``--rounds`` rounds. Without Chromium, chromedriver or Selenium it
+  is skipped, saying what to install.
+
+``--figure NAME`` (repeatable) picks figures: ``runners``, ``ingest``, ``kill``, ``page``,
+``browser`` (all of them by default). The table comes last, then one JSON object on the last line.
 """
 
 from __future__ import annotations
@@ -25,6 +40,7 @@ import json
 import multiprocessing
 import os
 import re
+import shutil
 import signal
 import statistics
 import subprocess
@@ -61,6 +77,23 @@ def wait():
 def waiting():
     flow = DotFlow()
     flow.task.add(wait)
+    return flow
+
+
+@action
+def talk():
+    import dotflow
+    task = dotflow.current_task()
+    for batch in range(8):
+        print(f"batch {batch}: 125 rows read, 0 rejected")
+        task.progress(batch + 1, 8, "batches")
+    task.metadata(rows=1000, source="s3://bucket/input.csv")
+    return 1
+
+
+def fifty_talking():
+    flow = DotFlow()
+    flow.task.add([talk] * 50)
     return flow
 '''
 
@@ -226,26 +259,36 @@ def kill_to_crashed(folder: Path, rounds: int = 3) -> dict[str, Any]:
             "bound s": 3 * 1 + 1}
 
 
-def page_with_a_thousand_runs(folder: Path) -> dict[str, Any]:
+def _store_runs(backend: Backend, count: int) -> None:
+    """``count`` runs made as an operator makes them, every tenth In progress."""
+    for i in range(count):
+        run = backend.call("POST", "/workflows", {"name": f"run {i}"})
+        if i % 10 == 0:
+            backend.call("PATCH", f"/workflows/{run['id']}", {"status": "In progress"})
+
+
+def _session_cookie(conn: http.client.HTTPConnection) -> str:
+    """Log in through the page's form (its login cookie and CSRF field); the session cookie, ``name=value``."""
+    conn.request("GET", "/")
+    form = conn.getresponse()
+    text = form.read().decode()
+    login = next(v.split(";")[0].split("=", 1)[1] for k, v in form.getheaders()
+                 if k.lower() == "set-cookie" and v.startswith("dotflow_login="))
+    csrf = re.search(r'name="csrf" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
+    conn.request("POST", "/login", urlencode({"token": TOKEN, "csrf": csrf}),
+                 {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"dotflow_login={login}"})
+    answer = conn.getresponse()
+    answer.read()
+    return next(v.split(";")[0] for k, v in answer.getheaders()
+                if k.lower() == "set-cookie" and v.startswith("dotflow_session="))
+
+
+def page_with_a_thousand_runs(folder: Path, runs: int = 1000) -> dict[str, Any]:
     backend = Backend(folder)
     try:
-        for i in range(1000):
-            run = backend.call("POST", "/workflows", {"name": f"run {i}"})
-            if i % 10 == 0:
-                backend.call("PATCH", f"/workflows/{run['id']}", {"status": "In progress"})
+        _store_runs(backend, runs)
         conn = http.client.HTTPConnection("127.0.0.1", backend.port, timeout=60)
-        conn.request("GET", "/")
-        form = conn.getresponse()
-        text = form.read().decode()
-        login = next(v.split(";")[0].split("=", 1)[1] for k, v in form.getheaders()
-                     if k.lower() == "set-cookie" and v.startswith("dotflow_login="))
-        csrf = re.search(r'name="csrf" value="([^"]+)"', text).group(1)  # type: ignore[union-attr]
-        conn.request("POST", "/login", urlencode({"token": TOKEN, "csrf": csrf}),
-                     {"Content-Type": "application/x-www-form-urlencoded", "Cookie": f"dotflow_login={login}"})
-        answer = conn.getresponse()
-        answer.read()
-        session = next(v.split(";")[0] for k, v in answer.getheaders()
-                       if k.lower() == "set-cookie" and v.startswith("dotflow_session="))
+        session = _session_cookie(conn)
         times = []
         for _ in range(20):
             began = time.monotonic()
@@ -256,12 +299,186 @@ def page_with_a_thousand_runs(folder: Path) -> dict[str, Any]:
         conn.close()
     finally:
         backend.stop()
-    return {"runs stored": 1000, "page bytes": size, "median ms": round(statistics.median(times) * 1000, 1),
+    return {"runs stored": runs, "page bytes": size, "median ms": round(statistics.median(times) * 1000, 1),
             "max ms": round(max(times) * 1000, 1)}
 
 
+# What a navigation took, read in the page once it has loaded: milliseconds from the navigation's
+# start (startTime, 0 for the document) to the answer's first byte, to the end of DOMContentLoaded's
+# handlers and of the load event's, and to the first contentful paint; how many of the page's style
+# and script came from the network (not the cache); what the page shows.
+TIMING_JS = r"""
+const nav = performance.getEntriesByType("navigation")[0];
+if (!nav || !nav.loadEventEnd) { return null; }
+const paint = performance.getEntriesByName("first-contentful-paint")[0];
+const fetched = performance.getEntriesByType("resource")
+  .filter(function (e) { return /\/static\/.*\.(css|js)$/.test(e.name) && e.transferSize > 0; }).length;
+return {response: nav.responseStart - nav.startTime, dom: nav.domContentLoadedEventEnd - nav.startTime,
+        load: nav.loadEventEnd - nav.startTime, paint: paint ? paint.startTime : null,
+        bytes: nav.transferSize, statics_fetched: fetched,
+        rows: document.querySelectorAll("tr.run").length, tasks: document.querySelectorAll("li.task").length,
+        lines: document.querySelectorAll("li.task .line").length};
+"""
+# Placed after the load: notes when the page's own script first renders a live update (it counts
+# them in #live's data-refreshed). No hook in the product: the attribute is how its tests see it too.
+# One already rendered before the observer was in place is reported as missed, not timed.
+WATCH_JS = """
+const live = document.getElementById("live");
+window.__firstUpdate = null;
+window.__missed = Boolean(live.dataset.refreshed);
+new MutationObserver(function (changes, observer) {
+  window.__firstUpdate = performance.now();
+  observer.disconnect();
+}).observe(live, {attributes: true, attributeFilter: ["data-refreshed"]});
+"""
+# When the first live update was rendered, and how long its fragment's fetch took (request to last byte).
+UPDATE_JS = """
+if (window.__firstUpdate === null && !window.__missed) { return null; }
+const fragment = performance.getEntriesByType("resource")
+  .filter(function (e) { return e.name.indexOf("/ui/") >= 0; })[0];
+return {rendered: window.__missed ? null : window.__firstUpdate,
+        fetch: fragment ? fragment.responseEnd - fragment.startTime : null};
+"""
+
+
+def _browser_support() -> tuple[Any, tuple[str, str]] | str:
+    """tests/backend/browser_support.py and (chromium, chromedriver); or why the figure cannot run."""
+    import importlib.util
+
+    if importlib.util.find_spec("selenium") is None:
+        return "Selenium is not installed: pip install selenium"
+    _use_test_support()
+    import browser_support
+
+    found = browser_support.find_browser()
+    if found is None:
+        return "Chromium or its driver is not installed: apt-get install chromium chromium-driver"
+    return browser_support, found
+
+
+def _until(check: Any, what: str, timeout: float = 30) -> Any:
+    """Poll ``check()`` until it answers something truthy; that answer (AssertionError after ``timeout`` s)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.02)
+
+
+def _load(chromium: Any, url: str) -> dict[str, Any]:
+    """Navigate to ``url``; its timings once the load event has ended and the first contentful paint
+    is known (headless Chromium may paint after the load event; none after 5 s: ``paint`` is None)."""
+    chromium.get(url)
+    _until(lambda: chromium.execute_script(TIMING_JS), f"load of {url}")
+    deadline = time.monotonic() + 5
+    while True:
+        timing = dict(chromium.execute_script(TIMING_JS))
+        if timing["paint"] is not None or time.monotonic() > deadline:
+            return timing
+        time.sleep(0.02)
+
+
+def _in_one_browser(support: Any, found: tuple[str, str], url: str, pages: dict[str, str]) -> dict[str, Any]:
+    """One round: a fresh browser and profile logs in through the form; then each page loaded with
+    the HTTP cache emptied, its first live update awaited, and the page loaded again."""
+    from selenium.webdriver.common.by import By
+
+    chromium, profile = support.open_browser(*found)
+    seen: dict[str, Any] = {}
+    try:
+        chromium.set_page_load_timeout(60)
+        chromium.set_script_timeout(30)
+        chromium.get(url + "/")
+        chromium.find_element(By.ID, "token").send_keys(TOKEN)
+        chromium.find_element(By.ID, "login").click()
+        _until(lambda: chromium.find_elements(By.ID, "live"), "runs page after logging in")
+        for name, path in pages.items():
+            chromium.execute_cdp_cmd("Network.clearBrowserCache", {})
+            cold = _load(chromium, url + path)
+            chromium.execute_script(WATCH_JS)
+            update = _until(lambda: chromium.execute_script(UPDATE_JS), f"live update of {path}", 15)
+            seen[name] = {"cold": cold, "update": update, "warm": _load(chromium, url + path)}
+    finally:
+        chromium.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    return seen
+
+
+def page_in_a_browser(folder: Path, runs: int = 1000, rounds: int = 5) -> list[tuple[str, dict[str, Any]]]:
+    """The runs page and a run's page loaded by headless Chromium: rows for the table, or one saying
+    why the figure was skipped."""
+    support = _browser_support()
+    if isinstance(support, str):
+        print(f"page in a browser: skipped: {support}", file=sys.stderr, flush=True)
+        return [("page in headless Chromium", {"skipped": support})]
+    module, found = support
+    (folder / "project").mkdir(parents=True)
+    (folder / "project" / "bench_steps.py").write_text(STEPS)
+    backend = Backend(folder)
+    try:
+        _store_runs(backend, runs)
+        run = backend.call("POST", "/workflows", {"name": "fifty tasks talking"})
+        done = subprocess.run([_dotflow(), "start", "--workflow", "bench_steps:fifty_talking"], cwd=folder / "project",
+                              env=_env(folder, **run["env"]), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                              stdin=subprocess.DEVNULL, timeout=300)
+        assert done.returncode == 0, f"the run of 50 tasks exited {done.returncode}"
+        detail = backend.call("GET", f"/workflows/{run['id']}")
+        lines = len(backend.call("GET", f"/workflows/{run['id']}/logs?limit=1000")["records"])
+        pages = {"runs": "/", "run": f"/workflows/{run['id']}"}
+        results = [_in_one_browser(module, found, backend.url, pages) for _ in range(rounds)]
+    finally:
+        backend.stop()
+
+    def ms(values: list[float]) -> tuple[float, float]:
+        return round(statistics.median(values), 1), round(max(values), 1)
+
+    def row(page: str, when: str) -> dict[str, Any]:
+        loads = [result[page][when] for result in results]
+        values: dict[str, Any] = {
+            "rounds": rounds, "first byte ms": ms([load["response"] for load in loads]),
+            "DOMContentLoaded ms": ms([load["dom"] for load in loads]), "load ms": ms([load["load"] for load in loads]),
+        }
+        paints = [load["paint"] for load in loads if load["paint"] is not None]
+        if paints:
+            values["first paint ms"] = ms(paints)
+        values["style and script fetched"] = " or ".join(str(n) for n in sorted({load["statics_fetched"]
+                                                                                for load in loads}))
+        values["HTML KB"] = round(loads[0]["bytes"] / 1024)
+        shown = ("rows", loads[0]["rows"]) if page == "runs" else ("tasks", loads[0]["tasks"])
+        values[f"{shown[0]} shown"] = shown[1]
+        if page == "run":
+            values["log lines shown"] = loads[0]["lines"]
+        return values
+
+    def update(page: str) -> dict[str, Any]:
+        updates = [result[page]["update"] for result in results]
+        rendered = [u["rendered"] for u in updates if u["rendered"] is not None]
+        fetches = [u["fetch"] for u in updates if u["fetch"] is not None]
+        return {"rounds": len(updates), "rendered ms": ms(rendered) if rendered else "not seen",
+                "its fragment fetched in ms": ms(fetches) if fetches else "not seen",
+                "missed": len(updates) - len(rendered)}
+
+    stored = f"{runs:,} runs"
+    tasks = f"{len(detail['tasks'])} tasks, {lines} log lines"
+    return [(f"runs page in Chromium, {stored} stored, first load (cache empty)", row("runs", "cold")),
+            ("runs page in Chromium, loaded again (cached)", row("runs", "warm")),
+            ("runs page: first live update (a poll every 2 s)", update("runs")),
+            (f"a run's page in Chromium, {tasks}, first load (cache empty)", row("run", "cold")),
+            ("a run's page in Chromium, loaded again (cached)", row("run", "warm")),
+            ("a run's page: first live update (a poll every 1 s)", update("run"))]
+
+
+def _use_test_support() -> None:
+    """Make the tests' helpers for PostgreSQL and Chromium importable (tests/backend)."""
+    folder = str(Path(__file__).resolve().parent.parent / "tests" / "backend")
+    if folder not in sys.path:
+        sys.path.insert(0, folder)
+
+
 def _postgres_url(folder: Path) -> tuple[Any, str]:
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests" / "backend"))
+    _use_test_support()
     from postgres_support import Postgres, find_binaries
 
     binaries = find_binaries()
@@ -270,32 +487,57 @@ def _postgres_url(folder: Path) -> tuple[Any, str]:
     return cluster, cluster.new_database()
 
 
+FIGURES = ("runners", "ingest", "kill", "page", "browser")
+
+
+def _shown(value: Any) -> str:
+    """A value in the table: a (median, max) pair of a browser figure as ``median / max``."""
+    return f"{value[0]:g} / {value[1]:g}" if isinstance(value, tuple) else str(value)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgresql", action="store_true", help="also measure ingest on PostgreSQL")
+    parser.add_argument("--figure", action="append", choices=FIGURES,
+                        help="measure this figure (repeatable; all of them by default)")
+    parser.add_argument("--runs", type=int, default=1000, help="runs stored for the page figures (default 1000)")
+    parser.add_argument("--rounds", type=int, default=5, help="browsers, one per round, for the browser figure")
     args = parser.parse_args()
+    chosen = args.figure or FIGURES
     rows: list[tuple[str, dict[str, Any]]] = []
+
+    def add(*found: tuple[str, dict[str, Any]]) -> None:
+        for row in found:
+            rows.append(row)
+            print(row[0], row[1], flush=True)
+
     with tempfile.TemporaryDirectory(prefix="dotflow-bench-backend-") as tmp:
         root = Path(tmp)
-        rows.append(("20 runners x 50 tasks, SQLite", twenty_runners(root / "twenty")))
-        print(*rows[-1], flush=True)
-        rows.append(("ingest, 50 clients, SQLite", ingest(root / "ingest-sqlite", None)))
-        print(*rows[-1], flush=True)
-        if args.postgresql:
-            cluster, url = _postgres_url(root)
-            try:
-                rows.append(("ingest, 50 clients, PostgreSQL", ingest(root / "ingest-pg", url)))
-            finally:
-                cluster.stop()
-            print(*rows[-1], flush=True)
-        rows.append(("kill -9 to Crashed, 1 s beat", kill_to_crashed(root / "kill")))
-        print(*rows[-1], flush=True)
-        rows.append(("runs page, 1,000 runs stored", page_with_a_thousand_runs(root / "page")))
-        print(*rows[-1], flush=True)
+        if "runners" in chosen:
+            add(("20 runners x 50 tasks, SQLite", twenty_runners(root / "twenty")))
+        if "ingest" in chosen:
+            add(("ingest, 50 clients, SQLite", ingest(root / "ingest-sqlite", None)))
+            if args.postgresql:
+                cluster, url = _postgres_url(root)
+                try:
+                    add(("ingest, 50 clients, PostgreSQL", ingest(root / "ingest-pg", url)))
+                finally:
+                    cluster.stop()
+        if "kill" in chosen:
+            add(("kill -9 to Crashed, 1 s beat", kill_to_crashed(root / "kill")))
+        if "page" in chosen:
+            add((f"runs page, {args.runs:,} runs stored", page_with_a_thousand_runs(root / "page", args.runs)))
+        if "browser" in chosen:
+            add(*page_in_a_browser(root / "browser", args.runs, args.rounds))
     print()
     print("| figure | result |\n|---|---|")
     for name, values in rows:
-        print(f"| {name} | {', '.join(f'{k}: {v}' for k, v in values.items())} |")
+        print(f"| {name} | {', '.join(f'{k}: {_shown(v)}' for k, v in values.items())} |")
+    if "browser" in chosen:
+        print("(browser figures: median / max of the rounds, in ms from the navigation's start)")
+    sys.stdout.flush()
+    print(json.dumps({"figure": "backend", "python": sys.version.split()[0],
+                      "results": [{"figure": name, **values} for name, values in rows]}), flush=True)
     return 0
 
 

@@ -1,17 +1,24 @@
 """The page in a real headless Chromium against the real backend process, with real ``dotflow start``
 runs: logging in, the runs list and a run's page updating live without a reload, cancelling a
 run with its button, and a step whose name, error, output and metadata hold ``<script>`` and
-``onerror=`` running no script."""
+``onerror=`` running no script. Also that ``benchmarks/bench_backend.py --figure browser`` runs and
+times pages that show what they should (its timings are the benchmark's business, not a test's)."""
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import pytest
 from backend_support import (
     OPERATOR,
+    WAIT,
     BackendProcess,
+    clean_env,
     run_runner,
     runner_env,
     start_runner,
@@ -109,3 +116,29 @@ def test_markup_a_run_sends_runs_no_script(chromium: Any, backend: BackendProces
     assert chromium.find_elements(By.CSS_SELECTOR, "main img, main script") == []
     assert [s.get_attribute("src") for s in chromium.find_elements(By.TAG_NAME, "script")] == [
         backend.url + "/static/backend.js"]
+
+
+@pytest.mark.usefixtures("chromium")  # skipped, or failed under CI, as the other tests here when Chromium is missing
+def test_the_benchmark_of_the_page_in_a_browser_measures_what_it_shows(tmp_path: Path) -> None:
+    """benchmarks/bench_backend.py --figure browser, on 5 runs and one round: every timing is a positive
+    number of milliseconds, and the pages it timed showed the runs (5 and the run of 50 tasks) and
+    that run's tasks and lines."""
+    script = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_backend.py"
+    done = subprocess.run([sys.executable, str(script), "--figure", "browser", "--runs", "5", "--rounds", "1"],
+                          cwd=tmp_path, env=clean_env(tmp_path), capture_output=True, text=True, timeout=WAIT * 4,
+                          stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout.splitlines()[-1])["results"]
+
+    def row(start: str) -> dict[str, Any]:
+        (found,) = [entry for entry in rows if entry["figure"].startswith(start)]
+        return dict(found)
+
+    runs_page = row("runs page in Chromium, 5 runs stored, first load")
+    run_page = row("a run's page in Chromium, 50 tasks, ")
+    again = [row("runs page in Chromium, loaded again"), row("a run's page in Chromium, loaded again")]
+    for timed in (runs_page, run_page, *again):
+        assert 0 < timed["first byte ms"][0] <= timed["DOMContentLoaded ms"][0] <= timed["load ms"][0]
+    assert runs_page["rows shown"] == 6 and runs_page["style and script fetched"] == "2"
+    assert run_page["tasks shown"] == 50 and run_page["log lines shown"] == 50 * 5  # the latest 5 of each task
+    assert row("a run's page: first live update")["rendered ms"][0] > 0
