@@ -92,7 +92,11 @@ class Manager:
         try:
             if prepare is not None:
                 self.state.resume = prepare()
-            self.reporter.run_started(self.mode, len(self.tasks), self.live)
+            # the steps run here one at a time, none left running by a timeout: their output may be
+            # read from the process's descriptors (dotflow.capture)
+            serial = (self._effective_mode() == TypeExecution.SEQUENTIAL and self.state.executor is None
+                      and not any(task.options.timeout for task in self.tasks))
+            self.reporter.run_started(self.mode, len(self.tasks), self.live, serial=serial)
         except BaseException:
             self._close_executor()
             raise

@@ -8,7 +8,7 @@ from datetime import datetime
 from traceback import format_exc
 from typing import TYPE_CHECKING, Any
 
-from dotflow.capture import step_ended
+from dotflow.capture import step_began, step_ended
 from dotflow.context import Context
 from dotflow.errors import StepExitError, StepPickleError, StepTimeoutError, TaskCancelled
 from dotflow.execution.step import run_step
@@ -131,6 +131,8 @@ def _call(task: Task, previous: Context, attempt: int, run: Run) -> Any:
     entered = enter(context)
     try:
         if run.executor is None:
+            if live is not None and live.log_sink is not None:
+                step_began(live, task_id)  # what the descriptors read is this step's, when they are read
             return run_step(task.step, task.options, task, previous)
         return run.executor.run(task, previous)
     finally:

@@ -134,9 +134,10 @@ class Reporter:
         if self._server is not None:
             self._call(self._server, "update_task", task=task)
 
-    def run_started(self, mode: str, tasks: int, live: LiveRun | None = None) -> None:
+    def run_started(self, mode: str, tasks: int, live: LiveRun | None = None, serial: bool = False) -> None:
         """A run starts: ``live`` is what an observer may follow of it; a server that can
-        (``watch_run``, ServerAPI's heartbeats) gets it before the workflow's In progress."""
+        (``watch_run``, ServerAPI's heartbeats) gets it before the workflow's In progress.
+        ``serial``: its steps run in this process one at a time (see ``capture.start``)."""
         self._run_began = monotonic()
         self._live = live
         workflow_id = self.workflow.workflow_id
@@ -145,7 +146,7 @@ class Reporter:
             if live.log_sink is not None:  # the server takes the steps' output: capture it while the run lasts
                 from dotflow import capture
 
-                capture.start()
+                capture.start(live, serial)
                 self._capturing = True
                 live.when_logs_stop(self._end_capture)  # or until the server turns out not to take it
         if self._tracer is not None:

@@ -33,6 +33,7 @@ import logging, os, subprocess, sys, time
 from dotflow import DotFlow, action
 
 log = logging.getLogger("etl")
+STDOUT_AT_START = os.fstat(1).st_ino
 LINES = int(os.environ.get("LINES", "3"))
 PAUSE = float(os.environ.get("PAUSE", "0"))
 
@@ -45,7 +46,8 @@ def make(name):
                 time.sleep(PAUSE)
         if os.environ.get("SHOW_STDOUT"):
             time.sleep(1)  # the backend's first answer came meanwhile
-            print("stdout is", type(sys.stdout).__name__)
+            captured = type(sys.stdout).__name__ == "_Tee" or os.fstat(1).st_ino != STDOUT_AT_START
+            print("stdout is", "captured" if captured else "as it was")
         if os.environ.get("PRINT_TOKEN"):
             print("the token is " + os.environ["SERVER_USER_TOKEN"])
         if os.environ.get("LONG_LINE"):
@@ -62,7 +64,8 @@ def make(name):
 def build():
     flow = DotFlow()
     for name in os.environ.get("STEPS", "alpha,beta").split(","):
-        flow.task.add(make(name), group_name=name)
+        # one group (SERIAL): the steps run one at a time here, and the descriptors are read
+        flow.task.add(make(name), **({} if os.environ.get("SERIAL") else {"group_name": name}))
     return flow
 
 if __name__ == "__main__":
@@ -122,12 +125,72 @@ def test_every_line_reaches_the_backend_tagged_with_its_task(how: str, mode: str
             lines = [(r["stream"], r["line"]) for r in mine]
             expected = [("stdout", f"{name} line {i}") for i in range(5)]
             expected += [("stderr", f"{name} to stderr"), ("logging", f"etl: {name} warns")]
+            if mode == "sequential":  # read from the descriptors: in order within each stream
+                lines = sorted(lines, key=lambda line: ["stdout", "stderr", "logging", "dotflow"].index(line[0]))
             assert [line for line in lines if line[0] != "dotflow"] == expected
             engine = [line for stream, line in lines if stream == "dotflow"]
             assert engine[0].endswith("In progress") and engine[-1].endswith("Completed")
             assert [r["level"] for r in mine if r["stream"] == "logging"] == ["WARNING"]
         assert records[-1]["task"] is None and records[-1]["line"] == "workflow Completed"
         assert document_problems(server.url, server.requests()) == []
+
+
+@pytest.mark.parametrize("how", ["start", "python"])
+def test_steps_run_one_at_a_time_are_read_from_the_descriptors(how: str, project: Path, tmp_path: Path) -> None:
+    """Steps run here one at a time, stdout and stderr pipes: descriptors 1 and 2 are read, so
+    what a step's programs write is its task's too; each stream in order, a line without an end a
+    line, a log record once (as a record: its local copy is not taken again), nothing of the
+    engine's own local lines in a task's; the local output whole, and the descriptors back at the
+    end (the step's prints cost what they cost without a backend)."""
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server, SERIAL="1", LINES="4", PROGRAM="1", PRINT_TOKEN="1", SHOW_STDOUT="1")
+        result = _run(how, project, env)
+        assert result.returncode == 0, result.stderr
+        for name in ("alpha", "beta"):
+            assert f"{name} from a program\n" in result.stdout and f"{name} program errs" in result.stderr
+            assert f"{name} line 3" in result.stdout and result.stderr.count(f"{name} warns") == 1
+        assert "stdout is captured" in result.stdout
+        records = server.log_records("wf-logs")
+        assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+        for name, prefix in (("alpha", "0-"), ("beta", "1-")):
+            streams: dict[str, list[str]] = {}
+            for record in _by_task(records, prefix):
+                streams.setdefault(record["stream"], []).append(record["line"])
+            assert streams["stdout"] == [*(f"{name} line {i}" for i in range(4)), "stdout is captured",
+                                         "the token is ***", f"{name} from a program", f"{name}-no-end"]
+            assert streams["stderr"] == [f"{name} to stderr", f"{name} program errs"]
+            assert streams["logging"] == [f"etl: {name} warns"]
+            assert [line.rsplit(" - ", 1)[-1] for line in streams["dotflow"]] == ["In progress", "Completed"]
+        assert TOKEN not in json.dumps(records)
+        assert document_problems(server.url, server.requests()) == []
+
+
+def test_a_burst_read_from_the_descriptors_is_delivered_whole(project: Path, tmp_path: Path) -> None:
+    """20,000 lines printed at once by a step run here alone, to a pipe: all delivered, seq
+    contiguous, none dropped, and every byte in the local output."""
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server, SERIAL="1", STEPS="alpha", LINES="20000", DOTFLOW_SERVER_FLUSH_TIMEOUT="30")
+        result = _run("python", project, env)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.count("\n") == 20000 + 1
+        records = server.log_records("wf-logs")
+        assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
+        assert server.log_dropped("wf-logs") == 0
+        assert [r["line"] for r in records if r["stream"] == "stdout"] == [f"alpha line {i}" for i in range(20000)]
+
+
+def test_json_output_stays_clean_with_logs_on(project: Path, tmp_path: Path) -> None:
+    """dotflow start --output json puts the steps' prints (and their programs' output) on stderr, and
+    stdout holds the JSON alone, logs shipped or not. (sys.stdout is stderr's stream then: the tees
+    take the prints, as for steps at once.)"""
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server, SERIAL="1", PROGRAM="1")
+        result = subprocess.run([dotflow_exe(), "start", "--workflow", "pipeline:build", "--output", "json"],
+                                cwd=project, env=env, capture_output=True, text=True, timeout=WAIT)
+        assert result.returncode == 0, result.stderr
+        assert json.loads(result.stdout)["status"] == "Completed"
+        assert "alpha line 2" in result.stderr and "alpha from a program" in result.stderr
+        assert "alpha line 2" in [r["line"] for r in server.log_records("wf-logs")]
 
 
 @pytest.mark.parametrize("how", ["start", "python"])
@@ -204,16 +267,17 @@ def test_lines_are_cut_at_8_kib_and_secrets_masked(project: Path, tmp_path: Path
 @pytest.mark.parametrize("how", ["start", "python"])
 def test_a_version_1_backend_gets_no_logs(how: str, project: Path, tmp_path: Path) -> None:
     """Nothing but version 1's calls, and no capture once the backend's first answer said version 1:
-    the tees are gone from the streams, so the steps' prints cost what they cost without a backend."""
+    the tees are gone from the streams, or the descriptors are back, so the steps' prints cost what
+    they cost without a backend."""
     with FaultServer("healthy") as server:
         result = _run(how, project, _env(tmp_path, server, STEPS="alpha", SHOW_STDOUT="1"))
         assert result.returncode == 0, result.stderr
         assert "alpha line 2" in result.stdout
-        assert "stdout is TextIOWrapper" in result.stdout
+        assert "stdout is as it was" in result.stdout
         assert {r.route for r in server.requests()} <= {"tasks", "task", "workflow"}
     with FaultServer("healthy", protocol=2) as server:  # the same step against version 2: captured
         result = _run(how, project, _env(tmp_path, server, STEPS="alpha", SHOW_STDOUT="1"))
-        assert "stdout is _Tee" in result.stdout
+        assert "stdout is captured" in result.stdout
 
 
 @pytest.mark.parametrize("option", [{"logs_status": 404}, {"logs_status": 500}])

@@ -32,7 +32,7 @@ def test_the_constructor_keeps_its_public_signature() -> None:
         "(base_url: 'str', user_token: 'str', timeout: 'float' = 15.0, *, flush_timeout: 'float' = 10.0, "
         "signal_flush_timeout: 'float' = 5.0, retries: 'int' = 5, backoff_max: 'float' = 30.0, "
         "max_connections: 'int' = 4, queue_size: 'int' = 10000, create_workflow: 'str' = 'auto', "
-            "protocol: 'str | int' = 'auto', heartbeat_interval: 'float' = 15.0, log_buffer: 'int' = 10000, "
+            "protocol: 'str | int' = 'auto', heartbeat_interval: 'float' = 15.0, log_buffer: 'int' = 50000, "
         "session: 'requests.Session | None' = None, "
         "token_source: 'str | None' = None) -> 'None'"
     )

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from dotflow.capture import note
+from dotflow.capture import note, written
 from dotflow.errors import RemoteStepError, StepPickleError
 from dotflow.naming import step_name
 
@@ -85,7 +85,8 @@ def encode(task: Task, previous: Context, where: str, context: TaskContext | Non
 
 def apply_update(context: TaskContext, update: dict[str, Any]) -> None:
     """What a worker's step said while it ran (``remote._Sink``: ``"p"``, its latest progress,
-    ``"m"``, metadata values; ``output.Output``: ``"l"``, lines it wrote), told to the driver's
+    ``"m"``, metadata values, ``"l"``, lines the worker's tees made; ``capture.Descriptors``:
+    ``"w"``, what its descriptors read), told to the driver's
     ``context``: it reaches the run's LiveRun as a step on the driver's threads would. A malformed update is dropped: it never fails the step."""
     try:
         progress = update.get("p")
@@ -95,10 +96,12 @@ def apply_update(context: TaskContext, update: dict[str, Any]) -> None:
         metadata = update.get("m")
         if metadata:
             context.metadata(**metadata)
-        lines = update.get("l")
-        if lines and context.live is not None:
-            for at, stream, level, text in lines:
-                note(context.live, context.task_id, stream, level, text, at)
+        live = context.live
+        if live is not None:
+            for at, stream, level, text in update.get("l") or ():
+                note(live, context.task_id, stream, level, text, at)
+            for stream, at, text in update.get("w") or ():
+                written(live, context.task_id, stream, text, at)
     except Exception as exc:
         logging.getLogger("dotflow").debug("task %s: an update from its worker was dropped: %s",
                                            context.task_id, exc)

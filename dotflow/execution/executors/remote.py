@@ -16,10 +16,12 @@ attempt and run_attempt. What the step says goes to a ``_Sink``:
 - ``metadata(...)``: merged and bounded (16 KiB) here, and the whole of it rides the reply, so
   it reaches the driver before the task's outcome whatever the executor;
 - what the step writes, when its run ships logs to an observer (the request's ``capture``): on
-  the process pool the worker's descriptors 1 and 2 are read (``output.py``); on Dask, where a
-  worker runs several calls at once on threads, the tees of ``dotflow.capture`` take what the
-  step's thread writes to ``sys.stdout`` and ``sys.stderr`` and its ``logging`` records, as on the
-  driver. Lines travel as ``"l"`` messages while the step runs, and the last ones ride the reply;
+  the process pool and on a Dask worker of one thread the worker's descriptors 1 and 2 are read
+  (``dotflow.capture.Descriptors``), and what is read travels as ``"w"`` messages, pieces of
+  text the driver cuts into lines; on a Dask worker of several threads, which runs calls at once,
+  the tees of ``dotflow.capture`` take what the step's thread writes to ``sys.stdout`` and
+  ``sys.stderr`` and its ``logging`` records, as on the driver, as ``"l"`` messages of lines.
+  On Dask the last ones ride the reply;
 - ``progress(...)`` and ``metadata(...)`` travel while the step runs when the executor has a
   ``Link`` back to the driver (the process pool's socket, Dask's events): the latest progress and
   the metadata changed since the last message, at most one message per ``SEND_INTERVAL`` per
@@ -45,6 +47,7 @@ from dotflow.live import METADATA_MAX, TaskContext, enter, leave
 _UNBOUNDED = None  # the ActionOptions with no timeout, made on first use
 SEND_INTERVAL = 0.25  # seconds between two messages of one call to the driver (at most 4 a second)
 LINES_SENT = 1000  # lines in one message at most: a call with that many waiting sends at once
+WRITTEN_SENT = 256 * 1024  # characters read from a worker's descriptors that make a message go at once
 
 
 class _Inputs:
@@ -161,8 +164,8 @@ class _DaskLink(Link):
     """A call on a Dask worker: messages are the worker's events on ``TOPIC`` (sent from any
     thread, through the worker's batched stream to the scheduler, which hands them to the
     subscribed clients); a cancel is the call's key in ``_cancelled_calls``. When the run ships
-    logs, a worker of one thread has its descriptors 1 and 2 read (``output.py``: the call is the
-    only one running, so what its programs write is its too); on a worker of several threads the
+    logs, a worker of one thread has its descriptors 1 and 2 read (``dotflow.capture.Descriptors``:
+    the call is the only one running, so what its programs write is its too); on a worker of several threads the
     tees of ``dotflow.capture`` are in place while the call runs, and take what its own thread
     writes. Either way the lines go to the call's sink."""
 
@@ -184,10 +187,10 @@ class _DaskLink(Link):
         if not capture or sink is None:
             return
         if getattr(getattr(self._worker, "state", None), "nthreads", 0) == 1:
-            from dotflow.execution.executors.output import process_output
+            from dotflow.capture import worker_descriptors
 
-            self._output = process_output()
-            self._output.begin(sink.take_output)
+            self._output = worker_descriptors()
+            self._output.begin(sink.take_written)
             return
         from dotflow import capture as tees
 
@@ -198,7 +201,7 @@ class _DaskLink(Link):
     def end(self) -> None:
         output, self._output = self._output, None
         if output is not None:
-            output.end()  # the call's last lines wait in its sink, for the reply
+            output.end()  # what the call's step wrote last waits in its sink, for the reply
         sink, self._sink = self._sink, None
         if sink is not None:
             from dotflow import capture as tees
@@ -273,9 +276,9 @@ class _Sink:
         """The driver's id of the call's task."""
         return self._call[1]  # type: ignore[no-any-return]
 
-    def take_output(self, update: dict[str, Any]) -> None:
-        """The ``send`` of a call whose worker's descriptors are read (``output.Output``)."""
-        self._update("l", update["l"])
+    def take_written(self, stream: str, at: float, text: str) -> None:
+        """What the worker's descriptors read for the call (``Descriptors.begin``'s taker)."""
+        self._update("w", (stream, at, text))
 
     def take_lines(self, lines: list[Any]) -> None:
         """The ``log_sink`` of a call whose run ships logs: lines ``(time, task id, stream, level,
@@ -299,6 +302,13 @@ class _Sink:
                 if len(lines) >= LINES_SENT:  # not kept here: the driver's log lane holds the bound
                     self._send()
                     return
+            elif kind == "w":
+                written = pending.setdefault("w", [])
+                written.append(value)
+                pending["size"] = pending.get("size", 0) + len(value[2])
+                if pending["size"] >= WRITTEN_SENT:
+                    self._send()
+                    return
             else:
                 pending.setdefault("m", {}).update(value)
             if self._scheduled:
@@ -314,6 +324,8 @@ class _Sink:
         """Send what is pending (``_LOCK`` held), lines ``LINES_SENT`` a message."""
         update, self._pending = self._pending, None
         self._sent = time.monotonic()
+        if update:
+            update.pop("size", None)
         lines = update.pop("l", None) if update else None  # type: ignore[union-attr]
         messages = [update] if update else []
         if lines:
@@ -349,7 +361,7 @@ class _Sink:
             self.active = False
             pending = self._pending or {}
             self._pending = None
-            update = {"l": pending["l"]} if pending.get("l") else {}
+            update = {kind: pending[kind] for kind in ("l", "w") if pending.get(kind)}
             if self._metadata is not None:
                 update["m"] = self._metadata
             return update or None

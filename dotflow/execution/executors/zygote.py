@@ -248,8 +248,9 @@ class SocketLink(Link):
     """A worker's ``remote.Link`` to the driver: its own socket, idle while a step runs. Updates
     are ``UPDATE`` frames; a cancel is a frame of no bytes from the driver, looked for without
     blocking (at most every ``_CANCEL_CHECK`` seconds) when the step asks. When a call's run ships
-    logs, the worker's descriptors 1 and 2 are read from then on (``output.Output``), and its lines
-    go as updates too, from that module's thread: a lock keeps each frame whole."""
+    logs, the worker's descriptors 1 and 2 are read from then on (``dotflow.capture.Descriptors``),
+    and what the step writes goes as updates too, from that reader's thread: a lock keeps each
+    frame whole."""
 
     def __init__(self, sock: socket.socket) -> None:
         self.sock = sock
@@ -261,17 +262,23 @@ class SocketLink(Link):
 
     def begin(self, capture: bool, sink: Any) -> None:
         if capture and self._output is None:
-            from dotflow.execution.executors.output import process_output
+            from dotflow.capture import worker_descriptors
 
-            self._output = process_output()
+            self._output = worker_descriptors()
         self._capturing = capture and self._output is not None
         if self._capturing:
-            self._output.begin(self.send)
+            self._output.begin(self._written)
 
     def end(self) -> None:
         if self._capturing:
             self._capturing = False
             self._output.end()
+
+    def _written(self, stream: str, at: float, text: str) -> None:
+        try:
+            self.send({"w": [(stream, at, text)]})
+        except OSError:  # the driver is gone: the bytes went through to the worker's own output
+            pass
 
     def send(self, update: dict[str, Any]) -> None:
         if os.getpid() == self._pid:

@@ -173,7 +173,7 @@ HEARTBEAT_INTERVAL = Option(
 )
 
 LOG_BUFFER = Option(
-    "log_buffer", int, 10_000, _queue_size,
+    "log_buffer", int, 50_000, _queue_size,
     "log records (version 2) waiting to be sent before the oldest are dropped and counted",
 )
 
