@@ -65,7 +65,7 @@ _notes: deque[tuple[Any, ...]] = deque()  # (time, live, task id, stream, level,
 _partial: dict[tuple[int, str, str], tuple[float, str]] = {}  # (live id, task id, stream) -> begun line
 _stopping = threading.Event()
 # While the steps of one run are read through the descriptors: "descriptors", "live" (that run) and
-# "task" (the id of its step running now, if any)
+# "task" (the id of its step running now, if any); "released": the exit hook is registered
 _fd: dict[str, Any] = {}
 _raw = [0]  # characters the descriptors noted since the last dispatch
 
@@ -306,6 +306,11 @@ def start(live: Any = None, serial: bool = False) -> None:
             return
         if serial and live is not None and _descriptors_fit():
             _fd["descriptors"], _fd["live"] = Descriptors(), live
+            if not _fd.get("released"):
+                from dotflow.interrupts import release_at_end
+
+                release_at_end(_release)
+                _fd["released"] = True
         else:
             _install_tees()
         handler = _installed["handler"] = _Handler()
@@ -330,6 +335,15 @@ def _descriptors_fit() -> bool:
                 and not os.isatty(1) and not os.isatty(2) and os.name == "posix")
     except Exception:  # None, or a stream without a descriptor (a notebook's, a test's)
         return False
+
+
+def _release() -> None:
+    """The process ends at once: what the pipes hold goes through, and the descriptors are put back.
+    Takes no lock (the thread ending the process may have interrupted one that holds it)."""
+    descriptors = _fd.get("descriptors")
+    if descriptors is not None:
+        descriptors.end()
+        descriptors.close()
 
 
 def _end_reading() -> None:
@@ -377,11 +391,14 @@ def stop() -> None:
         _stopping.set()
         _installed.pop("thread", None)
         _end_reading()
-        descriptors = _fd.pop("descriptors", None)
+        descriptors = _fd.get("descriptors")
     _flush_written()
     if descriptors is not None:
         descriptors.end()
         descriptors.close()
+        with _lock:
+            if _fd.get("descriptors") is descriptors:  # kept until now for _release, should the process end meanwhile
+                del _fd["descriptors"]
 
 
 # -- descriptors 1 and 2 through pipes ------------------------------------------------------------------
@@ -478,15 +495,18 @@ class Descriptors:
                 _write_all(self._through[read], data)
 
     def close(self) -> None:
-        """Put descriptors 1 and 2 back (after ``end``)."""
+        """Put descriptors 1 and 2 back (after ``end``), and return once what the pipes held then
+        went through (a process may end right after). Called again, it does no harm."""
         with self._lock:
             self._closed = True
-        for read, fd in self._fds.items():
+        with self._lock:
+            back = [(self._through[read], fd) for read, fd in self._fds.items() if read in self._through]
+        for through, fd in back:
             try:
-                os.dup2(self._through[read], fd)
+                os.dup2(through, fd)
             except OSError:
                 pass
-        os.write(self._wake_write, b".")
+        self._sync()
 
     def _pending(self) -> bool:
         """Whether a byte written may not have reached the taker yet."""
@@ -506,22 +526,24 @@ class Descriptors:
     # -- the threads -------------------------------------------------------------------------------
 
     def _read(self) -> None:
-        watched = [*self._names, self._wake_read]
-        while watched:
+        while True:
             try:
-                ready, _, _ = select.select(watched, [], [], TICK)
+                ready, _, _ = select.select([*self._names, self._wake_read], [], [], TICK)
                 for read in ready:
                     if read == self._wake_read:
                         os.read(read, 512)
-                    elif not self._take_from(read):
-                        watched.remove(read)  # every writer let it go (after close)
+                    elif not self._take_from(read):  # every writer let it go (after close)
+                        with self._lock:
+                            del self._names[read]
+                            del self._decoders[read]
+                            through = self._through.pop(read)
                         os.close(read)
-                        os.close(self._through[read])
+                        os.close(through)
                 with self._lock:
                     if self._drain:
                         self._finish()
-                if self._closed and watched == [self._wake_read]:
-                    return
+                    if self._closed and not self._names:
+                        return
             except Exception:  # never end while a pipe may be written: it must be read
                 sleep(TICK)
 

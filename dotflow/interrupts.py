@@ -139,6 +139,7 @@ _watched: dict[Interruptible, None] = {}  # insertion-ordered set of the library
 # delivery queues to flush at exit, in the order of their first report (weak: a queue that goes leaves)
 _queues: weakref.WeakKeyDictionary[Any, None] = weakref.WeakKeyDictionary()
 _closers: list[Callable[[], None]] = []  # called last at exit
+_releases: list[Callable[[], None]] = []  # called when the process ends at once, before its streams are flushed
 _state: dict[str, Any] = {"sigterm": False, "atexit": False, "exiting": False, "cancel_exits": False}
 
 
@@ -165,6 +166,13 @@ def close_at_exit(close: Callable[[], None]) -> None:
     """Have ``close()`` called last when the interpreter exits (the process executor's helper)."""
     _closers.append(close)
     _hook_exit()
+
+
+def release_at_end(release: Callable[[], None]) -> None:
+    """Have ``release()`` called when the process ends at once (``end_process``), before the
+    standard streams are flushed: what holds the process's output gives it back (the capture's
+    pipes under descriptors 1 and 2, whose reader ``os._exit`` would stop mid-way)."""
+    _releases.append(release)
 
 
 def watch(run: Interruptible) -> None:
@@ -412,6 +420,11 @@ def cancelled(run: Interruptible, reason: str, exits: bool) -> None:
 def end_process(code: int) -> NoReturn:
     """End the process now with ``code``, standard streams flushed: steps may still run on worker
     threads, and waiting for them is what the signal asked not to do."""
+    for release in list(_releases):
+        try:
+            release()
+        except Exception:  # the output that was held is lost; the exit is not
+            pass
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()

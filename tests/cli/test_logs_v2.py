@@ -29,7 +29,7 @@ TOKEN = "tok-L0gsSecret-4d2a9f"
 WAIT = 60.0
 
 PIPELINE = '''
-import logging, os, subprocess, sys, time
+import logging, os, signal, subprocess, sys, time
 from dotflow import DotFlow, action
 
 log = logging.getLogger("etl")
@@ -48,6 +48,10 @@ def make(name):
             time.sleep(1)  # the backend's first answer came meanwhile
             captured = type(sys.stdout).__name__ == "_Tee" or os.fstat(1).st_ino != STDOUT_AT_START
             print("stdout is", "captured" if captured else "as it was")
+        if os.environ.get("SIGNAL_ITSELF"):
+            print(f"{name} before the signal", flush=True)
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(30)
         if os.environ.get("PRINT_TOKEN"):
             print("the token is " + os.environ["SERVER_USER_TOKEN"])
         if os.environ.get("LONG_LINE"):
@@ -177,6 +181,20 @@ def test_a_burst_read_from_the_descriptors_is_delivered_whole(project: Path, tmp
         assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
         assert server.log_dropped("wf-logs") == 0
         assert [r["line"] for r in records if r["stream"] == "stdout"] == [f"alpha line {i}" for i in range(20000)]
+
+
+def test_a_process_ended_at_once_still_shows_what_its_step_printed(project: Path, tmp_path: Path) -> None:
+    """SIGTERM while a step run alone is read through the descriptors: the run is interrupted and
+    the process ends at once (the step still sleeping), yet what the step printed before reaches
+    the local output (the pipes are emptied and put back first) and the backend."""
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server, SERIAL="1", STEPS="alpha", SIGNAL_ITSELF="1",
+                   DOTFLOW_SERVER_SIGNAL_FLUSH_TIMEOUT="2")
+        result = _run("python", project, env)
+        assert result.returncode == 143, result.stderr
+        assert "alpha line 2\nalpha before the signal\n" in result.stdout
+        lines = [r["line"] for r in server.log_records("wf-logs")]
+        assert "alpha before the signal" in lines
 
 
 def test_json_output_stays_clean_with_logs_on(project: Path, tmp_path: Path) -> None:
