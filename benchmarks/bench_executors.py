@@ -28,10 +28,9 @@ DOTFLOW_*, SERVER_* and WORKFLOW_ID variables removed, default logging. Scenario
 * ``shape`` (asked for by name, this repo only): where the CPU-bound figure's time goes. The
   same 4 steps, interleaved run by run: 4 processes forked at once (what 1.0.1 does, with no
   dotflow), the standard library's ``ProcessPoolExecutor(2)``, and this repo's process pool
-  with ``max_workers`` 2 (the CPU count here) and unset (the run's width, up to twice the CPU
-  count: 4 here); plus, from the steps' own clocks, the time from before ``DotFlow()`` to the
-  first step (in the unset pool) and between a step's end and the next step's start on the same
-  worker (in the pool of 2). Medians of ``-r`` runs.
+  with ``max_workers`` 2 (the default here) and 4; plus, from the steps' own clocks in the
+  default pool, the time from ``start()`` to the first step and between a step's end and the
+  next step's start on the same worker. Medians of ``-r`` runs.
 
 Last line: JSON ``{"figure": "executors", "version", "cores", "scenarios": {...}}``.
 """
@@ -217,17 +216,16 @@ def scenario_shape(repeat: int, loops: int) -> dict[str, Any]:
 
     gaps: dict[str, list[float]] = {"first_step_ms": [], "between_steps_ms": []}
 
-    def dotflow_pool(workers: int | None) -> float:
+    def dotflow_pool(workers: int) -> float:
         begin_wall, begin = time.time(), time.perf_counter()
         flow = DotFlow()
         for _ in range(4):
             flow.task.add(step=timed)
         flow.start(mode="parallel", executor="process", max_workers=workers)
         elapsed = time.perf_counter() - begin
-        spans = [task.current_context.storage for task in flow.result_task()]
-        if workers is None:
+        if workers == 2:
+            spans = [task.current_context.storage for task in flow.result_task()]
             gaps["first_step_ms"].append((min(s[0] for s in spans) - begin_wall) * 1000)
-        else:
             for pid in {s[2] for s in spans}:
                 mine = sorted(s for s in spans if s[2] == pid)
                 gaps["between_steps_ms"] += [(b[0] - a[1]) * 1000 for a, b in zip(mine, mine[1:])]
@@ -237,9 +235,9 @@ def scenario_shape(repeat: int, loops: int) -> dict[str, Any]:
         ("fork-4-processes", forked),
         ("stdlib-pool-2", pooled),
         ("process-max_workers-2", lambda: dotflow_pool(2)),
-        ("process-max_workers-unset", lambda: dotflow_pool(None)),
+        ("process-max_workers-4", lambda: dotflow_pool(4)),
     ]
-    dotflow_pool(None)  # warm-up: the pool's helper process
+    dotflow_pool(2)  # warm-up: the pool's helper process
     runs: dict[str, list[float]] = {name: [] for name, _ in chosen}
     for _ in range(repeat):
         for name, run in chosen:

@@ -201,8 +201,8 @@ class RunSettings(Mapping[str, Any]):
     )
     max_workers: Option[int | None] = Option(
         None, int, _max_workers, check=max_workers_problem,
-        doc="steps run at once (threads or processes); unset, the CPU count (a process pool: up to twice that)",
-        help="Steps run at once (threads or processes); default: the CPU count (a process pool: up to twice that).",
+        doc="steps run at once (threads or processes); unset, the CPU count",
+        help="Steps run at once (threads or processes); default: the CPU count.",
     )
 
     def __init__(self, **options: Any) -> None:

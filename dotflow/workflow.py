@@ -105,11 +105,10 @@ class DotFlow:
         from a clean slate: the previous run's statuses, errors and results are cleared.
 
         ``executor`` says where the step calls run: ``"thread"`` (default), ``"process"`` (a
-        process pool of ``max_workers`` workers, default one per step the run can start at once,
-        up to twice the CPU count), ``"dask"`` (a local Dask cluster), a Dask scheduler address
-        (``"tcp://host:8786"``) or a ``concurrent.futures.Executor``; statuses, retries, timeouts,
-        callbacks, storage and reports stay on this process's threads whatever it is (see
-        ``dotflow.execution.executors``).
+        process pool of ``max_workers`` workers, default the CPU count), ``"dask"`` (a local
+        Dask cluster), a Dask scheduler address (``"tcp://host:8786"``) or a
+        ``concurrent.futures.Executor``; statuses, retries, timeouts, callbacks, storage and
+        reports stay on this process's threads whatever it is (see ``dotflow.execution.executors``).
 
         A run option left out (its default, ``profile_or(x)``; also ``UNSET``, and ``executor=None``)
         takes the workflow's run default: the resolved profile's ``[workflow]`` value, else the

@@ -33,7 +33,7 @@ from dotflow.errors import (
     UsageError,
     WorkerDiedError,
 )
-from dotflow.execution.executors import FORMS, executor_problem, pool_size
+from dotflow.execution.executors import FORMS, executor_problem
 from dotflow.profiles import resolve
 from dotflow.providers import StorageFile
 
@@ -169,28 +169,6 @@ def test_process_steps_run_at_the_same_time(tmp_path: Path) -> None:
     workflow.start(mode="parallel", executor="process", max_workers=3)
     assert [t.status for t in workflow.result_task()] == ["Completed"] * 3
     assert len(set(workflow.result_storage())) == 3
-
-
-def test_an_unset_max_workers_gives_a_process_run_one_worker_per_step_up_to_twice_the_cpus(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    """Unset, a process pool is as wide as the run (its steps start at once), at most twice the CPU count."""
-    monkeypatch.setattr(os, "cpu_count", lambda: 2)
-    assert [pool_size(width, None) for width in (1, 3, 4, 5, 50)] == [1, 3, 4, 4, 4]
-    assert [pool_size(width, 3) for width in (1, 2, 50)] == [1, 2, 3]  # a given max_workers is the cap
-    monkeypatch.setattr(os, "cpu_count", lambda: None)  # unknown: one CPU
-    assert pool_size(50, None) == 2
-
-
-def test_a_process_run_meets_at_once_in_as_many_workers_as_steps_by_default(tmp_path: Path) -> None:
-    """With max_workers unset, a parallel run of min(4, 2 x CPUs) steps has them all at a barrier at once."""
-    width = min(4, 2 * (os.cpu_count() or 1))
-    workflow = _flow()
-    for n in range(width):
-        workflow.task.add(steps.meet, initial_context=[str(tmp_path), f"p{n}", width])
-    workflow.start(mode="parallel", executor="process")
-    assert [t.status for t in workflow.result_task()] == ["Completed"] * width
-    assert len(set(workflow.result_storage())) == width
 
 
 def test_cpu_bound_steps_hold_no_shared_lock() -> None:

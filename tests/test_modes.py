@@ -380,7 +380,7 @@ def test_groups_run_concurrently_and_in_order_inside(mode: str) -> None:
 def test_groups_run_concurrently_and_in_order_inside_on_processes(mode: str, tmp_path: Path) -> None:
     """On processes, groups overlap (all three meet at a file barrier) and each group's tasks run in order, chained.
 
-    ``max_workers=3`` says how many processes the pool may have, whatever the machine.
+    The pool has ``max_workers`` processes (default: the CPU count, which may be under three here).
     """
     workflow = _flow()
     for group in ("a", "b", "c"):

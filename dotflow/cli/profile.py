@@ -222,7 +222,7 @@ mode = "sequential"      # sequential, background, parallel, sequential_group
 keep_going = false
 resume = false           # true needs a fixed id (below) and a storage other than memory
 # executor = "process"     # where steps run: thread (default), process, dask, tcp://scheduler:8786
-# max_workers = 4          # steps at once (threads or processes); unset, the CPU count (processes: up to 2x)
+# max_workers = 4          # steps at once (threads or processes); unset, the CPU count
 # id = "my-pipeline"       # a fixed workflow id; unset, each run gets a fresh one
 
 # [server]                 # report status to an HTTP backend

@@ -1,8 +1,7 @@
 """Executors: where a step's call runs, chosen with ``start(executor=...)`` or ``workflow.executor``.
 
 - ``"thread"`` (the default): the run's own thread calls the step, as it always has.
-- ``"process"``: a pool of worker processes (``process.py``), sized by ``max_workers`` (default:
-  as many as the run can start at once, up to twice the CPU count; see ``pool_size``).
+- ``"process"``: a pool of worker processes (``process.py``), sized by ``max_workers``.
 - ``"dask"``: a local Dask cluster sized to the machine; ``"tcp://host:8786"`` (or ``tls://``):
   the Dask scheduler at that address (``dask.py``, the ``dotflow[dask]`` extra).
 - any ``concurrent.futures.Executor`` instance (``futures.py``): the user's own pool.
@@ -75,19 +74,10 @@ def max_workers_problem(value: Any) -> str | None:
     return None
 
 
-# Worker processes per CPU a process pool may have when ``max_workers`` is unset. Above one: a run
-# of a few CPU-bound steps starts them all at once and the kernel shares the cores among them
-# (as 1.0.1's fork per task did), so no core waits on the slowest, and the run keeps its share
-# of a machine that other programs load; workers are forked only as steps need them.
-PROCESSES_PER_CPU = 2
-
-
 def pool_size(concurrency: int, max_workers: int | None) -> int:
     """Worker processes for a run that can use ``concurrency`` at once: at most ``max_workers``
-    (default: ``PROCESSES_PER_CPU`` times the CPU count), and never more than the run can use."""
-    if max_workers is None:
-        max_workers = PROCESSES_PER_CPU * (os.cpu_count() or 1)
-    return max(1, min(concurrency, max_workers))
+    (default: the CPU count), and never more than the run can use."""
+    return max(1, min(concurrency, max_workers or os.cpu_count() or 1))
 
 
 def open_executor(value: Any, max_workers: int | None, concurrency: int) -> StepRunner | None:
