@@ -1,10 +1,10 @@
 """``executor="process"``: a pool of worker processes for one run, forked by a helper process.
 
 - The pool lives for one ``start()``: its workers are forked from the helper as the run's
-  steps need them (a few ms each; see ``zygote.py``), up to the pool's size, take the driver's
-  current ``sys.path``, working directory and environment, and are ended when the run ends. Only the helper, a
-  single-threaded process with dotflow and cloudpickle imported, outlives runs: one per
-  driver process, started on first use and ended when the driver exits.
+  steps need them (a few ms each; see ``zygote.py``), up to the pool's size, take the
+  driver's current ``sys.path``, working directory and environment, and are ended when the
+  run ends. Only the helper, a single-threaded process with dotflow and cloudpickle imported,
+  outlives runs: one per driver process, started on first use and ended when the driver exits.
 - A running task's orchestrating thread checks a worker out, sends it the step call and
   waits for the reply within the step's ``timeout``. On expiry the worker is killed, so the
   step really stops, and a new worker takes its place when one is next needed. A worker that
