@@ -1,10 +1,10 @@
 """``executor="process"``: a pool of worker processes for one run, forked by a helper process.
 
-- The pool lives for one ``start()``: its workers are forked when the run starts (a few ms
-  each, from the helper; see ``zygote.py``), take the driver's current ``sys.path``,
-  working directory and environment, and are ended when the run ends. Only the helper, a
-  single-threaded process with dotflow and cloudpickle imported, outlives runs: one per
-  driver process, started on first use and ended when the driver exits.
+- The pool lives for one ``start()``: its workers are forked from the helper as the run's
+  steps need them (a few ms each; see ``zygote.py``), up to the pool's size, take the
+  driver's current ``sys.path``, working directory and environment, and are ended when the
+  run ends. Only the helper, a single-threaded process with dotflow and cloudpickle imported,
+  outlives runs: one per driver process, started on first use and ended when the driver exits.
 - A running task's orchestrating thread checks a worker out, sends it the step call and
   waits for the reply within the step's ``timeout``. On expiry the worker is killed, so the
   step really stops, and a new worker takes its place when one is next needed. A worker that
@@ -245,7 +245,7 @@ def _receive(sock: socket.socket, wait: float | None) -> bytes | None:
 
 
 class ProcessRunner(StepRunner):
-    """The process pool of one run: ``size`` workers, forked now, ended by ``close``."""
+    """The process pool of one run: up to ``size`` workers, forked as steps need them, ended by ``close``."""
 
     label = "process pool"
     capacity: int
@@ -261,13 +261,8 @@ class ProcessRunner(StepRunner):
         self._busy: set[_Worker] = set()
         self._count = 0  # workers idle, busy or being forked
         self._closed = False
-        try:
-            for _ in range(size):
-                self._idle.append(self._helper.fork())
-                self._count += 1
-        except BaseException:
-            self.close()
-            raise
+        # Workers are forked when a step first needs one, not all here: the run's first step starts
+        # after one fork, and the others' forks overlap it; a run that uses fewer forks fewer.
 
     def run(self, task: Task, previous: Context) -> Any:
         context = current_task()  # the driver's, entered by the runner around this call
