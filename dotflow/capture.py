@@ -182,6 +182,14 @@ def written(live: Any, task_id: str, stream: str, text: str, at: float) -> None:
         _notes.append((at, live, task_id, stream, None, text, False))
 
 
+def settle(live: Any) -> None:
+    """The run ends (its step may have been interrupted mid-way): what its step running now wrote
+    reaches the notes before the last dispatch."""
+    descriptors = _fd.get("descriptors")
+    if descriptors is not None and _fd.get("live") is live and _fd.get("task") is not None:
+        descriptors.sync()
+
+
 def step_ended(live: Any, task_id: str) -> None:
     """A step's attempt ended: what it wrote reaches the notes (read to the last byte when its
     descriptors are), and what it wrote without a line end goes as a line of its own."""
@@ -425,7 +433,9 @@ class Descriptors:
     is False)."""
 
     def __init__(self, flushing: bool = False) -> None:
-        self._lock = threading.Lock()  # the taker, and a chunk on its way to it
+        # the taker, and a chunk on its way to it; reentrant: a chunk's taker may dispatch, and a log
+        # record made meanwhile is written through from this same thread (write_through)
+        self._lock = threading.RLock()
         self._take: Callable[[str, float, str], None] | None = None
         self._names: dict[int, str] = {}  # pipe read end -> stream name
         self._through: dict[int, int] = {}  # pipe read end -> the descriptor the process had
@@ -460,19 +470,19 @@ class Descriptors:
 
     def begin(self, take: Callable[[str, float, str], None]) -> None:
         """What is written from now on goes to ``take`` (what was written before goes through only)."""
-        self._sync()
+        self.sync()
         with self._lock:
             self._take = take
 
     def end(self) -> None:
         """Everything written before this call goes to the taker now; then no more does."""
-        self._sync()
+        self.sync()
         with self._lock:  # taken only between two chunks: nothing written before is handed after
             self._take = None
             for decoder in self._decoders.values():
                 decoder.reset()
 
-    def _sync(self) -> None:
+    def sync(self) -> None:
         """Return once everything written before was read and handed to the taker of now."""
         for stream in (sys.stdout, sys.stderr):
             try:
@@ -490,9 +500,10 @@ class Descriptors:
 
     def write_through(self, stream: str, data: bytes) -> None:
         """Write ``data`` where ``stream`` went before (what must show locally and not be taken)."""
-        for read, name in self._names.items():
-            if name == stream:
-                _write_all(self._through[read], data)
+        with self._lock:
+            targets = [self._through[read] for read, name in self._names.items() if name == stream]
+        for through in targets:
+            _write_all(through, data)
 
     def close(self) -> None:
         """Put descriptors 1 and 2 back (after ``end``), and return once what the pipes held then
@@ -506,7 +517,7 @@ class Descriptors:
                 os.dup2(through, fd)
             except OSError:
                 pass
-        self._sync()
+        self.sync()
 
     def _pending(self) -> bool:
         """Whether a byte written may not have reached the taker yet."""
@@ -516,7 +527,9 @@ class Descriptors:
             import fcntl
             import struct
 
-            for read in self._names:
+            with self._lock:
+                reads = list(self._names)  # the reader drops a pipe at its end
+            for read in reads:
                 if struct.unpack("i", fcntl.ioctl(read, _FIONREAD, b"\0\0\0\0"))[0]:
                     return True
         except (ImportError, OSError):

@@ -173,6 +173,7 @@ class Reporter:
             if self._capturing:
                 from dotflow import capture
 
+                capture.settle(live)  # an interrupted step's last output, read before the last dispatch
                 capture.note(live, None, capture.DOTFLOW, "INFO", f"workflow {status}")
                 capture.dispatch()  # every line of the run reaches the sink before the final status
                 live.log_sink = None
