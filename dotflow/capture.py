@@ -122,6 +122,8 @@ class _Handler(logging.Handler):
         live = context.live if context is not None else None
         if context is None or getattr(live, "log_sink", None) is None or record.name.split(".", 1)[0] == "dotflow":
             return
+        if _fd.get("task") is not None and _written_to_descriptors(record.name, self):
+            return  # read from descriptor 1 or 2 already, as the text a handler of the application wrote
         try:
             text = self.format(record)
         except Exception:
@@ -155,6 +157,22 @@ def _write_locally(text: str) -> None:
             sys.stderr.write(text)
     except Exception:
         pass
+
+
+def _written_to_descriptors(name: str, own: logging.Handler) -> bool:
+    """Whether a handler other than ``own`` on the way up from logger ``name`` writes to descriptor 1 or 2."""
+    logger: logging.Logger | None = logging.getLogger(name)
+    while logger is not None:
+        for handler in logger.handlers:
+            try:
+                if handler is not own and handler.stream.fileno() in (1, 2):  # type: ignore[attr-defined]
+                    return True
+            except Exception:  # no stream, or one without a descriptor
+                pass
+        if not logger.propagate:
+            return False
+        logger = logger.parent
+    return False
 
 
 def _other_handlers(name: str, own: logging.Handler) -> bool:
@@ -336,9 +354,16 @@ def _install_tees() -> None:
         sys.stderr = _Tee(sys.stderr, STDERR)  # type: ignore[assignment]
 
 
+def active() -> bool:
+    """Whether a run of this process captures now."""
+    return _users[0] > 0
+
+
 def _descriptors_fit() -> bool:
-    """Whether ``sys.stdout`` and ``sys.stderr`` write to descriptors 1 and 2, neither a terminal."""
+    """Whether ``sys.stdout`` and ``sys.stderr`` write to descriptors 1 and 2, open, neither a terminal."""
     try:
+        os.fstat(1)
+        os.fstat(2)
         return (sys.stdout.fileno() == 1 and sys.stderr.fileno() == 2
                 and not os.isatty(1) and not os.isatty(2) and os.name == "posix")
     except Exception:  # None, or a stream without a descriptor (a notebook's, a test's)
@@ -347,7 +372,8 @@ def _descriptors_fit() -> bool:
 
 def _release() -> None:
     """The process ends at once: what the pipes hold goes through, and the descriptors are put back.
-    Takes no lock (the thread ending the process may have interrupted one that holds it)."""
+    Takes no lock of this module (the thread ending the process may have interrupted one that holds
+    it); the reader's is reentrant, and the wait for the reader is bounded."""
     descriptors = _fd.get("descriptors")
     if descriptors is not None:
         descriptors.end()
@@ -400,13 +426,11 @@ def stop() -> None:
         _installed.pop("thread", None)
         _end_reading()
         descriptors = _fd.get("descriptors")
+        if descriptors is not None:  # under the lock: a run starting meanwhile finds descriptors 1 and 2 back
+            descriptors.end()
+            descriptors.close()
+            del _fd["descriptors"]  # kept until now for _release, should the process end meanwhile
     _flush_written()
-    if descriptors is not None:
-        descriptors.end()
-        descriptors.close()
-        with _lock:
-            if _fd.get("descriptors") is descriptors:  # kept until now for _release, should the process end meanwhile
-                del _fd["descriptors"]
 
 
 # -- descriptors 1 and 2 through pipes ------------------------------------------------------------------
@@ -429,33 +453,36 @@ class Descriptors:
     its own flushes ``sys.stdout`` and ``sys.stderr`` every ``TICK`` seconds while a taker is set,
     so what a step prints is read promptly although Python block-buffers a pipe. ``close`` puts the
     descriptors back; the reader goes on writing through until the last program that holds a pipe
-    lets it go. What changes for whoever writes there: descriptors 1 and 2 are pipes (``isatty()``
-    is False)."""
+    lets it go, then closes everything it opened. What changes for whoever writes there:
+    descriptors 1 and 2 are pipes (``isatty()`` is False)."""
 
     def __init__(self, flushing: bool = False) -> None:
-        # the taker, and a chunk on its way to it; reentrant: a chunk's taker may dispatch, and a log
-        # record made meanwhile is written through from this same thread (write_through)
+        import fcntl
+
+        # the taker, the pipes' tables and the syncs asked and done; reentrant: a chunk's taker may
+        # dispatch, and a log record made meanwhile is written through from this same thread
         self._lock = threading.RLock()
+        self._synced = threading.Condition(self._lock)
+        self._asked = 0  # syncs asked for, and the last one the reader answered
+        self._done = 0
         self._take: Callable[[str, float, str], None] | None = None
         self._names: dict[int, str] = {}  # pipe read end -> stream name
         self._through: dict[int, int] = {}  # pipe read end -> the descriptor the process had
         self._decoders: dict[int, Any] = {}
         self._fds: dict[int, int] = {}  # pipe read end -> 1 or 2
         self._busy = False  # the reader holds a chunk not handed over yet
-        self._drained = threading.Event()
-        self._drain = False
         self._closed = False
         for fd, name in ((1, STDOUT), (2, STDERR)):
             try:
-                saved = os.dup(fd)  # not inherited by the programs a step starts
+                os.fstat(fd)
+                # a number above 2 (a closed 1 must not be taken by the copy of 2), not inherited
+                saved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, 3)
             except OSError:
                 continue  # no such descriptor: nothing to read there
             read, write = os.pipe()
             try:
-                import fcntl
-
                 fcntl.fcntl(write, _F_SETPIPE_SZ, _PIPE_SIZE)
-            except (ImportError, OSError):
+            except OSError:
                 pass
             os.dup2(write, fd)
             os.close(write)
@@ -464,6 +491,7 @@ class Descriptors:
             self._fds[read] = fd
             self._decoders[read] = codecs.getincrementaldecoder("utf-8")("replace")
         self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_write, False)
         threading.Thread(target=self._read, name="dotflow-output", daemon=True).start()
         if flushing:
             threading.Thread(target=self._flush, name="dotflow-flush", daemon=True).start()
@@ -475,28 +503,37 @@ class Descriptors:
             self._take = take
 
     def end(self) -> None:
-        """Everything written before this call goes to the taker now; then no more does."""
+        """Everything written before this call goes to the taker now (a character cut in two at
+        the end too, as a replacement character); then no more does."""
         self.sync()
         with self._lock:  # taken only between two chunks: nothing written before is handed after
-            self._take = None
-            for decoder in self._decoders.values():
+            take, self._take = self._take, None
+            for read, decoder in self._decoders.items():
+                rest = decoder.decode(b"", final=True)
                 decoder.reset()
+                if rest and take is not None:
+                    take(self._names[read], time(), rest)
 
     def sync(self) -> None:
-        """Return once everything written before was read and handed to the taker of now."""
+        """Return once everything written before was read and handed to the taker of now (at most
+        ``_DRAIN_WAIT`` seconds: a reader stuck writing through to a full stream is not waited for)."""
         for stream in (sys.stdout, sys.stderr):
             try:
                 stream.flush()
             except Exception:  # a closed or broken stream: the writer's own write said so already
                 pass
-        if self._pending():
-            with self._lock:
-                self._drain = True
-                self._drained.clear()
-            os.write(self._wake_write, b".")
-            self._drained.wait(_DRAIN_WAIT)
-            with self._lock:
-                self._drain = False
+        if not self._pending():
+            return
+        with self._lock:
+            if self._wake_write < 0:
+                return  # the reader is done: every pipe reached its end
+            self._asked += 1
+            mine = self._asked
+            try:
+                os.write(self._wake_write, b".")
+            except BlockingIOError:  # woken plenty already
+                pass
+            self._synced.wait_for(lambda: self._done >= mine, _DRAIN_WAIT)
 
     def write_through(self, stream: str, data: bytes) -> None:
         """Write ``data`` where ``stream`` went before (what must show locally and not be taken)."""
@@ -510,7 +547,6 @@ class Descriptors:
         went through (a process may end right after). Called again, it does no harm."""
         with self._lock:
             self._closed = True
-        with self._lock:
             back = [(self._through[read], fd) for read, fd in self._fds.items() if read in self._through]
         for through, fd in back:
             try:
@@ -536,7 +572,7 @@ class Descriptors:
             return True
         return self._busy
 
-    # -- the threads -------------------------------------------------------------------------------
+    # -- the thread --------------------------------------------------------------------------------
 
     def _read(self) -> None:
         while True:
@@ -545,31 +581,38 @@ class Descriptors:
                 for read in ready:
                     if read == self._wake_read:
                         os.read(read, 512)
-                    elif not self._take_from(read):  # every writer let it go (after close)
-                        with self._lock:
-                            del self._names[read]
-                            del self._decoders[read]
-                            through = self._through.pop(read)
-                        os.close(read)
-                        os.close(through)
+                    else:
+                        self._take_from(read)
                 with self._lock:
-                    if self._drain:
+                    if self._done < self._asked:
                         self._finish()
                     if self._closed and not self._names:
+                        self._done = self._asked
+                        self._synced.notify_all()
+                        os.close(self._wake_read)
+                        os.close(self._wake_write)
+                        self._wake_write = -1
                         return
             except Exception:  # never end while a pipe may be written: it must be read
                 sleep(TICK)
 
-    def _take_from(self, read: int) -> bool:
-        """Read what waits in one pipe, write it through, hand it to the taker; False at its end."""
+    def _take_from(self, read: int) -> None:
+        """Read what waits in one pipe, write it through, hand it to the taker; at the pipe's end
+        (every writer let it go, after ``close``) forget it."""
         self._busy = True
         try:
             try:
                 data = os.read(read, _READ)
             except OSError:
-                return True
+                return
             if not data:
-                return False
+                with self._lock:
+                    del self._names[read]
+                    del self._decoders[read]
+                    through = self._through.pop(read)
+                os.close(read)
+                os.close(through)
+                return
             _write_all(self._through[read], data)
             with self._lock:
                 take = self._take
@@ -577,30 +620,24 @@ class Descriptors:
                     text = self._decoders[read].decode(data)
                     if text:
                         take(self._names[read], time(), text)
-            return True
         finally:
             self._busy = False
 
     def _finish(self) -> None:
-        """(lock held) Read the pipes to their end, hand it over, and say so."""
-        while True:
+        """(lock held) Read the pipes to their end, and answer the syncs asked so far."""
+        target = self._asked
+        while self._names:
             ready, _, _ = select.select(list(self._names), [], [], 0)
             if not ready:
                 break
-            self._lock.release()
+            self._lock.release()  # a write through may block on a full stream: the waiters' timeouts hold
             try:
                 for read in ready:
                     self._take_from(read)
             finally:
                 self._lock.acquire()
-        take = self._take
-        if take is not None:
-            for read, decoder in self._decoders.items():
-                rest = decoder.decode(b"", final=True)
-                if rest:
-                    take(self._names[read], time(), rest)
-        self._drain = False
-        self._drained.set()
+        self._done = target
+        self._synced.notify_all()
 
     def _flush(self) -> None:
         while not self._closed:

@@ -69,8 +69,8 @@ class LiveRun:
       ``when_logs_stop`` registered (the capture's end) once.
     """
 
-    __slots__ = ("_cancel", "_lock", "_logs_off", "_logs_stopped", "_metadata", "_progress", "_running", "ended", "log_sink",
-                 "run_attempt", "workflow_id")
+    __slots__ = ("_cancel", "_lock", "_logs_off", "_logs_stopped", "_metadata", "_progress", "_running", "ended",
+                 "log_sink", "run_attempt", "workflow_id")
 
     def __init__(
         self, workflow_id: str, run_attempt: int = 1,

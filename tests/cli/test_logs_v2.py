@@ -16,6 +16,7 @@ import pty
 import select
 import subprocess
 import sys
+import textwrap
 import time
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,8 @@ import logging, os, signal, subprocess, sys, time
 from dotflow import DotFlow, action
 
 log = logging.getLogger("etl")
+if os.environ.get("LOG_CONFIG"):
+    logging.basicConfig()  # the application's own handler, on stderr
 STDOUT_AT_START = os.fstat(1).st_ino
 LINES = int(os.environ.get("LINES", "3"))
 PAUSE = float(os.environ.get("PAUSE", "0"))
@@ -59,8 +62,8 @@ def make(name):
         print(f"{name} to stderr", file=sys.stderr)
         log.warning("%s warns", name)
         if os.environ.get("PROGRAM"):
-            subprocess.run(["sh", "-c", f"echo {name} from a program; echo {name} program errs >&2; printf {name}-no-end"],
-                           check=True)
+            script = f"echo {name} from a program; echo {name} program errs >&2; printf {name}-no-end"
+            subprocess.run(["sh", "-c", script], check=True)
         return name
     step.__name__ = step.__qualname__ = name
     return step
@@ -195,6 +198,64 @@ def test_a_process_ended_at_once_still_shows_what_its_step_printed(project: Path
         assert "alpha line 2\nalpha before the signal\n" in result.stdout
         lines = [r["line"] for r in server.log_records("wf-logs")]
         assert "alpha before the signal" in lines
+
+
+@pytest.mark.parametrize("mode", ["sequential", "parallel"])
+def test_a_record_the_application_writes_to_stderr_goes_once(mode: str, project: Path, tmp_path: Path) -> None:
+    """logging.basicConfig(): the application's handler writes each record to stderr. The backend
+    gets it once: read from descriptor 2 as that text when the steps run one at a time, else (the
+    tees) as a record, the handler writing to the stderr it was given before the tees."""
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server, SERIAL="1", MODE=mode, STEPS="alpha,beta", LOG_CONFIG="1")
+        result = _run("python", project, env)
+        assert result.returncode == 0, result.stderr
+        assert result.stderr.count("alpha warns") == 1
+        said = [(r["stream"], r["line"]) for r in server.log_records("wf-logs") if "alpha warns" in r["line"]]
+        expected = ("stderr", "WARNING:etl:alpha warns") if mode == "sequential" else ("logging", "etl: alpha warns")
+        assert said == [expected]
+
+
+def test_many_runs_in_one_process_leave_no_pipe_and_no_reader(tmp_path: Path) -> None:
+    """Forty runs one after another in one process, each read through the descriptors and each
+    ending with output still on its way (the engine's last lines): no pipe and no reader thread
+    outlives them, and each run's output is whole."""
+    script = tmp_path / "many.py"
+    script.write_text(textwrap.dedent('''
+        import os, sys, threading, time
+        from dotflow import DotFlow, action
+
+        @action
+        def step():
+            print("hello from the step")
+            return 1
+
+        def pipes():
+            count = 0
+            for fd in os.listdir("/proc/self/fd"):
+                try:
+                    count += os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:")
+                except OSError:  # closed meanwhile (listdir's own descriptor)
+                    pass
+            return count
+
+        before = pipes()
+        for number in range(40):
+            os.environ["WORKFLOW_ID"] = f"wf-many-{number}"
+            flow = DotFlow()
+            flow.task.add(step)
+            assert flow.start().status == "Completed"
+        time.sleep(1)
+        readers = [t.name for t in threading.enumerate() if t.name == "dotflow-output"]
+        print("pipes", pipes() - before, "readers", len(readers), file=sys.stderr)
+    '''))
+    with FaultServer("healthy", protocol=2) as server:
+        env = _env(tmp_path, server)
+        result = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=env, capture_output=True, text=True,
+                                timeout=WAIT)
+        assert result.returncode == 0, result.stderr
+        assert "pipes 0 readers 0" in result.stderr
+        assert result.stdout.count("hello from the step") == 40
+        assert len([r for r in server.log_records("wf-many-39") if r["line"] == "hello from the step"]) == 1
 
 
 def test_json_output_stays_clean_with_logs_on(project: Path, tmp_path: Path) -> None:

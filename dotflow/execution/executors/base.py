@@ -86,8 +86,9 @@ def encode(task: Task, previous: Context, where: str, context: TaskContext | Non
 def apply_update(context: TaskContext, update: dict[str, Any]) -> None:
     """What a worker's step said while it ran (``remote._Sink``: ``"p"``, its latest progress,
     ``"m"``, metadata values, ``"l"``, lines the worker's tees made; ``capture.Descriptors``:
-    ``"w"``, what its descriptors read), told to the driver's
-    ``context``: it reaches the run's LiveRun as a step on the driver's threads would. A malformed update is dropped: it never fails the step."""
+    ``"w"``, what its descriptors read), told to the driver's ``context``: it reaches the run's
+    LiveRun as a step on the driver's threads would. A malformed update is dropped: it never
+    fails the step."""
     try:
         progress = update.get("p")
         if progress is not None:

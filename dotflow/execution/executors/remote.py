@@ -186,14 +186,16 @@ class _DaskLink(Link):
     def begin(self, capture: bool, sink: _Sink | None) -> None:
         if not capture or sink is None:
             return
-        if getattr(getattr(self._worker, "state", None), "nthreads", 0) == 1:
+        from dotflow import capture as tees
+
+        # one thread: its descriptors hold only this call's output, unless the worker runs in the
+        # driver's own process (Client(processes=False)), where a run captures already
+        if getattr(getattr(self._worker, "state", None), "nthreads", 0) == 1 and not tees.active():
             from dotflow.capture import worker_descriptors
 
             self._output = worker_descriptors()
             self._output.begin(sink.take_written)
             return
-        from dotflow import capture as tees
-
         sink.log_sink = sink.take_lines
         self._sink = sink
         tees.start()

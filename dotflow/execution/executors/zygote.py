@@ -224,24 +224,23 @@ def _serve(fd: int, path: list[str], argv: list[str], cwd: str, env: dict[str, s
     from dotflow.execution.executors.remote import run
 
     link = SocketLink(sock)
-    while True:
-        request = recv_frame(sock)
-        if request is None:
-            return 0
-        if not request:
-            continue  # the cancel of a call that ended before it read it
-        reply, retire = run(request, link)
-        for stream in (sys.stdout, sys.stderr):
+    try:
+        while True:
+            request = recv_frame(sock)
+            if request is None:
+                return 0
+            if not request:
+                continue  # the cancel of a call that ended before it read it
+            reply, retire = run(request, link)
+            link.settle()  # a step's prints show before its task's status
             try:
-                stream.flush()  # a step's prints show before its task's status, and are not lost at exit
-            except Exception:
-                pass
-        try:
-            link.reply((b"\x01" if retire else b"\x00") + reply)  # first byte: this worker stops now
-        except OSError:
-            return 0  # the driver is gone
-        if retire:
-            return 0
+                link.reply((b"\x01" if retire else b"\x00") + reply)  # first byte: this worker stops now
+            except OSError:
+                return 0  # the driver is gone
+            if retire:
+                return 0
+    finally:
+        link.close()  # what the worker's pipes hold goes through before the worker's _exit
 
 
 class SocketLink(Link):
@@ -273,6 +272,22 @@ class SocketLink(Link):
         if self._capturing:
             self._capturing = False
             self._output.end()
+
+    def settle(self) -> None:
+        """The call's output, flushed, has gone through to the worker's own streams."""
+        if self._output is not None:
+            self._output.sync()
+            return
+        for stream in (sys.stdout, sys.stderr):
+            try:
+                stream.flush()
+            except Exception:  # a closed or broken stream: nothing waits for it
+                pass
+
+    def close(self) -> None:
+        """The worker stops: its descriptors are put back, what their pipes held written through."""
+        if self._output is not None:
+            self._output.close()
 
     def _written(self, stream: str, at: float, text: str) -> None:
         try:

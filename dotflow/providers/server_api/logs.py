@@ -35,7 +35,9 @@ BATCH_BYTES = 1024 * 1024
 GATHER = 0.25  # seconds a batch waits for more records once one waits
 # Attempts of one batch (a connection error, a timeout, a 5xx, a 429) before it is given up.
 ATTEMPTS = 3
-_IDLE_WAIT = 60.0  # the longest the thread sleeps with nothing to send (a bound, not a pace)
+# Seconds with nothing to send after which the thread ends and closes its connection (the next
+# record starts another): a process that runs many workflows keeps no idle thread per run.
+_IDLE_WAIT = 5.0
 
 
 class _RunLog:
