@@ -244,6 +244,16 @@ def test_a_stubborn_step_is_stopped_after_the_grace(executor: str, project: Path
         assert str(os.getpid()) not in leftovers
 
 
+def test_a_cancel_in_an_answer_slower_than_the_interval_still_arrives(project: Path, tmp_path: Path) -> None:
+    """Beats every second, each answered 1.5 s late, the second carrying a cancel: the answer is
+    awaited (up to twice the interval), so the cancel reaches the run, which ends Cancelled."""
+    with FaultServer("healthy", protocol=2, heartbeat_delay=1.5, cancel_after=2, cancel_grace=20) as server:
+        result = _run("start", project, _env(tmp_path, server, STEP_KIND="cooperative", STEP_SECONDS="20"))
+        _no_secret(result)
+        assert result.returncode == 3, result.stderr
+        assert sorted(server.final_statuses("wf-v2").values()) == ["Cancelled"] * 3
+
+
 def test_a_lost_lease_cancels_the_run(project: Path, tmp_path: Path) -> None:
     with FaultServer("healthy", protocol=2, lease_lost_after=2) as server:
         result = _run("start", project, _env(tmp_path, server, STEP_KIND="cooperative", STEP_SECONDS="20"))
