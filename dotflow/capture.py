@@ -143,6 +143,26 @@ class _Handler(logging.Handler):
         return bool(taken)
 
 
+def write_between_steps(text: str) -> bool:
+    """Write ``text`` (dotflow's own line) straight to the process's stderr, past the capture's
+    pipe, when the descriptors are read, no step runs, nothing waits in the pipe and ``sys.stderr``
+    is descriptor 2: the line is no step's, and reading it back would cost each step's start a
+    wait for the reader. False when it did not (the caller writes it as usual)."""
+    descriptors = _fd.get("descriptors")
+    if descriptors is None or _fd.get("task") is not None:
+        return False
+    stream = sys.stderr
+    try:
+        if stream is None or stream.fileno() != 2 or descriptors.pending():
+            return False
+        stream.flush()
+        data = text.encode(stream.encoding or "utf-8", "backslashreplace")
+    except Exception:
+        return False
+    descriptors.write_through(STDERR, data)
+    return True
+
+
 def _write_locally(text: str) -> None:
     """Write ``text`` to the stderr the process had, where no capture takes it."""
     try:
@@ -497,8 +517,10 @@ class Descriptors:
             threading.Thread(target=self._flush, name="dotflow-flush", daemon=True).start()
 
     def begin(self, take: Callable[[str, float, str], None]) -> None:
-        """What is written from now on goes to ``take`` (what was written before goes through only)."""
-        self.sync()
+        """What is read from now on goes to ``take``: what is written from now on, and what was
+        written since the last ``end`` and not read yet (dotflow's own lines between steps go past
+        the pipe, ``write_between_steps``). No wait here: a look at the pipes would hand the
+        interpreter to the run's other threads at every step's start."""
         with self._lock:
             self._take = take
 
@@ -522,7 +544,7 @@ class Descriptors:
                 stream.flush()
             except Exception:  # a closed or broken stream: the writer's own write said so already
                 pass
-        if not self._pending():
+        if not self.pending():
             return
         with self._lock:
             if self._wake_write < 0:
@@ -555,20 +577,17 @@ class Descriptors:
                 pass
         self.sync()
 
-    def _pending(self) -> bool:
+    def pending(self) -> bool:
         """Whether a byte written may not have reached the taker yet."""
         if self._busy:
             return True
+        with self._lock:
+            reads = list(self._names)  # the reader drops a pipe at its end
         try:
-            import fcntl
-            import struct
-
-            with self._lock:
-                reads = list(self._names)  # the reader drops a pipe at its end
-            for read in reads:
-                if struct.unpack("i", fcntl.ioctl(read, _FIONREAD, b"\0\0\0\0"))[0]:
-                    return True
-        except (ImportError, OSError):
+            waiting = _waiting_bytes()
+            if any(waiting(read) for read in reads):
+                return True
+        except OSError:
             return True
         return self._busy
 
@@ -649,6 +668,37 @@ class Descriptors:
                     stream.flush()
                 except Exception:
                     pass
+
+
+_counter: list[Callable[[int], int]] = []
+
+
+def _waiting_bytes() -> Callable[[int], int]:
+    """``count(fd)``: the bytes waiting in a pipe (``FIONREAD``). Through libc with the interpreter
+    lock held (ctypes.PyDLL) where it can be: ``fcntl.ioctl`` lets the lock go, and getting it back
+    from the run's busy reporting threads cost a step's end some 25 µs."""
+    if not _counter:
+        try:
+            import ctypes
+
+            ioctl = ctypes.PyDLL(None).ioctl
+            ioctl.argtypes = (ctypes.c_int, ctypes.c_ulong, ctypes.POINTER(ctypes.c_int))
+            ioctl.restype = ctypes.c_int
+
+            def count(fd: int) -> int:
+                value = ctypes.c_int(0)
+                if ioctl(fd, _FIONREAD, ctypes.byref(value)) != 0:
+                    raise OSError(ctypes.get_errno(), "ioctl FIONREAD failed")
+                return value.value
+        except (ImportError, OSError, AttributeError):
+            import fcntl
+            import struct
+
+            def count(fd: int) -> int:
+                return int(struct.unpack("i", fcntl.ioctl(fd, _FIONREAD, b"\0\0\0\0"))[0])
+
+        _counter.append(count)
+    return _counter[0]
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -114,6 +114,10 @@ class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
         except Exception:  # a record that cannot be formatted (bad %-arguments): logging's own report
             self.handleError(record)
             return
+        from dotflow.capture import write_between_steps
+
+        if write_between_steps(line + self.terminator):  # past a run's capture: no step's line
+            return
         try:
             stream.write(line + self.terminator)
             stream.flush()
