@@ -111,8 +111,9 @@ def test_commands_that_never_reach_the_server_run_with_its_token_unset(run_cli, 
     server: a profile whose ${DEV_TOKEN} is unset does not stop them (it did, exit 2), while
     `dotflow start`, which reports to that server, still refuses it in one line."""
     (project / "dotflow.toml").write_text(UNSET_TOKEN_PROFILE)
+    # nothing listens at the profile's server: a short flush, not the default's wait on it
     assert run_cli("start", "--step", "steps.ok", "--workflow-id", "nightly", "-q",
-                   env={"DEV_TOKEN": "tok-dev"}).returncode == 0
+                   env={"DEV_TOKEN": "tok-dev", "DOTFLOW_SERVER_FLUSH_TIMEOUT": "1"}).returncode == 0
     listed = run_cli("checkpoints", "list")
     assert listed.returncode == 0, listed.stderr
     assert "workflow nightly: 1 task(s)" in listed.stdout and listed.stderr == ""
