@@ -13,9 +13,26 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from types import ModuleType
 from typing import Any
 
+TESTS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests")
+
 NOOP_MODULE = "from dotflow import action\n\n\n@action\ndef noop():\n    pass\n"
+
+
+def load_fault_server() -> ModuleType:
+    """``tests/fault_server.py`` (standard library only) as a module, imported from the repository's
+    tests folder: its ``FaultServer`` runs a fault mode in this process, and its file is the server
+    a benchmark may run as a child."""
+    sys.path.insert(0, TESTS)
+    try:
+        import fault_server
+    except ImportError as exc:
+        sys.exit(f"cannot import fault_server from {TESTS}: {exc}")
+    finally:
+        sys.path.remove(TESTS)
+    return fault_server
 
 
 def clean_env(**extra: str) -> dict[str, str]:

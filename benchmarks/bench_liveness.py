@@ -70,10 +70,8 @@ import uuid
 from types import ModuleType
 from typing import Any
 
-from _common import clean_env, dotflow_version, emit, median, scrub_environ, temp_cwd
+from _common import clean_env, dotflow_version, emit, load_fault_server, median, scrub_environ, temp_cwd
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.join(os.path.dirname(HERE), "tests")
 FIGURES = ("heartbeats", "cancel", "cooperative")
 EXECUTORS = ("thread", "process", "dask")
 TOKEN = "bench-liveness-token"
@@ -164,18 +162,6 @@ VARIANTS = (
     ("1.0.1", "old", 1, {}),
 )
 COMPARED = ("v2", "v2-forced")  # each against v1
-
-
-def load_fault_server() -> ModuleType:
-    """``tests/fault_server.py`` (standard library only), imported from the repository's tests folder."""
-    sys.path.insert(0, TESTS)
-    try:
-        import fault_server
-    except ImportError as exc:
-        sys.exit(f"cannot import fault_server from {TESTS}: {exc}")
-    finally:
-        sys.path.remove(TESTS)
-    return fault_server
 
 
 def child_env(python: str, **extra: str) -> dict[str, str]:

@@ -79,10 +79,9 @@ from datetime import datetime, timezone
 from types import ModuleType
 from typing import Any, Callable
 
-from _common import clean_env, emit
+from _common import clean_env, emit, load_fault_server
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.join(os.path.dirname(HERE), "tests")
 DEFAULT_OLD = os.path.join(HERE, ".venv-101", "bin", "python")
 TOKEN = "bench-logs-token"
 FIGURES = ("burst", "cpu", "latency", "delivery", "memory")
@@ -204,17 +203,6 @@ class Run:
     log_records: list[dict[str, Any]]
     dropped: int
     workflow_id: str
-
-
-def load_fault_server() -> ModuleType:
-    sys.path.insert(0, TESTS)
-    try:
-        import fault_server
-    except ImportError as exc:
-        sys.exit(f"cannot import fault_server from {TESTS}: {exc}")
-    finally:
-        sys.path.remove(TESTS)
-    return fault_server
 
 
 class Bench:

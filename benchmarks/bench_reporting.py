@@ -46,10 +46,8 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
-from _common import check_installed, clean_env, dotflow_version, emit, median, temp_cwd, watched_run
+from _common import check_installed, clean_env, dotflow_version, emit, load_fault_server, median, temp_cwd, watched_run
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-TESTS = os.path.join(os.path.dirname(HERE), "tests")
 TOKEN = "bench-token"
 BASE_PATH = "/api/v1"
 SETTLE_S = 0.3  # after the child exits, before reading the server's record
@@ -105,18 +103,6 @@ SCENARIOS = [
     Scenario("5-blackhole", 5, "sequential", "blackhole", 1, limit=90.0),
 ]
 BASELINE_FOR = {"5-slow": "5-no-server"}
-
-
-def load_fault_server() -> ModuleType:
-    """``tests/fault_server.py`` as a module (for ``fetch_record`` and ``summarize``); its file is also the server."""
-    sys.path.insert(0, TESTS)
-    try:
-        import fault_server
-    except ImportError as exc:
-        sys.exit(f"cannot import fault_server from {TESTS}: {exc}")
-    finally:
-        sys.path.remove(TESTS)
-    return fault_server
 
 
 class FaultServer:
