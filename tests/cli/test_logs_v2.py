@@ -113,6 +113,14 @@ def _by_task(records: list[dict[str, Any]], task_prefix: str) -> list[dict[str, 
     return [r for r in records if (r.get("task") or "").startswith(task_prefix)]
 
 
+def _by_stream(records: list[dict[str, Any]]) -> dict[str, list[str]]:
+    """The lines of ``records`` by stream, each in order."""
+    streams: dict[str, list[str]] = {}
+    for record in records:
+        streams.setdefault(record["stream"], []).append(record["line"])
+    return streams
+
+
 @pytest.mark.parametrize("how", ["start", "python"])
 @pytest.mark.parametrize("mode", ["sequential", "parallel"])
 def test_every_line_reaches_the_backend_tagged_with_its_task(how: str, mode: str, project: Path,
@@ -160,9 +168,7 @@ def test_steps_run_one_at_a_time_are_read_from_the_descriptors(how: str, project
         records = server.log_records("wf-logs")
         assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
         for name, prefix in (("alpha", "0-"), ("beta", "1-")):
-            streams: dict[str, list[str]] = {}
-            for record in _by_task(records, prefix):
-                streams.setdefault(record["stream"], []).append(record["line"])
+            streams = _by_stream(_by_task(records, prefix))
             assert streams["stdout"] == [*(f"{name} line {i}" for i in range(4)), "stdout is captured",
                                          "the token is ***", f"{name} from a program", f"{name}-no-end"]
             assert streams["stderr"] == [f"{name} to stderr", f"{name} program errs"]
@@ -289,9 +295,7 @@ def test_a_process_worker_ships_what_it_and_its_programs_write(how: str, project
         assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
         for name, prefix in (("alpha", "0-"), ("beta", "1-")):
             mine = _by_task(records, prefix)
-            streams: dict[str, list[str]] = {}
-            for record in mine:
-                streams.setdefault(record["stream"], []).append(record["line"])
+            streams = _by_stream(mine)
             assert streams["stdout"] == [*(f"{name} line {i}" for i in range(4)), "the token is ***",
                                          f"{name} from a program", f"{name}-no-end"]
             assert streams["stderr"] == [f"{name} to stderr", f"{name} warns", f"{name} program errs"]
@@ -317,9 +321,7 @@ def test_a_dask_worker_ships_what_each_step_writes(executor: str, project: Path,
         assert [r["seq"] for r in records] == list(range(1, len(records) + 1))
         for name, prefix in (("alpha", "0-"), ("beta", "1-")):
             mine = _by_task(records, prefix)
-            streams: dict[str, list[str]] = {}
-            for record in mine:
-                streams.setdefault(record["stream"], []).append(record["line"])
+            streams = _by_stream(mine)
             printed = [f"{name} line {i}" for i in range(4)]
             if executor == "dask":
                 assert streams["stdout"] == [*printed, f"{name} from a program", f"{name}-no-end"]
