@@ -277,6 +277,21 @@ def task_statuses(run: dict[str, Any]) -> list[str]:
     return [task["status"] for task in run["tasks"]]
 
 
+def kill_while_the_second_task_runs(backend: Any, run_id: str, runner: subprocess.Popen[str],
+                                    timeout: float = WAIT) -> float:
+    """kill -9 ``runner`` once the backend holds a heartbeat of the run and its first task Completed,
+    its second In progress; the time.monotonic() of the kill."""
+    try:
+        wait_until(lambda: (backend.run(run_id)["heartbeat"] or {}).get("last_at")
+                   and task_statuses(backend.run(run_id))[:2] == ["Completed", "In progress"], timeout=timeout)
+        runner.send_signal(signal.SIGKILL)
+        killed = time.monotonic()
+        runner.wait(10)
+        return killed
+    finally:
+        runner.kill()
+
+
 class Exchange(NamedTuple):
     """One request an in-process backend served, and its answer."""
 

@@ -19,6 +19,7 @@ from typing import Any, NamedTuple
 import pytest
 from backend_support import (
     BackendProcess,
+    kill_while_the_second_task_runs,
     run_runner,
     runner_env,
     start_runner,
@@ -153,15 +154,7 @@ def test_a_runner_killed_behind_a_slow_network_is_crashed_in_time(backend: Backe
     faults = (Fault("lose", ("task",), skip=1, times=1), Fault("slow", seconds=0.2))
     with FaultProxy(backend.url, *faults) as proxy:
         env = runner_env(tmp_path, run, SERVER_BASE_URL=proxy.url + "/api/v1", SLOW_SECONDS="30")
-        runner = start_runner(project, env, "waiting")
-        try:
-            wait_until(lambda: (backend.run(run["id"])["heartbeat"] or {}).get("last_at")
-                       and task_statuses(backend.run(run["id"]))[:2] == ["Completed", "In progress"], timeout=15)
-            runner.send_signal(signal.SIGKILL)
-            killed = time.monotonic()
-            runner.wait(10)
-        finally:
-            runner.kill()
+        killed = kill_while_the_second_task_runs(backend, run["id"], start_runner(project, env, "waiting"), 15)
         wait_until(lambda: backend.run(run["id"])["status"] == "Crashed", timeout=10, every=0.02)
         assert time.monotonic() - killed <= 3 * 1 + 1
         assert proxy.fired("lose") and proxy.fired("slow")

@@ -5,13 +5,13 @@ through a fault-injecting proxy (503s, answers lost after the backend stored the
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
 
 from backend_support import (
     BackendProcess,
     call,
+    kill_while_the_second_task_runs,
     run_runner,
     runner_env,
     start_runner,
@@ -91,14 +91,7 @@ def test_a_killed_runner_is_crashed_within_three_intervals_and_a_second(backend:
     answered 410."""
     run = backend.new_run("to kill")
     runner = start_runner(project, runner_env(tmp_path, run), "waiting")
-    try:
-        wait_until(lambda: (backend.run(run["id"])["heartbeat"] or {}).get("last_at")
-                   and task_statuses(backend.run(run["id"]))[1:2] == ["In progress"])
-        runner.send_signal(signal.SIGKILL)
-        killed = time.monotonic()
-        runner.wait(10)
-    finally:
-        runner.kill()
+    killed = kill_while_the_second_task_runs(backend, run["id"], runner)
     wait_until(lambda: backend.run(run["id"])["status"] == "Crashed", timeout=10, every=0.02)
     assert time.monotonic() - killed <= 3 * 1 + 1
     stored = backend.run(run["id"])
@@ -159,13 +152,7 @@ def test_a_crashed_run_relaunched_resumes_under_its_id(backend: BackendProcess, 
     run = backend.new_run("relaunched")
     storage = ("--storage", "file", "--path", str(tmp_path / "results"))
     runner = start_runner(project, runner_env(tmp_path, run), "waiting", *storage)
-    try:
-        wait_until(lambda: (backend.run(run["id"])["heartbeat"] or {}).get("last_at")
-                   and task_statuses(backend.run(run["id"]))[1:2] == ["In progress"])
-        runner.send_signal(signal.SIGKILL)
-        runner.wait(10)
-    finally:
-        runner.kill()
+    kill_while_the_second_task_runs(backend, run["id"], runner)
     wait_until(lambda: backend.run(run["id"])["status"] == "Crashed", timeout=10)
     assert backend.call("POST", f"/workflows/{run['id']}/relaunch", token=run["token"]).status == 403
     relaunched = backend.call("POST", f"/workflows/{run['id']}/relaunch").body
