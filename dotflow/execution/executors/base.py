@@ -6,9 +6,10 @@ everything importable by reference. ``call`` names the driver's running task for
 ``dotflow.current_task()``: ``(workflow_id, task_id, attempt, run_attempt, capture)``, taken from the
 driver's own ``TaskContext`` (the runner enters it around ``StepRunner.run``); the worker names
 the step from the step itself, as the driver does, when the step asks. ``capture`` says that the
-run ships its steps' output to an observer: the worker reads it and sends it back as lines. The reply
-(see ``remote.py``) is the step's value, or the exception it raised with the worker's traceback,
-or a note that something could not be pickled; with the metadata the step attached.
+run ships its steps' output to an observer: the worker takes it and sends it back
+(``apply_update``). The reply (see ``remote.py``) is the step's value, or the exception it raised
+with the worker's traceback, or a note that something could not be pickled; with what the driver
+still has to hear of the call (the metadata the step attached, its last output).
 
 While a step runs, what it says of itself reaches the driver as updates (``apply_update``), and the
 driver's cancel reaches it, by each executor's own channel: see ``process.py`` and ``dask.py``.

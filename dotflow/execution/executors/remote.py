@@ -123,9 +123,10 @@ def execute_on_dask(request: bytes, key: str) -> bytes:
 
 class Link:
     """How one worker talks to the driver while a step runs: ``send`` one message (a dict with
-    ``"p"``, the latest progress ``[done, total, message]``, ``"m"``, metadata values, and/or
-    ``"l"``, lines the step wrote ``[(time, stream, text), ...]``), and ``cancelled`` (whether the
-    driver asked this call to stop). ``begin`` and ``end`` frame each call: ``capture`` says that
+    ``"p"``, the latest progress ``[done, total, message]``, ``"m"``, metadata values, ``"l"``,
+    lines ``[(time, stream, level, text), ...]``, and/or ``"w"``, what the worker's descriptors
+    read ``[(stream, time, text), ...]``), and ``cancelled`` (whether the driver asked this call
+    to stop). ``begin`` and ``end`` frame each call: ``capture`` says that
     its run ships the steps' output to an observer, and ``end`` returns once the call's lines went."""
 
     __slots__ = ()
